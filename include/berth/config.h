@@ -1,0 +1,76 @@
+// Configuration: one TOML file, overridden by BERTH_* environment variables, overridden by
+// flags. docs/configuration.md lists every key.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "berth/environment.h"
+#include "berth/result.h"
+
+namespace berth {
+
+struct Config {
+  // [server]
+  std::string state_dir;       // SQLite db, volumes, nginx prefix
+  std::string socket;          // REST API unix socket (the CLI's transport)
+  std::string listen_http;     // optional "127.0.0.1:8080"
+  std::string api_token;       // required for HTTP listeners when set
+  std::string store_url;       // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
+  int workers = 8;             // controller reconcile workers
+  int resync_seconds = 10;     // level-triggered full resync period
+
+  // [environments]
+  std::string default_namespace = "default";
+  std::string default_image;  // used by re_create when --image is absent
+  std::vector<std::string> base_domains{"ctest.localhost"};
+  std::string pull_policy = "Always";
+  int port_min = 30000;
+  int port_max = 32767;
+  std::string host_ip = "127.0.0.1";  // address published ports bind to and routes point at
+
+  // [runtime]
+  std::string runtime = "docker";  // "docker" | "kubernetes"
+  std::string docker_host;         // "unix:///run/podman/podman.sock"; "" = $DOCKER_HOST or default
+  std::string network;             // docker network; "" = engine default bridge
+  // [kubernetes]
+  std::string kubeconfig;
+  std::string kube_context;
+  std::string kube_namespace_prefix;  // Berth namespace "x" -> Kubernetes namespace prefix+"x"
+  std::string kube_controller = "deployment";
+  std::string kube_storage_class;  // set = PVC per environment; else host path
+  std::string kube_host_path_root = "/mnt";
+  std::vector<std::string> image_pull_secrets;
+
+  // [volumes]
+  std::string volume_driver = "dir";  // "dir" | "gluster" | "none"
+  std::string volume_root;            // dir driver: <state_dir>/volumes
+  std::string gluster_server = "127.0.0.1";
+  std::string gluster_volume = "gv0";
+  std::string gluster_mount;  // where the gluster volume is mounted on this host (bind source)
+  // "namespaced" = <root>/<ns>/<name>; "original" = <root>/<name> for the default namespace
+  // (the original's /mnt/<name>), other namespaces under <root>/_ns/<ns>/<name>. docs/storage.md
+  std::string volume_layout = "namespaced";
+
+  // [router]
+  std::string router_mode = "lua";  // "lua" (no reloads) | "classic" | "off"
+  std::string nginx_binary = "nginx";
+  std::string nginx_prefix;  // <state_dir>/nginx
+  std::string http_listen = "127.0.0.1:8880";
+  std::string https_listen = "127.0.0.1:8443";
+  std::string tls_cert;  // PEM; "" = no TLS termination
+  std::string tls_key;
+  std::string upstream_scheme = "http";  // TLS listener proxies to "http" port or "https" port
+  std::vector<std::string> etcd_endpoints;  // publish routes to etcd v3 when set
+
+  std::string source;  // which file was loaded, for `berth config`
+};
+
+// Defaults for this user: root gets /var/lib/berth, /run/berth; others the XDG dirs.
+Config DefaultConfig();
+// Loads `path` (or the first of /etc/berth/berth.toml, $XDG_CONFIG_HOME/berth/berth.toml if
+// empty), then BERTH_* variables. A missing default file is fine; a missing named one is not.
+Result<Config> LoadConfig(const std::string& path);
+Status ValidateConfig(const Config& c);
+
+}  // namespace berth

@@ -1,0 +1,112 @@
+// The Environment: what a user asks for (Spec) and what Berth observed (EnvStatus).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "berth/result.h"
+
+namespace berth {
+
+struct PortSpec {
+  std::string name;        // "ssh", "http", "https" or a user name (DNS-1123 label, <= 15 chars)
+  int container_port = 0;  // 1..65535
+  int host_port = 0;       // 0 = allocate (docker: from the configured range; k8s: NodePort by API)
+  bool operator==(const PortSpec&) const = default;
+};
+
+struct Resources {
+  std::string cpu_limit = "500m";  // the original's defaults
+  std::string memory_limit = "2000Mi";
+  std::string cpu_request = "10m";
+  std::string memory_request = "100Mi";
+  bool operator==(const Resources&) const = default;
+};
+
+enum class PullPolicy { kAlways, kIfNotPresent, kNever };
+enum class ReleaseMode { kImage, kCode };
+
+struct EnvironmentSpec {
+  std::string ns = "default";
+  std::string name;
+  std::string image;
+  ReleaseMode release_mode = ReleaseMode::kImage;
+  int replicas = 1;
+  std::vector<PortSpec> ports;  // empty on input = ssh 22, http 80, https 443
+  Resources resources;
+  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> command;  // empty = the image's own
+  std::vector<std::string> domains;  // "<name>.<base>" per configured base domain
+  PullPolicy pull_policy = PullPolicy::kAlways;
+  std::string volume_mount = "/apps";  // empty = no persistent volume
+  std::string controller;              // kubernetes only: "deployment" (default) or "rc"
+  int64_t ttl_seconds = 0;             // 0 = keeps until deleted
+  // Bumped by rebuild: a workload whose generation is older is replaced.
+  int64_t generation = 1;
+  bool deleting = false;
+  bool purge = false;  // with deleting: remove the volume too
+  // Set by create: if the first rollout fails for good (image missing...), the controller
+  // records the error and removes everything, so a failed create leaves nothing behind.
+  bool rollback_on_failure = false;
+  std::string created_at;  // RFC 3339
+
+  std::string Key() const { return ns + "/" + name; }
+  int PortFor(const std::string& port_name) const;  // host port or 0
+};
+
+enum class Phase { kPending, kRunning, kFailed, kDeleting };
+
+struct Event {
+  std::string time;  // RFC 3339
+  std::string type;  // "Normal" | "Warning"
+  std::string reason;
+  std::string message;
+};
+
+struct EnvStatus {
+  Phase phase = Phase::kPending;
+  std::string reason;  // short machine word: ImagePullFailed, Creating, CrashLoop...
+  std::string host_ip;
+  std::map<std::string, int> ports;  // port name -> published host port
+  bool routed = false;
+  std::string last_error;
+  int64_t observed_generation = 0;
+  std::string workload_id;
+  std::vector<Event> events;  // newest last, bounded
+  std::string updated_at;
+
+  void AddEvent(std::string type, std::string reason, std::string message);
+};
+
+const char* PhaseName(Phase p);
+Result<Phase> ParsePhase(const std::string& s);
+const char* PullPolicyName(PullPolicy p);
+Result<PullPolicy> ParsePullPolicy(const std::string& s);
+const char* ReleaseModeName(ReleaseMode m);
+Result<ReleaseMode> ParseReleaseMode(const std::string& s);
+
+// The default ports of the original: ssh 22, http 80, https 443.
+std::vector<PortSpec> DefaultPorts();
+
+void to_json(nlohmann::json& j, const EnvironmentSpec& s);
+void from_json(const nlohmann::json& j, EnvironmentSpec& s);
+void to_json(nlohmann::json& j, const EnvStatus& s);
+void from_json(const nlohmann::json& j, EnvStatus& s);
+void to_json(nlohmann::json& j, const Event& e);
+void from_json(const nlohmann::json& j, Event& e);
+
+// Parse without throwing: bad JSON or wrong types become kInvalidArgument.
+Result<EnvironmentSpec> ParseSpec(const std::string& text);
+Result<EnvStatus> ParseStatus(const std::string& text);
+std::string SerializeSpec(const EnvironmentSpec& s);
+std::string SerializeStatus(const EnvStatus& s);
+
+std::string NowRfc3339();
+
+}  // namespace berth

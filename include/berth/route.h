@@ -1,0 +1,34 @@
+// The route record: the original platform's etcd value under /devnginx/<namespace>/<name>.
+// {"name": ..., "http_port": ..., "https_port": ..., "domain": "a.b c.d", "host_ip": ...}
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/environment.h"
+#include "berth/result.h"
+
+namespace berth {
+
+struct Route {
+  std::string ns;  // from the key, not the value
+  std::string name;
+  int http_port = 0;
+  int https_port = 0;
+  std::vector<std::string> domains;  // "domain" in the JSON, space separated
+  std::string host_ip;
+
+  bool operator==(const Route&) const = default;
+};
+
+// Serializes in the original's field order and Python json.dumps spacing.
+std::string SerializeRoute(const Route& r);
+// Parses and validates a record read from a store: anything that could break out of an
+// nginx block (quotes, ;, {}, $, whitespace in names, bad ports, bad IPs) is rejected.
+Result<Route> ParseRoute(std::string_view key, std::string_view value);
+// The route of a Running environment.
+Route RouteFor(const EnvironmentSpec& spec, const std::string& host_ip,
+               const std::map<std::string, int>& ports);
+
+}  // namespace berth

@@ -1,0 +1,68 @@
+// Runtime: runs an environment's workload on a container engine or cluster.
+// Every object it creates carries owner labels, so orphans can be found and collected.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/environment.h"
+#include "berth/result.h"
+#include "berth/volume.h"
+
+namespace berth::runtime {
+
+// Owner labels on every object Berth creates.
+inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kLabelNamespace = "berth.dev/namespace";
+inline constexpr std::string_view kLabelName = "berth.dev/name";
+inline constexpr std::string_view kLabelGeneration = "berth.dev/generation";
+
+struct WorkloadStatus {
+  bool exists = false;
+  Phase phase = Phase::kPending;
+  std::string reason;   // ImagePullBackOff, Exited(1), Unschedulable ...
+  std::string message;  // human detail
+  std::string host_ip;
+  std::map<std::string, int> ports;  // port name -> published host port
+  int64_t generation = 0;            // generation label of the running workload
+  std::string id;
+};
+
+struct OwnedWorkload {
+  std::string ns;
+  std::string name;
+  std::string id;
+  int64_t generation = 0;
+};
+
+struct LogOptions {
+  bool follow = false;
+  int tail = -1;  // -1 = all
+  bool timestamps = false;
+};
+
+// Called with each chunk of log output; return false to stop following.
+using LogSink = std::function<bool(std::string_view)>;
+
+// Progress reports while a slow step runs (pulling an image...).
+using ProgressFn = std::function<void(const std::string&)>;
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual std::string Name() const = 0;
+  // Makes the workload match `spec` (idempotent). Replaces a workload of an older generation.
+  virtual Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+                       const ProgressFn& progress) = 0;
+  virtual Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) = 0;
+  // Removes every object of the environment and waits until gone; OK if nothing exists.
+  virtual Status Remove(std::string_view ns, std::string_view name) = 0;
+  virtual Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) = 0;
+  virtual Result<std::vector<OwnedWorkload>> ListOwned() = 0;
+};
+
+}  // namespace berth::runtime

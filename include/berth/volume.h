@@ -1,0 +1,28 @@
+// VolumeProvider: the persistent directory mounted at /apps, kept across rebuilds.
+#pragma once
+
+#include <string>
+
+#include "berth/environment.h"
+#include "berth/result.h"
+
+namespace berth {
+
+struct VolumeMount {
+  enum class Kind { kNone, kBind, kHostPath, kClaim };
+  Kind kind = Kind::kNone;
+  std::string source;  // host directory (bind / hostPath) or PVC name (claim)
+  std::string target;  // path in the container, "/apps"
+};
+
+class VolumeProvider {
+ public:
+  virtual ~VolumeProvider() = default;
+  virtual std::string Name() const = 0;
+  // Creates the volume if missing (idempotent) and says how to mount it.
+  virtual Result<VolumeMount> Ensure(const EnvironmentSpec& spec) = 0;
+  // Removes the volume and its data (only on delete --purge). OK if missing.
+  virtual Status Remove(const EnvironmentSpec& spec) = 0;
+};
+
+}  // namespace berth

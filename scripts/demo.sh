@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The main job on the embedded default, from a fresh machine: installs what is missing, builds
+# Berth, starts a container engine (Podman's Docker API, unless Docker already answers), starts
+# `berth serve` (SQLite state + managed nginx), creates a demo environment from a locally built
+# image and prints where it answers.
+#   scripts/demo.sh          run (again: idempotent)
+#   scripts/demo.sh stop     stop berth serve and the demo's Podman service
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+state="${BERTH_DEMO_DIR:-$here/.demo}"
+run="${XDG_RUNTIME_DIR:-/tmp}/berth-demo-$(id -u)"
+mkdir -p "$state" "$run"
+berth="$here/build/berth"
+export BERTH_CONFIG="$state/berth.toml"
+
+stop() {
+  [[ -f "$run/serve.pid" ]] && kill "$(cat "$run/serve.pid")" 2>/dev/null || true
+  [[ -f "$run/podman.pid" ]] && kill "$(cat "$run/podman.pid")" 2>/dev/null || true
+  rm -f "$run"/*.pid
+}
+if [[ "${1:-}" == "stop" ]]; then stop; echo "stopped"; exit 0; fi
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+step "Debian packages"
+"$here/scripts/deps.sh" run
+
+step "Building Berth"
+"$here/scripts/build.sh" "$here/build" -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF -DBERTH_BENCH=OFF >/dev/null
+
+# A Docker Engine API: an existing one, or Podman with a demo-local configuration (runc,
+# cgroupfs, ulimits within this machine's hard limits), never the machine's global config.
+docker_host="${DOCKER_HOST:-}"
+if [[ -z "$docker_host" ]] && curl -sf --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; then
+  docker_host="unix:///var/run/docker.sock"
+fi
+if [[ -z "$docker_host" ]]; then
+  step "Starting Podman's Docker API service"
+  pd="$state/podman"
+  mkdir -p "$pd/cni" "$pd/tmp"
+  nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+  [[ "$nofile" == unlimited || "$nofile" -gt 1048576 ]] && nofile=1048576
+  [[ "$nproc" == unlimited || "$nproc" -gt 65536 ]] && nproc=65536
+  cat > "$pd/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$pd/tmp"
+[network]
+network_config_dir = "$pd/cni"
+CONF
+  cat > "$pd/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+graphroot = "$pd/root"
+runroot = "$pd/runroot"
+CONF
+  export CONTAINERS_CONF="$pd/containers.conf" CONTAINERS_STORAGE_CONF="$pd/storage.conf"
+  sock="$run/podman.sock"
+  if ! curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+    nohup podman --root "$pd/root" --runroot "$pd/runroot" system service --time=0 "unix://$sock" \
+      >"$state/podman.log" 2>&1 &
+    echo $! > "$run/podman.pid"
+    for _ in $(seq 100); do curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  docker_host="unix://$sock"
+fi
+sockpath="${docker_host#unix://}"
+
+step "Building the demo image (busybox httpd serving /apps)"
+img="$state/image"
+rm -rf "$img" && mkdir -p "$img/rootfs/bin" "$img/rootfs/apps" "$img/rootfs/tmp"
+cp /bin/busybox "$img/rootfs/bin/busybox"
+for c in sh httpd ls cat echo sleep hostname date mkdir test; do ln -sf busybox "$img/rootfs/bin/$c"; done
+tar -C "$img/rootfs" -cf "$img/rootfs.tar" .
+# Imported through the Engine API itself, so it works the same on Docker and Podman.
+changes='CMD ["/bin/sh","-c","test -f /apps/index.html || echo \"<h1>Hello from Berth: $HOSTNAME</h1>\" > /apps/index.html; exec httpd -f -p 80 -h /apps"]'
+curl -sf --unix-socket "$sockpath" -X POST --data-binary @"$img/rootfs.tar" \
+  -H 'Content-Type: application/x-tar' \
+  "http://d/v1.41/images/create?fromSrc=-&repo=localhost/berth-demo&tag=latest&changes=$(printf %s "$changes" | jq -sRr @uri)" >/dev/null
+
+cat > "$BERTH_CONFIG" <<CONF
+# Written by scripts/demo.sh — see docs/configuration.md for every key.
+[server]
+state_dir = "$state/berth"
+socket = "$run/berth.sock"
+[environments]
+default_image = "localhost/berth-demo:latest"
+pull_policy = "IfNotPresent"   # the demo image is local; the default is Always
+base_domains = ["ctest.localhost"]
+port_range = [30000, 32767]
+host_ip = "127.0.0.1"
+[runtime]
+kind = "docker"
+docker_host = "$docker_host"
+[router]
+mode = "lua"
+http_listen = "127.0.0.1:8880"
+CONF
+
+step "Starting berth serve"
+if ! "$berth" version >/dev/null || ! curl -sf --unix-socket "$run/berth.sock" http://b/healthz >/dev/null 2>&1; then
+  nohup "$berth" serve >"$state/serve.log" 2>&1 &
+  echo $! > "$run/serve.pid"
+  for _ in $(seq 150); do curl -sf --unix-socket "$run/berth.sock" http://b/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -sf --unix-socket "$run/berth.sock" http://b/healthz >/dev/null || { tail -20 "$state/serve.log"; exit 1; }
+fi
+
+step "Creating the demo environment"
+if ! "$berth" view demo >/dev/null 2>&1; then
+  "$berth" create demo --wait --timeout 120
+else
+  "$berth" view demo
+fi
+port=$("$berth" view demo -o json | jq -r '.status.ports.http')
+echo
+step "demo answers"
+echo "  through nginx:  curl -H 'Host: demo.ctest.localhost' http://127.0.0.1:8880/"
+echo "                  $(curl -s -H 'Host: demo.ctest.localhost' http://127.0.0.1:8880/)"
+echo "  directly:       http://127.0.0.1:$port/"
+echo "  dashboard:      curl --unix-socket $run/berth.sock http://berth/   (or: berth serve --listen-http 127.0.0.1:8080)"
+echo "  CLI:            export BERTH_CONFIG=$BERTH_CONFIG; $berth list"
+echo "  stop:           scripts/demo.sh stop"

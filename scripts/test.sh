@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: installs missing Debian packages, builds the pinned Kubernetes control plane
+# into a cache outside the repo (first run only), builds Berth with ASan+UBSan and runs the unit,
+# integration and e2e tiers (real nginx, etcd, Podman, GlusterFS, registry, kube-apiserver),
+# then a plain optimized build with its unit tests.
+#   scripts/test.sh                 everything
+#   scripts/test.sh -L unit         one tier (ctest arguments pass through)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+start=$(date +%s)
+"$here/scripts/deps.sh" test
+
+export BERTH_CACHE="${BERTH_CACHE:-$HOME/.cache/berth}"
+if [[ -x tests/support/k8s/ensure.sh ]]; then
+  echo "==> Kubernetes control plane (cached in $BERTH_CACHE)" >&2
+  tests/support/k8s/ensure.sh
+fi
+
+echo "==> ASan+UBSan build" >&2
+scripts/build.sh "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON -DBERTH_BENCH=OFF
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp"
+rc=0
+ctest --test-dir "$here/build-asan" --output-on-failure --timeout 900 "$@" || rc=$?
+
+if [[ $# -eq 0 ]]; then
+  echo "==> Release build + unit tests" >&2
+  scripts/build.sh "$here/build-release" -DCMAKE_BUILD_TYPE=Release
+  ctest --test-dir "$here/build-release" -L unit --output-on-failure || rc=$?
+fi
+echo "==> tests finished in $(( $(date +%s) - start ))s (exit $rc)" >&2
+exit $rc

@@ -1,0 +1,44 @@
+// The REST API (docs/api.md, docs/openapi.yaml): HTTP requests in, EnvironmentService calls out.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/environment_service.h"
+#include "berth/runtime.h"
+#include "net/http_server.h"
+
+namespace berth::api {
+
+using LogsFn = std::function<Status(const EnvironmentSpec&, const runtime::LogOptions&,
+                                    const runtime::LogSink&)>;
+// Extra JSON for /v1/info (router stats, runtime name...).
+using InfoFn = std::function<std::string()>;
+
+class ApiServer {
+ public:
+  ApiServer(EnvironmentService& service, const Config& config, LogsFn logs, InfoFn info);
+  ~ApiServer();
+
+  Status Start();
+  void Stop();
+  // Exposed for tests: handles one request without a socket.
+  net::ServerResponse Handle(const net::ServerRequest& req);
+
+ private:
+  net::ServerResponse Route(const net::ServerRequest& req);
+
+  EnvironmentService& service_;
+  Config config_;
+  LogsFn logs_;
+  InfoFn info_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<net::HttpServer> server_;
+};
+
+// Parses a create request body (strict: unknown fields are errors, to catch typos).
+Result<EnvironmentSpec> ParseCreateRequest(const std::string& body);
+
+}  // namespace berth::api

@@ -1,0 +1,223 @@
+#include "api/environment_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "berth/validate.h"
+#include "core/ports.h"
+
+namespace berth::api {
+
+using store::Compare;
+using store::Op;
+using store::Txn;
+
+std::string SerializeView(const EnvView& v) {
+  nlohmann::json j;
+  j["spec"] = v.spec;
+  j["status"] = v.status ? nlohmann::json(*v.status) : nlohmann::json(nullptr);
+  j["revision"] = v.revision;
+  return j.dump();
+}
+
+EnvironmentService::EnvironmentService(store::Store& store, const Config& config)
+    : store_(store), config_(config) {}
+
+Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
+  // Kubernetes assigns NodePorts itself; only explicitly requested ports are reserved there.
+  bool allocate = config_.runtime == "docker";
+  auto used_snap = store_.List(store::keys::kPorts);
+  if (!used_snap) return Fail(used_snap.error());
+  std::set<int> used;
+  for (const auto& kv : used_snap->kvs) {
+    try {
+      used.insert(std::stoi(kv.key.substr(store::keys::kPorts.size())));
+    } catch (...) {
+    }
+  }
+  size_t need = 0;
+  for (const auto& p : spec.ports) {
+    if (p.host_port != 0) {
+      if (used.count(p.host_port))
+        return Fail(ErrorCode::kAlreadyExists,
+                    "host port " + std::to_string(p.host_port) + " is already in use");
+      used.insert(p.host_port);
+    } else if (allocate) {
+      ++need;
+    }
+  }
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto picked = core::PickPorts({config_.port_min, config_.port_max}, used, need, rng());
+  if (!picked) return Fail(picked.error());
+  size_t i = 0;
+  for (auto& p : spec.ports)
+    if (p.host_port == 0 && allocate) p.host_port = (*picked)[i++];
+  for (const auto& p : spec.ports) {
+    if (p.host_port == 0) continue;
+    txn.compares.push_back(Compare{store::keys::Port(p.host_port), 0});
+    txn.ops.push_back(Op::Put(store::keys::Port(p.host_port), spec.Key()));
+  }
+  return {};
+}
+
+Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOptions& opts) {
+  if (spec.ns.empty()) spec.ns = config_.default_namespace;
+  if (spec.image.empty()) spec.image = config_.default_image;
+  if (spec.image.empty())
+    return Fail(ErrorCode::kInvalidArgument, "no image given and no default_image configured");
+  ApplyDefaults(spec, config_.base_domains);
+  spec.generation = 1;
+  spec.deleting = false;
+  spec.purge = false;
+  spec.rollback_on_failure = opts.rollback_on_failure;
+  if (auto s = ValidateSpec(spec); !s) return Fail(s.error());
+  const std::string skey = store::keys::Spec(spec.ns, spec.name);
+  const std::vector<PortSpec> requested = spec.ports;
+
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    spec.ports = requested;
+    Txn txn;
+    txn.compares.push_back(Compare{skey, 0});
+    if (auto s = AllocatePorts(spec, txn); !s) return Fail(s.error());
+    EnvStatus status;
+    status.phase = Phase::kPending;
+    status.reason = "Accepted";
+    status.AddEvent("Normal", "Accepted", "environment accepted");
+    status.updated_at = NowRfc3339();
+    txn.ops.push_back(Op::Put(skey, SerializeSpec(spec)));
+    txn.ops.push_back(Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(status)));
+    auto r = store_.Commit(txn);
+    if (r) return EnvView{spec, status, *r};
+    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
+    auto existing = store_.Get(skey);
+    if (existing && *existing)
+      return Fail(ErrorCode::kAlreadyExists,
+                  "environment " + spec.Key() + " already exists");
+    // A port was taken by a concurrent create: pick again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+  }
+  return Fail(ErrorCode::kUnavailable, "could not reserve host ports (too much contention)");
+}
+
+Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string& name) {
+  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  if (auto s = ValidateName(name); !s) return Fail(s.error());
+  auto kv = store_.Get(store::keys::Spec(ns, name));
+  if (!kv) return Fail(kv.error());
+  if (!*kv) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " not found");
+  auto spec = ParseSpec((*kv)->value);
+  if (!spec) return Fail(spec.error());
+  EnvView v{*spec, std::nullopt, (*kv)->mod_revision};
+  auto st = store_.Get(store::keys::Status(ns, name));
+  if (st && *st)
+    if (auto p = ParseStatus((*st)->value)) v.status = *p;
+  return v;
+}
+
+Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
+  if (!ns.empty())
+    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  std::string prefix = std::string(store::keys::kSpecs) + (ns.empty() ? "" : ns + "/");
+  auto specs = store_.List(prefix);
+  if (!specs) return Fail(specs.error());
+  std::string sprefix = std::string(store::keys::kStatus) + (ns.empty() ? "" : ns + "/");
+  auto statuses = store_.List(sprefix);
+  if (!statuses) return Fail(statuses.error());
+  std::map<std::string, EnvStatus> by_key;
+  for (const auto& kv : statuses->kvs)
+    if (auto p = ParseStatus(kv.value)) by_key[kv.key.substr(store::keys::kStatus.size())] = *p;
+  std::vector<EnvView> out;
+  for (const auto& kv : specs->kvs) {
+    auto spec = ParseSpec(kv.value);
+    if (!spec) continue;
+    EnvView v{*spec, std::nullopt, kv.mod_revision};
+    if (auto it = by_key.find(spec->Key()); it != by_key.end()) v.status = it->second;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<EnvView> EnvironmentService::Rebuild(const std::string& ns, const std::string& name,
+                                            const std::string& new_image) {
+  if (!new_image.empty())
+    if (auto s = ValidateImageRef(new_image); !s) return Fail(s.error());
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto v = Get(ns, name);
+    if (!v) return v;
+    if (v->spec.deleting)
+      return Fail(ErrorCode::kConflict, "environment " + ns + "/" + name + " is being deleted");
+    v->spec.generation++;
+    if (!new_image.empty()) v->spec.image = new_image;
+    const std::string skey = store::keys::Spec(ns, name);
+    auto r = store_.Commit(Txn{{Compare{skey, v->revision}}, {Op::Put(skey, SerializeSpec(v->spec))}});
+    if (r) {
+      v->revision = *r;
+      return v;
+    }
+    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  }
+  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+}
+
+Result<EnvView> EnvironmentService::Delete(const std::string& ns, const std::string& name,
+                                           bool purge) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto v = Get(ns, name);
+    if (!v) return v;
+    if (v->spec.deleting && (v->spec.purge || !purge)) return v;
+    v->spec.deleting = true;
+    v->spec.purge = v->spec.purge || purge;
+    const std::string skey = store::keys::Spec(ns, name);
+    auto r = store_.Commit(Txn{{Compare{skey, v->revision}}, {Op::Put(skey, SerializeSpec(v->spec))}});
+    if (r) {
+      v->revision = *r;
+      return v;
+    }
+    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  }
+  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+}
+
+Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
+                                 const std::function<bool(const std::optional<EnvView>&)>& fn,
+                                 std::chrono::milliseconds timeout,
+                                 const std::atomic<bool>& stop) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string status_key = store::keys::Status(ns, name);
+  const std::string spec_key = store::keys::Spec(ns, name);
+  while (true) {
+    auto rev = store_.Revision();
+    if (!rev) return Fail(rev.error());
+    auto v = Get(ns, name);
+    if (!v && v.error().code != ErrorCode::kNotFound) return Fail(v.error());
+    if (!fn(v ? std::optional<EnvView>(*v) : std::nullopt)) return {};
+    if (!v) return {};
+    auto w = store_.WatchPrefix(std::string(store::keys::kStatus) + ns + "/", *rev);
+    if (!w) return Fail(w.error());
+    bool relist = false;
+    while (!relist) {
+      if (stop) return Fail(ErrorCode::kUnavailable, "server is shutting down");
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return Fail(ErrorCode::kTimeout, "timed out waiting for " + ns + "/" + name);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      auto evs = (*w)->Next(std::min(left, std::chrono::milliseconds(500)));
+      if (!evs) {
+        relist = true;
+        break;
+      }
+      bool changed = false;
+      for (const auto& ev : *evs)
+        if (ev.kv.key == status_key) changed = true;
+      if (!changed) continue;
+      auto cur = Get(ns, name);
+      if (!cur && cur.error().code != ErrorCode::kNotFound) return Fail(cur.error());
+      if (!fn(cur ? std::optional<EnvView>(*cur) : std::nullopt)) return {};
+      if (!cur) return {};
+    }
+  }
+}
+
+}  // namespace berth::api

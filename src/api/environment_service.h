@@ -1,0 +1,57 @@
+// EnvironmentService: the operations users ask for, as store transactions. It validates every
+// input, writes the desired state and returns; the controller does the work. It never talks to
+// a backend.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/config.h"
+#include "berth/environment.h"
+#include "berth/store.h"
+
+namespace berth::api {
+
+struct EnvView {
+  EnvironmentSpec spec;
+  std::optional<EnvStatus> status;
+  int64_t revision = 0;  // of the spec
+};
+
+std::string SerializeView(const EnvView& v);
+
+struct CreateOptions {
+  bool rollback_on_failure = true;  // a create that cannot start leaves nothing behind
+};
+
+class EnvironmentService {
+ public:
+  EnvironmentService(store::Store& store, const Config& config);
+
+  Result<EnvView> Create(EnvironmentSpec spec, const CreateOptions& opts = {});
+  Result<EnvView> Get(const std::string& ns, const std::string& name);
+  // ns empty = every namespace.
+  Result<std::vector<EnvView>> List(const std::string& ns);
+  // Bumps the generation: the controller replaces the workload, keeping ports and volume.
+  Result<EnvView> Rebuild(const std::string& ns, const std::string& name,
+                          const std::string& new_image);
+  Result<EnvView> Delete(const std::string& ns, const std::string& name, bool purge);
+
+  // Calls fn with the current view, then on every change, until fn returns false, the
+  // environment is gone (fn gets nullopt), `timeout` passes (kTimeout) or `stop` is set.
+  Status Watch(const std::string& ns, const std::string& name,
+               const std::function<bool(const std::optional<EnvView>&)>& fn,
+               std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
+
+ private:
+  Status AllocatePorts(EnvironmentSpec& spec, store::Txn& txn);
+
+  store::Store& store_;
+  Config config_;
+};
+
+}  // namespace berth::api

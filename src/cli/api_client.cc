@@ -1,0 +1,109 @@
+#include "cli/api_client.h"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+ApiClient::ApiClient(const Endpoint& ep) : ep_(ep) {
+  net::ClientOptions o;
+  if (!ep.server_url.empty()) {
+    o.base_url = ep.server_url;
+    while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
+  } else {
+    o.base_url = "http://berth";
+    o.unix_socket = ep.socket;
+  }
+  o.timeout = std::chrono::milliseconds(60000);
+  http_ = std::make_unique<net::HttpClient>(o);
+  if (!ep.token.empty()) http_->set_bearer_token(ep.token);
+}
+
+Error ApiClient::Unreachable(const Error& e) const {
+  std::string where = ep_.server_url.empty() ? ep_.socket : ep_.server_url;
+  return Error{ErrorCode::kUnavailable,
+               "cannot reach berth serve at " + where + " (is it running? start it with `berth serve`): " +
+                   e.message};
+}
+
+namespace {
+Error FromResponse(const net::HttpResponse& r) {
+  try {
+    auto j = json::parse(r.body);
+    if (j.contains("error"))
+      return Error{ErrorCodeFromName(j["error"].value("code", "")), j["error"].value("message", "")};
+  } catch (...) {
+  }
+  return Error{ErrorCode::kInternal, "server answered HTTP " + std::to_string(r.status)};
+}
+}  // namespace
+
+Result<json> ApiClient::Call(const std::string& method, const std::string& path,
+                             const std::string& body) {
+  net::HttpRequest req;
+  req.method = method;
+  req.path = path;
+  req.body = body;
+  auto r = http_->Send(req);
+  if (!r) return Fail(Unreachable(r.error()));
+  if (r->status < 200 || r->status >= 300) return Fail(FromResponse(*r));
+  if (r->body.empty()) return json::object();
+  try {
+    return json::parse(r->body);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("bad JSON from server: ") + e.what());
+  }
+}
+
+Status ApiClient::StreamLines(const std::string& path, const std::function<bool(const json&)>& fn) {
+  net::HttpRequest req;
+  req.path = path;
+  req.timeout = std::chrono::milliseconds(0);
+  net::LineSplitter splitter;
+  std::string error_body;
+  bool is_error = false;
+  auto r = http_->Stream(req, [&](std::string_view chunk) {
+    if (is_error) {
+      error_body.append(chunk);
+      return true;
+    }
+    return splitter.Feed(chunk, [&](std::string_view line) {
+      if (line.empty()) return true;
+      try {
+        auto j = json::parse(line);
+        if (j.contains("error") && !j.contains("type")) {
+          is_error = true;
+          error_body = std::string(line);
+          return true;
+        }
+        return fn(j);
+      } catch (...) {
+        return true;
+      }
+    });
+  });
+  if (!r) return Fail(Unreachable(r.error()));
+  if (r->status < 200 || r->status >= 300) {
+    net::HttpResponse er = *r;
+    er.body = error_body;
+    return Fail(FromResponse(er));
+  }
+  return {};
+}
+
+Status ApiClient::StreamText(const std::string& path,
+                             const std::function<bool(std::string_view)>& fn) {
+  net::HttpRequest req;
+  req.path = path;
+  req.timeout = std::chrono::milliseconds(0);
+  std::string first;
+  long status = 0;
+  auto r = http_->Stream(req, [&](std::string_view chunk) {
+    if (status == 0) status = 200;
+    return fn(chunk);
+  });
+  if (!r) return Fail(Unreachable(r.error()));
+  if (r->status >= 300) return Fail(FromResponse(*r));
+  return {};
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,93 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "berth/config.h"
+#include "cli/commands.h"
+#include "cli/serve.h"
+
+#if __has_include("cli/router_cmd.h")
+#include "cli/router_cmd.h"
+#define BERTH_HAVE_ROUTER_CMD 1
+#endif
+#if __has_include("cli/dns_cmd.h")
+#include "cli/dns_cmd.h"
+#define BERTH_HAVE_DNS_CMD 1
+#endif
+
+namespace berth::cli {
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "Berth gives every developer, branch and CI job its own running container environment:\n"
+      "its own ports, persistent /apps volume and domain name.",
+      "berth"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer(
+      "Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 not found, 4 already exists or "
+      "conflict,\n5 permission denied, 6 berth serve or a backend unavailable, 7 timeout, "
+      "8 environment failed.\nDocs: docs/cli.md");
+
+  GlobalOptions g;
+  app.add_option("--config", g.config_file, "Config file (default /etc/berth/berth.toml or "
+                                            "$XDG_CONFIG_HOME/berth/berth.toml)")
+      ->envname("BERTH_CONFIG");
+  app.add_option("--socket", g.socket, "API unix socket of berth serve")->envname("BERTH_SOCKET");
+  app.add_option("--server", g.server, "API base URL instead of the socket (http://host:port)")
+      ->envname("BERTH_SERVER");
+  app.add_option("--token", g.token, "Bearer token for --server")->envname("BERTH_TOKEN");
+  app.add_option("-o,--output", g.output, "Output format: table, json or yaml")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
+  app.add_option("-n,--namespace", g.ns, "Namespace (default from config: \"default\")");
+  app.add_flag("-v,--verbose", g.verbose, "Debug logging");
+
+  int rc = 0;
+  AddEnvironmentCommands(app, g, rc);
+  AddLegacyCommands(app, g, rc);
+
+  auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
+  std::string listen_http;
+  serve->add_option("--listen-http", listen_http, "Also serve the API on this TCP address");
+  serve->callback([&] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) {
+      rc = ReportError(cfg.error());
+      return;
+    }
+    if (!listen_http.empty()) cfg->listen_http = listen_http;
+    rc = RunServe(*cfg);
+  });
+
+  auto* version = app.add_subcommand("version", "Print the version");
+  version->callback([&] { std::cout << "berth " << BERTH_VERSION_STRING << "\n"; });
+
+#ifdef BERTH_HAVE_ROUTER_CMD
+  AddRouterCommand(app);
+#endif
+#ifdef BERTH_HAVE_DNS_CMD
+  AddDnsCommand(app);
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return rc;
+}
+
+}  // namespace berth::cli

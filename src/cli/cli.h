@@ -1,0 +1,5 @@
+#pragma once
+
+namespace berth::cli {
+int Main(int argc, char** argv);
+}

@@ -1,0 +1,507 @@
+#include "cli/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "berth/validate.h"
+#include "cli/output.h"
+#include "util/strings.h"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+namespace {
+
+bool Interactive() { return ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO); }
+
+std::string Str(const json& j, const char* k) {
+  return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
+}
+
+int PortOf(const json& view, const std::string& name) {
+  const auto& st = view["status"];
+  if (st.is_object() && st.contains("ports") && st["ports"].contains(name))
+    return st["ports"][name].get<int>();
+  for (const auto& p : view["spec"]["ports"])
+    if (p.value("name", "") == name) return p.value("host_port", 0);
+  return 0;
+}
+
+std::string PortCell(const json& view, const std::string& name) {
+  int p = PortOf(view, name);
+  return p ? std::to_string(p) : "-";
+}
+
+std::string Phase(const json& view) {
+  const auto& st = view["status"];
+  return st.is_object() ? st.value("phase", "Pending") : "Pending";
+}
+
+std::string Age(const std::string& rfc3339) {
+  std::tm tm{};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return "-";
+  auto then = timegm(&tm);
+  auto secs = std::time(nullptr) - then;
+  if (secs < 0) secs = 0;
+  if (secs < 120) return std::to_string(secs) + "s";
+  if (secs < 7200) return std::to_string(secs / 60) + "m";
+  if (secs < 172800) return std::to_string(secs / 3600) + "h";
+  return std::to_string(secs / 86400) + "d";
+}
+
+Status ParseKv(const std::vector<std::string>& in, std::map<std::string, std::string>& out,
+               const char* what) {
+  for (const auto& s : in) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Fail(ErrorCode::kInvalidArgument, std::string(what) + " \"" + s + "\" must be KEY=VALUE");
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return {};
+}
+
+Result<std::vector<PortSpec>> ParsePorts(const std::vector<std::string>& in) {
+  std::vector<PortSpec> out;
+  for (const auto& s : in) {
+    auto parts = util::Split(s, ':', false);
+    if (parts.size() < 2 || parts.size() > 3)
+      return Fail(ErrorCode::kInvalidArgument,
+                  "port \"" + s + "\" must be NAME:CONTAINER_PORT[:HOST_PORT], e.g. http:8080");
+    PortSpec p;
+    p.name = parts[0];
+    try {
+      size_t used = 0;
+      p.container_port = std::stoi(parts[1], &used);
+      if (used != parts[1].size()) throw std::invalid_argument("x");
+      if (parts.size() == 3) {
+        p.host_port = std::stoi(parts[2], &used);
+        if (used != parts[2].size()) throw std::invalid_argument("x");
+      }
+    } catch (...) {
+      return Fail(ErrorCode::kInvalidArgument, "port \"" + s + "\": ports must be numbers");
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+void PrintView(const GlobalOptions& g, const json& view) {
+  Format f = Format::kTable;
+  ParseFormat(g.output, f);
+  if (f == Format::kJson) return PrintJson(std::cout, view);
+  if (f == Format::kYaml) return PrintYaml(std::cout, view);
+  const auto& spec = view["spec"];
+  const auto& st = view["status"];
+  std::cout << "Name:        " << Str(spec, "namespace") << "/" << Str(spec, "name") << "\n"
+            << "Image:       " << Str(spec, "image") << "\n"
+            << "Phase:       " << Phase(view);
+  if (st.is_object() && !Str(st, "reason").empty() && Str(st, "reason") != Phase(view))
+    std::cout << " (" << Str(st, "reason") << ")";
+  std::cout << "\n";
+  if (st.is_object() && !Str(st, "host_ip").empty())
+    std::cout << "Host IP:     " << Str(st, "host_ip") << "\n";
+  std::cout << "Ports:       ";
+  bool first = true;
+  for (const auto& p : spec["ports"]) {
+    std::string n = p.value("name", "");
+    std::cout << (first ? "" : ", ") << n << " " << PortCell(view, n) << "->"
+              << p.value("container_port", 0);
+    first = false;
+  }
+  std::cout << "\n";
+  if (!spec["domains"].empty()) {
+    std::cout << "Domains:     ";
+    first = true;
+    for (const auto& d : spec["domains"]) {
+      std::cout << (first ? "" : ", ") << d.get<std::string>();
+      first = false;
+    }
+    std::cout << "\n";
+  }
+  if (st.is_object()) std::cout << "Routed:      " << (st.value("routed", false) ? "yes" : "no") << "\n";
+  std::cout << "Volume:      " << (Str(spec, "volume_mount").empty() ? "none" : Str(spec, "volume_mount"))
+            << "\n"
+            << "Generation:  " << spec.value("generation", 0) << "\n"
+            << "Created:     " << Str(spec, "created_at") << "\n";
+  if (st.is_object() && !Str(st, "last_error").empty())
+    std::cout << "Last error:  " << Str(st, "last_error") << "\n";
+  if (st.is_object() && st.contains("events") && !st["events"].empty()) {
+    std::cout << "Events:\n";
+    for (const auto& e : st["events"])
+      std::cout << "  " << Str(e, "time") << "  " << Str(e, "type") << "  " << Str(e, "reason")
+                << "  " << Str(e, "message") << "\n";
+  }
+}
+
+std::string Path(const std::string& ns, const std::string& name) {
+  return "/v1/environments/" + ns + "/" + name;
+}
+
+// Validates NAME and the namespace before they become part of a URL.
+Status CheckTarget(const std::string& ns, const std::string& name) {
+  if (auto s = ValidateNamespace(ns); !s) return s;
+  return ValidateName(name);
+}
+
+}  // namespace
+
+int ReportError(const Error& e) {
+  std::cerr << "berth: " << e.message << "\n";
+  return ExitCodeFor(e.code);
+}
+
+Result<Config> LoadEffectiveConfig(const GlobalOptions& g) {
+  auto cfg = LoadConfig(g.config_file);
+  if (!cfg) return cfg;
+  if (!g.socket.empty()) cfg->socket = g.socket;
+  if (g.verbose) spdlog::set_level(spdlog::level::debug);
+  return cfg;
+}
+
+Endpoint EndpointFor(const GlobalOptions& g, const Config& c) {
+  Endpoint ep;
+  ep.socket = g.socket.empty() ? c.socket : g.socket;
+  ep.server_url = g.server;
+  ep.token = g.token;
+  return ep;
+}
+
+Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::string& name,
+                         int64_t generation, int timeout_s, bool progress) {
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  json last;
+  std::optional<Error> failure;
+  bool done = false, gone = false;
+  size_t events_shown = 0;
+  bool router_enabled = false;
+  if (auto info = client.Call("GET", "/v1/info"); info && (*info).contains("components"))
+    router_enabled = (*info)["components"].contains("router");
+  auto s = client.StreamLines(
+      Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s), [&](const json& ev) {
+        std::string type = ev.value("type", "");
+        if (type == "deleted") {
+          gone = true;
+          return false;
+        }
+        if (type == "error") {
+          failure = Error{ErrorCodeFromName(ev["error"].value("code", "")),
+                          ev["error"].value("message", "")};
+          return false;
+        }
+        if (type != "update") return true;
+        last = ev["environment"];
+        const auto& st = last["status"];
+        if (!st.is_object()) return true;
+        if (progress && st.contains("events")) {
+          const auto& evs = st["events"];
+          // Events are bounded; show the ones that are new since the last update.
+          size_t n = evs.size();
+          size_t from = events_shown < n ? events_shown : (n ? n - 1 : 0);
+          for (size_t i = from; i < n; ++i)
+            std::fprintf(stderr, "[%5.1fs] %-10s %s\n", elapsed(), Str(evs[i], "reason").c_str(),
+                         Str(evs[i], "message").c_str());
+          events_shown = n;
+        }
+        std::string phase = st.value("phase", "");
+        int64_t observed = st.value("observed_generation", int64_t{0});
+        bool has_route = !last["spec"]["domains"].empty();
+        if (phase == "Running" && observed >= generation &&
+            (st.value("routed", false) || !router_enabled || !has_route)) {
+          done = true;
+          return false;
+        }
+        if (phase == "Failed" && observed < generation && Str(st, "reason") != "Replacing") {
+          // Creation failed; with rollback the server removes it next: keep reading for that.
+          failure = Error{ErrorCode::kFailed, Str(st, "last_error").empty()
+                                                  ? "environment failed: " + Str(st, "reason")
+                                                  : Str(st, "last_error")};
+          return last["spec"].value("rollback_on_failure", false);
+        }
+        if (phase == "Failed" && observed >= generation) {
+          failure = Error{ErrorCode::kFailed, "environment failed: " + Str(st, "reason") +
+                                                  (Str(st, "last_error").empty() ? "" : ": " + Str(st, "last_error"))};
+          return false;
+        }
+        if (phase == "Deleting") {
+          return true;
+        }
+        return true;
+      });
+  if (!s) return Fail(s.error());
+  if (failure) {
+    Error e = *failure;
+    if (gone) e.message += " (the environment was removed; nothing is left behind)";
+    return Fail(e);
+  }
+  if (gone) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " was deleted");
+  if (!done) return Fail(ErrorCode::kTimeout, "timed out after " + std::to_string(timeout_s) +
+                                                  "s waiting for " + ns + "/" + name);
+  if (progress) std::fprintf(stderr, "[%5.1fs] ready\n", elapsed());
+  return last;
+}
+
+Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name,
+                   int timeout_s, bool progress) {
+  bool gone = false;
+  std::optional<Error> failure;
+  auto start = std::chrono::steady_clock::now();
+  auto s = client.StreamLines(
+      Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s), [&](const json& ev) {
+        std::string type = ev.value("type", "");
+        if (type == "deleted") {
+          gone = true;
+          return false;
+        }
+        if (type == "error") {
+          failure = Error{ErrorCodeFromName(ev["error"].value("code", "")), ev["error"].value("message", "")};
+          return false;
+        }
+        return true;
+      });
+  if (!s && s.error().code == ErrorCode::kNotFound) return {};
+  if (!s) return s;
+  if (failure) return Fail(*failure);
+  if (!gone) return Fail(ErrorCode::kTimeout, "timed out waiting for deletion of " + ns + "/" + name);
+  if (progress)
+    std::fprintf(stderr, "[%5.1fs] deleted\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return {};
+}
+
+void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
+  // ---- create
+  struct CreateArgs {
+    std::string name, image, pull_policy, release_mode = "image", controller, mount = "/apps";
+    std::string cpu_limit, memory_limit, cpu_request, memory_request;
+    std::vector<std::string> env, labels, ports, domains, command;
+    int replicas = 1;
+    int64_t ttl = 0;
+    bool no_volume = false, wait = false, no_wait = false;
+    int timeout = 300;
+  };
+  auto ca = std::make_shared<CreateArgs>();
+  auto* create = app.add_subcommand("create", "Create an environment and (by default on a terminal) wait until it runs");
+  create->add_option("name", ca->name, "Environment name (DNS label, up to 40 characters)")->required();
+  create->add_option("-i,--image", ca->image, "Image reference (default: config default_image)");
+  create->add_option("-e,--env", ca->env, "Environment variable KEY=VALUE (repeatable)");
+  create->add_option("-l,--label", ca->labels, "Label KEY=VALUE (repeatable)");
+  create->add_option("-p,--port", ca->ports,
+                     "Port NAME:CONTAINER[:HOST] (repeatable; default ssh:22 http:80 https:443)");
+  create->add_option("--domain", ca->domains, "Domain (repeatable; default NAME.<base domain>)");
+  create->add_option("--pull-policy", ca->pull_policy, "Always (default), IfNotPresent or Never");
+  create->add_option("--release-mode", ca->release_mode, "image (code in the image) or code (code on /apps)");
+  create->add_option("--replicas", ca->replicas, "Replicas (Kubernetes; Docker runs one)");
+  create->add_option("--controller", ca->controller, "Kubernetes workload: deployment or rc");
+  create->add_option("--cpu-limit", ca->cpu_limit, "CPU limit (default 500m)");
+  create->add_option("--memory-limit", ca->memory_limit, "Memory limit (default 2000Mi)");
+  create->add_option("--cpu-request", ca->cpu_request, "CPU request (default 10m)");
+  create->add_option("--memory-request", ca->memory_request, "Memory request (default 100Mi)");
+  create->add_option("--mount", ca->mount, "Where the persistent volume is mounted (default /apps)");
+  create->add_flag("--no-volume", ca->no_volume, "No persistent volume");
+  create->add_option("--ttl", ca->ttl, "Seconds until the environment may be collected (0 = never)");
+  create->add_option("--cmd", ca->command, "Command and arguments (repeatable, in order)");
+  create->add_flag("--wait", ca->wait, "Wait until Running (default on a terminal)");
+  create->add_flag("--no-wait", ca->no_wait, "Return as soon as the environment is accepted");
+  create->add_option("--timeout", ca->timeout, "Seconds to wait (default 300)");
+  create->callback([&g, &rc, ca] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    json body = {{"name", ca->name}, {"namespace", g.ns.empty() ? cfg->default_namespace : g.ns}};
+    if (!ca->image.empty()) body["image"] = ca->image;
+    std::map<std::string, std::string> env, labels;
+    if (auto s = ParseKv(ca->env, env, "--env"); !s) return void(rc = ReportError(s.error()));
+    if (auto s = ParseKv(ca->labels, labels, "--label"); !s) return void(rc = ReportError(s.error()));
+    if (!env.empty()) body["env"] = env;
+    if (!labels.empty()) body["labels"] = labels;
+    if (!ca->ports.empty()) {
+      auto ports = ParsePorts(ca->ports);
+      if (!ports) return void(rc = ReportError(ports.error()));
+      json arr = json::array();
+      for (const auto& p : *ports)
+        arr.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
+      body["ports"] = arr;
+    }
+    if (!ca->domains.empty()) body["domains"] = ca->domains;
+    if (!ca->pull_policy.empty()) body["pull_policy"] = ca->pull_policy;
+    body["release_mode"] = ca->release_mode;
+    body["replicas"] = ca->replicas;
+    if (!ca->controller.empty()) body["controller"] = ca->controller;
+    json res = json::object();
+    json limits = json::object(), requests = json::object();
+    if (!ca->cpu_limit.empty()) limits["cpu"] = ca->cpu_limit;
+    if (!ca->memory_limit.empty()) limits["memory"] = ca->memory_limit;
+    if (!ca->cpu_request.empty()) requests["cpu"] = ca->cpu_request;
+    if (!ca->memory_request.empty()) requests["memory"] = ca->memory_request;
+    if (!limits.empty()) res["limits"] = limits;
+    if (!requests.empty()) res["requests"] = requests;
+    if (!res.empty()) body["resources"] = res;
+    body["volume_mount"] = ca->no_volume ? "" : ca->mount;
+    if (ca->ttl) body["ttl_seconds"] = ca->ttl;
+    if (!ca->command.empty()) body["command"] = ca->command;
+    if (auto s = CheckTarget(body["namespace"], ca->name); !s) return void(rc = ReportError(s.error()));
+
+    ApiClient client(EndpointFor(g, *cfg));
+    auto created = client.Call("POST", "/v1/environments", body.dump());
+    if (!created) return void(rc = ReportError(created.error()));
+    bool wait = ca->wait || (!ca->no_wait && Interactive());
+    json view = *created;
+    if (wait) {
+      bool human = g.output == "table" || g.output == "wide";
+      auto v = WaitRunning(client, view["spec"]["namespace"], ca->name, 1, ca->timeout,
+                           human && ::isatty(STDERR_FILENO));
+      if (!v) return void(rc = ReportError(v.error()));
+      view = *v;
+    }
+    PrintView(g, view);
+  });
+
+  // ---- list
+  auto* list = app.add_subcommand("list", "List environments");
+  list->alias("ls");
+  auto all = std::make_shared<bool>(false);
+  list->add_flag("-A,--all-namespaces", *all, "Every namespace");
+  list->callback([&g, &rc, all] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = *all ? "" : (g.ns.empty() ? cfg->default_namespace : g.ns);
+    if (!ns.empty())
+      if (auto s = ValidateNamespace(ns); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    auto r = client.Call("GET", "/v1/environments" + (ns.empty() ? "" : "?namespace=" + ns));
+    if (!r) return void(rc = ReportError(r.error()));
+    Format f = Format::kTable;
+    ParseFormat(g.output, f);
+    if (f == Format::kJson) return PrintJson(std::cout, (*r)["items"]);
+    if (f == Format::kYaml) return PrintYaml(std::cout, (*r)["items"]);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& v : (*r)["items"]) {
+      const auto& st = v["status"];
+      std::string phase = Phase(v);
+      if (st.is_object() && st.value("routed", false)) phase += "+routed";
+      std::string url = v["spec"]["domains"].empty() ? "-" : v["spec"]["domains"][0].get<std::string>();
+      rows.push_back({Str(v["spec"], "namespace"), Str(v["spec"], "name"), phase,
+                      st.is_object() && !Str(st, "host_ip").empty() ? Str(st, "host_ip") : "-",
+                      PortCell(v, "ssh"), PortCell(v, "http"), PortCell(v, "https"), url,
+                      Str(v["spec"], "image"), Age(Str(v["spec"], "created_at"))});
+    }
+    PrintTable(std::cout, {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE", "AGE"}, rows);
+  });
+
+  // ---- view
+  auto* view = app.add_subcommand("view", "Show one environment");
+  view->alias("get");
+  auto vname = std::make_shared<std::string>();
+  view->add_option("name", *vname, "Environment name")->required();
+  view->callback([&g, &rc, vname] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    if (auto s = CheckTarget(ns, *vname); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    auto r = client.Call("GET", Path(ns, *vname));
+    if (!r) return void(rc = ReportError(r.error()));
+    PrintView(g, *r);
+  });
+
+  // ---- rebuild
+  struct RebuildArgs {
+    std::string name, image;
+    bool wait = false, no_wait = false;
+    int timeout = 300;
+  };
+  auto ra = std::make_shared<RebuildArgs>();
+  auto* rebuild = app.add_subcommand("rebuild", "Replace the container (pulling the image again); ports and /apps are kept");
+  rebuild->add_option("name", ra->name, "Environment name")->required();
+  rebuild->add_option("-i,--image", ra->image, "Switch to this image");
+  rebuild->add_flag("--wait", ra->wait, "Wait until the new container runs (default on a terminal)");
+  rebuild->add_flag("--no-wait", ra->no_wait, "Return at once");
+  rebuild->add_option("--timeout", ra->timeout, "Seconds to wait (default 300)");
+  rebuild->callback([&g, &rc, ra] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    if (auto s = CheckTarget(ns, ra->name); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    json body = json::object();
+    if (!ra->image.empty()) body["image"] = ra->image;
+    auto r = client.Call("POST", Path(ns, ra->name) + "/rebuild", body.dump());
+    if (!r) return void(rc = ReportError(r.error()));
+    json v = *r;
+    if (ra->wait || (!ra->no_wait && Interactive())) {
+      auto w = WaitRunning(client, ns, ra->name, v["spec"].value("generation", int64_t{1}),
+                           ra->timeout, (g.output == "table") && ::isatty(STDERR_FILENO));
+      if (!w) return void(rc = ReportError(w.error()));
+      v = *w;
+    }
+    PrintView(g, v);
+  });
+
+  // ---- delete
+  struct DeleteArgs {
+    std::string name;
+    bool purge = false, wait = false, no_wait = false;
+    int timeout = 300;
+  };
+  auto da = std::make_shared<DeleteArgs>();
+  auto* del = app.add_subcommand("delete", "Delete an environment (its /apps data is kept unless --purge)");
+  del->alias("rm");
+  del->add_option("name", da->name, "Environment name")->required();
+  del->add_flag("--purge", da->purge, "Also delete the persistent volume and its data");
+  del->add_flag("--wait", da->wait, "Wait until everything is gone (default on a terminal)");
+  del->add_flag("--no-wait", da->no_wait, "Return at once");
+  del->add_option("--timeout", da->timeout, "Seconds to wait (default 300)");
+  del->callback([&g, &rc, da] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    if (auto s = CheckTarget(ns, da->name); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    auto r = client.Call("DELETE", Path(ns, da->name) + (da->purge ? "?purge=true" : ""));
+    if (!r) return void(rc = ReportError(r.error()));
+    if (da->wait || (!da->no_wait && Interactive())) {
+      if (auto s = WaitDeleted(client, ns, da->name, da->timeout, ::isatty(STDERR_FILENO)); !s)
+        return void(rc = ReportError(s.error()));
+    }
+    if (g.output == "json")
+      PrintJson(std::cout, json{{"namespace", ns}, {"name", da->name}, {"deleted", true}});
+    else
+      std::cout << "environment " << ns << "/" << da->name << " deleted\n";
+  });
+
+  // ---- logs
+  struct LogsArgs {
+    std::string name;
+    bool follow = false, timestamps = false;
+    int tail = -1;
+  };
+  auto la = std::make_shared<LogsArgs>();
+  auto* logs = app.add_subcommand("logs", "Print an environment's container output");
+  logs->add_option("name", la->name, "Environment name")->required();
+  logs->add_flag("-f,--follow", la->follow, "Keep streaming new output");
+  logs->add_option("--tail", la->tail, "Only the last N lines");
+  logs->add_flag("-t,--timestamps", la->timestamps, "Prefix lines with timestamps");
+  logs->callback([&g, &rc, la] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    if (auto s = CheckTarget(ns, la->name); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    if (auto r = client.Call("GET", Path(ns, la->name)); !r) return void(rc = ReportError(r.error()));
+    std::string q = "?follow=" + std::string(la->follow ? "true" : "false") +
+                    "&tail=" + std::to_string(la->tail) + (la->timestamps ? "&timestamps=true" : "");
+    auto s = client.StreamText(Path(ns, la->name) + "/logs" + q, [](std::string_view chunk) {
+      std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      std::cout.flush();
+      return true;
+    });
+    if (!s) rc = ReportError(s.error());
+  });
+}
+
+}  // namespace berth::cli

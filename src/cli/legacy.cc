@@ -1,0 +1,161 @@
+// The original control program's commands, with its exact output formats (BRIEF.md):
+//   re_create  -> host_IP=...\nphase=...\nssh_port=N,http_port=N,https_port=N
+//   re_view    -> {"status": "sucess", "http_port": N, "https_port": N, "ssh_port": N,
+//                  "host_ip": "...", "phase": "Running"}   ("sucess" is the original's spelling)
+#include <iostream>
+
+#include "berth/validate.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+namespace {
+
+int StatusPort(const json& view, const char* name) {
+  const auto& st = view["status"];
+  if (st.is_object() && st.contains("ports") && st["ports"].contains(name))
+    return st["ports"][name].get<int>();
+  for (const auto& p : view["spec"]["ports"])
+    if (p.value("name", "") == name) return p.value("host_port", 0);
+  return 0;
+}
+
+std::string StatusStr(const json& view, const char* k) {
+  const auto& st = view["status"];
+  return st.is_object() && st.contains(k) && st[k].is_string() ? st[k].get<std::string>() : "";
+}
+
+void PrintCreateLines(const json& view) {
+  std::cout << "host_IP=" << StatusStr(view, "host_ip") << "\n"
+            << "phase=" << (StatusStr(view, "phase").empty() ? "Pending" : StatusStr(view, "phase"))
+            << "\n"
+            << "ssh_port=" << StatusPort(view, "ssh") << ",http_port=" << StatusPort(view, "http")
+            << ",https_port=" << StatusPort(view, "https") << "\n";
+}
+
+// Python's json.dumps spacing, in the original's key order.
+std::string ViewLine(const json& view) {
+  return std::string("{\"status\": \"sucess\", \"http_port\": ") +
+         std::to_string(StatusPort(view, "http")) +
+         ", \"https_port\": " + std::to_string(StatusPort(view, "https")) +
+         ", \"ssh_port\": " + std::to_string(StatusPort(view, "ssh")) + ", \"host_ip\": " +
+         json(StatusStr(view, "host_ip")).dump() + ", \"phase\": " +
+         json(StatusStr(view, "phase").empty() ? "Pending" : StatusStr(view, "phase")).dump() + "}";
+}
+
+struct Ctx {
+  GlobalOptions* g;
+  int* rc;
+};
+
+Result<std::pair<Config, std::string>> Prepare(const GlobalOptions& g, const std::string& name) {
+  auto cfg = LoadEffectiveConfig(g);
+  if (!cfg) return Fail(cfg.error());
+  std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  if (auto s = ValidateName(name); !s) return Fail(s.error());
+  return std::make_pair(*cfg, ns);
+}
+
+}  // namespace
+
+void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
+  const std::string group = "Original control program (borg) commands";
+
+  auto* list_pod = app.add_subcommand("list_pod", "List environments, one line each (original)");
+  list_pod->group(group);
+  list_pod->callback([&g, &rc] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    auto r = client.Call("GET", "/v1/environments?namespace=" + ns);
+    if (!r) return void(rc = ReportError(r.error()));
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& v : (*r)["items"]) {
+      std::string phase = StatusStr(v, "phase");
+      rows.push_back({v["spec"].value("name", ""), phase.empty() ? "Pending" : phase,
+                      StatusStr(v, "host_ip"), std::to_string(StatusPort(v, "ssh")),
+                      std::to_string(StatusPort(v, "http")), std::to_string(StatusPort(v, "https"))});
+    }
+    PrintTable(std::cout, {"NAME", "PHASE", "HOST_IP", "SSH_PORT", "HTTP_PORT", "HTTPS_PORT"}, rows);
+  });
+
+  struct Args {
+    std::string name, image;
+    int timeout = 300;
+  };
+  auto a = std::make_shared<Args>();
+
+  auto* re_create = app.add_subcommand("re_create", "Create an environment and wait until it runs (original)");
+  re_create->group(group);
+  re_create->add_option("--name", a->name, "Environment name")->required();
+  re_create->add_option("--image,--images", a->image, "Image (default: config default_image)");
+  re_create->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
+  re_create->callback([&g, &rc, a] {
+    auto p = Prepare(g, a->name);
+    if (!p) return void(rc = ReportError(p.error()));
+    auto& [cfg, ns] = *p;
+    json body = {{"namespace", ns}, {"name", a->name}};
+    if (!a->image.empty()) body["image"] = a->image;
+    ApiClient client(EndpointFor(g, cfg));
+    auto r = client.Call("POST", "/v1/environments", body.dump());
+    if (!r) return void(rc = ReportError(r.error()));
+    auto v = WaitRunning(client, ns, a->name, 1, a->timeout, false);
+    if (!v) return void(rc = ReportError(v.error()));
+    PrintCreateLines(*v);
+  });
+
+  auto* re_view = app.add_subcommand("re_view", "Show an environment as one JSON line (original)");
+  re_view->group(group);
+  re_view->add_option("--name", a->name, "Environment name")->required();
+  re_view->callback([&g, &rc, a] {
+    auto p = Prepare(g, a->name);
+    if (!p) return void(rc = ReportError(p.error()));
+    auto& [cfg, ns] = *p;
+    ApiClient client(EndpointFor(g, cfg));
+    auto r = client.Call("GET", "/v1/environments/" + ns + "/" + a->name);
+    if (!r) return void(rc = ReportError(r.error()));
+    std::cout << ViewLine(*r) << "\n";
+  });
+
+  auto* re_delete = app.add_subcommand("re_delete", "Delete an environment and wait until it is gone (original)");
+  re_delete->group(group);
+  re_delete->add_option("--name", a->name, "Environment name")->required();
+  re_delete->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
+  re_delete->callback([&g, &rc, a] {
+    auto p = Prepare(g, a->name);
+    if (!p) return void(rc = ReportError(p.error()));
+    auto& [cfg, ns] = *p;
+    ApiClient client(EndpointFor(g, cfg));
+    auto r = client.Call("DELETE", "/v1/environments/" + ns + "/" + a->name);
+    if (!r) return void(rc = ReportError(r.error()));
+    if (auto s = WaitDeleted(client, ns, a->name, a->timeout, false); !s)
+      return void(rc = ReportError(s.error()));
+    std::cout << "{\"status\": \"sucess\", \"name\": " << json(a->name).dump() << "}\n";
+  });
+
+  auto* re_rebuild = app.add_subcommand("re_rebuild", "Rebuild an environment and wait until it runs (original)");
+  re_rebuild->group(group);
+  re_rebuild->add_option("--name", a->name, "Environment name")->required();
+  re_rebuild->add_option("--image,--images", a->image, "Switch to this image");
+  re_rebuild->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
+  re_rebuild->callback([&g, &rc, a] {
+    auto p = Prepare(g, a->name);
+    if (!p) return void(rc = ReportError(p.error()));
+    auto& [cfg, ns] = *p;
+    ApiClient client(EndpointFor(g, cfg));
+    json body = json::object();
+    if (!a->image.empty()) body["image"] = a->image;
+    auto r = client.Call("POST", "/v1/environments/" + ns + "/" + a->name + "/rebuild", body.dump());
+    if (!r) return void(rc = ReportError(r.error()));
+    auto v = WaitRunning(client, ns, a->name, (*r)["spec"].value("generation", int64_t{1}), a->timeout, false);
+    if (!v) return void(rc = ReportError(v.error()));
+    PrintCreateLines(*v);
+  });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,72 @@
+#include "cli/output.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <ostream>
+
+namespace berth::cli {
+
+bool ParseFormat(const std::string& s, Format& out) {
+  if (s == "table" || s == "wide") out = Format::kTable;
+  else if (s == "json") out = Format::kJson;
+  else if (s == "yaml") out = Format::kYaml;
+  else return false;
+  return true;
+}
+
+void PrintTable(std::ostream& os, const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size(), 0);
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 3, ' ');
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    os << out << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
+void PrintJson(std::ostream& os, const nlohmann::json& j) { os << j.dump(2) << "\n"; }
+
+namespace {
+void Emit(YAML::Emitter& e, const nlohmann::json& j) {
+  if (j.is_object()) {
+    e << YAML::BeginMap;
+    for (const auto& [k, v] : j.items()) {
+      e << YAML::Key << k << YAML::Value;
+      Emit(e, v);
+    }
+    e << YAML::EndMap;
+  } else if (j.is_array()) {
+    e << YAML::BeginSeq;
+    for (const auto& v : j) Emit(e, v);
+    e << YAML::EndSeq;
+  } else if (j.is_string()) {
+    e << YAML::DoubleQuoted << j.get<std::string>();
+  } else if (j.is_null()) {
+    e << YAML::Null;
+  } else if (j.is_boolean()) {
+    e << j.get<bool>();
+  } else if (j.is_number_integer()) {
+    e << j.get<int64_t>();
+  } else {
+    e << j.dump();
+  }
+}
+}  // namespace
+
+void PrintYaml(std::ostream& os, const nlohmann::json& j) {
+  YAML::Emitter e;
+  Emit(e, j);
+  os << e.c_str() << "\n";
+}
+
+}  // namespace berth::cli

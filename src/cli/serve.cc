@@ -1,0 +1,111 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_server.h"
+#include "api/environment_service.h"
+#include "controller/controller.h"
+#include "router/etcd_publisher.h"
+#include "router/route_sync.h"
+#include "router/router_options.h"
+#include "runtime/docker/docker_runtime.h"
+#include "runtime/kubernetes/kubernetes_runtime.h"
+#include "storage/volume_provider_factory.h"
+#include "util/fs.h"
+
+namespace berth::cli {
+
+int RunServe(const Config& config) {
+  auto fail = [](const std::string& what, const Error& e) {
+    spdlog::error("{}: {}", what, e.message);
+    return ExitCodeFor(e.code);
+  };
+  if (auto s = util::MakeDirs(config.state_dir, 0755); !s) return fail("state dir", s.error());
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = store::OpenStore(config.store_url);
+  if (!store) return fail("opening store " + config.store_url, store.error());
+
+  Result<std::unique_ptr<runtime::Runtime>> rt =
+      config.runtime == "kubernetes" ? kube::MakeKubernetesRuntime(config)
+                                     : runtime::MakeDockerRuntime(config);
+  if (!rt) return fail("runtime " + config.runtime, rt.error());
+  auto volumes = storage::MakeVolumeProvider(config);
+  if (!volumes) return fail("volumes " + config.volume_driver, volumes.error());
+
+  std::unique_ptr<router::RouteSync> router;
+  if (config.router_mode != "off") {
+    router = std::make_unique<router::RouteSync>(**store, router::RouterOptionsFromConfig(config));
+    if (auto s = router->Start(); !s) return fail("router", s.error());
+  }
+  std::unique_ptr<router::EtcdRoutePublisher> publisher;
+  if (!config.etcd_endpoints.empty()) {
+    auto p = router::EtcdRoutePublisher::Open(**store, config.etcd_endpoints);
+    if (!p) return fail("etcd route publisher", p.error());
+    publisher = std::move(*p);
+    publisher->Start();
+  }
+
+  controller::ControllerOptions copts;
+  copts.workers = config.workers;
+  copts.resync = std::chrono::seconds(config.resync_seconds);
+  controller::RouteWaiter waiter;
+  if (router)
+    waiter = [&router](int64_t rev, std::chrono::milliseconds t) { return router->WaitApplied(rev, t); };
+  controller::Controller ctl(**store, **rt, **volumes, copts, waiter);
+  ctl.Start();
+
+  api::EnvironmentService service(**store, config);
+  runtime::Runtime* runtime_ptr = rt->get();
+  api::ApiServer server(
+      service, config,
+      [runtime_ptr](const EnvironmentSpec& spec, const runtime::LogOptions& o,
+                    const runtime::LogSink& sink) { return runtime_ptr->Logs(spec, o, sink); },
+      [&]() {
+        nlohmann::json j;
+        j["runtime"] = runtime_ptr->Name();
+        j["volumes"] = (*volumes)->Name();
+        if (router) {
+          auto st = router->Stats();
+          j["router"] = {{"mode", st.mode},         {"routes", st.routes},
+                         {"rejected", st.rejected}, {"rejected_keys", st.rejected_keys},
+                         {"reloads", st.reloads},   {"applied_revision", st.applied_revision},
+                         {"last_error", st.last_error},
+                         {"http_listen", config.http_listen}};
+        }
+        if (publisher) {
+          auto ps = publisher->Stats();
+          j["etcd_publisher"] = {{"puts", ps.puts}, {"deletes", ps.deletes},
+                                 {"errors", ps.errors}, {"last_error", ps.last_error}};
+        }
+        return j.dump();
+      });
+  if (auto s = server.Start(); !s) {
+    ctl.Stop();
+    return fail("API", s.error());
+  }
+  spdlog::info("berth serve ready: socket {}{}, runtime {}, router {} on {}", config.socket,
+               config.listen_http.empty() ? "" : ", http " + config.listen_http,
+               runtime_ptr->Name(), config.router_mode, config.http_listen);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+  server.Stop();
+  ctl.Stop();
+  if (publisher) publisher->Stop();
+  if (router) router->Stop();
+  return 0;
+}
+
+}  // namespace berth::cli

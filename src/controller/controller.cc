@@ -1,0 +1,388 @@
+#include "controller/controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+
+#include "berth/route.h"
+#include "util/strings.h"
+
+namespace berth::controller {
+namespace {
+
+using store::Compare;
+using store::Op;
+using store::Txn;
+
+std::string KeyFromSpecKey(std::string_view k) {
+  return std::string(k.substr(store::keys::kSpecs.size()));
+}
+
+bool SplitKey(const std::string& key, std::string& ns, std::string& name) {
+  auto slash = key.find('/');
+  if (slash == std::string::npos) return false;
+  ns = key.substr(0, slash);
+  name = key.substr(slash + 1);
+  return !ns.empty() && !name.empty() && name.find('/') == std::string::npos;
+}
+
+bool SameStatus(const EnvStatus& a, const EnvStatus& b) {
+  return a.phase == b.phase && a.reason == b.reason && a.host_ip == b.host_ip &&
+         a.ports == b.ports && a.routed == b.routed && a.last_error == b.last_error &&
+         a.observed_generation == b.observed_generation && a.workload_id == b.workload_id &&
+         a.events.size() == b.events.size();
+}
+
+}  // namespace
+
+Controller::Controller(store::Store& store, runtime::Runtime& runtime, VolumeProvider& volumes,
+                       ControllerOptions opts, RouteWaiter route_waiter)
+    : store_(store),
+      runtime_(runtime),
+      volumes_(volumes),
+      opts_(opts),
+      route_waiter_(std::move(route_waiter)) {}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Start() {
+  stopping_ = false;
+  threads_.emplace_back([this] { WatchLoop(); });
+  threads_.emplace_back([this] { ResyncLoop(); });
+  for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { Worker(); });
+}
+
+void Controller::Stop() {
+  if (stopping_.exchange(true)) return;
+  queue_.ShutDown();
+  {
+    std::lock_guard<std::mutex> lk(watch_mu_);
+    if (watch_) watch_->Cancel();
+  }
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void Controller::EnqueueAll() {
+  auto snap = store_.List(store::keys::kSpecs);
+  if (!snap) {
+    spdlog::warn("controller: listing specs: {}", snap.error().message);
+    return;
+  }
+  for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
+}
+
+void Controller::WatchLoop() {
+  while (!stopping_) {
+    auto snap = store_.List(store::keys::kSpecs);
+    if (!snap) {
+      spdlog::warn("controller: list: {}", snap.error().message);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
+    auto w = store_.WatchPrefix(store::keys::kSpecs, snap->revision);
+    if (!w) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lk(watch_mu_);
+      watch_ = std::move(*w);
+    }
+    while (!stopping_) {
+      auto evs = watch_->Next(std::chrono::milliseconds(1000));
+      if (!evs) break;  // kGone or cancelled: relist
+      for (const auto& ev : *evs) queue_.Add(KeyFromSpecKey(ev.kv.key));
+    }
+  }
+}
+
+void Controller::ResyncLoop() {
+  auto next_gc = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    for (int i = 0; i < opts_.resync.count() * 10 && !stopping_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (stopping_) break;
+    EnqueueAll();
+    if (std::chrono::steady_clock::now() >= next_gc) {
+      if (auto s = CollectGarbage(); !s) spdlog::warn("controller: gc: {}", s.error().message);
+      next_gc = std::chrono::steady_clock::now() + opts_.resync;
+    }
+  }
+}
+
+void Controller::Worker() {
+  while (auto key = queue_.Get()) {
+    Status s = Reconcile(*key);
+    if (!s) {
+      auto delay = queue_.NextBackoff(*key);
+      spdlog::warn("reconcile {}: {} (retry in {}ms)", *key, s.error().message, delay.count());
+      queue_.Done(*key);
+      queue_.AddAfter(*key, delay);
+    } else {
+      queue_.Done(*key);
+    }
+  }
+}
+
+Status Controller::WriteStatus(const EnvironmentSpec& spec, EnvStatus& status,
+                               const EnvStatus& before) {
+  if (SameStatus(status, before)) return {};
+  status.updated_at = NowRfc3339();
+  // Only write while the spec still exists, so a status never outlives its environment.
+  auto spec_kv = store_.Get(store::keys::Spec(spec.ns, spec.name));
+  if (!spec_kv) return Fail(spec_kv.error());
+  if (!*spec_kv) return {};
+  auto r = store_.Commit(Txn{{Compare{(*spec_kv)->key, (*spec_kv)->mod_revision}},
+                             {Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(status))}});
+  if (!r && r.error().code == ErrorCode::kConflict) return {};  // spec changed: next pass writes
+  if (!r) return Fail(r.error());
+  return {};
+}
+
+Status Controller::Reconcile(const std::string& key) {
+  std::string ns, name;
+  if (!SplitKey(key, ns, name)) return {};
+  auto spec_kv = store_.Get(store::keys::Spec(ns, name));
+  if (!spec_kv) return Fail(spec_kv.error());
+  if (!*spec_kv) return RemoveEverything(ns, name, nullptr, false);
+
+  auto spec = ParseSpec((*spec_kv)->value);
+  if (!spec) {
+    spdlog::error("spec {} is unreadable: {}", key, spec.error().message);
+    return {};  // nothing a retry can fix; the API never writes such a spec
+  }
+  EnvStatus status;
+  if (auto st_kv = store_.Get(store::keys::Status(ns, name)); st_kv && *st_kv) {
+    if (auto st = ParseStatus((*st_kv)->value)) status = *st;
+  }
+  if (spec->deleting) return ReconcileDelete(**spec_kv, *spec, status);
+
+  bool requeue_soon = false;
+  Status s = ReconcileRun(**spec_kv, *spec, status, &requeue_soon);
+  if (s) queue_.Forget(key);
+  if (requeue_soon) queue_.AddAfter(key, std::chrono::milliseconds(250));
+  return s;
+}
+
+Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
+                                EnvStatus& status, bool* requeue_soon) {
+  const EnvStatus before = status;
+  auto ws = runtime_.Inspect(spec);
+  if (!ws) return Fail(Wrap(ws.error(), "inspecting workload"));
+
+  bool current = ws->exists && ws->generation == spec.generation && ws->phase != Phase::kFailed;
+  if (!current) {
+    if (status.phase != Phase::kPending || status.observed_generation == spec.generation) {
+      status.phase = Phase::kPending;
+      status.reason = ws->exists ? "Replacing" : "Creating";
+      status.routed = false;
+      status.AddEvent("Normal", status.reason,
+                      (ws->exists ? "replacing workload for generation "
+                                  : "creating workload for generation ") +
+                          std::to_string(spec.generation));
+      if (auto w = WriteStatus(spec, status, before); !w) return w;
+    }
+    VolumeMount vol;
+    if (!spec.volume_mount.empty()) {
+      auto v = volumes_.Ensure(spec);
+      if (!v) {
+        EnvStatus b2 = status;
+        status.phase = Phase::kFailed;
+        status.reason = "VolumeFailed";
+        status.last_error = v.error().message;
+        status.AddEvent("Warning", "VolumeFailed", v.error().message);
+        WriteStatus(spec, status, b2);
+        return Fail(Wrap(v.error(), "volume"));
+      }
+      vol = *v;
+      vol.target = spec.volume_mount;
+    }
+    EnvStatus b3 = status;
+    auto applied = runtime_.Apply(spec, vol, [&](const std::string& msg) {
+      spdlog::debug("{}: {}", spec.Key(), msg);
+    });
+    if (!applied) {
+      status.phase = Phase::kFailed;
+      status.reason = applied.error().code == ErrorCode::kFailed ? "ApplyFailed" : "ApplyError";
+      status.last_error = applied.error().message;
+      status.AddEvent("Warning", status.reason, applied.error().message);
+      WriteStatus(spec, status, b3);
+      if (applied.error().code == ErrorCode::kFailed && spec.rollback_on_failure &&
+          status.observed_generation == 0) {
+        // A create that can never succeed: undo it so nothing is left behind.
+        EnvironmentSpec del = spec;
+        del.deleting = true;
+        del.purge = true;
+        auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
+                                   {Op::Put(spec_kv.key, SerializeSpec(del))}});
+        if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
+        return {};
+      }
+      return Fail(applied.error());
+    }
+    ws = runtime_.Inspect(spec);
+    if (!ws) return Fail(Wrap(ws.error(), "inspecting workload"));
+  }
+
+  EnvStatus b4 = status;
+  status.workload_id = ws->id;
+  if (ws->phase == Phase::kFailed) {
+    status.phase = Phase::kFailed;
+    status.reason = ws->reason;
+    status.last_error = ws->message.empty() ? ws->reason : ws->message;
+    status.routed = false;
+    if (b4.phase != Phase::kFailed) status.AddEvent("Warning", ws->reason, status.last_error);
+    return WriteStatus(spec, status, b4);
+  }
+  if (ws->phase != Phase::kRunning || ws->generation != spec.generation) {
+    status.phase = Phase::kPending;
+    status.reason = ws->reason.empty() ? "Starting" : ws->reason;
+    *requeue_soon = true;
+    return WriteStatus(spec, status, b4);
+  }
+
+  status.host_ip = ws->host_ip;
+  status.ports = ws->ports;
+  status.last_error.clear();
+  bool newly_running = status.phase != Phase::kRunning ||
+                       status.observed_generation != spec.generation;
+
+  // Route record: the original's layout, written once the workload runs.
+  if (opts_.publish_routes && !spec.domains.empty() && ws->ports.count("http")) {
+    Route route = RouteFor(spec, ws->host_ip, ws->ports);
+    std::string value = SerializeRoute(route);
+    std::string rkey = store::keys::Route(spec.ns, spec.name);
+    auto existing = store_.Get(rkey);
+    if (!existing) return Fail(existing.error());
+    int64_t rev = 0;
+    if (!*existing || (*existing)->value != value) {
+      auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {Op::Put(rkey, value)}});
+      if (!r && r.error().code == ErrorCode::kConflict) {
+        queue_.Add(spec.Key());
+        return {};
+      }
+      if (!r) return Fail(r.error());
+      rev = *r;
+    } else {
+      rev = (*existing)->mod_revision;
+    }
+    if (route_waiter_) {
+      status.routed = route_waiter_(rev, opts_.route_wait);
+      if (!status.routed) *requeue_soon = true;
+    }
+  }
+  status.phase = Phase::kRunning;
+  status.reason = "Running";
+  status.observed_generation = spec.generation;
+  if (newly_running)
+    status.AddEvent("Normal", "Running",
+                    "generation " + std::to_string(spec.generation) + " running on " + ws->host_ip);
+  if (spec.rollback_on_failure) {
+    // The first rollout succeeded: later failures must not delete the environment.
+    EnvironmentSpec kept = spec;
+    kept.rollback_on_failure = false;
+    auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
+                               {Op::Put(spec_kv.key, SerializeSpec(kept))}});
+    if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  }
+  return WriteStatus(spec, status, b4);
+}
+
+Status Controller::ReconcileDelete(const store::KeyValue&, EnvironmentSpec& spec,
+                                   EnvStatus& status) {
+  const EnvStatus before = status;
+  if (status.phase != Phase::kDeleting) {
+    status.phase = Phase::kDeleting;
+    status.reason = "Deleting";
+    status.routed = false;
+    status.AddEvent("Normal", "Deleting", spec.purge ? "deleting with volume" : "deleting");
+    if (auto w = WriteStatus(spec, status, before); !w) return w;
+  }
+  return RemoveEverything(spec.ns, spec.name, &spec, spec.purge);
+}
+
+Status Controller::RemoveEverything(const std::string& ns, const std::string& name,
+                                    const EnvironmentSpec* spec, bool purge_volume) {
+  // Order: route first (stop traffic), then the workload, then the volume, then records.
+  std::string rkey = store::keys::Route(ns, name);
+  if (auto r = store_.Get(rkey); r && *r) {
+    auto d = store_.Commit(Txn{{Compare{rkey, (*r)->mod_revision}}, {Op::Delete(rkey)}});
+    if (d && route_waiter_) route_waiter_(*d, opts_.route_wait);
+  }
+  if (auto s = runtime_.Remove(ns, name); !s) return Fail(Wrap(s.error(), "removing workload"));
+  if (spec && purge_volume && !spec->volume_mount.empty()) {
+    if (auto s = volumes_.Remove(*spec); !s) return Fail(Wrap(s.error(), "removing volume"));
+  }
+  Txn txn;
+  std::string skey = store::keys::Spec(ns, name);
+  auto cur = store_.Get(skey);
+  if (!cur) return Fail(cur.error());
+  if (*cur) {
+    auto cur_spec = ParseSpec((*cur)->value);
+    if (!spec || (cur_spec && !cur_spec->deleting)) return {};  // re-created meanwhile
+    txn.compares.push_back(Compare{skey, (*cur)->mod_revision});
+    txn.ops.push_back(Op::Delete(skey));
+  }
+  txn.ops.push_back(Op::Delete(store::keys::Status(ns, name)));
+  if (auto ports = store_.List(store::keys::kPorts); ports) {
+    std::string owner = ns + "/" + name;
+    for (const auto& kv : ports->kvs)
+      if (kv.value == owner) txn.ops.push_back(Op::Delete(kv.key));
+  }
+  auto r = store_.Commit(txn);
+  if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  if (spec) spdlog::info("environment {}/{} deleted", ns, name);
+  return {};
+}
+
+Status Controller::CollectGarbage() {
+  auto specs = store_.List(store::keys::kSpecs);
+  if (!specs) return Fail(specs.error());
+  std::set<std::string> live;
+  for (const auto& kv : specs->kvs) live.insert(KeyFromSpecKey(kv.key));
+
+  auto owned = runtime_.ListOwned();
+  if (!owned) return Fail(owned.error());
+  for (const auto& w : *owned) {
+    std::string key = w.ns + "/" + w.name;
+    if (live.count(key)) continue;
+    // Re-check right before removing: a create may have landed since the listing.
+    auto again = store_.Get(store::keys::Spec(w.ns, w.name));
+    if (!again || *again) continue;
+    spdlog::info("collecting orphaned workload {} ({})", key, w.id);
+    if (auto s = runtime_.Remove(w.ns, w.name); !s)
+      spdlog::warn("collecting {}: {}", key, s.error().message);
+  }
+  // Records without a spec: statuses, routes, port reservations.
+  for (auto prefix : {store::keys::kStatus, store::keys::kRoutes}) {
+    auto snap = store_.List(prefix);
+    if (!snap) continue;
+    for (const auto& kv : snap->kvs) {
+      std::string key = kv.key.substr(prefix.size());
+      if (live.count(key)) continue;
+      if (prefix == store::keys::kRoutes && key.find('/') == std::string::npos) continue;
+      store_.Commit(Txn{{Compare{store::keys::Spec(key.substr(0, key.find('/')),
+                                                   key.substr(key.find('/') + 1)),
+                                 0},
+                         Compare{kv.key, kv.mod_revision}},
+                        {Op::Delete(kv.key)}});
+    }
+  }
+  if (auto ports = store_.List(store::keys::kPorts); ports) {
+    for (const auto& kv : ports->kvs) {
+      if (live.count(kv.value)) continue;
+      auto slash = kv.value.find('/');
+      if (slash == std::string::npos) continue;
+      store_.Commit(Txn{{Compare{store::keys::Spec(kv.value.substr(0, slash), kv.value.substr(slash + 1)), 0},
+                         Compare{kv.key, kv.mod_revision}},
+                        {Op::Delete(kv.key)}});
+    }
+  }
+  return {};
+}
+
+}  // namespace berth::controller

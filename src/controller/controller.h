@@ -1,0 +1,75 @@
+// The controller: level-triggered, idempotent reconciliation of every stored environment spec
+// into a running workload, a volume and a route record. It never trusts memory: each pass
+// reads the store and the runtime afresh, so a kill -9 at any point resumes cleanly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "berth/config.h"
+#include "berth/runtime.h"
+#include "berth/store.h"
+#include "berth/volume.h"
+#include "controller/work_queue.h"
+
+namespace berth::controller {
+
+// Waits until the router has applied the store up to `revision`; false on timeout.
+using RouteWaiter = std::function<bool(int64_t revision, std::chrono::milliseconds timeout)>;
+
+struct ControllerOptions {
+  int workers = 8;
+  std::chrono::seconds resync{10};
+  bool publish_routes = true;
+  std::chrono::milliseconds route_wait{5000};
+};
+
+class Controller {
+ public:
+  Controller(store::Store& store, runtime::Runtime& runtime, VolumeProvider& volumes,
+             ControllerOptions opts, RouteWaiter route_waiter = nullptr);
+  ~Controller();
+
+  void Start();
+  void Stop();
+
+  // One reconciliation of one environment key "ns/name" (public for tests).
+  Status Reconcile(const std::string& key);
+  // Removes workloads, statuses, routes and port reservations with no spec.
+  Status CollectGarbage();
+
+  runtime::Runtime& runtime() { return runtime_; }
+
+ private:
+  void WatchLoop();
+  void ResyncLoop();
+  void Worker();
+  void EnqueueAll();
+
+  Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
+                         EnvStatus& status);
+  Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
+                      bool* requeue_soon);
+  // Writes status only if it changed (ignoring updated_at) — no write storms on resync.
+  Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
+  Status RemoveEverything(const std::string& ns, const std::string& name,
+                          const EnvironmentSpec* spec, bool purge_volume);
+
+  store::Store& store_;
+  runtime::Runtime& runtime_;
+  VolumeProvider& volumes_;
+  ControllerOptions opts_;
+  RouteWaiter route_waiter_;
+  WorkQueue queue_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+  std::unique_ptr<store::Watch> watch_;
+  std::mutex watch_mu_;
+};
+
+}  // namespace berth::controller

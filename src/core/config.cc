@@ -1,0 +1,210 @@
+#include "berth/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <toml++/toml.h>
+
+#include "berth/validate.h"
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace berth {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string HomeDir() {
+  std::string h = Env("HOME");
+  return h.empty() ? "/tmp" : h;
+}
+
+template <typename T>
+void Read(const toml::table& t, std::string_view section, std::string_view key, T& out) {
+  if (auto v = t[section][key].value<T>()) out = *v;
+}
+
+void ReadList(const toml::table& t, std::string_view section, std::string_view key,
+              std::vector<std::string>& out) {
+  if (auto* arr = t[section][key].as_array()) {
+    out.clear();
+    for (const auto& e : *arr)
+      if (auto s = e.value<std::string>()) out.push_back(*s);
+  }
+}
+
+void FromEnv(const char* name, std::string& out) {
+  if (const char* v = std::getenv(name)) out = v;
+}
+
+void FromEnvList(const char* name, std::vector<std::string>& out) {
+  if (const char* v = std::getenv(name)) {
+    out.clear();
+    for (auto& s : util::Split(v, ',')) out.push_back(util::Trim(s));
+  }
+}
+
+void FromEnvInt(const char* name, int& out) {
+  if (const char* v = std::getenv(name)) {
+    try {
+      out = std::stoi(v);
+    } catch (...) {
+    }
+  }
+}
+
+}  // namespace
+
+Config DefaultConfig() {
+  Config c;
+  if (::geteuid() == 0) {
+    c.state_dir = "/var/lib/berth";
+    c.socket = "/run/berth/berth.sock";
+  } else {
+    std::string data = Env("XDG_DATA_HOME");
+    if (data.empty()) data = HomeDir() + "/.local/share";
+    c.state_dir = data + "/berth";
+    std::string run = Env("XDG_RUNTIME_DIR");
+    c.socket = (run.empty() ? c.state_dir : run + "/berth") + "/berth.sock";
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  Config c = DefaultConfig();
+  // BERTH_STATE_DIR moves the defaults that derive from it.
+  FromEnv("BERTH_STATE_DIR", c.state_dir);
+  std::string file = path;
+  if (file.empty()) file = Env("BERTH_CONFIG");
+  bool explicit_file = !file.empty();
+  if (!explicit_file) {
+    std::string xdg = Env("XDG_CONFIG_HOME");
+    if (xdg.empty()) xdg = HomeDir() + "/.config";
+    for (const auto& cand : {std::string("/etc/berth/berth.toml"), xdg + "/berth/berth.toml"}) {
+      if (util::PathExists(cand)) {
+        file = cand;
+        break;
+      }
+    }
+  }
+  if (!file.empty()) {
+    if (!util::PathExists(file))
+      return Fail(ErrorCode::kInvalidArgument, "config file " + file + " does not exist");
+    toml::table t;
+    try {
+      t = toml::parse_file(file);
+    } catch (const toml::parse_error& e) {
+      std::string where = file;
+      if (e.source().begin) where += ":" + std::to_string(e.source().begin.line);
+      return Fail(ErrorCode::kInvalidArgument,
+                  "config " + where + ": " + std::string(e.description()));
+    }
+    Read(t, "server", "state_dir", c.state_dir);
+    Read(t, "server", "socket", c.socket);
+    Read(t, "server", "listen_http", c.listen_http);
+    Read(t, "server", "api_token", c.api_token);
+    Read(t, "server", "store", c.store_url);
+    int64_t i = 0;
+    if (auto v = t["server"]["workers"].value<int64_t>()) c.workers = static_cast<int>(i = *v);
+    if (auto v = t["server"]["resync_seconds"].value<int64_t>()) c.resync_seconds = static_cast<int>(*v);
+    Read(t, "environments", "default_namespace", c.default_namespace);
+    Read(t, "environments", "default_image", c.default_image);
+    ReadList(t, "environments", "base_domains", c.base_domains);
+    Read(t, "environments", "pull_policy", c.pull_policy);
+    Read(t, "environments", "host_ip", c.host_ip);
+    if (auto* arr = t["environments"]["port_range"].as_array(); arr && arr->size() == 2) {
+      c.port_min = static_cast<int>((*arr)[0].value<int64_t>().value_or(c.port_min));
+      c.port_max = static_cast<int>((*arr)[1].value<int64_t>().value_or(c.port_max));
+    }
+    Read(t, "runtime", "kind", c.runtime);
+    Read(t, "runtime", "docker_host", c.docker_host);
+    Read(t, "runtime", "network", c.network);
+    Read(t, "kubernetes", "kubeconfig", c.kubeconfig);
+    Read(t, "kubernetes", "context", c.kube_context);
+    Read(t, "kubernetes", "namespace_prefix", c.kube_namespace_prefix);
+    Read(t, "kubernetes", "controller", c.kube_controller);
+    Read(t, "kubernetes", "storage_class", c.kube_storage_class);
+    Read(t, "kubernetes", "host_path_root", c.kube_host_path_root);
+    ReadList(t, "kubernetes", "image_pull_secrets", c.image_pull_secrets);
+    Read(t, "volumes", "driver", c.volume_driver);
+    Read(t, "volumes", "root", c.volume_root);
+    Read(t, "volumes", "gluster_server", c.gluster_server);
+    Read(t, "volumes", "gluster_volume", c.gluster_volume);
+    Read(t, "volumes", "gluster_mount", c.gluster_mount);
+    Read(t, "router", "mode", c.router_mode);
+    Read(t, "router", "nginx", c.nginx_binary);
+    Read(t, "router", "prefix", c.nginx_prefix);
+    Read(t, "router", "http_listen", c.http_listen);
+    Read(t, "router", "https_listen", c.https_listen);
+    Read(t, "router", "tls_cert", c.tls_cert);
+    Read(t, "router", "tls_key", c.tls_key);
+    Read(t, "router", "upstream_scheme", c.upstream_scheme);
+    ReadList(t, "router", "etcd_endpoints", c.etcd_endpoints);
+    c.source = file;
+  }
+  FromEnv("BERTH_STATE_DIR", c.state_dir);
+  FromEnv("BERTH_SOCKET", c.socket);
+  FromEnv("BERTH_LISTEN_HTTP", c.listen_http);
+  FromEnv("BERTH_API_TOKEN", c.api_token);
+  FromEnv("BERTH_STORE", c.store_url);
+  FromEnvInt("BERTH_WORKERS", c.workers);
+  FromEnv("BERTH_DEFAULT_NAMESPACE", c.default_namespace);
+  FromEnv("BERTH_DEFAULT_IMAGE", c.default_image);
+  FromEnvList("BERTH_BASE_DOMAINS", c.base_domains);
+  FromEnv("BERTH_PULL_POLICY", c.pull_policy);
+  FromEnv("BERTH_HOST_IP", c.host_ip);
+  FromEnvInt("BERTH_PORT_MIN", c.port_min);
+  FromEnvInt("BERTH_PORT_MAX", c.port_max);
+  FromEnv("BERTH_RUNTIME", c.runtime);
+  FromEnv("BERTH_DOCKER_HOST", c.docker_host);
+  FromEnv("BERTH_NETWORK", c.network);
+  FromEnv("BERTH_KUBECONFIG", c.kubeconfig);
+  FromEnv("BERTH_KUBE_CONTEXT", c.kube_context);
+  FromEnv("BERTH_VOLUME_DRIVER", c.volume_driver);
+  FromEnv("BERTH_VOLUME_ROOT", c.volume_root);
+  FromEnv("BERTH_ROUTER_MODE", c.router_mode);
+  FromEnv("BERTH_NGINX", c.nginx_binary);
+  FromEnv("BERTH_HTTP_LISTEN", c.http_listen);
+  FromEnv("BERTH_HTTPS_LISTEN", c.https_listen);
+  FromEnv("BERTH_TLS_CERT", c.tls_cert);
+  FromEnv("BERTH_TLS_KEY", c.tls_key);
+  FromEnvList("BERTH_ETCD_ENDPOINTS", c.etcd_endpoints);
+  if (c.store_url.empty()) c.store_url = "sqlite://" + c.state_dir + "/berth.db";
+  if (c.volume_root.empty()) c.volume_root = c.state_dir + "/volumes";
+  if (c.nginx_prefix.empty()) c.nginx_prefix = c.state_dir + "/nginx";
+  if (auto s = ValidateConfig(c); !s) return Fail(s.error());
+  return c;
+}
+
+Status ValidateConfig(const Config& c) {
+  auto bad = [](std::string m) { return Fail(ErrorCode::kInvalidArgument, "config: " + m); };
+  if (c.state_dir.empty() || c.state_dir.front() != '/') return bad("state_dir must be absolute");
+  if (c.socket.empty() || c.socket.front() != '/') return bad("socket must be an absolute path");
+  if (c.socket.size() > 100) return bad("socket path is too long for a unix socket");
+  if (auto s = ValidateNamespace(c.default_namespace); !s) return bad(s.error().message);
+  if (!c.default_image.empty())
+    if (auto s = ValidateImageRef(c.default_image); !s) return bad(s.error().message);
+  for (const auto& d : c.base_domains)
+    if (auto s = ValidateDomain(d); !s) return bad("base_domains: " + s.error().message);
+  if (auto s = ParsePullPolicy(c.pull_policy); !s) return bad(s.error().message);
+  if (c.port_min < 1 || c.port_max > 65535 || c.port_min > c.port_max)
+    return bad("port_range must be two ports, low to high, within 1-65535");
+  if (auto s = ValidateHostIp(c.host_ip); !s) return bad(s.error().message);
+  if (c.runtime != "docker" && c.runtime != "kubernetes")
+    return bad("runtime.kind must be docker or kubernetes");
+  if (c.volume_driver != "dir" && c.volume_driver != "gluster" && c.volume_driver != "none")
+    return bad("volumes.driver must be dir, gluster or none");
+  if (c.router_mode != "lua" && c.router_mode != "classic" && c.router_mode != "off")
+    return bad("router.mode must be lua, classic or off");
+  if (c.upstream_scheme != "http" && c.upstream_scheme != "https")
+    return bad("router.upstream_scheme must be http or https");
+  if (c.workers < 1 || c.workers > 256) return bad("server.workers must be 1-256");
+  if (c.kube_controller != "deployment" && c.kube_controller != "rc")
+    return bad("kubernetes.controller must be deployment or rc");
+  return {};
+}
+
+}  // namespace berth

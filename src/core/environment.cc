@@ -1,0 +1,211 @@
+#include "berth/environment.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace berth {
+
+using nlohmann::json;
+
+namespace {
+constexpr size_t kMaxEvents = 20;
+}
+
+int EnvironmentSpec::PortFor(const std::string& port_name) const {
+  for (const auto& p : ports)
+    if (p.name == port_name) return p.host_port;
+  return 0;
+}
+
+void EnvStatus::AddEvent(std::string type, std::string reason_word, std::string message) {
+  events.push_back(Event{NowRfc3339(), std::move(type), std::move(reason_word), std::move(message)});
+  if (events.size() > kMaxEvents) events.erase(events.begin(), events.end() - kMaxEvents);
+}
+
+const char* PhaseName(Phase p) {
+  switch (p) {
+    case Phase::kPending: return "Pending";
+    case Phase::kRunning: return "Running";
+    case Phase::kFailed: return "Failed";
+    case Phase::kDeleting: return "Deleting";
+  }
+  return "Pending";
+}
+
+Result<Phase> ParsePhase(const std::string& s) {
+  for (auto p : {Phase::kPending, Phase::kRunning, Phase::kFailed, Phase::kDeleting})
+    if (s == PhaseName(p)) return p;
+  return Fail(ErrorCode::kInvalidArgument, "unknown phase \"" + s + "\"");
+}
+
+const char* PullPolicyName(PullPolicy p) {
+  switch (p) {
+    case PullPolicy::kAlways: return "Always";
+    case PullPolicy::kIfNotPresent: return "IfNotPresent";
+    case PullPolicy::kNever: return "Never";
+  }
+  return "Always";
+}
+
+Result<PullPolicy> ParsePullPolicy(const std::string& s) {
+  for (auto p : {PullPolicy::kAlways, PullPolicy::kIfNotPresent, PullPolicy::kNever})
+    if (s == PullPolicyName(p)) return p;
+  return Fail(ErrorCode::kInvalidArgument,
+              "pull policy must be Always, IfNotPresent or Never, not \"" + s + "\"");
+}
+
+const char* ReleaseModeName(ReleaseMode m) { return m == ReleaseMode::kCode ? "code" : "image"; }
+
+Result<ReleaseMode> ParseReleaseMode(const std::string& s) {
+  if (s == "image") return ReleaseMode::kImage;
+  if (s == "code") return ReleaseMode::kCode;
+  return Fail(ErrorCode::kInvalidArgument, "release mode must be image or code, not \"" + s + "\"");
+}
+
+std::vector<PortSpec> DefaultPorts() {
+  return {PortSpec{"ssh", 22, 0}, PortSpec{"http", 80, 0}, PortSpec{"https", 443, 0}};
+}
+
+void to_json(json& j, const Event& e) {
+  j = json{{"time", e.time}, {"type", e.type}, {"reason", e.reason}, {"message", e.message}};
+}
+void from_json(const json& j, Event& e) {
+  e.time = j.value("time", "");
+  e.type = j.value("type", "");
+  e.reason = j.value("reason", "");
+  e.message = j.value("message", "");
+}
+
+void to_json(json& j, const EnvironmentSpec& s) {
+  json ports = json::array();
+  for (const auto& p : s.ports)
+    ports.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
+  j = json{{"namespace", s.ns},
+           {"name", s.name},
+           {"image", s.image},
+           {"release_mode", ReleaseModeName(s.release_mode)},
+           {"replicas", s.replicas},
+           {"ports", ports},
+           {"resources",
+            {{"limits", {{"cpu", s.resources.cpu_limit}, {"memory", s.resources.memory_limit}}},
+             {"requests", {{"cpu", s.resources.cpu_request}, {"memory", s.resources.memory_request}}}}},
+           {"env", s.env},
+           {"labels", s.labels},
+           {"command", s.command},
+           {"domains", s.domains},
+           {"pull_policy", PullPolicyName(s.pull_policy)},
+           {"volume_mount", s.volume_mount},
+           {"controller", s.controller},
+           {"ttl_seconds", s.ttl_seconds},
+           {"generation", s.generation},
+           {"deleting", s.deleting},
+           {"purge", s.purge},
+           {"rollback_on_failure", s.rollback_on_failure},
+           {"created_at", s.created_at}};
+}
+
+void from_json(const json& j, EnvironmentSpec& s) {
+  s.ns = j.value("namespace", std::string("default"));
+  s.name = j.value("name", "");
+  s.image = j.value("image", "");
+  if (j.contains("release_mode")) {
+    auto m = ParseReleaseMode(j.at("release_mode").get<std::string>());
+    if (!m) throw json::type_error::create(302, m.error().message, &j);
+    s.release_mode = *m;
+  }
+  s.replicas = j.value("replicas", 1);
+  s.ports.clear();
+  if (j.contains("ports")) {
+    for (const auto& p : j.at("ports")) {
+      PortSpec ps;
+      ps.name = p.value("name", "");
+      ps.container_port = p.value("container_port", 0);
+      ps.host_port = p.value("host_port", 0);
+      s.ports.push_back(ps);
+    }
+  }
+  if (j.contains("resources")) {
+    const auto& r = j.at("resources");
+    if (r.contains("limits")) {
+      s.resources.cpu_limit = r["limits"].value("cpu", s.resources.cpu_limit);
+      s.resources.memory_limit = r["limits"].value("memory", s.resources.memory_limit);
+    }
+    if (r.contains("requests")) {
+      s.resources.cpu_request = r["requests"].value("cpu", s.resources.cpu_request);
+      s.resources.memory_request = r["requests"].value("memory", s.resources.memory_request);
+    }
+  }
+  s.env = j.value("env", std::map<std::string, std::string>{});
+  s.labels = j.value("labels", std::map<std::string, std::string>{});
+  s.command = j.value("command", std::vector<std::string>{});
+  s.domains = j.value("domains", std::vector<std::string>{});
+  if (j.contains("pull_policy")) {
+    auto p = ParsePullPolicy(j.at("pull_policy").get<std::string>());
+    if (!p) throw json::type_error::create(302, p.error().message, &j);
+    s.pull_policy = *p;
+  }
+  s.volume_mount = j.value("volume_mount", std::string("/apps"));
+  s.controller = j.value("controller", "");
+  s.ttl_seconds = j.value("ttl_seconds", int64_t{0});
+  s.generation = j.value("generation", int64_t{1});
+  s.deleting = j.value("deleting", false);
+  s.purge = j.value("purge", false);
+  s.rollback_on_failure = j.value("rollback_on_failure", false);
+  s.created_at = j.value("created_at", "");
+}
+
+void to_json(json& j, const EnvStatus& s) {
+  j = json{{"phase", PhaseName(s.phase)},     {"reason", s.reason},
+           {"host_ip", s.host_ip},            {"ports", s.ports},
+           {"routed", s.routed},              {"last_error", s.last_error},
+           {"observed_generation", s.observed_generation},
+           {"workload_id", s.workload_id},    {"events", s.events},
+           {"updated_at", s.updated_at}};
+}
+
+void from_json(const json& j, EnvStatus& s) {
+  auto p = ParsePhase(j.value("phase", std::string("Pending")));
+  s.phase = p ? *p : Phase::kPending;
+  s.reason = j.value("reason", "");
+  s.host_ip = j.value("host_ip", "");
+  s.ports = j.value("ports", std::map<std::string, int>{});
+  s.routed = j.value("routed", false);
+  s.last_error = j.value("last_error", "");
+  s.observed_generation = j.value("observed_generation", int64_t{0});
+  s.workload_id = j.value("workload_id", "");
+  s.events = j.value("events", std::vector<Event>{});
+  s.updated_at = j.value("updated_at", "");
+}
+
+Result<EnvironmentSpec> ParseSpec(const std::string& text) {
+  try {
+    return json::parse(text).get<EnvironmentSpec>();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument, std::string("invalid environment JSON: ") + e.what());
+  }
+}
+
+Result<EnvStatus> ParseStatus(const std::string& text) {
+  try {
+    return json::parse(text).get<EnvStatus>();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument, std::string("invalid status JSON: ") + e.what());
+  }
+}
+
+std::string SerializeSpec(const EnvironmentSpec& s) { return json(s).dump(); }
+std::string SerializeStatus(const EnvStatus& s) { return json(s).dump(); }
+
+std::string NowRfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace berth

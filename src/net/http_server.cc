@@ -1,0 +1,216 @@
+#include "net/http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace berth::net {
+namespace {
+
+constexpr size_t kMaxBody = 1 << 20;  // 1 MiB: specs are small; bigger is a mistake or abuse
+
+struct ConnCtx {
+  std::string body;
+  bool too_large = false;
+};
+
+struct StreamCtx {
+  std::unique_ptr<BodyStream> stream;
+  std::string pending;
+  size_t offset = 0;
+};
+
+MHD_Result CollectKv(void* cls, enum MHD_ValueKind, const char* key, const char* value) {
+  auto* m = static_cast<std::map<std::string, std::string>*>(cls);
+  if (key) (*m)[key] = value ? value : "";
+  return MHD_YES;
+}
+
+MHD_Result CollectHeader(void* cls, enum MHD_ValueKind, const char* key, const char* value) {
+  auto* m = static_cast<std::map<std::string, std::string>*>(cls);
+  if (key) (*m)[util::ToLower(key)] = value ? value : "";
+  return MHD_YES;
+}
+
+ssize_t StreamReader(void* cls, uint64_t, char* buf, size_t max) {
+  auto* ctx = static_cast<StreamCtx*>(cls);
+  while (ctx->offset >= ctx->pending.size()) {
+    ctx->pending.clear();
+    ctx->offset = 0;
+    if (!ctx->stream->Next(ctx->pending)) return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  size_t n = std::min(max, ctx->pending.size() - ctx->offset);
+  std::memcpy(buf, ctx->pending.data() + ctx->offset, n);
+  ctx->offset += n;
+  return static_cast<ssize_t>(n);
+}
+
+void StreamFree(void* cls) { delete static_cast<StreamCtx*>(cls); }
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Handler handler;
+  std::vector<MHD_Daemon*> daemons;
+  std::vector<std::string> unix_paths;
+
+  static MHD_Result Access(void* cls, MHD_Connection* conn, const char* url, const char* method,
+                           const char*, const char* upload_data, size_t* upload_size,
+                           void** con_cls) {
+    auto* self = static_cast<Impl*>(cls);
+    if (*con_cls == nullptr) {
+      *con_cls = new ConnCtx();
+      return MHD_YES;
+    }
+    auto* ctx = static_cast<ConnCtx*>(*con_cls);
+    if (*upload_size > 0) {
+      if (ctx->body.size() + *upload_size > kMaxBody)
+        ctx->too_large = true;
+      else
+        ctx->body.append(upload_data, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    ServerResponse resp;
+    if (ctx->too_large) {
+      resp = ServerResponse::Json(413, R"({"error":{"code":"InvalidArgument","message":"request body over 1 MiB"}})");
+    } else {
+      ServerRequest req;
+      req.method = method;
+      req.path = url;
+      req.body = std::move(ctx->body);
+      MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectKv, &req.query);
+      MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req.headers);
+      const MHD_ConnectionInfo* ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      req.peer = "unix";
+      if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+        char buf[INET_ADDRSTRLEN];
+        auto* sin = reinterpret_cast<const sockaddr_in*>(ci->client_addr);
+        inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+        req.peer = buf;
+      }
+      try {
+        resp = self->handler(req);
+      } catch (const std::exception& e) {
+        resp = ServerResponse::Json(
+            500, std::string(R"({"error":{"code":"Internal","message":"unexpected error"}})"));
+      }
+    }
+    MHD_Response* r = nullptr;
+    if (resp.stream) {
+      auto* sctx = new StreamCtx();
+      sctx->stream = std::move(resp.stream);
+      r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, &StreamReader, sctx,
+                                            &StreamFree);
+    } else {
+      r = MHD_create_response_from_buffer(resp.body.size(), resp.body.data(), MHD_RESPMEM_MUST_COPY);
+    }
+    for (const auto& [k, v] : resp.headers) MHD_add_response_header(r, k.c_str(), v.c_str());
+    MHD_Result ret = MHD_queue_response(conn, static_cast<unsigned>(resp.status), r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+
+  static void Completed(void*, MHD_Connection*, void** con_cls, enum MHD_RequestTerminationCode) {
+    delete static_cast<ConnCtx*>(*con_cls);
+    *con_cls = nullptr;
+  }
+
+  Status Start(int fd, const std::string& what) {
+    MHD_Daemon* d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        nullptr, nullptr, &Access, this, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+    if (!d) {
+      ::close(fd);
+      return Fail(ErrorCode::kUnavailable, "cannot start HTTP server on " + what);
+    }
+    daemons.push_back(d);
+    return {};
+  }
+};
+
+HttpServer::HttpServer(Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::ListenUnix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path))
+    return Fail(ErrorCode::kInvalidArgument, "socket path too long: " + path);
+  auto dir = path.substr(0, path.rfind('/'));
+  if (!dir.empty())
+    if (auto s = util::MakeDirs(dir, 0755); !s) return s;
+  // A stale socket from a killed daemon is replaced; a live one means another server runs.
+  if (util::PathExists(path)) {
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(probe);
+    if (live) return Fail(ErrorCode::kAlreadyExists, "another berth serve is listening on " + path);
+    ::unlink(path.c_str());
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(ErrorCode::kUnavailable, std::string("socket: ") + std::strerror(errno));
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Fail(ErrorCode::kUnavailable, "cannot listen on " + path + ": " + std::strerror(e));
+  }
+  ::chmod(path.c_str(), 0660);
+  impl_->unix_paths.push_back(path);
+  return impl_->Start(fd, path);
+}
+
+Status HttpServer::ListenTcp(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    return Fail(ErrorCode::kInvalidArgument, "listen address must be host:port, not " + address);
+  std::string host = address.substr(0, colon);
+  if (host.empty()) host = "0.0.0.0";
+  int port = 0;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (...) {
+  }
+  if (port < 1 || port > 65535) return Fail(ErrorCode::kInvalidArgument, "bad port in " + address);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &sin.sin_addr) != 1)
+    return Fail(ErrorCode::kInvalidArgument, "listen host must be an IPv4 address: " + host);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0 || ::listen(fd, 128) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Fail(ErrorCode::kUnavailable, "cannot listen on " + address + ": " + std::strerror(e));
+  }
+  return impl_->Start(fd, address);
+}
+
+void HttpServer::Stop() {
+  for (auto* d : impl_->daemons) MHD_stop_daemon(d);
+  impl_->daemons.clear();
+  for (const auto& p : impl_->unix_paths) ::unlink(p.c_str());
+  impl_->unix_paths.clear();
+}
+
+}  // namespace berth::net

@@ -1,0 +1,183 @@
+#include "router/managed_nginx.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "util/fs.h"
+
+namespace berth::router {
+
+namespace {
+
+std::string GenName(int64_t g) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "gen-%08lld", static_cast<long long>(g));
+  return buf;
+}
+
+std::string Substitute(const std::string& text, int64_t g) {
+  std::string out = text;
+  const std::string token = kGenerationToken;
+  for (size_t pos = out.find(token); pos != std::string::npos; pos = out.find(token, pos)) {
+    out.replace(pos, token.size(), std::to_string(g));
+  }
+  return out;
+}
+
+// Existing generation numbers under confs/, ascending.
+std::vector<int64_t> Generations(const std::string& confs) {
+  std::vector<int64_t> gens;
+  DIR* d = opendir(confs.c_str());
+  if (!d) return gens;
+  while (auto* e = readdir(d)) {
+    long long g = 0;
+    char rest = 0;
+    if (std::sscanf(e->d_name, "gen-%lld%c", &g, &rest) == 1) gens.push_back(g);
+  }
+  closedir(d);
+  std::sort(gens.begin(), gens.end());
+  return gens;
+}
+
+}  // namespace
+
+ManagedNginx::ManagedNginx(const RouterOptions& o)
+    : opts_(o), paths_(o.prefix), proc_(o.nginx_binary, NginxPaths(o.prefix)) {}
+
+ManagedNginx::~ManagedNginx() {
+  Stop();
+}
+
+void ManagedNginx::RecordError(const std::string& e) {
+  spdlog::error("router: {}", e);
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.failed_applies++;
+  stats_.last_error = e;
+}
+
+Status ManagedNginx::Install(const std::string& text, int64_t g) {
+  const std::string final_dir = paths_.confs + "/" + GenName(g);
+  const std::string stage = final_dir + ".stage";
+  util::RemoveAll(stage);
+  if (auto s = util::MakeDirs(stage); !s) return s;
+  if (auto s = util::WriteFileAtomic(stage + "/nginx.conf", Substitute(text, g)); !s) return s;
+  // The complete candidate config, with its own prefix: never a fragment.
+  if (auto s = proc_.Test(stage + "/nginx.conf", stage, opts_.check_timeout); !s) {
+    util::RemoveAll(stage);
+    return s;
+  }
+  util::RemoveAll(final_dir);
+  if (::rename(stage.c_str(), final_dir.c_str()) != 0)
+    return Fail(ErrorCode::kInternal, "rename " + stage + ": " + std::strerror(errno));
+  return PointConfAt(g);
+}
+
+Status ManagedNginx::PointConfAt(int64_t g) {
+  // rename() of a symlink over the old one: nginx sees either config, never a mix.
+  const std::string tmp = paths_.conf_link + ".new";
+  ::unlink(tmp.c_str());
+  if (::symlink(("confs/" + GenName(g)).c_str(), tmp.c_str()) != 0)
+    return Fail(ErrorCode::kInternal, "symlink " + tmp + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::lstat(paths_.conf_link.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    // A conf directory from elsewhere (hand-made prefix): keep it aside, never delete it.
+    std::string aside = paths_.conf_link + ".orig";
+    ::rename(paths_.conf_link.c_str(), aside.c_str());
+  }
+  if (::rename(tmp.c_str(), paths_.conf_link.c_str()) != 0)
+    return Fail(ErrorCode::kInternal, "rename " + tmp + ": " + std::strerror(errno));
+  return {};
+}
+
+void ManagedNginx::Prune() {
+  // Keep the live generation and the three before it for inspection.
+  for (int64_t g : Generations(paths_.confs)) {
+    if (g < generation_ - 3) util::RemoveAll(paths_.confs + "/" + GenName(g));
+  }
+}
+
+Status ManagedNginx::Start(const std::string& text) {
+  if (auto s = util::MakeDirs(paths_.confs); !s) return s;
+  auto gens = Generations(paths_.confs);
+  int64_t g = (gens.empty() ? 0 : gens.back()) + 1;
+  if (auto s = Install(text, g); !s) {
+    RecordError("initial config: " + s.error().message);
+    return s;
+  }
+  generation_ = g;
+  live_text_ = text;
+  if (auto s = proc_.Start(); !s) return s;
+  if (auto s = proc_.WaitGeneration(g, opts_.reload_timeout, -1); !s) {
+    RecordError("starting nginx: " + s.error().message);
+    proc_.Stop();
+    return s;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.generation = g;
+  Prune();
+  return {};
+}
+
+Status ManagedNginx::Apply(const std::string& text) {
+  if (text == live_text_) return {};
+  const int64_t prev = generation_;
+  const int64_t g = prev + 1;
+  if (auto s = Install(text, g); !s) {
+    RecordError("config generation " + std::to_string(g) + " rejected, generation " +
+                std::to_string(prev) + " keeps serving: " + s.error().message);
+    return s;
+  }
+  off_t log_offset = proc_.ErrorLogSize();
+  Status s = proc_.Reload();
+  if (s) s = proc_.WaitGeneration(g, opts_.reload_timeout, log_offset);
+  if (!s) {
+    // Disk goes back to what nginx still runs.
+    PointConfAt(prev);
+    util::RemoveAll(paths_.confs + "/" + GenName(g));
+    RecordError("reload to generation " + std::to_string(g) + " failed, generation " +
+                std::to_string(prev) + " keeps serving: " + s.error().message);
+    return s;
+  }
+  generation_ = g;
+  live_text_ = text;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.generation = g;
+    stats_.reloads++;
+  }
+  Prune();
+  return {};
+}
+
+Result<bool> ManagedNginx::EnsureRunning() {
+  if (proc_.Running()) return false;
+  if (generation_ == 0) return Fail(ErrorCode::kUnavailable, "nginx was never started");
+  spdlog::warn("router: nginx master is gone; starting it again on generation {}", generation_);
+  if (auto s = proc_.Start(); !s) return Fail(s.error());
+  if (auto s = proc_.WaitGeneration(generation_, opts_.reload_timeout, -1); !s) {
+    RecordError("restarting nginx: " + s.error().message);
+    return Fail(s.error());
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.restarts++;
+  return true;
+}
+
+void ManagedNginx::Stop() {
+  proc_.Stop();
+}
+
+NginxStats ManagedNginx::Stats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return stats_;
+}
+
+}  // namespace berth::router

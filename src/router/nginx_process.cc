@@ -1,0 +1,167 @@
+#include "router/nginx_process.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "net/http_client.h"
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace berth::router {
+
+using std::chrono::milliseconds;
+
+NginxProcess::NginxProcess(std::string binary, NginxPaths paths)
+    : binary_(util::FindExecutable(binary)), paths_(std::move(paths)) {}
+
+NginxProcess::~NginxProcess() {
+  Stop();
+}
+
+void NginxProcess::StopStaleMaster() {
+  auto pid_text = util::ReadFile(paths_.pid_file);
+  if (!pid_text) return;
+  pid_t pid = static_cast<pid_t>(std::atoi(util::Trim(*pid_text).c_str()));
+  if (pid <= 1 || kill(pid, 0) != 0) return;
+  // Only a master of this very prefix: never signal a process we cannot identify.
+  auto cmdline = util::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline || cmdline->find("nginx") == std::string::npos ||
+      cmdline->find(paths_.prefix) == std::string::npos) {
+    return;
+  }
+  spdlog::warn("router: stopping nginx master {} left over on {}", pid, paths_.prefix);
+  kill(pid, SIGQUIT);
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+  if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+  for (int i = 0; i < 40 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+}
+
+Status NginxProcess::Start() {
+  if (proc_.running()) return {};
+  for (const auto& d : {paths_.logs, paths_.temp, paths_.run}) {
+    if (auto s = util::MakeDirs(d); !s) return s;
+  }
+  StopStaleMaster();
+  // A socket file left by a killed master makes bind() fail.
+  ::unlink(paths_.control_socket.c_str());
+  util::SpawnOptions so;
+  so.stdout_path = paths_.logs + "/nginx.out";
+  so.stderr_path = "=stdout";
+  auto p = util::Subprocess::Spawn({binary_, "-p", paths_.prefix + "/", "-e", paths_.error_log,
+                                    "-c", paths_.conf_file, "-g", "daemon off;"},
+                                   so);
+  if (!p) return Fail(Wrap(p.error(), "starting nginx"));
+  proc_ = std::move(*p);
+  spdlog::info("router: nginx master {} started on prefix {}", proc_.pid(), paths_.prefix);
+  return {};
+}
+
+Status NginxProcess::Reload() {
+  if (!proc_.running()) return Fail(ErrorCode::kUnavailable, "nginx is not running");
+  if (kill(proc_.pid(), SIGHUP) != 0) return Fail(ErrorCode::kInternal, "kill(SIGHUP) failed");
+  return {};
+}
+
+bool NginxProcess::Running() {
+  return proc_.pid() > 0 && proc_.running();
+}
+
+void NginxProcess::Stop(milliseconds grace) {
+  if (proc_.pid() <= 0) return;
+  if (proc_.running()) {
+    kill(proc_.pid(), SIGQUIT);
+    if (proc_.Wait(grace)) {
+      proc_ = util::Subprocess();
+      return;
+    }
+  }
+  proc_.Stop(milliseconds(2000));
+  proc_ = util::Subprocess();
+}
+
+Status NginxProcess::Test(const std::string& conf_file, const std::string& prefix,
+                          milliseconds timeout) const {
+  auto r = util::RunCommand(
+      {binary_, "-t", "-q", "-p", prefix + "/", "-e", "stderr", "-c", conf_file}, timeout);
+  if (!r) return Fail(Wrap(r.error(), "running nginx -t"));
+  if (r->timed_out) return Fail(ErrorCode::kTimeout, "nginx -t timed out");
+  if (r->exit_code != 0) {
+    std::string out = util::Trim(r->err + r->out);
+    return Fail(ErrorCode::kFailed, "nginx -t failed: " + out);
+  }
+  return {};
+}
+
+Result<int64_t> NginxProcess::Generation() const {
+  net::ClientOptions co;
+  co.base_url = "http://berth-control";
+  co.unix_socket = paths_.control_socket;
+  co.connect_timeout = milliseconds(1000);
+  co.timeout = milliseconds(2000);
+  net::HttpClient c(co);  // a fresh connection: an old worker must not answer for the new config
+  auto r = c.Send({"GET", "/berth/generation", {{"Connection", "close"}}, "", milliseconds(-1)});
+  if (!r) return Fail(r.error());
+  if (r->status != 200)
+    return Fail(ErrorCode::kUnavailable, "control socket answered " + std::to_string(r->status));
+  return std::atoll(util::Trim(r->body).c_str());
+}
+
+off_t NginxProcess::ErrorLogSize() const {
+  struct stat st {};
+  if (::stat(paths_.error_log.c_str(), &st) != 0) return 0;
+  return st.st_size;
+}
+
+namespace {
+
+// The first [emerg] line written to the error log after `offset`.
+std::string EmergSince(const std::string& log, off_t offset) {
+  FILE* f = std::fopen(log.c_str(), "r");
+  if (!f) return "";
+  std::fseek(f, offset, SEEK_SET);
+  char line[2048];
+  std::string found;
+  while (std::fgets(line, sizeof line, f)) {
+    std::string l(line);
+    if (l.find("[emerg]") != std::string::npos) {
+      found = util::Trim(l);
+      break;
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+
+}  // namespace
+
+Status NginxProcess::WaitGeneration(int64_t generation, milliseconds timeout, off_t log_offset) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto g = Generation();
+    if (g && *g == generation) return {};
+    last = g ? "generation " + std::to_string(*g) + " answers" : g.error().message;
+    if (log_offset >= 0) {
+      if (auto e = EmergSince(paths_.error_log, log_offset); !e.empty())
+        return Fail(ErrorCode::kFailed, "nginx refused the config: " + e);
+    }
+    if (!Running()) {
+      auto out = util::ReadFile(paths_.logs + "/nginx.out");
+      return Fail(
+          ErrorCode::kUnavailable,
+          "nginx exited: " +
+              (out ? util::Trim(out->substr(out->size() > 2000 ? out->size() - 2000 : 0)) : ""));
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return Fail(ErrorCode::kTimeout,
+              "nginx did not confirm generation " + std::to_string(generation) + " (" + last + ")");
+}
+
+}  // namespace berth::router

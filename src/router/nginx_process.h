@@ -1,0 +1,55 @@
+// The router's own nginx master: started with its own prefix and config (never /etc/nginx),
+// in the foreground (`daemon off`) as our child, reloaded by SIGHUP, stopped gracefully.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "berth/result.h"
+#include "router/nginx_conf.h"
+#include "util/process.h"
+
+namespace berth::router {
+
+class NginxProcess {
+ public:
+  NginxProcess(std::string binary, NginxPaths paths);
+  ~NginxProcess();
+  NginxProcess(const NginxProcess&) = delete;
+  NginxProcess& operator=(const NginxProcess&) = delete;
+
+  // Starts the master on <prefix>/conf/nginx.conf. A master left over from an earlier run on
+  // the same prefix (its pid file, its cmdline) is stopped first.
+  Status Start();
+  // Asks the master to re-read its config (SIGHUP). Confirm with WaitGeneration.
+  Status Reload();
+  bool Running();
+  pid_t pid() const { return proc_.pid(); }
+  // SIGQUIT (finish requests), then SIGTERM/SIGKILL after `grace`.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+  // `nginx -t` on a complete config file with its own prefix; the output on failure.
+  Status Test(const std::string& conf_file, const std::string& prefix,
+              std::chrono::milliseconds timeout) const;
+  // The generation the running config answers on the control socket (fresh connection).
+  Result<int64_t> Generation() const;
+  // Polls until `generation` answers. Fails early when the master logs [emerg] after
+  // `log_offset` (a reload nginx refused) or exits.
+  Status WaitGeneration(int64_t generation, std::chrono::milliseconds timeout, off_t log_offset);
+  // Current size of the error log, to find what a reload logged.
+  off_t ErrorLogSize() const;
+
+  const NginxPaths& paths() const { return paths_; }
+  const std::string& binary() const { return binary_; }
+
+ private:
+  void StopStaleMaster();
+  std::string binary_;
+  NginxPaths paths_;
+  util::Subprocess proc_;
+};
+
+}  // namespace berth::router

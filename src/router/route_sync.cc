@@ -1,0 +1,233 @@
+#include "router/route_sync.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace berth::router {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+RouteSync::RouteSync(store::Store& store, RouterOptions opts)
+    : store_(store),
+      opts_(std::move(opts)),
+      coalescer_(opts_.mode == "classic" ? opts_.min_wait : milliseconds(0),
+                 opts_.mode == "classic" ? opts_.max_wait : milliseconds(0)) {}
+
+RouteSync::~RouteSync() {
+  Stop();
+}
+
+Status RouteSync::Start() {
+  if (started_) return {};
+  if (auto s = ValidateRouterOptions(opts_); !s) return s;
+  backend_ = opts_.mode == "classic" ? MakeClassicBackend(opts_) : MakeLuaBackend(opts_);
+  if (auto s = backend_->Start(); !s) {
+    std::lock_guard<std::mutex> l(mu_);
+    last_error_ = s.error().message;
+    return Fail(Wrap(s.error(), "starting the router's nginx"));
+  }
+  started_ = true;
+  stopping_ = false;
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  return {};
+}
+
+void RouteSync::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!started_) return;
+    stopping_ = true;
+    if (watch_) watch_->Cancel();
+  }
+  cv_.notify_all();
+  applied_cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  if (apply_thread_.joinable()) apply_thread_.join();
+  backend_->Stop();
+  started_ = false;
+}
+
+bool RouteSync::Sleep(milliseconds d) {
+  std::unique_lock<std::mutex> l(mu_);
+  return !cv_.wait_for(l, d, [this] { return stopping_; });
+}
+
+void RouteSync::Changed(int64_t revision) {
+  seen_revision_ = std::max(seen_revision_, revision);
+  coalescer_.Notify(Clock::now());
+  cv_.notify_all();
+}
+
+void RouteSync::WatchLoop() {
+  milliseconds backoff(100);
+  const std::string prefix = opts_.route_prefix;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return;
+    }
+    auto snap = store_.List(prefix);
+    if (!snap) {
+      spdlog::warn("router: listing {}: {}", prefix, snap.error().message);
+      if (!Sleep(backoff)) return;
+      backoff = std::min(backoff * 2, milliseconds(5000));
+      continue;
+    }
+    std::map<std::string, std::string> records;
+    for (auto& kv : snap->kvs) records[kv.key] = std::move(kv.value);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      table_.Reset(records);
+      Changed(snap->revision);
+    }
+    auto w = store_.WatchPrefix(prefix, snap->revision);
+    if (!w) {
+      spdlog::warn("router: watching {}: {}", prefix, w.error().message);
+      if (!Sleep(backoff)) return;
+      backoff = std::min(backoff * 2, milliseconds(5000));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return;
+      watch_ = w->get();
+    }
+    backoff = milliseconds(100);
+    while (true) {
+      auto ev = (*w)->Next(milliseconds(1000));
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) {
+        watch_ = nullptr;
+        return;
+      }
+      if (!ev) {
+        // kGone: compacted past us; anything else: the feed broke. Either way, relist.
+        spdlog::warn("router: watch on {} ended ({}); relisting", prefix, ev.error().message);
+        watch_ = nullptr;
+        break;
+      }
+      if (ev->empty()) continue;
+      int64_t rev = 0;
+      for (const auto& e : *ev) {
+        if (e.type == store::WatchEvent::Type::kPut) {
+          table_.Put(e.kv.key, e.kv.value);
+        } else {
+          table_.Delete(e.kv.key);
+        }
+        rev = std::max(rev, e.kv.mod_revision);
+      }
+      Changed(rev);
+    }
+    if (!Sleep(milliseconds(50))) return;
+  }
+}
+
+void RouteSync::ApplyLoop() {
+  auto next_health = Clock::now() + opts_.health_interval;
+  auto retry_at = Clock::time_point::max();
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stopping_) {
+    auto wake = std::min({coalescer_.Deadline(), next_health, retry_at});
+    cv_.wait_until(l, wake, [&] {
+      return stopping_ || coalescer_.Due(Clock::now()) || Clock::now() >= next_health ||
+             Clock::now() >= retry_at;
+    });
+    if (stopping_) break;
+    auto now = Clock::now();
+    if (now >= next_health) {
+      next_health = now + opts_.health_interval;
+      l.unlock();
+      auto h = backend_->Health();
+      l.lock();
+      if (!h) {
+        last_error_ = h.error().message;
+        failed_++;
+      } else if (*h) {
+        coalescer_.Notify(Clock::now());
+      }
+      continue;
+    }
+    if (now >= retry_at) {
+      retry_at = Clock::time_point::max();
+      coalescer_.Notify(now);
+    }
+    if (!coalescer_.Due(now)) continue;
+    coalescer_.Take();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      ApplyInput in;
+      if (backend_->Coalesces()) {
+        in.routes = table_.Effective();
+        table_.TakeDirty();
+      } else if (backend_->NeedsFull()) {
+        in.full = true;
+        in.hosts = table_.AllHosts();
+        table_.TakeDirty();
+      } else {
+        in.hosts = table_.TakeDirty();
+      }
+      int64_t rev = seen_revision_;
+      l.unlock();
+      Status s = backend_->Apply(in);
+      l.lock();
+      if (s) {
+        applies_++;
+        last_error_.clear();
+        applied_revision_ = std::max(applied_revision_, rev);
+        applied_cv_.notify_all();
+        break;
+      }
+      failed_++;
+      last_error_ = s.error().message;
+      spdlog::error("router: apply failed: {}", last_error_);
+      // kConflict: nginx lost its table; the retry sends it whole at once.
+      if (s.error().code != ErrorCode::kConflict) {
+        retry_at =
+            Clock::now() + (opts_.mode == "classic" ? opts_.retry_interval : milliseconds(1000));
+        break;
+      }
+    }
+  }
+}
+
+int64_t RouteSync::AppliedRevision() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return applied_revision_;
+}
+
+bool RouteSync::WaitApplied(int64_t revision, milliseconds timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  return applied_cv_.wait_for(l, timeout, [&] {
+    return applied_revision_ >= revision || stopping_;
+  }) && applied_revision_ >= revision;
+}
+
+RouterStats RouteSync::Stats() const {
+  NginxStats ns;
+  if (backend_) ns = backend_->Stats();
+  std::lock_guard<std::mutex> l(mu_);
+  RouterStats s;
+  s.mode = opts_.mode;
+  s.routes = table_.routes();
+  s.hosts = table_.hosts();
+  s.rejected = table_.rejected().size();
+  s.rejected_keys = table_.rejected();
+  s.applies = applies_;
+  s.failed_applies = failed_;
+  s.reloads = ns.reloads;
+  s.nginx_restarts = ns.restarts;
+  s.generation = ns.generation;
+  s.seen_revision = seen_revision_;
+  s.applied_revision = applied_revision_;
+  s.last_error = last_error_;
+  return s;
+}
+
+std::string RouteSync::LastError() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return last_error_;
+}
+
+}  // namespace berth::router

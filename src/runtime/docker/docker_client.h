@@ -1,0 +1,84 @@
+// A Docker Engine API client over a unix socket (or TCP): containers, logs, images. Works with
+// Docker >= 20.10 and Podman >= 4.3's compatible service; the API version is negotiated on the
+// first call. Thread-safe: each call borrows its own HTTP connection from a small pool.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/result.h"
+#include "berth/runtime.h"
+#include "net/http_client.h"
+#include "runtime/docker/docker_api.h"
+
+namespace berth::runtime::docker {
+
+struct Endpoint {
+  std::string base_url;     // "http://docker" for a unix socket, "http://host:port" for TCP
+  std::string unix_socket;  // "" for TCP
+  std::string display;      // as configured, for messages: "unix:///run/podman/podman.sock"
+};
+
+// "unix:///path", "tcp://host:port" or "http://host:port". "" = $DOCKER_HOST, else
+// /run/podman/podman.sock if it exists, else /var/run/docker.sock.
+Result<Endpoint> ResolveDockerHost(std::string_view docker_host);
+
+class DockerClient {
+ public:
+  explicit DockerClient(Endpoint endpoint);
+  ~DockerClient();
+  DockerClient(const DockerClient&) = delete;
+  DockerClient& operator=(const DockerClient&) = delete;
+
+  const Endpoint& endpoint() const { return endpoint_; }
+
+  // `GET /version`, unversioned. Connection failures are kUnavailable naming the socket.
+  Result<nlohmann::json> Version();
+  // The API version in use (negotiated once, then cached).
+  Result<ApiVersion> Negotiate();
+
+  // Returns the new container's id. A taken name is kAlreadyExists (Docker 409, Podman 500).
+  Result<std::string> CreateContainer(const std::string& name, const nlohmann::json& body);
+  Status StartContainer(const std::string& id);  // already running is fine
+  Status StopContainer(const std::string& id, int timeout_seconds);
+  // kNotFound when there is no such container.
+  Status RemoveContainer(const std::string& id, bool force, bool volumes);
+  Result<nlohmann::json> InspectContainer(const std::string& id_or_name);
+  // `GET /containers/json?all=1` filtered by labels ("key" or "key=value"); an array.
+  Result<nlohmann::json> ListContainers(const std::vector<std::string>& label_filters);
+  // Streams the output into `sink`, decoding stdout/stderr frames unless `tty`.
+  Status Logs(const std::string& id, const LogOptions& opts, bool tty, const LogSink& sink);
+
+  // Pulls `ref`, reporting steps through `progress` (may be empty). Any failure the engine
+  // reports, in the status or inside the 200 stream, is kFailed "image not found: ...".
+  Status PullImage(const std::string& ref, const ProgressFn& progress);
+  Result<nlohmann::json> InspectImage(const std::string& ref);
+
+ private:
+  class Lease;
+  Result<net::HttpResponse> Call(const std::string& method, const std::string& path,
+                                 const std::string& body = {},
+                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
+  // Like Call but streams the body; non-2xx bodies are collected for the error message.
+  Result<net::HttpResponse> CallStream(const std::string& method, const std::string& path,
+                                       std::chrono::milliseconds timeout,
+                                       const net::ChunkFn& on_chunk, std::string* error_body);
+  Error Unreachable(const Error& e) const;
+
+  Endpoint endpoint_;
+  std::mutex mu_;
+  std::optional<ApiVersion> version_;
+  std::vector<std::unique_ptr<net::HttpClient>> idle_;
+};
+
+// Percent-encodes a path segment, keeping the characters image references and container
+// names use ("/", ":", "@", ".", "-", "_").
+std::string PathEscape(std::string_view s);
+
+}  // namespace berth::runtime::docker

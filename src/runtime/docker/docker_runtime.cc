@@ -1,0 +1,238 @@
+#include "runtime/docker/docker_runtime.h"
+
+#include <chrono>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "berth/validate.h"
+#include "util/strings.h"
+
+namespace berth::runtime {
+
+Result<std::unique_ptr<Runtime>> MakeDockerRuntime(const berth::Config& config) {
+  auto ep = docker::ResolveDockerHost(config.docker_host);
+  if (!ep) return Fail(ep.error());
+  docker::DockerRuntimeOptions opts;
+  opts.host_ip = config.host_ip.empty() ? "127.0.0.1" : config.host_ip;
+  if (auto s = ValidateHostIp(opts.host_ip); !s) return Fail(Wrap(s.error(), "host_ip"));
+  opts.network = config.network;
+  return std::unique_ptr<Runtime>(std::make_unique<docker::DockerRuntime>(
+      std::make_unique<docker::DockerClient>(std::move(*ep)), std::move(opts)));
+}
+
+}  // namespace berth::runtime
+
+namespace berth::runtime::docker {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kApplyAttempts = 3;
+constexpr auto kRemoveWait = std::chrono::seconds(60);
+
+void Report(const ProgressFn& progress, const std::string& msg) {
+  if (progress) progress(msg);
+}
+
+std::string StateOf(const json& inspect) {
+  auto s = inspect.find("State");
+  if (s == inspect.end() || !s->is_object()) return "";
+  auto st = s->find("Status");
+  return st != s->end() && st->is_string() ? st->get<std::string>() : "";
+}
+
+const json& LabelsOf(const json& obj, bool from_inspect) {
+  static const json kEmpty = json::object();
+  const json* base = &obj;
+  if (from_inspect) {
+    auto c = obj.find("Config");
+    if (c == obj.end() || !c->is_object()) return kEmpty;
+    base = &*c;
+  }
+  auto l = base->find("Labels");
+  return l != base->end() && l->is_object() ? *l : kEmpty;
+}
+
+std::string LabelOf(const json& labels, std::string_view key) {
+  auto it = labels.find(std::string(key));
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+Status CheckIdentity(std::string_view ns, std::string_view name) {
+  if (auto s = ValidateNamespace(ns); !s) return s;
+  return ValidateName(name);
+}
+
+}  // namespace
+
+DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, DockerRuntimeOptions opts)
+    : client_(std::move(client)), opts_(std::move(opts)) {}
+
+Status DockerRuntime::EnsureImage(const EnvironmentSpec& spec, const ProgressFn& progress) {
+  if (spec.pull_policy != PullPolicy::kAlways) {
+    auto img = client_->InspectImage(spec.image);
+    if (img) return {};
+    if (img.error().code != ErrorCode::kNotFound) return Fail(img.error());
+    if (spec.pull_policy == PullPolicy::kNever)
+      return Fail(ErrorCode::kFailed, "image not found: " + spec.image +
+                                          " is not present and the pull policy is Never");
+  }
+  Report(progress, "Pulling image " + spec.image);
+  if (auto s = client_->PullImage(spec.image, progress); !s) return s;
+  Report(progress, "Pulled image " + spec.image);
+  return {};
+}
+
+Status DockerRuntime::CreateAndStart(const EnvironmentSpec& spec, const VolumeMount& volume,
+                                     const std::string& name, const ProgressFn& progress) {
+  auto body = BuildCreateBody(spec, volume, CreateOptions{opts_.host_ip, opts_.network});
+  if (!body) return Fail(body.error());
+  Report(progress, "Creating container " + name);
+  auto id = client_->CreateContainer(name, *body);
+  if (!id) {
+    // The engine refused this spec (a missing image or network, a bad mount...): the
+    // environment cannot run as asked, which is kFailed. A 404 that names the image says so.
+    const Error& e = id.error();
+    if (e.code == ErrorCode::kAlreadyExists || e.code == ErrorCode::kUnavailable ||
+        e.code == ErrorCode::kTimeout)
+      return Fail(e);
+    bool image = e.code == ErrorCode::kNotFound &&
+                 util::ToLower(e.message).find("image") != std::string::npos;
+    return Fail(ErrorCode::kFailed, (image ? "image not found: " : "") + e.message);
+  }
+  Report(progress, "Starting container " + name);
+  if (auto s = client_->StartContainer(*id); !s) {
+    // No half-made container: what could not start is removed.
+    (void)RemoveOne(*id);
+    if (s.error().code == ErrorCode::kUnavailable || s.error().code == ErrorCode::kTimeout)
+      return s;
+    return Fail(ErrorCode::kFailed, s.error().message);
+  }
+  return {};
+}
+
+Status DockerRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+                            const ProgressFn& progress) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
+  if (auto s = ValidateImageRef(spec.image); !s) return s;
+  const std::string name = ContainerName(spec.ns, spec.name);
+  for (int attempt = 0; attempt < kApplyAttempts; ++attempt) {
+    auto existing = client_->InspectContainer(name);
+    if (!existing && existing.error().code != ErrorCode::kNotFound) return Fail(existing.error());
+    if (existing) {
+      const json& labels = LabelsOf(*existing, true);
+      if (!IsOwned(labels))
+        return Fail(ErrorCode::kAlreadyExists,
+                    "container name " + name + " is taken by a container Berth does not manage");
+      int64_t gen = GenerationOf(labels);
+      std::string state = StateOf(*existing);
+      if (gen == spec.generation && state != "removing" && state != "dead") {
+        if (state == "running" || state == "restarting" || state == "paused") return {};
+        // Created but never started (a crash between the two), or stopped: start it.
+        Report(progress, "Starting container " + name);
+        auto s = client_->StartContainer(existing->value("Id", name));
+        if (!s) return Fail(ErrorCode::kFailed, s.error().message);
+        return {};
+      }
+    }
+    // A new container is needed. Pull first, so a missing image leaves the old one running.
+    if (auto s = EnsureImage(spec, progress); !s) return s;
+    if (existing) {
+      Report(progress, "Removing container of generation " +
+                           std::to_string(GenerationOf(LabelsOf(*existing, true))));
+      if (auto s = RemoveOne(existing->value("Id", name)); !s) return s;
+    }
+    auto s = CreateAndStart(spec, volume, name, progress);
+    // Someone created the name in between (another apply, a restarted daemon): look again.
+    if (!s && s.error().code == ErrorCode::kAlreadyExists) continue;
+    return s;
+  }
+  return Fail(ErrorCode::kConflict, "container " + name + " kept changing while being applied");
+}
+
+Result<WorkloadStatus> DockerRuntime::Inspect(const EnvironmentSpec& spec) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return Fail(s.error());
+  auto j = client_->InspectContainer(ContainerName(spec.ns, spec.name));
+  if (!j) {
+    if (j.error().code != ErrorCode::kNotFound) return Fail(j.error());
+    WorkloadStatus st;
+    st.exists = false;
+    st.phase = Phase::kPending;
+    st.host_ip = opts_.host_ip;
+    return st;
+  }
+  if (!IsOwned(LabelsOf(*j, true)))
+    return Fail(ErrorCode::kAlreadyExists, "container name " + ContainerName(spec.ns, spec.name) +
+                                               " is taken by a container Berth does not manage");
+  return StatusFromInspect(*j, spec, opts_.host_ip, std::time(nullptr));
+}
+
+Status DockerRuntime::RemoveOne(const std::string& id) {
+  auto s = client_->RemoveContainer(id, /*force=*/true, /*volumes=*/false);
+  if (s || s.error().code == ErrorCode::kNotFound) return {};
+  if (s.error().code != ErrorCode::kAlreadyExists) return s;
+  // 409: a removal is already in progress; wait until it is done.
+  auto deadline = std::chrono::steady_clock::now() + kRemoveWait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto j = client_->InspectContainer(id);
+    if (!j && j.error().code == ErrorCode::kNotFound) return {};
+    if (!j) return Fail(j.error());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Fail(ErrorCode::kTimeout, "container " + id + " is still being removed");
+}
+
+Status DockerRuntime::Remove(std::string_view ns, std::string_view name) {
+  if (auto s = CheckIdentity(ns, name); !s) return s;
+  std::set<std::string> ids;
+  // Everything labelled for this environment (leftovers too), plus the deterministic name.
+  auto list = client_->ListContainers({std::string(kLabelManagedBy) + "=berth",
+                                       std::string(kLabelNamespace) + "=" + std::string(ns),
+                                       std::string(kLabelName) + "=" + std::string(name)});
+  if (!list) return Fail(list.error());
+  for (const auto& c : *list)
+    if (c.contains("Id") && c["Id"].is_string()) ids.insert(c["Id"].get<std::string>());
+  const std::string cname = ContainerName(ns, name);
+  auto j = client_->InspectContainer(cname);
+  if (j && IsOwned(LabelsOf(*j, true))) ids.insert(j->value("Id", cname));
+  if (!j && j.error().code != ErrorCode::kNotFound) return Fail(j.error());
+  for (const auto& id : ids)
+    if (auto s = RemoveOne(id); !s) return s;
+  return {};
+}
+
+Status DockerRuntime::Logs(const EnvironmentSpec& spec, const LogOptions& opts,
+                           const LogSink& sink) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
+  auto j = client_->InspectContainer(ContainerName(spec.ns, spec.name));
+  if (!j) {
+    if (j.error().code == ErrorCode::kNotFound)
+      return Fail(ErrorCode::kNotFound, "environment " + spec.Key() + " has no container");
+    return Fail(j.error());
+  }
+  bool tty = false;
+  if (auto c = j->find("Config"); c != j->end() && c->is_object()) tty = c->value("Tty", false);
+  return client_->Logs(j->value("Id", ContainerName(spec.ns, spec.name)), opts, tty, sink);
+}
+
+Result<std::vector<OwnedWorkload>> DockerRuntime::ListOwned() {
+  auto list = client_->ListContainers({std::string(kLabelManagedBy) + "=berth"});
+  if (!list) return Fail(list.error());
+  std::vector<OwnedWorkload> out;
+  for (const auto& c : *list) {
+    if (!c.is_object()) continue;
+    const json& labels = LabelsOf(c, false);
+    if (!IsOwned(labels)) continue;  // the engine filtered already; be sure anyway
+    OwnedWorkload w;
+    w.ns = LabelOf(labels, kLabelNamespace);
+    w.name = LabelOf(labels, kLabelName);
+    w.generation = GenerationOf(labels);
+    w.id = c.value("Id", "");
+    if (w.ns.empty() || w.name.empty()) continue;
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace berth::runtime::docker

@@ -1,0 +1,52 @@
+// Runtime on a Docker Engine API (Docker or Podman's compatible service): one container per
+// environment, named deterministically and labelled with its owner and generation.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "berth/config.h"
+#include "berth/runtime.h"
+#include "runtime/docker/docker_client.h"
+
+namespace berth::runtime {
+
+// Reads docker_host, network and host_ip from the config. Does not contact the engine yet.
+Result<std::unique_ptr<Runtime>> MakeDockerRuntime(const berth::Config& config);
+
+}  // namespace berth::runtime
+
+namespace berth::runtime::docker {
+
+struct DockerRuntimeOptions {
+  std::string host_ip = "127.0.0.1";  // published ports bind here; reported as the host IP
+  std::string network;                // "" = the engine's default bridge
+};
+
+class DockerRuntime : public Runtime {
+ public:
+  DockerRuntime(std::unique_ptr<DockerClient> client, DockerRuntimeOptions opts);
+
+  std::string Name() const override { return "docker"; }
+  Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+               const ProgressFn& progress) override;
+  Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
+  Status Remove(std::string_view ns, std::string_view name) override;
+  Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
+  Result<std::vector<OwnedWorkload>> ListOwned() override;
+
+  DockerClient& client() { return *client_; }
+
+ private:
+  // Makes the image available as the pull policy says.
+  Status EnsureImage(const EnvironmentSpec& spec, const ProgressFn& progress);
+  // Creates and starts a new container; on any failure removes what it made.
+  Status CreateAndStart(const EnvironmentSpec& spec, const VolumeMount& volume,
+                        const std::string& name, const ProgressFn& progress);
+  Status RemoveOne(const std::string& id);
+
+  std::unique_ptr<DockerClient> client_;
+  DockerRuntimeOptions opts_;
+};
+
+}  // namespace berth::runtime::docker

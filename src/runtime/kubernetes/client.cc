@@ -1,0 +1,216 @@
+#include "runtime/kubernetes/client.h"
+
+#include "runtime/kubernetes/base64.h"
+#include "util/strings.h"
+
+namespace berth::kube {
+
+std::string NamespacedPath(const std::string& api, const std::string& ns,
+                           const std::string& resource, const std::string& name) {
+  std::string p = api + "/namespaces/" + ns + "/" + resource;
+  if (!name.empty()) p += "/" + name;
+  return p;
+}
+
+KubeClient::KubeClient(Connection conn) : conn_(conn), creds_(std::move(conn)) {}
+KubeClient::~KubeClient() = default;
+
+Result<std::unique_ptr<net::HttpClient>> KubeClient::Borrow(uint64_t* epoch) {
+  auto snap = creds_.Current();
+  if (!snap) return Fail(snap.error());
+  *epoch = snap->epoch;
+  std::unique_ptr<net::HttpClient> c;
+  {
+    std::lock_guard lock(mu_);
+    if (idle_epoch_ != snap->epoch) {
+      idle_.clear();  // the TLS identity changed: old connections carry the old certificate
+      idle_epoch_ = snap->epoch;
+    }
+    if (!idle_.empty()) {
+      c = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!c) {
+    net::ClientOptions o;
+    o.base_url = conn_.server;
+    o.tls = conn_.tls;
+    if (!snap->cert_pem.empty()) {
+      o.tls.cert_file.clear();
+      o.tls.key_file.clear();
+      o.tls.cert_pem = snap->cert_pem;
+      o.tls.key_pem = snap->key_pem;
+    }
+    c = std::make_unique<net::HttpClient>(std::move(o));
+  }
+  c->set_bearer_token(snap->token);
+  return c;
+}
+
+void KubeClient::Return(std::unique_ptr<net::HttpClient> c, uint64_t epoch) {
+  std::lock_guard lock(mu_);
+  if (epoch == idle_epoch_ && idle_.size() < 32) idle_.push_back(std::move(c));
+}
+
+Result<net::HttpResponse> KubeClient::Do(net::HttpRequest req, const net::ChunkFn* stream) {
+  if (!conn_.username.empty() && !conn_.exec && conn_.token.empty() && conn_.token_file.empty())
+    req.headers["Authorization"] = "Basic " + Base64Encode(conn_.username + ":" + conn_.password);
+  req.headers["Accept"] = "application/json";
+  req.headers["User-Agent"] = "berth";
+  for (int attempt = 0;; ++attempt) {
+    uint64_t epoch = 0;
+    auto c = Borrow(&epoch);
+    if (!c) return Fail(c.error());
+    auto resp = stream ? (*c)->Stream(req, *stream) : (*c)->Send(req);
+    Return(std::move(*c), epoch);
+    if (!resp) return Fail(Wrap(resp.error(), "Kubernetes API " + conn_.server));
+    // A rotated token or an expired exec credential: refresh once and retry.
+    if (resp->status == 401 && attempt == 0 && creds_.Refreshable()) {
+      creds_.Invalidate();
+      continue;
+    }
+    return resp;
+  }
+}
+
+Result<std::string> KubeClient::Request(const std::string& method, const std::string& path,
+                                        const std::string& body, const std::string& content_type) {
+  net::HttpRequest req;
+  req.method = method;
+  req.path = path;
+  req.body = body;
+  if (!content_type.empty()) req.headers["Content-Type"] = content_type;
+  auto resp = Do(std::move(req), nullptr);
+  if (!resp) return Fail(resp.error());
+  if (resp->status >= 400) return Fail(MapApiError(ParseRequest(method, path), resp->status, resp->body));
+  return std::move(resp->body);
+}
+
+namespace {
+Result<nlohmann::json> ParseJson(const Result<std::string>& body) {
+  if (!body) return Fail(body.error());
+  if (body->empty()) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(*body);
+  } catch (const nlohmann::json::exception& e) {
+    return Fail(ErrorCode::kInternal, std::string("Kubernetes API returned bad JSON: ") + e.what());
+  }
+}
+std::string AddQuery(const std::string& path, const std::string& q) {
+  return path + (path.find('?') == std::string::npos ? "?" : "&") + q;
+}
+}  // namespace
+
+Result<nlohmann::json> KubeClient::Get(const std::string& path) {
+  return ParseJson(Request("GET", path, "", ""));
+}
+Result<nlohmann::json> KubeClient::Create(const std::string& collection, const nlohmann::json& obj) {
+  return ParseJson(Request("POST", AddQuery(collection, std::string("fieldManager=") + kFieldManager),
+                           obj.dump(), "application/json"));
+}
+Result<nlohmann::json> KubeClient::Update(const std::string& path, const nlohmann::json& obj) {
+  return ParseJson(Request("PUT", AddQuery(path, std::string("fieldManager=") + kFieldManager),
+                           obj.dump(), "application/json"));
+}
+Result<nlohmann::json> KubeClient::Apply(const std::string& path, const nlohmann::json& obj,
+                                         bool force) {
+  // JSON is YAML, so the apply-patch body can be the object serialized as JSON.
+  std::string q = std::string("fieldManager=") + kFieldManager + (force ? "&force=true" : "");
+  return ParseJson(Request("PATCH", AddQuery(path, q), obj.dump(), "application/apply-patch+yaml"));
+}
+Result<nlohmann::json> KubeClient::MergePatch(const std::string& path, const nlohmann::json& patch) {
+  return ParseJson(Request("PATCH", AddQuery(path, std::string("fieldManager=") + kFieldManager),
+                           patch.dump(), "application/merge-patch+json"));
+}
+Result<nlohmann::json> KubeClient::Delete(const std::string& path, const std::string& propagation) {
+  nlohmann::json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (!propagation.empty()) opts["propagationPolicy"] = propagation;
+  return ParseJson(Request("DELETE", path, opts.dump(), "application/json"));
+}
+Status KubeClient::DeleteCollection(const std::string& collection, const std::string& selector,
+                                    const std::string& propagation) {
+  nlohmann::json opts = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (!propagation.empty()) opts["propagationPolicy"] = propagation;
+  auto r = Request("DELETE", AddQuery(collection, "labelSelector=" + util::UrlEncode(selector)),
+                   opts.dump(), "application/json");
+  if (!r) return Fail(r.error());
+  return {};
+}
+Result<nlohmann::json> KubeClient::List(const std::string& collection, const std::string& selector) {
+  std::string p = selector.empty() ? collection
+                                   : AddQuery(collection, "labelSelector=" + util::UrlEncode(selector));
+  return Get(p);
+}
+
+Status KubeClient::Watch(const std::string& collection, const std::string& selector,
+                         const std::string& resource_version, int timeout_seconds,
+                         const WatchFn& fn, const std::string& field_selector) {
+  std::string q = "watch=1&allowWatchBookmarks=true";
+  if (!selector.empty()) q += "&labelSelector=" + util::UrlEncode(selector);
+  if (!field_selector.empty()) q += "&fieldSelector=" + util::UrlEncode(field_selector);
+  if (!resource_version.empty()) q += "&resourceVersion=" + util::UrlEncode(resource_version);
+  if (timeout_seconds > 0) q += "&timeoutSeconds=" + std::to_string(timeout_seconds);
+  net::HttpRequest req;
+  req.method = "GET";
+  req.path = AddQuery(collection, q);
+  req.timeout = std::chrono::milliseconds(0);
+  net::LineSplitter lines;
+  Status result;
+  bool stopped = false;
+  std::string error_body;  // a non-2xx reply arrives through the chunk callback too
+  net::ChunkFn on_chunk = [&](std::string_view chunk) {
+    return lines.Feed(chunk, [&](std::string_view line) {
+      if (util::Trim(line).empty()) return true;
+      nlohmann::json ev;
+      try {
+        ev = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception&) {
+        error_body += std::string(line);
+        return true;
+      }
+      if (!ev.contains("type")) {  // a Status body from an error reply
+        error_body += std::string(line);
+        return true;
+      }
+      WatchEvent e{ev.value("type", ""), ev.value("object", nlohmann::json::object())};
+      if (e.type == "ERROR") {
+        long code = e.object.value("code", 500);
+        result = Fail(MapApiError(ParseRequest("GET", req.path), code, e.object.dump()));
+        stopped = true;
+        return false;
+      }
+      if (!fn(e)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+  };
+  auto resp = Do(req, &on_chunk);
+  if (!resp) return Fail(resp.error());
+  if (resp->status >= 400) {
+    return Fail(MapApiError(ParseRequest("GET", req.path), resp->status, error_body));
+  }
+  (void)stopped;
+  return result;
+}
+
+Status KubeClient::StreamBody(const std::string& path, const net::ChunkFn& fn) {
+  net::HttpRequest req;
+  req.path = path;
+  req.timeout = std::chrono::milliseconds(0);
+  long status = 0;
+  std::string error_body;
+  net::ChunkFn on_chunk = [&](std::string_view chunk) {
+    // The status is not known inside the callback; collect a bounded prefix for errors.
+    if (error_body.size() < 4096) error_body.append(chunk.substr(0, 4096 - error_body.size()));
+    return fn(chunk);
+  };
+  auto resp = Do(req, &on_chunk);
+  if (!resp) return Fail(resp.error());
+  status = resp->status;
+  if (status >= 400) return Fail(MapApiError(ParseRequest("GET", path), status, error_body));
+  return {};
+}
+
+}  // namespace berth::kube

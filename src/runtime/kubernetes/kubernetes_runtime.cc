@@ -1,0 +1,374 @@
+#include "runtime/kubernetes/kubernetes_runtime.h"
+
+#include <algorithm>
+
+#include "berth/validate.h"
+#include "runtime/kubernetes/manifests.h"
+#include "util/strings.h"
+
+namespace berth::kube {
+namespace {
+
+constexpr char kCore[] = "/api/v1";
+constexpr char kApps[] = "/apis/apps/v1";
+
+bool IsNotFound(const Error& e) { return e.code == ErrorCode::kNotFound; }
+
+std::string WorkloadCollection(const std::string& kns, const std::string& controller) {
+  return controller == "rc" ? NamespacedPath(kCore, kns, "replicationcontrollers")
+                            : NamespacedPath(kApps, kns, "deployments");
+}
+
+std::string Kind(const std::string& controller) {
+  return controller == "rc" ? "ReplicationController" : "Deployment";
+}
+
+std::string Uid(const nlohmann::json& obj) {
+  if (!obj.contains("metadata")) return "";
+  return obj["metadata"].value("uid", "");
+}
+
+std::string ResourceVersion(const nlohmann::json& obj) {
+  if (!obj.contains("metadata")) return "";
+  return obj["metadata"].value("resourceVersion", "");
+}
+
+}  // namespace
+
+KubernetesRuntime::KubernetesRuntime(std::shared_ptr<KubeClient> client, KubeRuntimeOptions opts)
+    : client_(std::move(client)), opts_(std::move(opts)) {}
+
+std::string KubernetesRuntime::KubeNamespace(std::string_view berth_ns) const {
+  return opts_.namespace_prefix + std::string(berth_ns);
+}
+
+std::string KubernetesRuntime::ControllerOf(const EnvironmentSpec& spec) const {
+  std::string c = spec.controller.empty() ? opts_.default_controller : spec.controller;
+  c = util::ToLower(c);
+  if (c == "replicationcontroller") c = "rc";
+  return c;
+}
+
+Status KubernetesRuntime::EnsureNamespace(const std::string& kns) {
+  {
+    std::lock_guard lock(mu_);
+    if (known_namespaces_.count(kns)) return {};
+  }
+  auto got = client_->Get(std::string(kCore) + "/namespaces/" + kns);
+  if (!got) {
+    if (!IsNotFound(got.error())) return Fail(got.error());
+    auto made = client_->Create(std::string(kCore) + "/namespaces", NamespaceManifest(kns));
+    if (!made && made.error().code != ErrorCode::kAlreadyExists) return Fail(made.error());
+  }
+  std::lock_guard lock(mu_);
+  known_namespaces_.insert(kns);
+  return {};
+}
+
+Result<VolumeMount> KubernetesRuntime::ResolveVolume(const EnvironmentSpec& spec,
+                                                     const VolumeMount& given,
+                                                     const std::string& kns) {
+  VolumeMount v;
+  v.target = spec.volume_mount;
+  if (spec.volume_mount.empty()) return v;
+  switch (given.kind) {
+    case VolumeMount::Kind::kClaim:
+      v.kind = VolumeMount::Kind::kClaim;
+      v.source = given.source;
+      return v;
+    case VolumeMount::Kind::kHostPath:
+    case VolumeMount::Kind::kBind:  // a node-local directory is a hostPath on Kubernetes
+      v.kind = VolumeMount::Kind::kHostPath;
+      v.source = given.source;
+      return v;
+    case VolumeMount::Kind::kNone:
+      break;
+  }
+  if (!opts_.storage_class.empty()) {
+    auto pvc = ClaimManifest(spec, kns, opts_.storage_class, opts_.claim_size);
+    auto r = client_->Apply(NamespacedPath(kCore, kns, "persistentvolumeclaims", VolumeName(spec.name)), pvc);
+    if (!r) return Fail(Wrap(r.error(), "volume claim"));
+    v.kind = VolumeMount::Kind::kClaim;
+    v.source = VolumeName(spec.name);
+    return v;
+  }
+  // The original: /mnt/<name>, a GlusterFS directory mounted on every node.
+  v.kind = VolumeMount::Kind::kHostPath;
+  v.source = opts_.host_path_root + "/" + spec.name;
+  return v;
+}
+
+Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+                                const runtime::ProgressFn& progress) {
+  auto say = [&](const std::string& m) {
+    if (progress) progress(m);
+  };
+  if (auto s = ValidateName(spec.name); !s) return s;
+  if (auto s = ValidateNamespace(spec.ns); !s) return s;
+  std::string controller = ControllerOf(spec);
+  if (controller != "deployment" && controller != "rc")
+    return Fail(ErrorCode::kInvalidArgument,
+                "controller \"" + controller + "\" is not supported (deployment or rc)");
+  std::string kns = KubeNamespace(spec.ns);
+  if (auto s = ValidateNamespace(kns); !s) return Fail(Wrap(s.error(), "Kubernetes namespace"));
+  if (auto s = EnsureNamespace(kns); !s) return s;
+  auto vol = ResolveVolume(spec, volume, kns);
+  if (!vol) return Fail(vol.error());
+
+  ManifestOptions mo{kns, controller, opts_.image_pull_secrets, *vol};
+  std::string coll = WorkloadCollection(kns, controller);
+  // The generation now running decides whether an RC's pods must be recreated.
+  int64_t old_generation = 0;
+  if (controller == "rc") {
+    auto cur = client_->Get(coll + "/" + spec.name);
+    if (cur) old_generation = GenerationOf(*cur);
+    else if (!IsNotFound(cur.error())) return Fail(cur.error());
+  }
+  auto manifest = controller == "rc" ? ReplicationControllerManifest(spec, mo)
+                                     : DeploymentManifest(spec, mo);
+  say("applying " + Kind(controller) + " " + kns + "/" + spec.name);
+  if (auto r = client_->Apply(coll + "/" + spec.name, manifest); !r) return Fail(r.error());
+  if (auto r = client_->Apply(NamespacedPath(kCore, kns, "services", spec.name),
+                              ServiceManifest(spec, mo));
+      !r)
+    return Fail(r.error());
+  // Switching controller kinds: the other kind must go, with its pods.
+  std::string other = controller == "rc" ? "deployment" : "rc";
+  if (auto d = client_->Delete(WorkloadCollection(kns, other) + "/" + spec.name, opts_.propagation);
+      !d && !IsNotFound(d.error()))
+    return Fail(d.error());
+  if (controller == "rc" && old_generation != 0 && old_generation != spec.generation) {
+    // An RC never replaces pods when its template changes: delete the old generation's pods and
+    // let the RC create new ones from the new template.
+    say("recreating pods of generation " + std::to_string(old_generation));
+    std::string sel = SelectorString(spec) + "," + std::string(runtime::kLabelGeneration) +
+                      "!=" + std::to_string(spec.generation);
+    if (auto s = client_->DeleteCollection(NamespacedPath(kCore, kns, "pods"), sel, "Background"); !s)
+      return s;
+  }
+  say("waiting for pods of generation " + std::to_string(spec.generation));
+  auto summary = WaitForPods(
+      kns, SelectorString(spec), spec.generation,
+      [&](const PodSummary& s) {
+        return s.phase == Phase::kFailed ||
+               (s.phase == Phase::kRunning && s.running_generation == spec.generation);
+      },
+      opts_.apply_wait);
+  if (!summary) {
+    if (summary.error().code == ErrorCode::kTimeout) {
+      say("still pending after " + std::to_string(opts_.apply_wait.count()) + "s");
+      return {};  // Inspect keeps reporting the reason; the controller re-checks
+    }
+    return Fail(summary.error());
+  }
+  if (summary->phase == Phase::kFailed)
+    return Fail(ErrorCode::kFailed, summary->reason +
+                                        (summary->message.empty() ? "" : ": " + summary->message));
+  say("running on " + summary->host_ip);
+  return {};
+}
+
+Result<PodSummary> KubernetesRuntime::WaitForPods(const std::string& kns,
+                                                  const std::string& selector, int64_t want,
+                                                  const std::function<bool(const PodSummary&)>& done,
+                                                  std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string coll = NamespacedPath(kCore, kns, "pods");
+  PodSummary last;
+  for (;;) {
+    auto list = client_->List(coll, selector);
+    if (!list) return Fail(list.error());
+    std::map<std::string, nlohmann::json> pods;
+    for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+    last = SummarizePods(pods, want, nullptr);
+    if (done(last)) return last;
+    std::string rv = ResourceVersion(*list);
+    bool finished = false;
+    while (!finished) {
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
+                                                                   std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return Fail(ErrorCode::kTimeout, "pods " + selector + ": " + last.reason);
+      Status w = client_->Watch(coll, selector, rv, int(std::min<int64_t>(left.count(), 60)),
+                                [&](const WatchEvent& ev) {
+                                  std::string nrv = ResourceVersion(ev.object);
+                                  if (!nrv.empty()) rv = nrv;
+                                  if (ev.type == "BOOKMARK") return true;
+                                  if (ev.type == "DELETED") pods.erase(Uid(ev.object));
+                                  else pods[Uid(ev.object)] = ev.object;
+                                  last = SummarizePods(pods, want, nullptr);
+                                  finished = done(last);
+                                  return !finished;
+                                });
+      if (finished) return last;
+      if (!w) {
+        if (w.error().code == ErrorCode::kGone) break;  // relist
+        return Fail(w.error());
+      }
+    }
+  }
+}
+
+Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec& spec) {
+  runtime::WorkloadStatus st;
+  std::string controller = ControllerOf(spec);
+  std::string kns = KubeNamespace(spec.ns);
+  auto wl = client_->Get(WorkloadCollection(kns, controller) + "/" + spec.name);
+  if (!wl) {
+    if (IsNotFound(wl.error())) return st;  // exists = false
+    return Fail(wl.error());
+  }
+  st.exists = true;
+  st.id = Kind(controller) + "/" + kns + "/" + spec.name;
+  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+  if (!list) return Fail(list.error());
+  std::map<std::string, nlohmann::json> pods;
+  for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+  PodSummary s = SummarizePods(pods, spec.generation, *wl);
+  st.phase = s.phase;
+  st.reason = s.reason;
+  st.message = s.message;
+  st.host_ip = s.host_ip;
+  // Only pods of the wanted generation running count as that generation being observed.
+  st.generation = s.phase == Phase::kRunning ? spec.generation : s.running_generation;
+  auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
+  if (svc) st.ports = NodePorts(*svc);
+  else if (!IsNotFound(svc.error())) return Fail(svc.error());
+  return st;
+}
+
+Status KubernetesRuntime::WaitGone(const std::string& collection, const std::string& name,
+                                   std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto obj = client_->Get(collection + "/" + name);
+    if (!obj) return IsNotFound(obj.error()) ? Status{} : Fail(obj.error());
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return Fail(ErrorCode::kTimeout, collection + "/" + name + " is still being deleted");
+    bool gone = false;
+    Status w = client_->Watch(collection, "", ResourceVersion(*obj),
+                              int(std::min<int64_t>(left.count(), 60)),
+                              [&](const WatchEvent& ev) {
+                                gone = ev.type == "DELETED";
+                                return !gone;
+                              },
+                              "metadata.name=" + name);
+    if (gone) return {};
+    if (!w && w.error().code != ErrorCode::kGone) return w;
+  }
+}
+
+Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name_view) {
+  std::string ns(ns_view), name(name_view);
+  if (auto s = ValidateName(name); !s) return s;
+  if (auto s = ValidateNamespace(ns); !s) return s;
+  std::string kns = KubeNamespace(ns);
+  auto deadline = std::chrono::steady_clock::now() + opts_.remove_wait;
+  // An explicit propagation policy: without it an RC's pods would be orphaned.
+  std::vector<std::string> workloads;
+  for (const char* c : {"deployment", "rc"}) {
+    std::string coll = WorkloadCollection(kns, c);
+    auto d = client_->Delete(coll + "/" + name, opts_.propagation);
+    if (d) workloads.push_back(coll);
+    else if (!IsNotFound(d.error())) return Fail(d.error());
+  }
+  auto svc = client_->Delete(NamespacedPath(kCore, kns, "services", name), "Background");
+  if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
+  for (const auto& coll : workloads)
+    if (auto s = WaitGone(coll, name, deadline); !s) return s;
+  // Foreground deletion has already waited for the pods; Background has not.
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
+                                                               std::chrono::steady_clock::now());
+  auto pods = WaitForPods(
+      kns, SelectorString(ns, name), 0, [](const PodSummary& s) { return s.all_pods == 0; },
+      std::max<std::chrono::seconds>(left, std::chrono::seconds(1)));
+  if (!pods) {
+    if (IsNotFound(pods.error())) return {};  // the namespace itself is gone
+    return Fail(Wrap(pods.error(), "waiting for pods to go"));
+  }
+  return {};
+}
+
+Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
+                               const runtime::LogSink& sink) {
+  std::string kns = KubeNamespace(spec.ns);
+  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+  if (!list) return Fail(list.error());
+  std::string pod;
+  int64_t best = -1;
+  for (const auto& p : (*list)["items"]) {
+    int64_t g = GenerationOf(p);
+    if (g > best) {
+      best = g;
+      pod = p["metadata"].value("name", "");
+    }
+  }
+  if (pod.empty()) return Fail(ErrorCode::kNotFound, "no pod of " + spec.Key() + " is running");
+  std::string q = "?container=" + util::UrlEncode(spec.name);
+  if (opts.follow) q += "&follow=true";
+  if (opts.tail >= 0) q += "&tailLines=" + std::to_string(opts.tail);
+  if (opts.timestamps) q += "&timestamps=true";
+  return client_->StreamBody(NamespacedPath(kCore, kns, "pods", pod) + "/log" + q,
+                             [&](std::string_view c) { return sink(c); });
+}
+
+Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
+  std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
+  std::map<std::string, runtime::OwnedWorkload> found;
+  for (const char* coll : {"/apis/apps/v1/deployments", "/api/v1/replicationcontrollers",
+                           "/api/v1/services"}) {
+    auto list = client_->List(coll, sel);
+    if (!list) return Fail(list.error());
+    for (const auto& item : (*list)["items"]) {
+      const auto& md = item["metadata"];
+      if (!md.contains("labels")) continue;
+      const auto& l = md["labels"];
+      std::string ns = l.value(std::string(runtime::kLabelNamespace), "");
+      std::string name = l.value(std::string(runtime::kLabelName), "");
+      // Only what this installation made: the namespace must be prefix + Berth namespace.
+      if (ns.empty() || name.empty() || md.value("namespace", "") != KubeNamespace(ns)) continue;
+      auto& w = found[ns + "/" + name];
+      w.ns = ns;
+      w.name = name;
+      int64_t g = GenerationOf(item);
+      if (g > w.generation) w.generation = g;
+      if (w.id.empty() || std::string(coll).find("services") == std::string::npos)
+        w.id = std::string(item.value("kind", "")) + "/" + md.value("namespace", "") + "/" + name;
+    }
+  }
+  std::vector<runtime::OwnedWorkload> out;
+  for (auto& [k, v] : found) out.push_back(std::move(v));
+  return out;
+}
+
+KubeRuntimeOptions RuntimeOptionsFromConfig(const berth::Config& cfg) {
+  KubeRuntimeOptions o;
+  o.namespace_prefix = cfg.kube_namespace_prefix;
+  if (!cfg.kube_controller.empty()) o.default_controller = cfg.kube_controller;
+  o.storage_class = cfg.kube_storage_class;
+  if (!cfg.kube_host_path_root.empty()) o.host_path_root = cfg.kube_host_path_root;
+  while (o.host_path_root.size() > 1 && o.host_path_root.back() == '/') o.host_path_root.pop_back();
+  o.image_pull_secrets = cfg.image_pull_secrets;
+  return o;
+}
+
+Result<std::unique_ptr<runtime::Runtime>> MakeKubernetesRuntime(const berth::Config& cfg) {
+  LoadOptions lo;
+  lo.kubeconfig = cfg.kubeconfig;
+  lo.context = cfg.kube_context;
+  auto conn = LoadConnection(lo);
+  if (!conn) return Fail(Wrap(conn.error(), "kubernetes"));
+  auto o = RuntimeOptionsFromConfig(cfg);
+  std::string c = util::ToLower(o.default_controller);
+  if (c != "deployment" && c != "rc" && c != "replicationcontroller")
+    return Fail(ErrorCode::kInvalidArgument,
+                "kube_controller \"" + o.default_controller + "\" must be deployment or rc");
+  for (const auto& s : o.image_pull_secrets)
+    if (auto v = ValidateDomain(s); !v)
+      return Fail(ErrorCode::kInvalidArgument, "image pull secret \"" + s + "\" is not a valid name");
+  auto client = std::make_shared<KubeClient>(std::move(*conn));
+  return std::unique_ptr<runtime::Runtime>(new KubernetesRuntime(client, std::move(o)));
+}
+
+}  // namespace berth::kube

@@ -1,0 +1,79 @@
+// KubernetesRuntime: runs each environment as a Deployment (or, for the original's clusters,
+// a ReplicationController) plus a NodePort Service, written with server-side apply.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "berth/config.h"
+#include "berth/runtime.h"
+#include "runtime/kubernetes/client.h"
+#include "runtime/kubernetes/pod_status.h"
+
+namespace berth::kube {
+
+struct KubeRuntimeOptions {
+  std::string namespace_prefix;             // Berth "x" -> Kubernetes prefix + "x"
+  std::string default_controller = "deployment";
+  std::string storage_class;                // set = a PVC vol-<name> per environment
+  std::string claim_size = "1Gi";
+  std::string host_path_root = "/mnt";      // else host path <root>/<name>
+  std::vector<std::string> image_pull_secrets;
+  std::string propagation = "Foreground";   // how Remove cascades
+  // Apply waits (by watching pods) until the generation runs, fails, or this passes.
+  std::chrono::seconds apply_wait{180};
+  std::chrono::seconds remove_wait{180};
+};
+
+class KubernetesRuntime : public runtime::Runtime {
+ public:
+  KubernetesRuntime(std::shared_ptr<KubeClient> client, KubeRuntimeOptions opts);
+
+  std::string Name() const override { return "kubernetes"; }
+  Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+               const runtime::ProgressFn& progress) override;
+  Result<runtime::WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
+  Status Remove(std::string_view ns, std::string_view name) override;
+  Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
+              const runtime::LogSink& sink) override;
+  Result<std::vector<runtime::OwnedWorkload>> ListOwned() override;
+
+  std::string KubeNamespace(std::string_view berth_ns) const;
+  KubeClient& client() { return *client_; }
+  const KubeRuntimeOptions& options() const { return opts_; }
+
+  // Watches the environment's pods until `done(summary)` is true or `timeout` passes
+  // (kTimeout). Relists when the watch's resource version is too old.
+  Result<PodSummary> WaitForPods(const std::string& kns, const std::string& selector,
+                                 int64_t want_generation,
+                                 const std::function<bool(const PodSummary&)>& done,
+                                 std::chrono::seconds timeout);
+
+ private:
+  std::string ControllerOf(const EnvironmentSpec& spec) const;
+  Status EnsureNamespace(const std::string& kns);
+  Result<VolumeMount> ResolveVolume(const EnvironmentSpec& spec, const VolumeMount& given,
+                                    const std::string& kns);
+  Status WaitGone(const std::string& collection, const std::string& name,
+                  std::chrono::steady_clock::time_point deadline);
+
+  std::shared_ptr<KubeClient> client_;
+  KubeRuntimeOptions opts_;
+  std::mutex mu_;
+  std::set<std::string> known_namespaces_;
+};
+
+KubeRuntimeOptions RuntimeOptionsFromConfig(const berth::Config& cfg);
+
+// Connects as kubectl would with cfg.kubeconfig / cfg.kube_context and builds the runtime.
+Result<std::unique_ptr<runtime::Runtime>> MakeKubernetesRuntime(const berth::Config& cfg);
+
+}  // namespace berth::kube
+
+namespace berth::runtime {
+using berth::kube::MakeKubernetesRuntime;
+}

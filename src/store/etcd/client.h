@@ -1,0 +1,64 @@
+// etcd v3 over its JSON gRPC gateway: POSTs JSON to <endpoint>/v3/..., fails over between
+// endpoints, and maps gateway errors onto Berth's codes. Thread-safe: each call borrows an
+// HttpClient (one per thread, as HttpClient requires) from a per-endpoint pool.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/result.h"
+#include "berth/store.h"
+#include "net/http_client.h"
+
+namespace berth::store::etcd {
+
+struct ClientConfig {
+  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", "https://10.0.0.1:2379"
+  net::TlsOptions tls;
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{15000};
+  std::string api_prefix = "/v3";  // etcd 3.4+ (3.3 had /v3beta)
+};
+
+class Client {
+ public:
+  explicit Client(ClientConfig cfg);
+  ~Client();
+
+  // POSTs `body` to api_prefix + path ("/kv/range") and returns the parsed answer. Transport
+  // failures and an unavailable member move on to the next endpoint; every endpoint is tried
+  // once. Retrying a txn whose answer was lost is safe for Berth: a guarded txn then fails its
+  // compare (a spurious kConflict, which callers already handle), an unguarded one rewrites the
+  // same values.
+  Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
+
+  const ClientConfig& config() const { return cfg_; }
+  // The endpoint that answered last; watches start there.
+  size_t preferred() const { return preferred_.load(); }
+  net::ClientOptions HttpOptions(size_t endpoint, std::chrono::milliseconds timeout) const;
+
+ private:
+  std::unique_ptr<net::HttpClient> Acquire(size_t endpoint);
+  void Release(size_t endpoint, std::unique_ptr<net::HttpClient> c);
+
+  ClientConfig cfg_;
+  std::atomic<size_t> preferred_{0};
+  std::mutex pool_mu_;
+  std::vector<std::vector<std::unique_ptr<net::HttpClient>>> pool_;
+};
+
+// JSON helpers for the gateway's encoding: int64 as strings, bytes as base64, zero values
+// omitted.
+int64_t JsonInt(const nlohmann::json& obj, const char* field);
+Result<std::string> JsonBytes(const nlohmann::json& obj, const char* field);
+Result<KeyValue> ParseKeyValue(const nlohmann::json& kv);
+// Maps a gateway error body ({"error","message","code"}) or an HTTP status onto an Error.
+Error GatewayError(long http_status, const std::string& body);
+
+}  // namespace berth::store::etcd

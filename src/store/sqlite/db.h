@@ -1,0 +1,82 @@
+// Thin RAII wrappers over the sqlite3 C API: a connection and a prepared statement. Errors
+// come back as Result values carrying sqlite's own message.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "berth/result.h"
+
+namespace berth::store::sqlite {
+
+class Stmt;
+
+class Db {
+ public:
+  Db() = default;
+  ~Db();
+  Db(Db&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Db& operator=(Db&& o) noexcept;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Opens (creating if asked) with SQLITE_OPEN_NOMUTEX: a connection is used by one thread at a
+  // time, its owner serialises access.
+  static Result<Db> Open(const std::string& path, bool create);
+
+  // Runs one or more statements that return no rows we need.
+  Status Exec(const std::string& sql);
+  Result<Stmt> Prepare(std::string_view sql);
+  // A single integer from a one-row query ("PRAGMA user_version").
+  Result<int64_t> QueryInt(std::string_view sql);
+
+  Error LastError(std::string_view context) const;
+  sqlite3* get() const { return db_; }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_ = nullptr;
+};
+
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt();
+  Stmt(Stmt&& o) noexcept : db_(o.db_), st_(o.st_) { o.st_ = nullptr; }
+  Stmt& operator=(Stmt&& o) noexcept;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  // Parameters are 1-based, as in sqlite. Text and blobs are copied (SQLITE_TRANSIENT) so the
+  // caller's buffers need not outlive the statement.
+  Stmt& BindText(int i, std::string_view s);
+  Stmt& BindBlob(int i, std::string_view s);
+  Stmt& BindInt(int i, int64_t v);
+  Stmt& BindNull(int i);
+
+  // true = a row is ready, false = done.
+  Result<bool> Step();
+  // Steps to completion, for statements without result rows.
+  Status Run();
+  // Clears bindings and rewinds, so a cached statement can be reused.
+  void Reset();
+
+  int64_t ColumnInt(int i) const { return sqlite3_column_int64(st_, i); }
+  std::string ColumnText(int i) const;  // text or blob bytes, NULL as ""
+  bool ColumnIsNull(int i) const { return sqlite3_column_type(st_, i) == SQLITE_NULL; }
+
+ private:
+  friend class Db;
+  Stmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// Maps sqlite result codes onto Berth's: busy/locked are kUnavailable (the caller may retry),
+// the rest kInternal.
+ErrorCode CodeFor(int sqlite_rc);
+
+}  // namespace berth::store::sqlite

@@ -1,0 +1,415 @@
+// The Store contract, written once and run against every backend: SQLite in
+// tests/unit/store/sqlite_contract_test.cc, real etcd in
+// tests/integration/store/etcd_store_test.cc.
+//
+// A backend is a class with:
+//   static void SetUpTestSuite() / TearDownTestSuite()  (shared servers)
+//   Result<std::unique_ptr<Store>> Open();              (a store for one test)
+//   Status Compact(Store&, int64_t revision);
+// Tests work under a per-test key root and compare revisions relatively, so backends may share
+// one server between tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "berth/store.h"
+
+namespace berth::store::contract {
+
+using namespace std::chrono_literals;
+
+inline std::string Describe(const Error& e) {
+  return std::string(ErrorCodeName(e.code)) + ": " + e.message;
+}
+
+template <typename Backend>
+class StoreContract : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { Backend::SetUpTestSuite(); }
+  static void TearDownTestSuite() { Backend::TearDownTestSuite(); }
+
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    root_ = "/contract/" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "/";
+    auto s = backend_.Open();
+    ASSERT_TRUE(s.has_value()) << Describe(s.error());
+    store_ = std::move(*s);
+  }
+
+  std::string K(const std::string& rel) const { return root_ + rel; }
+
+  int64_t MustPut(const std::string& key, const std::string& value) {
+    auto r = store_->Put(key, value);
+    EXPECT_TRUE(r.has_value()) << Describe(r.error());
+    return r.value_or(-1);
+  }
+
+  int64_t MustRevision() {
+    auto r = store_->Revision();
+    EXPECT_TRUE(r.has_value()) << Describe(r.error());
+    return r.value_or(-1);
+  }
+
+  // Reads until `n` events arrived (or an error, or the generous cap passed).
+  Result<std::vector<WatchEvent>> Collect(Watch& w, size_t n, std::chrono::milliseconds cap = 20s) {
+    std::vector<WatchEvent> all;
+    auto deadline = std::chrono::steady_clock::now() + cap;
+    while (all.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto r = w.Next(500ms);
+      if (!r) return r;
+      for (auto& e : *r) all.push_back(std::move(e));
+    }
+    return all;
+  }
+
+  // Waits for the first non-empty batch or error.
+  Result<std::vector<WatchEvent>> FirstBatch(Watch& w, std::chrono::milliseconds cap = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + cap;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = w.Next(500ms);
+      if (!r || !r->empty()) return r;
+    }
+    return std::vector<WatchEvent>{};
+  }
+
+  Backend backend_;
+  std::unique_ptr<Store> store_;
+  std::string root_;
+};
+
+TYPED_TEST_SUITE_P(StoreContract);
+
+TYPED_TEST_P(StoreContract, PutThenGetRoundTrips) {
+  auto& s = *this->store_;
+  std::string binary("a\0b\xff\n", 5);
+  int64_t r1 = this->MustPut(this->K("bin"), binary);
+  int64_t r2 = this->MustPut(this->K("empty"), "");
+  EXPECT_GT(r1, 0);
+  EXPECT_EQ(r2, r1 + 1);
+
+  auto got = s.Get(this->K("bin"));
+  ASSERT_TRUE(got.has_value()) << Describe(got.error());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->key, this->K("bin"));
+  EXPECT_EQ((*got)->value, binary);
+  EXPECT_EQ((*got)->create_revision, r1);
+  EXPECT_EQ((*got)->mod_revision, r1);
+
+  auto empty = s.Get(this->K("empty"));
+  ASSERT_TRUE(empty.has_value() && empty->has_value());
+  EXPECT_EQ((*empty)->value, "");
+
+  auto missing = s.Get(this->K("missing"));
+  ASSERT_TRUE(missing.has_value()) << Describe(missing.error());
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_EQ(this->MustRevision(), r2);
+}
+
+TYPED_TEST_P(StoreContract, UpdateKeepsCreateRevision) {
+  auto& s = *this->store_;
+  int64_t r1 = this->MustPut(this->K("k"), "v1");
+  int64_t r2 = this->MustPut(this->K("k"), "v2");
+  auto got = s.Get(this->K("k"));
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  EXPECT_EQ((*got)->value, "v2");
+  EXPECT_EQ((*got)->create_revision, r1);
+  EXPECT_EQ((*got)->mod_revision, r2);
+}
+
+TYPED_TEST_P(StoreContract, CreateOnlyCompareSucceedsOnceThenConflicts) {
+  auto& s = *this->store_;
+  Txn create{{Compare{this->K("c"), 0}}, {Op::Put(this->K("c"), "first")}};
+  auto r1 = s.Commit(create);
+  ASSERT_TRUE(r1.has_value()) << Describe(r1.error());
+
+  create.ops[0].value = "second";
+  auto r2 = s.Commit(create);
+  ASSERT_FALSE(r2.has_value());
+  EXPECT_EQ(r2.error().code, ErrorCode::kConflict);
+  EXPECT_NE(r2.error().message.find(this->K("c")), std::string::npos) << r2.error().message;
+
+  auto got = s.Get(this->K("c"));
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  EXPECT_EQ((*got)->value, "first");
+}
+
+TYPED_TEST_P(StoreContract, UpdateIfRevisionMatches) {
+  auto& s = *this->store_;
+  int64_t r1 = this->MustPut(this->K("u"), "v1");
+  auto r2 = s.Commit(Txn{{Compare{this->K("u"), r1}}, {Op::Put(this->K("u"), "v2")}});
+  ASSERT_TRUE(r2.has_value()) << Describe(r2.error());
+
+  // r1 is stale now.
+  auto stale = s.Commit(Txn{{Compare{this->K("u"), r1}}, {Op::Put(this->K("u"), "v3")}});
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_NE(stale.error().message.find(this->K("u")), std::string::npos);
+
+  // Expecting a revision on an absent key conflicts too.
+  auto absent = s.Commit(Txn{{Compare{this->K("nope"), r1}}, {Op::Put(this->K("nope"), "x")}});
+  ASSERT_FALSE(absent.has_value());
+  EXPECT_EQ(absent.error().code, ErrorCode::kConflict);
+
+  auto got = s.Get(this->K("u"));
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  EXPECT_EQ((*got)->value, "v2");
+  EXPECT_EQ((*got)->mod_revision, *r2);
+}
+
+TYPED_TEST_P(StoreContract, FailedCompareWritesNothing) {
+  auto& s = *this->store_;
+  int64_t ra = this->MustPut(this->K("a"), "a1");
+  int64_t before = this->MustRevision();
+  Txn txn{{Compare{this->K("a"), ra}, Compare{this->K("b"), 12345}},
+          {Op::Put(this->K("a"), "a2"), Op::Put(this->K("new"), "n"), Op::Delete(this->K("a2"))}};
+  auto r = s.Commit(txn);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  EXPECT_NE(r.error().message.find(this->K("b")), std::string::npos) << r.error().message;
+
+  EXPECT_EQ(this->MustRevision(), before);
+  auto a = s.Get(this->K("a"));
+  ASSERT_TRUE(a.has_value() && a->has_value());
+  EXPECT_EQ((*a)->value, "a1");
+  auto n = s.Get(this->K("new"));
+  ASSERT_TRUE(n.has_value());
+  EXPECT_FALSE(n->has_value());
+}
+
+TYPED_TEST_P(StoreContract, OneRevisionPerTxn) {
+  auto& s = *this->store_;
+  this->MustPut(this->K("gone"), "x");
+  int64_t before = this->MustRevision();
+  auto r = s.Commit(Txn{{},
+                        {Op::Put(this->K("t1"), "1"), Op::Put(this->K("t2"), "2"),
+                         Op::Put(this->K("t3"), "3"), Op::Delete(this->K("gone"))}});
+  ASSERT_TRUE(r.has_value()) << Describe(r.error());
+  EXPECT_EQ(*r, before + 1);
+  EXPECT_EQ(this->MustRevision(), before + 1);
+  auto list = s.List(this->K(""));
+  ASSERT_TRUE(list.has_value()) << Describe(list.error());
+  ASSERT_EQ(list->kvs.size(), 3u);
+  for (const auto& kv : list->kvs) {
+    EXPECT_EQ(kv.mod_revision, *r) << kv.key;
+    EXPECT_EQ(kv.create_revision, *r) << kv.key;
+  }
+  EXPECT_EQ(list->revision, *r);
+}
+
+TYPED_TEST_P(StoreContract, DeleteOfAbsentKeyChangesNothing) {
+  auto& s = *this->store_;
+  this->MustPut(this->K("d"), "x");
+  int64_t before = this->MustRevision();
+  auto r = s.Delete(this->K("absent"));
+  ASSERT_TRUE(r.has_value()) << Describe(r.error());
+  EXPECT_EQ(*r, before);
+  EXPECT_EQ(this->MustRevision(), before);
+
+  auto del = s.Delete(this->K("d"));
+  ASSERT_TRUE(del.has_value()) << Describe(del.error());
+  EXPECT_EQ(*del, before + 1);
+  auto got = s.Get(this->K("d"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->has_value());
+}
+
+TYPED_TEST_P(StoreContract, DuplicateKeyInTxnIsInvalid) {
+  auto r =
+      this->store_->Commit(Txn{{}, {Op::Put(this->K("dup"), "1"), Op::Delete(this->K("dup"))}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  auto empty = this->store_->Put("", "x");
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+}
+
+TYPED_TEST_P(StoreContract, ListHonoursPrefixBoundaries) {
+  auto& s = *this->store_;
+  for (const char* k : {"a", "a/", "a/2", "a/1", "a/1/deep", "ab", "a0", "a.", "b/1"}) {
+    this->MustPut(this->K(k), k);
+  }
+  int64_t rev = this->MustRevision();
+  auto list = s.List(this->K("a/"));
+  ASSERT_TRUE(list.has_value()) << Describe(list.error());
+  std::vector<std::string> keys;
+  for (const auto& kv : list->kvs) keys.push_back(kv.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{this->K("a/"), this->K("a/1"), this->K("a/1/deep"),
+                                            this->K("a/2")}));
+  EXPECT_EQ(list->revision, rev);
+  EXPECT_EQ(list->kvs[1].value, "a/1");
+
+  auto none = s.List(this->K("zzz/"));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->kvs.empty());
+  EXPECT_EQ(none->revision, rev);
+}
+
+TYPED_TEST_P(StoreContract, ListHandlesHighBytePrefix) {
+  // PrefixEnd must carry past 0xff bytes.
+  std::string p = this->K("\xff\xff");
+  this->MustPut(p + "x", "in");
+  this->MustPut(this->K("\xfe"), "out");
+  auto list = this->store_->List(p);
+  ASSERT_TRUE(list.has_value()) << Describe(list.error());
+  ASSERT_EQ(list->kvs.size(), 1u);
+  EXPECT_EQ(list->kvs[0].value, "in");
+}
+
+TYPED_TEST_P(StoreContract, WatchReplaysFromRevisionInOrder) {
+  auto& s = *this->store_;
+  int64_t r1 = this->MustPut(this->K("w/a"), "1");
+  int64_t r2 = this->MustPut(this->K("w/b"), "2");
+  this->MustPut(this->K("other"), "not watched");
+  int64_t r3 = this->MustPut(this->K("w/a"), "3");
+  auto r4 = s.Delete(this->K("w/b"));
+  ASSERT_TRUE(r4.has_value());
+
+  auto w = s.WatchPrefix(this->K("w/"), r1);
+  ASSERT_TRUE(w.has_value()) << Describe(w.error());
+  auto ev = this->Collect(**w, 3);
+  ASSERT_TRUE(ev.has_value()) << Describe(ev.error());
+  ASSERT_EQ(ev->size(), 3u);
+  EXPECT_EQ((*ev)[0].type, WatchEvent::Type::kPut);
+  EXPECT_EQ((*ev)[0].kv.key, this->K("w/b"));
+  EXPECT_EQ((*ev)[0].kv.value, "2");
+  EXPECT_EQ((*ev)[0].kv.mod_revision, r2);
+  EXPECT_EQ((*ev)[0].kv.create_revision, r2);
+  EXPECT_EQ((*ev)[1].kv.key, this->K("w/a"));
+  EXPECT_EQ((*ev)[1].kv.value, "3");
+  EXPECT_EQ((*ev)[1].kv.mod_revision, r3);
+  EXPECT_EQ((*ev)[1].kv.create_revision, r1);
+  EXPECT_EQ((*ev)[2].type, WatchEvent::Type::kDelete);
+  EXPECT_EQ((*ev)[2].kv.key, this->K("w/b"));
+  EXPECT_EQ((*ev)[2].kv.mod_revision, *r4);
+}
+
+TYPED_TEST_P(StoreContract, WatchDeliversATxnInOneBatch) {
+  auto& s = *this->store_;
+  int64_t from = this->MustRevision();
+  auto r = s.Commit(Txn{
+      {},
+      {Op::Put(this->K("b/1"), "1"), Op::Put(this->K("b/2"), "2"), Op::Put(this->K("b/3"), "3")}});
+  ASSERT_TRUE(r.has_value());
+  auto w = s.WatchPrefix(this->K("b/"), from);
+  ASSERT_TRUE(w.has_value());
+  auto batch = this->FirstBatch(**w);
+  ASSERT_TRUE(batch.has_value()) << Describe(batch.error());
+  ASSERT_EQ(batch->size(), 3u);
+  for (const auto& e : *batch) EXPECT_EQ(e.kv.mod_revision, *r);
+}
+
+TYPED_TEST_P(StoreContract, WatchWakesOnCommitFromAnotherThread) {
+  auto& s = *this->store_;
+  int64_t from = this->MustPut(this->K("x/before"), "old");
+  auto w = s.WatchPrefix(this->K("x/"), from);
+  ASSERT_TRUE(w.has_value());
+  // Nothing after `from` yet: a short wait comes back empty.
+  auto idle = (*w)->Next(200ms);
+  ASSERT_TRUE(idle.has_value()) << Describe(idle.error());
+  EXPECT_TRUE(idle->empty());
+
+  std::thread writer([&] {
+    std::this_thread::sleep_for(100ms);
+    auto r = s.Put(this->K("x/after"), "new");
+    EXPECT_TRUE(r.has_value());
+  });
+  auto ev = (*w)->Next(30s);  // a cap, not a speed requirement
+  writer.join();
+  ASSERT_TRUE(ev.has_value()) << Describe(ev.error());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].kv.key, this->K("x/after"));
+  EXPECT_EQ((*ev)[0].kv.value, "new");
+}
+
+TYPED_TEST_P(StoreContract, CancelWakesABlockedNext) {
+  auto w = this->store_->WatchPrefix(this->K("c/"), this->MustRevision());
+  ASSERT_TRUE(w.has_value());
+  Result<std::vector<WatchEvent>> got = std::vector<WatchEvent>{};
+  std::thread reader([&] { got = (*w)->Next(std::chrono::minutes(5)); });
+  std::this_thread::sleep_for(100ms);
+  (*w)->Cancel();
+  reader.join();
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code, ErrorCode::kUnavailable);
+  // And it stays cancelled.
+  auto again = (*w)->Next(1s);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kUnavailable);
+}
+
+TYPED_TEST_P(StoreContract, CompactedRevisionIsGone) {
+  auto& s = *this->store_;
+  int64_t first = this->MustPut(this->K("g/1"), "1");
+  this->MustPut(this->K("g/2"), "2");
+  this->MustPut(this->K("g/3"), "3");
+  int64_t last = this->MustPut(this->K("g/4"), "4");
+  auto st = this->backend_.Compact(s, last);
+  ASSERT_TRUE(st.has_value()) << Describe(st.error());
+
+  auto w = s.WatchPrefix(this->K("g/"), first);
+  ASSERT_TRUE(w.has_value());
+  auto r = this->FirstBatch(**w);
+  ASSERT_FALSE(r.has_value()) << "got " << r->size() << " events from a compacted revision";
+  EXPECT_EQ(r.error().code, ErrorCode::kGone) << r.error().message;
+
+  // Relist and watch from the listing's revision: that works.
+  auto list = s.List(this->K("g/"));
+  ASSERT_TRUE(list.has_value());
+  EXPECT_EQ(list->kvs.size(), 4u);
+  auto w2 = s.WatchPrefix(this->K("g/"), list->revision);
+  ASSERT_TRUE(w2.has_value());
+  int64_t r5 = this->MustPut(this->K("g/5"), "5");
+  auto ev = this->FirstBatch(**w2);
+  ASSERT_TRUE(ev.has_value()) << Describe(ev.error());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].kv.mod_revision, r5);
+}
+
+TYPED_TEST_P(StoreContract, ConcurrentCasIncrementsLoseNothing) {
+  auto& s = *this->store_;
+  const std::string key = this->K("counter");
+  constexpr int kThreads = 4;
+  constexpr int kEach = 20;
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach;) {
+        auto cur = s.Get(key);
+        ASSERT_TRUE(cur.has_value()) << Describe(cur.error());
+        int64_t rev = cur->has_value() ? (*cur)->mod_revision : 0;
+        int n = cur->has_value() ? std::stoi((*cur)->value) : 0;
+        auto r = s.Commit(Txn{{Compare{key, rev}}, {Op::Put(key, std::to_string(n + 1))}});
+        if (r) {
+          ++i;
+        } else {
+          ASSERT_EQ(r.error().code, ErrorCode::kConflict) << Describe(r.error());
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto final = s.Get(key);
+  ASSERT_TRUE(final.has_value() && final->has_value());
+  EXPECT_EQ((*final)->value, std::to_string(kThreads * kEach));
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreContract, PutThenGetRoundTrips, UpdateKeepsCreateRevision,
+                            CreateOnlyCompareSucceedsOnceThenConflicts, UpdateIfRevisionMatches,
+                            FailedCompareWritesNothing, OneRevisionPerTxn,
+                            DeleteOfAbsentKeyChangesNothing, DuplicateKeyInTxnIsInvalid,
+                            ListHonoursPrefixBoundaries, ListHandlesHighBytePrefix,
+                            WatchReplaysFromRevisionInOrder, WatchDeliversATxnInOneBatch,
+                            WatchWakesOnCommitFromAnotherThread, CancelWakesABlockedNext,
+                            CompactedRevisionIsGone, ConcurrentCasIncrementsLoseNothing);
+
+}  // namespace berth::store::contract
