@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
 
   KVStore kv;
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < routes; ++i) kv.Set("/devnginx/default/env-" + std::to_string(i), RouteJson(i));
+  for (int i = 0; i < routes; ++i)
+    kv.Set("/devnginx/default/env-" + std::to_string(i), RouteJson(i));
   auto t1 = std::chrono::steady_clock::now();
   auto t = tmpl::Template::Parse("service.conf.tpl", *text, ConfdFuncs(&kv));
   auto t2 = std::chrono::steady_clock::now();
@@ -85,9 +86,10 @@ int main(int argc, char** argv) {
     best = std::min(best, Ms(b - a));
     total += Ms(b - a);
   }
-  std::printf("render (getvs + json per route): best %.2f ms, mean %.2f ms, output %zu bytes, "
-              "%.2f us/route\n",
-              best, total / iters, bytes, best * 1000 / routes);
+  std::printf(
+      "render (getvs + json per route): best %.2f ms, mean %.2f ms, output %zu bytes, "
+      "%.2f us/route\n",
+      best, total / iters, bytes, best * 1000 / routes);
 
   // Engine alone: the same blocks over already-parsed route maps passed as dot.
   tmpl::List data;
@@ -97,8 +99,9 @@ int main(int argc, char** argv) {
   std::string engine_text = *text;
   auto pos = engine_text.find("{{- range getvs \"/devnginx/default/*\"}}\n{{- $r := json .}}");
   if (pos != std::string::npos) {
-    engine_text.replace(pos, std::string("{{- range getvs \"/devnginx/default/*\"}}\n{{- $r := json .}}").size(),
-                        "{{- range .}}{{$r := .}}");
+    engine_text.replace(
+        pos, std::string("{{- range getvs \"/devnginx/default/*\"}}\n{{- $r := json .}}").size(),
+        "{{- range .}}{{$r := .}}");
   }
   auto te = tmpl::Template::Parse("engine.tpl", engine_text, ConfdFuncs(&kv));
   if (!te) {
@@ -121,9 +124,10 @@ int main(int argc, char** argv) {
     best = std::min(best, Ms(b - a));
     total += Ms(b - a);
   }
-  std::printf("render (pre-parsed data, engine only): best %.2f ms, mean %.2f ms, output %zu "
-              "bytes, %.2f us/route\n",
-              best, total / iters, bytes, best * 1000 / routes);
+  std::printf(
+      "render (pre-parsed data, engine only): best %.2f ms, mean %.2f ms, output %zu "
+      "bytes, %.2f us/route\n",
+      best, total / iters, bytes, best * 1000 / routes);
   std::printf("peak RSS: %ld KiB\n", PeakRssKb());
   return 0;
 }

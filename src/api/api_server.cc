@@ -41,7 +41,7 @@ int QueryInt(const ServerRequest& r, const std::string& k, int def) {
 
 }  // namespace
 
-Result<EnvironmentSpec> ParseCreateRequest(const std::string& body) {
+Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_policy_given) {
   static const std::set<std::string> allowed = {
       "namespace", "name",   "image",   "release_mode", "replicas",    "ports",
       "resources", "env",    "labels",  "command",      "domains",     "pull_policy",
@@ -58,6 +58,7 @@ Result<EnvironmentSpec> ParseCreateRequest(const std::string& body) {
   try {
     EnvironmentSpec s = j.get<EnvironmentSpec>();
     if (!j.contains("volume_mount")) s.volume_mount = "/apps";
+    if (pull_policy_given) *pull_policy_given = j.contains("pull_policy");
     return s;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string("invalid field: ") + e.what());
@@ -157,9 +158,9 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
       return ServerResponse::Json(200, json{{"items", arr}}.dump());
     }
     if (m == "POST") {
-      auto spec = ParseCreateRequest(req.body);
-      if (!spec) return ErrorResponse(spec.error());
       CreateOptions opts;
+      auto spec = ParseCreateRequest(req.body, &opts.pull_policy_given);
+      if (!spec) return ErrorResponse(spec.error());
       if (req.query.count("rollback")) opts.rollback_on_failure = QueryBool(req, "rollback");
       auto v = service_.Create(std::move(*spec), opts);
       if (!v) return ErrorResponse(v.error());

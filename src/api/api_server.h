@@ -39,6 +39,7 @@ class ApiServer {
 };
 
 // Parses a create request body (strict: unknown fields are errors, to catch typos).
-Result<EnvironmentSpec> ParseCreateRequest(const std::string& body);
+Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,
+                                           bool* pull_policy_given = nullptr);
 
 }  // namespace berth::api

@@ -68,6 +68,8 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   if (spec.image.empty()) spec.image = config_.default_image;
   if (spec.image.empty())
     return Fail(ErrorCode::kInvalidArgument, "no image given and no default_image configured");
+  if (!opts.pull_policy_given)
+    if (auto pp = ParsePullPolicy(config_.pull_policy)) spec.pull_policy = *pp;
   ApplyDefaults(spec, config_.base_domains);
   spec.generation = 1;
   spec.deleting = false;

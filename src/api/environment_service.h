@@ -26,6 +26,7 @@ std::string SerializeView(const EnvView& v);
 
 struct CreateOptions {
   bool rollback_on_failure = true;  // a create that cannot start leaves nothing behind
+  bool pull_policy_given = false;    // false = use the configured default pull policy
 };
 
 class EnvironmentService {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <iostream>
 
@@ -472,6 +474,37 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       PrintJson(std::cout, json{{"namespace", ns}, {"name", da->name}, {"deleted", true}});
     else
       std::cout << "environment " << ns << "/" << da->name << " deleted\n";
+  });
+
+  // ---- wait
+  struct WaitArgs {
+    std::string name, for_what = "running";
+    int timeout = 300;
+  };
+  auto wa = std::make_shared<WaitArgs>();
+  auto* waitc = app.add_subcommand("wait", "Wait until an environment runs its latest generation, or is deleted");
+  waitc->add_option("name", wa->name, "Environment name")->required();
+  waitc->add_option("--for", wa->for_what, "running (default) or deleted")
+      ->check(CLI::IsMember({"running", "deleted"}));
+  waitc->add_option("--timeout", wa->timeout, "Seconds to wait (default 300)");
+  waitc->callback([&g, &rc, wa] {
+    auto cfg = LoadEffectiveConfig(g);
+    if (!cfg) return void(rc = ReportError(cfg.error()));
+    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
+    if (auto s = CheckTarget(ns, wa->name); !s) return void(rc = ReportError(s.error()));
+    ApiClient client(EndpointFor(g, *cfg));
+    bool progress = ::isatty(STDERR_FILENO);
+    if (wa->for_what == "deleted") {
+      if (auto s = WaitDeleted(client, ns, wa->name, wa->timeout, progress); !s)
+        rc = ReportError(s.error());
+      return;
+    }
+    auto cur = client.Call("GET", Path(ns, wa->name));
+    if (!cur) return void(rc = ReportError(cur.error()));
+    auto v = WaitRunning(client, ns, wa->name, (*cur)["spec"].value("generation", int64_t{1}),
+                         wa->timeout, progress && g.output == "table");
+    if (!v) return void(rc = ReportError(v.error()));
+    PrintView(g, *v);
   });
 
   // ---- logs

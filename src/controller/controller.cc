@@ -176,7 +176,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
 
   bool current = ws->exists && ws->generation == spec.generation && ws->phase != Phase::kFailed;
   if (!current) {
-    if (status.phase != Phase::kPending || status.observed_generation == spec.generation) {
+    if (status.reason != "Creating" && status.reason != "Replacing") {
       status.phase = Phase::kPending;
       status.reason = ws->exists ? "Replacing" : "Creating";
       status.routed = false;

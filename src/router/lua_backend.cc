@@ -72,9 +72,13 @@ class LuaBackend : public Backend {
     bool again = *restarted;
     auto text = RenderLuaConf(opts_);
     if (!text) return Fail(text.error());
-    if (!nginx_.IsLive(*text)) {
+    // A config nginx refused is not tried again until it changes.
+    if (!nginx_.IsLive(*text) && *text != refused_) {
       spdlog::info("router: listeners, certificates or template changed; reloading nginx");
-      if (auto s = nginx_.Apply(*text); !s) return Fail(s.error());
+      if (auto s = nginx_.Apply(*text); !s) {
+        refused_ = *text;
+        return Fail(s.error());
+      }
       client_.reset();
       again = true;  // the shared dict survives a reload; the epoch check confirms it
     }
@@ -107,6 +111,7 @@ class LuaBackend : public Backend {
   ManagedNginx nginx_;
   std::string epoch_;
   bool need_full_ = true;
+  std::string refused_;
   std::unique_ptr<net::HttpClient> client_;
 };
 

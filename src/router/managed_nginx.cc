@@ -105,7 +105,10 @@ void ManagedNginx::Prune() {
 }
 
 Status ManagedNginx::Start(const std::string& text) {
-  if (auto s = util::MakeDirs(paths_.confs); !s) return s;
+  // nginx -t opens the error log and tries the pid file and temp paths: they must exist.
+  for (const auto& d : {paths_.confs, paths_.logs, paths_.temp, paths_.run}) {
+    if (auto s = util::MakeDirs(d); !s) return s;
+  }
   auto gens = Generations(paths_.confs);
   int64_t g = (gens.empty() ? 0 : gens.back()) + 1;
   if (auto s = Install(text, g); !s) {
@@ -131,21 +134,26 @@ Status ManagedNginx::Apply(const std::string& text) {
   const int64_t prev = generation_;
   const int64_t g = prev + 1;
   if (auto s = Install(text, g); !s) {
-    RecordError("config generation " + std::to_string(g) + " rejected, generation " +
-                std::to_string(prev) + " keeps serving: " + s.error().message);
-    return s;
+    Error e(s.error().code, "config generation " + std::to_string(g) + " rejected, generation " +
+                                std::to_string(prev) + " keeps serving: " + s.error().message);
+    RecordError(e.message);
+    return Fail(e);
   }
   off_t log_offset = proc_.ErrorLogSize();
+  auto old_workers = proc_.Workers();
   Status s = proc_.Reload();
   if (s) s = proc_.WaitGeneration(g, opts_.reload_timeout, log_offset);
   if (!s) {
     // Disk goes back to what nginx still runs.
     PointConfAt(prev);
     util::RemoveAll(paths_.confs + "/" + GenName(g));
-    RecordError("reload to generation " + std::to_string(g) + " failed, generation " +
-                std::to_string(prev) + " keeps serving: " + s.error().message);
-    return s;
+    Error e(s.error().code, "reload to generation " + std::to_string(g) + " failed, generation " +
+                                std::to_string(prev) + " keeps serving: " + s.error().message);
+    RecordError(e.message);
+    return Fail(e);
   }
+  // Applied means every new connection gets the new config.
+  proc_.WaitRetired(old_workers, opts_.reload_timeout);
   generation_ = g;
   live_text_ = text;
   {

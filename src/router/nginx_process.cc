@@ -1,5 +1,6 @@
 #include "router/nginx_process.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,6 +111,40 @@ Result<int64_t> NginxProcess::Generation() const {
   if (r->status != 200)
     return Fail(ErrorCode::kUnavailable, "control socket answered " + std::to_string(r->status));
   return std::atoll(util::Trim(r->body).c_str());
+}
+
+std::vector<pid_t> NginxProcess::Workers() const {
+  std::vector<pid_t> out;
+  pid_t master = proc_.pid();
+  if (master <= 0) return out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (auto* e = readdir(d)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    auto stat = util::ReadFile("/proc/" + std::string(e->d_name) + "/stat");
+    if (!stat) continue;
+    auto close = stat->rfind(')');
+    if (close == std::string::npos || close + 4 > stat->size()) continue;
+    // "pid (comm) S ppid ..."
+    pid_t ppid = static_cast<pid_t>(std::atoi(stat->c_str() + close + 4));
+    if (ppid == master) out.push_back(pid);
+  }
+  closedir(d);
+  return out;
+}
+
+void NginxProcess::WaitRetired(const std::vector<pid_t>& old, milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (pid_t pid : old) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto title = util::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+      if (!title || title->find("shutting down") != std::string::npos || kill(pid, 0) != 0) break;
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+  }
+  // The title is set just before the listening sockets are closed.
+  std::this_thread::sleep_for(milliseconds(5));
 }
 
 off_t NginxProcess::ErrorLogSize() const {

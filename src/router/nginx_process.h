@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "berth/result.h"
 #include "router/nginx_conf.h"
@@ -39,6 +40,12 @@ class NginxProcess {
   // Polls until `generation` answers. Fails early when the master logs [emerg] after
   // `log_offset` (a reload nginx refused) or exits.
   Status WaitGeneration(int64_t generation, std::chrono::milliseconds timeout, off_t log_offset);
+  // The master's current worker processes.
+  std::vector<pid_t> Workers() const;
+  // Waits until each of `old` workers has stopped accepting (its title says "shutting down")
+  // or exited. nginx starts new workers ~100ms before it tells the old ones to quit; until
+  // then an old worker may still take new connections with the old config.
+  void WaitRetired(const std::vector<pid_t>& old, std::chrono::milliseconds timeout) const;
   // Current size of the error log, to find what a reload logged.
   off_t ErrorLogSize() const;
 

@@ -65,7 +65,8 @@ std::string SerializeRoute(const Route& r) {
 
 Result<Route> ParseRoute(std::string_view key, std::string_view value) {
   auto bad = [&](const std::string& why) {
-    return Fail(ErrorCode::kInvalidArgument, "route " + std::string(key) + ": " + why);
+    // Quoted: keys and values may carry newlines that must not forge log lines.
+    return Fail(ErrorCode::kInvalidArgument, "route " + Quote(std::string(key)) + ": " + why);
   };
   const std::string_view prefix = store::keys::kRoutes;
   if (key.substr(0, prefix.size()) != prefix) return bad("key is not under " + std::string(prefix));
@@ -85,7 +86,7 @@ Result<Route> ParseRoute(std::string_view key, std::string_view value) {
   auto name = StringField(j, "name");
   if (!name) return bad(name.error().message);
   if (auto s = ValidateName(*name); !s) return bad("name: " + s.error().message);
-  if (*name != key_name) return bad("name \"" + *name + "\" does not match the key");
+  if (*name != key_name) return bad("name " + Quote(*name) + " does not match the key");
   r.name = *name;
 
   auto http = PortField(j, "http_port", /*allow_zero=*/false);
@@ -99,7 +100,7 @@ Result<Route> ParseRoute(std::string_view key, std::string_view value) {
   if (!domain) return bad(domain.error().message);
   // Split on single spaces only: a tab or newline stays inside a token and fails validation.
   for (auto& d : util::Split(*domain, ' ', /*skip_empty=*/true)) {
-    if (auto s = ValidateDomain(d); !s) return bad("domain \"" + d + "\": " + s.error().message);
+    if (auto s = ValidateDomain(d); !s) return bad("domain " + Quote(d) + " is invalid");
     bool dup = false;
     for (const auto& have : r.domains) dup = dup || have == d;
     if (!dup) r.domains.push_back(d);

@@ -20,10 +20,9 @@ void SleepUnless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
   auto until = std::chrono::steady_clock::now() + d;
   while (!stop && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(100),
-        std::chrono::duration_cast<std::chrono::milliseconds>(until -
-                                                              std::chrono::steady_clock::now()) +
-            std::chrono::milliseconds(1)));
+        std::chrono::milliseconds(100), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            until - std::chrono::steady_clock::now()) +
+                                            std::chrono::milliseconds(1)));
   }
 }
 
@@ -115,13 +114,16 @@ Status WatchLoop(const Options& opts, store::Store& store,
 }
 
 std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
+void OnSignal(int) {
+  g_stop = true;
+}
 
 }  // namespace
 
 Result<std::string> StoreUrl(const Options& opts) {
   if (opts.backend == "store") {
-    if (opts.store_url.empty()) return Fail(ErrorCode::kInvalidArgument, "backend \"store\" needs a store URL");
+    if (opts.store_url.empty())
+      return Fail(ErrorCode::kInvalidArgument, "backend \"store\" needs a store URL");
     return opts.store_url;
   }
   if (opts.backend != "etcdv3" && opts.backend != "etcd") {
@@ -209,11 +211,13 @@ int Run(const Options& opts) {
     return ExitCodeFor(store.error().code);
   }
   LogInfo("starting; confdir " + opts.confdir + ", backend " + opts.backend +
-          (opts.onetime ? ", onetime" : opts.watch ? ", watch" : ", interval " +
-                                                                  std::to_string(opts.interval_seconds) + "s"));
+          (opts.onetime ? ", onetime"
+           : opts.watch ? ", watch"
+                        : ", interval " + std::to_string(opts.interval_seconds) + "s"));
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   if (!opts.onetime) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);

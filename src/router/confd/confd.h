@@ -11,11 +11,11 @@
 namespace berth::router::confd {
 
 struct Options {
-  std::string confdir;                 // has conf.d/*.toml and templates/
-  std::string backend = "etcdv3";      // "etcdv3" | "store" (the embedded store via store_url)
-  std::vector<std::string> nodes;      // etcd endpoints "http://127.0.0.1:2379"
-  std::string store_url;               // for backend "store": e.g. sqlite:///path/berth.db
-  std::string prefix;                  // global prefix, like confd -prefix
+  std::string confdir;             // has conf.d/*.toml and templates/
+  std::string backend = "etcdv3";  // "etcdv3" | "store" (the embedded store via store_url)
+  std::vector<std::string> nodes;  // etcd endpoints "http://127.0.0.1:2379"
+  std::string store_url;           // for backend "store": e.g. sqlite:///path/berth.db
+  std::string prefix;              // global prefix, like confd -prefix
   bool onetime = false;
   bool watch = false;
   int interval_seconds = 600;

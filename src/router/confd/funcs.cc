@@ -37,12 +37,12 @@ Result<int64_t> Int(const Value& v) {
   return v.as_int();
 }
 
-#define TRY_STR(var, expr)          \
-  auto var##_r = Str(expr);         \
+#define TRY_STR(var, expr)                              \
+  auto var##_r = Str(expr);                             \
   if (!var##_r) return tl::unexpected(var##_r.error()); \
   const std::string& var = *var##_r
-#define TRY_INT(var, expr)          \
-  auto var##_r = Int(expr);         \
+#define TRY_INT(var, expr)                              \
+  auto var##_r = Int(expr);                             \
   if (!var##_r) return tl::unexpected(var##_r.error()); \
   int64_t var = *var##_r
 
@@ -87,7 +87,8 @@ Result<std::string> Base64Decode(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i)
     if (in[i] != '\r' && in[i] != '\n') clean += in[i], pos.push_back(i);
   auto illegal = [&](size_t k) {
-    return Bad("illegal base64 data at input byte " + std::to_string(k < pos.size() ? pos[k] : in.size()));
+    return Bad("illegal base64 data at input byte " +
+               std::to_string(k < pos.size() ? pos[k] : in.size()));
   };
   std::string out;
   size_t i = 0;
@@ -216,9 +217,10 @@ Value LookupIP(const std::string& host) {
   std::set<std::string> ips;
   for (addrinfo* p = res; p; p = p->ai_next) {
     char buf[INET6_ADDRSTRLEN];
-    const void* addr = p->ai_family == AF_INET
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
+    const void* addr =
+        p->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
     if (inet_ntop(p->ai_family, addr, buf, sizeof buf)) ips.insert(buf);
   }
   freeaddrinfo(res);
@@ -228,7 +230,8 @@ Value LookupIP(const std::string& host) {
 }
 
 Value LookupSRV(const std::string& service, const std::string& proto, const std::string& name) {
-  std::string q = service.empty() && proto.empty() ? name : "_" + service + "._" + proto + "." + name;
+  std::string q =
+      service.empty() && proto.empty() ? name : "_" + service + "._" + proto + "." + name;
   unsigned char buf[8192];
   int n = res_query(q.c_str(), ns_c_in, ns_t_srv, buf, sizeof buf);
   List out;
@@ -255,7 +258,8 @@ Value LookupSRV(const std::string& service, const std::string& proto, const std:
     if (type == ns_t_srv && rdlen >= 7) {
       int prio = (p[0] << 8) | p[1], weight = (p[2] << 8) | p[3], port = (p[4] << 8) | p[5];
       if (dn_expand(buf, end, p + 6, name_buf, sizeof name_buf) >= 0) {
-        recs.push_back(std::make_shared<SrvRecord>(std::string(name_buf) + ".", port, prio, weight));
+        recs.push_back(
+            std::make_shared<SrvRecord>(std::string(name_buf) + ".", port, prio, weight));
       }
     }
     p += rdlen;
@@ -276,184 +280,247 @@ const KVPair* AsKV(const Value& v) {
 tmpl::FuncMap ConfdFuncs(const KVStore* kv) {
   tmpl::FuncMap m;
   // ---- the key store ----
-  m["exists"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(k, a[0]);
-    return Value(kv->Exists(k));
-  }, 1, 1);
-  m["get"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(k, a[0]);
-    return kv->Get(k);
-  }, 1, 1);
-  m["gets"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(p, a[0]);
-    return kv->GetAll(p);
-  }, 1, 1);
-  m["getv"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(k, a[0]);
-    if (a.size() > 1) {
-      TRY_STR(d, a[1]);
-      return kv->GetValue(k, &d);
-    }
-    return kv->GetValue(k, nullptr);
-  }, 1, 2);
-  m["getvs"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(p, a[0]);
-    return kv->GetAllValues(p);
-  }, 1, 1);
-  m["ls"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(p, a[0]);
-    return kv->List(p);
-  }, 1, 1);
-  m["lsdir"] = MakeFunc([kv](Args a) -> Result<Value> {
-    TRY_STR(p, a[0]);
-    return kv->ListDir(p);
-  }, 1, 1);
+  m["exists"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(k, a[0]);
+        return Value(kv->Exists(k));
+      },
+      1, 1);
+  m["get"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(k, a[0]);
+        return kv->Get(k);
+      },
+      1, 1);
+  m["gets"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(p, a[0]);
+        return kv->GetAll(p);
+      },
+      1, 1);
+  m["getv"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(k, a[0]);
+        if (a.size() > 1) {
+          TRY_STR(d, a[1]);
+          return kv->GetValue(k, &d);
+        }
+        return kv->GetValue(k, nullptr);
+      },
+      1, 2);
+  m["getvs"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(p, a[0]);
+        return kv->GetAllValues(p);
+      },
+      1, 1);
+  m["ls"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(p, a[0]);
+        return kv->List(p);
+      },
+      1, 1);
+  m["lsdir"] = MakeFunc(
+      [kv](Args a) -> Result<Value> {
+        TRY_STR(p, a[0]);
+        return kv->ListDir(p);
+      },
+      1, 1);
 
   // ---- data ----
-  m["json"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    auto v = Value::FromJson(s);
-    if (!v) return Bad(v.error().message);
-    if (v->is_nil()) return Value(tmpl::Map());
-    if (!v->is_map()) {
-      return Bad("json: cannot unmarshal " + v->TypeName() +
-                 " into Go value of type map[string]interface {}");
-    }
-    return v;
-  }, 1, 1);
-  m["jsonArray"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    auto v = Value::FromJson(s);
-    if (!v) return Bad(v.error().message);
-    if (v->is_nil()) return Value(List());
-    if (!v->is_list()) {
-      return Bad("json: cannot unmarshal " + v->TypeName() + " into Go value of type []interface {}");
-    }
-    return v;
-  }, 1, 1);
-  m["map"] = MakeFunc([](Args a) -> Result<Value> {
-    if (a.size() % 2 != 0) return Bad("invalid map call");
-    std::vector<tmpl::Map::Entry> es;
-    for (size_t i = 0; i < a.size(); i += 2) {
-      if (!a[i].is_string()) return Bad("map keys must be strings");
-      es.emplace_back(a[i].as_string(), a[i + 1]);
-    }
-    return Value(tmpl::Map(std::move(es)));
-  }, 0, -1);
+  m["json"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        auto v = Value::FromJson(s);
+        if (!v) return Bad(v.error().message);
+        if (v->is_nil()) return Value(tmpl::Map());
+        if (!v->is_map()) {
+          return Bad("json: cannot unmarshal " + v->TypeName() +
+                     " into Go value of type map[string]interface {}");
+        }
+        return v;
+      },
+      1, 1);
+  m["jsonArray"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        auto v = Value::FromJson(s);
+        if (!v) return Bad(v.error().message);
+        if (v->is_nil()) return Value(List());
+        if (!v->is_list()) {
+          return Bad("json: cannot unmarshal " + v->TypeName() +
+                     " into Go value of type []interface {}");
+        }
+        return v;
+      },
+      1, 1);
+  m["map"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        if (a.size() % 2 != 0) return Bad("invalid map call");
+        std::vector<tmpl::Map::Entry> es;
+        for (size_t i = 0; i < a.size(); i += 2) {
+          if (!a[i].is_string()) return Bad("map keys must be strings");
+          es.emplace_back(a[i].as_string(), a[i + 1]);
+        }
+        return Value(tmpl::Map(std::move(es)));
+      },
+      0, -1);
 
   // ---- paths and strings ----
-  m["base"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    return Value(PathBase(s));
-  }, 1, 1);
-  m["dir"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    return Value(PathDir(s));
-  }, 1, 1);
-  m["split"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    TRY_STR(sep, a[1]);
-    return StringList(GoSplit(s, sep));
-  }, 2, 2);
-  m["join"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(sep, a[1]);
-    if (!a[0].is_list()) return Bad("wrong type for value; expected []string; got " + a[0].TypeName());
-    std::string out;
-    bool first = true;
-    for (const auto& e : a[0].as_list()) {
-      if (!e.is_string()) return Bad("wrong type for value; expected []string; got []interface {}");
-      if (!first) out += sep;
-      first = false;
-      out += e.as_string();
-    }
-    return Value(out);
-  }, 2, 2);
-  m["toUpper"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    std::string o = s;
-    for (auto& c : o) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-    return Value(o);
-  }, 1, 1);
-  m["toLower"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    std::string o = s;
-    for (auto& c : o) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    return Value(o);
-  }, 1, 1);
-  m["contains"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    TRY_STR(sub, a[1]);
-    return Value(s.find(sub) != std::string::npos);
-  }, 2, 2);
-  m["replace"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    TRY_STR(from, a[1]);
-    TRY_STR(to, a[2]);
-    TRY_INT(n, a[3]);
-    return Value(GoReplace(s, from, to, n));
-  }, 4, 4);
-  m["trimSuffix"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    TRY_STR(suf, a[1]);
-    if (s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0) {
-      return Value(s.substr(0, s.size() - suf.size()));
-    }
-    return a[0];
-  }, 2, 2);
-  m["base64Encode"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    return Value(Base64Encode(s));
-  }, 1, 1);
-  m["base64Decode"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    auto d = Base64Decode(s);
-    if (!d) return tl::unexpected(d.error());
-    return Value(*d);
-  }, 1, 1);
-  m["parseBool"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return Value(true);
-    if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return Value(false);
-    return Bad("strconv.ParseBool: parsing \"" + s + "\": invalid syntax");
-  }, 1, 1);
+  m["base"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        return Value(PathBase(s));
+      },
+      1, 1);
+  m["dir"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        return Value(PathDir(s));
+      },
+      1, 1);
+  m["split"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        TRY_STR(sep, a[1]);
+        return StringList(GoSplit(s, sep));
+      },
+      2, 2);
+  m["join"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(sep, a[1]);
+        if (!a[0].is_list())
+          return Bad("wrong type for value; expected []string; got " + a[0].TypeName());
+        std::string out;
+        bool first = true;
+        for (const auto& e : a[0].as_list()) {
+          if (!e.is_string())
+            return Bad("wrong type for value; expected []string; got []interface {}");
+          if (!first) out += sep;
+          first = false;
+          out += e.as_string();
+        }
+        return Value(out);
+      },
+      2, 2);
+  m["toUpper"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        std::string o = s;
+        for (auto& c : o) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+        return Value(o);
+      },
+      1, 1);
+  m["toLower"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        std::string o = s;
+        for (auto& c : o) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+        return Value(o);
+      },
+      1, 1);
+  m["contains"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        TRY_STR(sub, a[1]);
+        return Value(s.find(sub) != std::string::npos);
+      },
+      2, 2);
+  m["replace"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        TRY_STR(from, a[1]);
+        TRY_STR(to, a[2]);
+        TRY_INT(n, a[3]);
+        return Value(GoReplace(s, from, to, n));
+      },
+      4, 4);
+  m["trimSuffix"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        TRY_STR(suf, a[1]);
+        if (s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0) {
+          return Value(s.substr(0, s.size() - suf.size()));
+        }
+        return a[0];
+      },
+      2, 2);
+  m["base64Encode"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        return Value(Base64Encode(s));
+      },
+      1, 1);
+  m["base64Decode"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        auto d = Base64Decode(s);
+        if (!d) return tl::unexpected(d.error());
+        return Value(*d);
+      },
+      1, 1);
+  m["parseBool"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True")
+          return Value(true);
+        if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False")
+          return Value(false);
+        return Bad("strconv.ParseBool: parsing \"" + s + "\": invalid syntax");
+      },
+      1, 1);
 
   // ---- numbers ----
-  m["atoi"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    std::string_view b = s;
-    if (!b.empty() && b[0] == '+') b.remove_prefix(1);
-    int64_t v = 0;
-    auto r = std::from_chars(b.data(), b.data() + b.size(), v);
-    if (s.empty() || r.ptr != b.data() + b.size() || (b.size() > 0 && b[0] == '+')) {
-      return Bad("strconv.Atoi: parsing \"" + s + "\": invalid syntax");
-    }
-    if (r.ec == std::errc::result_out_of_range) {
-      return Bad("strconv.Atoi: parsing \"" + s + "\": value out of range");
-    }
-    return Value(v);
-  }, 1, 1);
-  m["seq"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_INT(first, a[0]);
-    TRY_INT(last, a[1]);
-    if (last - first > 10'000'000) return Bad("seq: range too large");
-    List l;
-    for (int64_t i = first; i <= last; ++i) l.emplace_back(i);
-    return Value(std::move(l));
-  }, 2, 2);
+  m["atoi"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        std::string_view b = s;
+        if (!b.empty() && b[0] == '+') b.remove_prefix(1);
+        int64_t v = 0;
+        auto r = std::from_chars(b.data(), b.data() + b.size(), v);
+        if (s.empty() || r.ptr != b.data() + b.size() || (b.size() > 0 && b[0] == '+')) {
+          return Bad("strconv.Atoi: parsing \"" + s + "\": invalid syntax");
+        }
+        if (r.ec == std::errc::result_out_of_range) {
+          return Bad("strconv.Atoi: parsing \"" + s + "\": value out of range");
+        }
+        return Value(v);
+      },
+      1, 1);
+  m["seq"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_INT(first, a[0]);
+        TRY_INT(last, a[1]);
+        if (last - first > 10'000'000) return Bad("seq: range too large");
+        List l;
+        for (int64_t i = first; i <= last; ++i) l.emplace_back(i);
+        return Value(std::move(l));
+      },
+      2, 2);
   auto arith = [](char op) {
-    return MakeFunc([op](Args a) -> Result<Value> {
-      TRY_INT(x, a[0]);
-      TRY_INT(y, a[1]);
-      switch (op) {
-        case '+': return Value(static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y)));
-        case '-': return Value(static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y)));
-        case '*': return Value(static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y)));
-        default:
-          if (y == 0) return Bad("runtime error: integer divide by zero");
-          if (y == -1) return Value(op == '/' ? static_cast<int64_t>(0 - static_cast<uint64_t>(x)) : int64_t{0});
-          return Value(op == '/' ? x / y : x % y);
-      }
-    }, 2, 2);
+    return MakeFunc(
+        [op](Args a) -> Result<Value> {
+          TRY_INT(x, a[0]);
+          TRY_INT(y, a[1]);
+          switch (op) {
+            case '+':
+              return Value(
+                  static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y)));
+            case '-':
+              return Value(
+                  static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y)));
+            case '*':
+              return Value(
+                  static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y)));
+            default:
+              if (y == 0) return Bad("runtime error: integer divide by zero");
+              if (y == -1)
+                return Value(op == '/' ? static_cast<int64_t>(0 - static_cast<uint64_t>(x))
+                                       : int64_t{0});
+              return Value(op == '/' ? x / y : x % y);
+          }
+        },
+        2, 2);
   };
   m["add"] = arith('+');
   m["sub"] = arith('-');
@@ -462,62 +529,82 @@ tmpl::FuncMap ConfdFuncs(const KVStore* kv) {
   m["mod"] = arith('%');
 
   // ---- lists ----
-  m["reverse"] = MakeFunc([](Args a) -> Result<Value> {
-    if (!a[0].is_list()) return a[0];
-    List l = a[0].as_list();
-    std::reverse(l.begin(), l.end());
-    return Value(std::move(l));
-  }, 1, 1);
-  m["sortByLength"] = MakeFunc([](Args a) -> Result<Value> {
-    if (!a[0].is_list()) return Bad("wrong type for value; expected []string; got " + a[0].TypeName());
-    List l = a[0].as_list();
-    for (const auto& e : l)
-      if (!e.is_string()) return Bad("wrong type for value; expected []string; got []interface {}");
-    std::stable_sort(l.begin(), l.end(), [](const Value& x, const Value& y) {
-      return x.as_string().size() < y.as_string().size();
-    });
-    return Value(std::move(l));
-  }, 1, 1);
-  m["sortKVByLength"] = MakeFunc([](Args a) -> Result<Value> {
-    if (!a[0].is_list()) return Bad("wrong type for value; expected memkv.KVPairs; got " + a[0].TypeName());
-    List l = a[0].as_list();
-    for (const auto& e : l)
-      if (!AsKV(e)) return Bad("wrong type for value; expected memkv.KVPairs; got []interface {}");
-    std::stable_sort(l.begin(), l.end(), [](const Value& x, const Value& y) {
-      return AsKV(x)->key().as_string().size() < AsKV(y)->key().as_string().size();
-    });
-    return Value(std::move(l));
-  }, 1, 1);
+  m["reverse"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        if (!a[0].is_list()) return a[0];
+        List l = a[0].as_list();
+        std::reverse(l.begin(), l.end());
+        return Value(std::move(l));
+      },
+      1, 1);
+  m["sortByLength"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        if (!a[0].is_list())
+          return Bad("wrong type for value; expected []string; got " + a[0].TypeName());
+        List l = a[0].as_list();
+        for (const auto& e : l)
+          if (!e.is_string())
+            return Bad("wrong type for value; expected []string; got []interface {}");
+        std::stable_sort(l.begin(), l.end(), [](const Value& x, const Value& y) {
+          return x.as_string().size() < y.as_string().size();
+        });
+        return Value(std::move(l));
+      },
+      1, 1);
+  m["sortKVByLength"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        if (!a[0].is_list())
+          return Bad("wrong type for value; expected memkv.KVPairs; got " + a[0].TypeName());
+        List l = a[0].as_list();
+        for (const auto& e : l)
+          if (!AsKV(e))
+            return Bad("wrong type for value; expected memkv.KVPairs; got []interface {}");
+        std::stable_sort(l.begin(), l.end(), [](const Value& x, const Value& y) {
+          return AsKV(x)->key().as_string().size() < AsKV(y)->key().as_string().size();
+        });
+        return Value(std::move(l));
+      },
+      1, 1);
 
   // ---- the host ----
-  m["datetime"] = MakeFunc([](Args) -> Result<Value> {
-    return Value(std::shared_ptr<const tmpl::Object>(std::make_shared<GoTime>(GoTime::Now())));
-  }, 0, 0);
-  m["getenv"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(k, a[0]);
-    const char* v = std::getenv(k.c_str());
-    if (!v || !*v) {
-      if (a.size() > 1) return a[1];
-      return Value("");
-    }
-    return Value(v);
-  }, 1, 2);
-  m["fileExists"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(p, a[0]);
-    struct stat st;
-    // Go's IsFileExist: anything but "does not exist" counts as existing.
-    return Value(!(::stat(p.c_str(), &st) != 0 && errno == ENOENT));
-  }, 1, 1);
-  m["lookupIP"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(h, a[0]);
-    return LookupIP(h);
-  }, 1, 1);
-  m["lookupSRV"] = MakeFunc([](Args a) -> Result<Value> {
-    TRY_STR(s, a[0]);
-    TRY_STR(p, a[1]);
-    TRY_STR(n, a[2]);
-    return LookupSRV(s, p, n);
-  }, 3, 3);
+  m["datetime"] = MakeFunc(
+      [](Args) -> Result<Value> {
+        return Value(std::shared_ptr<const tmpl::Object>(std::make_shared<GoTime>(GoTime::Now())));
+      },
+      0, 0);
+  m["getenv"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(k, a[0]);
+        const char* v = std::getenv(k.c_str());
+        if (!v || !*v) {
+          if (a.size() > 1) return a[1];
+          return Value("");
+        }
+        return Value(v);
+      },
+      1, 2);
+  m["fileExists"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(p, a[0]);
+        struct stat st;
+        // Go's IsFileExist: anything but "does not exist" counts as existing.
+        return Value(!(::stat(p.c_str(), &st) != 0 && errno == ENOENT));
+      },
+      1, 1);
+  m["lookupIP"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(h, a[0]);
+        return LookupIP(h);
+      },
+      1, 1);
+  m["lookupSRV"] = MakeFunc(
+      [](Args a) -> Result<Value> {
+        TRY_STR(s, a[0]);
+        TRY_STR(p, a[1]);
+        TRY_STR(n, a[2]);
+        return LookupSRV(s, p, n);
+      },
+      3, 3);
   return m;
 }
 

@@ -8,7 +8,8 @@ namespace berth::router::confd {
 namespace {
 const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
                          "July",    "August",   "September", "October", "November", "December"};
-const char* kDays[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                       "Thursday", "Friday", "Saturday"};
 
 std::string Num(int v, int width, char pad = '0') {
   std::string s = std::to_string(v);
@@ -16,8 +17,12 @@ std::string Num(int v, int width, char pad = '0') {
   return s;
 }
 
-bool Has(std::string_view l, size_t i, std::string_view tok) { return l.substr(i, tok.size()) == tok; }
-bool LowerAt(std::string_view l, size_t i) { return i < l.size() && l[i] >= 'a' && l[i] <= 'z'; }
+bool Has(std::string_view l, size_t i, std::string_view tok) {
+  return l.substr(i, tok.size()) == tok;
+}
+bool LowerAt(std::string_view l, size_t i) {
+  return i < l.size() && l[i] >= 'a' && l[i] <= 'z';
+}
 
 std::string Zone(long off, bool colon, bool secs, bool z, bool hours_only) {
   if (z && off == 0) return "Z";
@@ -63,7 +68,11 @@ std::string GoTime::Format(std::string_view l) const {
     };
     switch (c) {
       case 'J':
-        if (Has(l, i, "January")) { out += kMonths[t.tm_mon]; i += 7; continue; }
+        if (Has(l, i, "January")) {
+          out += kMonths[t.tm_mon];
+          i += 7;
+          continue;
+        }
         if (Has(l, i, "Jan") && !LowerAt(l, i + 3)) {
           out += std::string(kMonths[t.tm_mon]).substr(0, 3);
           i += 3;
@@ -71,7 +80,11 @@ std::string GoTime::Format(std::string_view l) const {
         }
         break;
       case 'M':
-        if (Has(l, i, "Monday")) { out += kDays[t.tm_wday]; i += 6; continue; }
+        if (Has(l, i, "Monday")) {
+          out += kDays[t.tm_wday];
+          i += 6;
+          continue;
+        }
         if (Has(l, i, "Mon") && !LowerAt(l, i + 3)) {
           out += std::string(kDays[t.tm_wday]).substr(0, 3);
           i += 3;
@@ -135,7 +148,8 @@ std::string GoTime::Format(std::string_view l) const {
           while (j < l.size() && l[j] == d) ++j;
           if (!(j < l.size() && l[j] >= '0' && l[j] <= '9')) {
             size_t n = j - i - 1;
-            std::string frac = Num(static_cast<int>(ts_.tv_nsec), 9).substr(0, std::min<size_t>(n, 9));
+            std::string frac =
+                Num(static_cast<int>(ts_.tv_nsec), 9).substr(0, std::min<size_t>(n, 9));
             if (d == '9') {
               while (!frac.empty() && frac.back() == '0') frac.pop_back();
               if (!frac.empty()) out += c + frac;
@@ -157,7 +171,9 @@ std::string GoTime::Format(std::string_view l) const {
   return out;
 }
 
-std::string GoTime::String() const { return Format("2006-01-02 15:04:05.999999999 -0700 MST"); }
+std::string GoTime::String() const {
+  return Format("2006-01-02 15:04:05.999999999 -0700 MST");
+}
 
 bool GoTime::IsMethod(std::string_view n) const {
   return n == "Format" || n == "String" || n == "Unix" || n == "UnixNano" || n == "UTC" ||
@@ -177,7 +193,8 @@ Result<tmpl::Value> GoTime::Member(std::string_view n, std::span<const tmpl::Val
   };
   if (n == "Format") {
     if (auto st = want(1); !st) return tl::unexpected(st.error());
-    if (!args[0].is_string()) return Fail(ErrorCode::kInvalidArgument, "Format wants a string layout");
+    if (!args[0].is_string())
+      return Fail(ErrorCode::kInvalidArgument, "Format wants a string layout");
     return Value(Format(args[0].as_string()));
   }
   if (auto st = want(0); !st) return tl::unexpected(st.error());
@@ -196,8 +213,8 @@ Result<tmpl::Value> GoTime::Member(std::string_view n, std::span<const tmpl::Val
   if (n == "Hour") return Value(t.tm_hour);
   if (n == "Minute") return Value(t.tm_min);
   if (n == "Second") return Value(t.tm_sec);
-  return Fail(ErrorCode::kInvalidArgument, "can't evaluate field " + std::string(n) +
-                                               " in type time.Time");
+  return Fail(ErrorCode::kInvalidArgument,
+              "can't evaluate field " + std::string(n) + " in type time.Time");
 }
 
 }  // namespace berth::router::confd

@@ -15,7 +15,8 @@ class GoTime : public tmpl::Object {
   std::string TypeName() const override { return "time.Time"; }
   // "2006-01-02 15:04:05.999999999 -0700 MST"
   std::string String() const override;
-  Result<tmpl::Value> Member(std::string_view name, std::span<const tmpl::Value> args) const override;
+  Result<tmpl::Value> Member(std::string_view name,
+                             std::span<const tmpl::Value> args) const override;
   bool IsMethod(std::string_view name) const override;
   // Go's reference-time layouts: 2006 01 02 15 04 05 Jan January Mon Monday MST -0700 .000 ...
   std::string Format(std::string_view layout) const;

@@ -23,8 +23,14 @@ void Log(const char* level, const std::string& msg) {
 }
 }  // namespace
 
-void LogInfo(const std::string& msg) { Log("INFO", msg); }
-void LogWarn(const std::string& msg) { Log("WARNING", msg); }
-void LogError(const std::string& msg) { Log("ERROR", msg); }
+void LogInfo(const std::string& msg) {
+  Log("INFO", msg);
+}
+void LogWarn(const std::string& msg) {
+  Log("WARNING", msg);
+}
+void LogError(const std::string& msg) {
+  Log("ERROR", msg);
+}
 
 }  // namespace berth::router::confd

@@ -27,7 +27,8 @@ class KVPair : public tmpl::Object {
   KVPair(tmpl::Value key, tmpl::Value value) : key_(std::move(key)), value_(std::move(value)) {}
   std::string TypeName() const override { return "memkv.KVPair"; }
   std::string String() const override;
-  Result<tmpl::Value> Member(std::string_view name, std::span<const tmpl::Value> args) const override;
+  Result<tmpl::Value> Member(std::string_view name,
+                             std::span<const tmpl::Value> args) const override;
   bool IsMethod(std::string_view) const override { return false; }
   const tmpl::Value& key() const { return key_; }
   const tmpl::Value& value() const { return value_; }

@@ -101,7 +101,8 @@ Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Opt
   for (auto [k, out] : {std::pair<const char*, int*>{"uid", &c.uid}, {"gid", &c.gid}}) {
     if (const toml::node* n = t->get(k)) {
       auto v = n->value<int64_t>();
-      if (!v || *v < -1 || *v > 0x7fffffff) return Invalid(toml_path, std::string(k) + " must be an integer");
+      if (!v || *v < -1 || *v > 0x7fffffff)
+        return Invalid(toml_path, std::string(k) + " must be an integer");
       *out = static_cast<int>(*v);
     }
   }
@@ -118,7 +119,8 @@ Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Opt
   if (c.dest.empty()) return Invalid(toml_path, "dest is required");
   if (src.find("..") != std::string::npos && src.find('/') != std::string::npos) {
     // confd joins it under templates/ too; refuse climbing out of it.
-    if (CleanPath(src).rfind("../", 0) == 0) return Invalid(toml_path, "src must stay inside templates/");
+    if (CleanPath(src).rfind("../", 0) == 0)
+      return Invalid(toml_path, "src must stay inside templates/");
   }
   c.src = JoinPath(JoinPath(opts.confdir, "templates"), src);
   c.prefix = JoinPath(JoinPath("/", opts.prefix), prefix);
@@ -254,9 +256,13 @@ Result<SyncResult> TemplateResource::Sync(const std::string& content) {
   if (!cfg_.check_cmd.empty()) {
     // check_cmd is itself a template: {{.src}} is the staged file.
     auto ct = tmpl::Template::Parse("check_cmd", cfg_.check_cmd);
-    if (!ct) return Fail(ErrorCode::kInvalidArgument, cfg_.toml_path + ": check_cmd: " + ct.error().message);
+    if (!ct)
+      return Fail(ErrorCode::kInvalidArgument,
+                  cfg_.toml_path + ": check_cmd: " + ct.error().message);
     auto cmd = ct->Render(tmpl::Value(tmpl::Map({{"src", tmpl::Value(stage.path())}})));
-    if (!cmd) return Fail(ErrorCode::kInvalidArgument, cfg_.toml_path + ": check_cmd: " + cmd.error().message);
+    if (!cmd)
+      return Fail(ErrorCode::kInvalidArgument,
+                  cfg_.toml_path + ": check_cmd: " + cmd.error().message);
     if (auto st = RunShell(*cmd, kCommandTimeout); !st) {
       return Fail(ErrorCode::kFailed,
                   "config check failed for " + dest + " (left unchanged): " + st.error().message);

@@ -11,9 +11,24 @@
 namespace berth::router::tmpl {
 
 enum class NodeType {
-  kList, kText, kAction, kIf, kRange, kWith, kTemplate, kBreak, kContinue,
+  kList,
+  kText,
+  kAction,
+  kIf,
+  kRange,
+  kWith,
+  kTemplate,
+  kBreak,
+  kContinue,
   // operands
-  kField, kVariable, kDot, kNil, kLiteral, kIdentifier, kChain, kPipe,
+  kField,
+  kVariable,
+  kDot,
+  kNil,
+  kLiteral,
+  kIdentifier,
+  kChain,
+  kPipe,
 };
 
 struct Node {

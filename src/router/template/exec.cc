@@ -34,8 +34,8 @@ class Exec {
       failed_ = true;
       std::string at = cmd_ ? " at <" + CommandString(*cmd_) + ">" : "";
       err_ = berth::Error(ErrorCode::kFailed, set_.name + ":" + std::to_string(line) +
-                                                  ": executing \"" + std::string(cur_) + "\"" +
-                                                  at + ": " + msg);
+                                                  ": executing \"" + std::string(cur_) + "\"" + at +
+                                                  ": " + msg);
     }
     return false;
   }
@@ -94,8 +94,7 @@ class Exec {
   }
 
   // One iteration; false stops the loop (break or error; *err tells which).
-  bool Iterate(const BranchNode* r, const Value& key, const Value& elem, size_t mark,
-               bool* error) {
+  bool Iterate(const BranchNode* r, const Value& key, const Value& elem, size_t mark, bool* error) {
     const PipeNode* p = r->pipe.get();
     if (!p->decl.empty()) {
       if (p->is_assign) {
@@ -123,6 +122,7 @@ class Exec {
     size_t mark = vars_.size();
     bool error = false;
     bool any = false;
+    const bool two_vars = p->decl.size() > 1;  // only then is the key worth building
     switch (v.kind()) {
       case Value::Kind::kList: {
         const List& l = v.as_list();
@@ -135,7 +135,7 @@ class Exec {
         const Map& m = v.as_map();
         any = !m.empty();
         for (const auto& [k, e] : m.entries())
-          if (!Iterate(r, Value(k), e, mark, &error)) break;
+          if (!Iterate(r, two_vars ? Value(k) : Value(), e, mark, &error)) break;
         break;
       }
       case Value::Kind::kInt: {
@@ -233,7 +233,8 @@ class Exec {
 
   bool NotAFunction(const CommandNode& cmd, const Value* final) {
     if (cmd.args.size() > 1 || final) {
-      return Error(cmd.line, "can't give argument to non-function " + NodeString(cmd.args[0].get()));
+      return Error(cmd.line,
+                   "can't give argument to non-function " + NodeString(cmd.args[0].get()));
     }
     return true;
   }
@@ -407,7 +408,8 @@ class Exec {
     }
     if (final) stack_.push_back(*final);
     std::span<const Value> argv(stack_.data() + base, n);
-    if (static_cast<int>(n) < fn.min_args || (fn.max_args >= 0 && static_cast<int>(n) > fn.max_args)) {
+    if (static_cast<int>(n) < fn.min_args ||
+        (fn.max_args >= 0 && static_cast<int>(n) > fn.max_args)) {
       stack_.resize(base);
       std::string want = fn.max_args < 0 ? "at least " + std::to_string(fn.min_args)
                          : fn.min_args == fn.max_args

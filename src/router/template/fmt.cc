@@ -86,14 +86,30 @@ std::string GoQuote(std::string_view s, char q = '"') {
   std::string out(1, q);
   for (unsigned char c : s) {
     switch (c) {
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      case '\\': out += "\\\\"; break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (c == static_cast<unsigned char>(q)) {
           out += '\\';
@@ -137,8 +153,10 @@ void FormatInt(std::string& out, int64_t v, char verb, const Spec& sp) {
     case 'o':
     case 'O':
       digits = IntDigits(u, 8, false);
-      if (verb == 'O') sign += "0o";
-      else if (sp.sharp) sign += "0";
+      if (verb == 'O')
+        sign += "0o";
+      else if (sp.sharp)
+        sign += "0";
       break;
     case 'x':
     case 'X':
@@ -196,7 +214,9 @@ void FormatOne(std::string& out, const Value& v, char verb, const Spec& sp) {
         if (sp.prec >= 0) {
           size_t runes = 0, i = 0;
           for (; i < s.size(); ++i) {
-            if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && runes++ == static_cast<size_t>(sp.prec)) break;
+            if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 &&
+                runes++ == static_cast<size_t>(sp.prec))
+              break;
           }
           s.resize(i);
         }
@@ -282,12 +302,18 @@ std::string GoSprintf(std::string_view f, std::span<const Value> args) {
     Spec sp;
     for (; i < f.size(); ++i) {
       char g = f[i];
-      if (g == '-') sp.minus = true;
-      else if (g == '+') sp.plus = true;
-      else if (g == '#') sp.sharp = true;
-      else if (g == ' ') sp.space = true;
-      else if (g == '0') sp.zero = !sp.minus;
-      else break;
+      if (g == '-')
+        sp.minus = true;
+      else if (g == '+')
+        sp.plus = true;
+      else if (g == '#')
+        sp.sharp = true;
+      else if (g == ' ')
+        sp.space = true;
+      else if (g == '0')
+        sp.zero = !sp.minus;
+      else
+        break;
     }
     auto read_num = [&](int* dst) {
       if (i < f.size() && f[i] == '*') {

@@ -9,16 +9,20 @@ namespace {
 constexpr std::string_view kLeft = "{{";
 constexpr std::string_view kRight = "}}";
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 bool IsAlnum(char c) {
   return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          static_cast<unsigned char>(c) >= 0x80;  // Go allows Unicode letters; accept UTF-8 bytes
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 const std::unordered_map<std::string_view, Tok>& Keywords() {
   static const auto* m = new std::unordered_map<std::string_view, Tok>{
-      {"block", Tok::kBlock}, {"break", Tok::kBreak},   {"continue", Tok::kContinue},
+      {"block", Tok::kBlock},   {"break", Tok::kBreak}, {"continue", Tok::kContinue},
       {"define", Tok::kDefine}, {"else", Tok::kElse},   {"end", Tok::kEnd},
       {"if", Tok::kIf},         {"range", Tok::kRange}, {"template", Tok::kTemplate},
       {"with", Tok::kWith},     {"true", Tok::kBool},   {"false", Tok::kBool},
@@ -117,11 +121,13 @@ bool Lexer::CheckTerminator() {
       c == '=')
     return true;
   if (in_.substr(pos_, 2) == kRight) return true;
-  Error(std::string("bad character U+") + [&] {
-    char buf[8];
-    snprintf(buf, sizeof buf, "%04X", static_cast<unsigned char>(c));
-    return std::string(buf);
-  }() + " '" + c + "'");
+  Error(std::string("bad character U+") +
+        [&] {
+          char buf[8];
+          snprintf(buf, sizeof buf, "%04X", static_cast<unsigned char>(c));
+          return std::string(buf);
+        }() +
+        " '" + c + "'");
   return false;
 }
 
@@ -269,38 +275,70 @@ bool Lexer::LexAction() {
 
 const char* TokName(Tok t) {
   switch (t) {
-    case Tok::kError: return "error";
-    case Tok::kEOF: return "EOF";
-    case Tok::kText: return "text";
-    case Tok::kLeftDelim: return "left delim";
-    case Tok::kRightDelim: return "right delim";
-    case Tok::kSpace: return "space";
-    case Tok::kIdentifier: return "identifier";
-    case Tok::kField: return "field";
-    case Tok::kVariable: return "variable";
-    case Tok::kString: return "string";
-    case Tok::kRawString: return "raw string";
-    case Tok::kChar: return "character constant";
-    case Tok::kNumber: return "number";
-    case Tok::kBool: return "bool";
-    case Tok::kNil: return "nil";
-    case Tok::kDot: return "dot";
-    case Tok::kPipe: return "|";
-    case Tok::kLeftParen: return "(";
-    case Tok::kRightParen: return ")";
-    case Tok::kDeclare: return ":=";
-    case Tok::kAssign: return "=";
-    case Tok::kComma: return ",";
-    case Tok::kBlock: return "block";
-    case Tok::kBreak: return "break";
-    case Tok::kContinue: return "continue";
-    case Tok::kDefine: return "define";
-    case Tok::kElse: return "else";
-    case Tok::kEnd: return "end";
-    case Tok::kIf: return "if";
-    case Tok::kRange: return "range";
-    case Tok::kTemplate: return "template";
-    case Tok::kWith: return "with";
+    case Tok::kError:
+      return "error";
+    case Tok::kEOF:
+      return "EOF";
+    case Tok::kText:
+      return "text";
+    case Tok::kLeftDelim:
+      return "left delim";
+    case Tok::kRightDelim:
+      return "right delim";
+    case Tok::kSpace:
+      return "space";
+    case Tok::kIdentifier:
+      return "identifier";
+    case Tok::kField:
+      return "field";
+    case Tok::kVariable:
+      return "variable";
+    case Tok::kString:
+      return "string";
+    case Tok::kRawString:
+      return "raw string";
+    case Tok::kChar:
+      return "character constant";
+    case Tok::kNumber:
+      return "number";
+    case Tok::kBool:
+      return "bool";
+    case Tok::kNil:
+      return "nil";
+    case Tok::kDot:
+      return "dot";
+    case Tok::kPipe:
+      return "|";
+    case Tok::kLeftParen:
+      return "(";
+    case Tok::kRightParen:
+      return ")";
+    case Tok::kDeclare:
+      return ":=";
+    case Tok::kAssign:
+      return "=";
+    case Tok::kComma:
+      return ",";
+    case Tok::kBlock:
+      return "block";
+    case Tok::kBreak:
+      return "break";
+    case Tok::kContinue:
+      return "continue";
+    case Tok::kDefine:
+      return "define";
+    case Tok::kElse:
+      return "else";
+    case Tok::kEnd:
+      return "end";
+    case Tok::kIf:
+      return "if";
+    case Tok::kRange:
+      return "range";
+    case Tok::kTemplate:
+      return "template";
+    case Tok::kWith:
+      return "with";
   }
   return "?";
 }

@@ -70,14 +70,30 @@ Result<std::string> Unquote(std::string_view q) {
     if (++i >= body.size()) return Fail(ErrorCode::kInvalidArgument, "invalid syntax");
     char e = body[i];
     switch (e) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case '\'':
       case '"':
         if (e != quote) return Fail(ErrorCode::kInvalidArgument, "invalid syntax");
@@ -187,9 +203,7 @@ class Parser {
     if (err_.empty()) err_ = Where(line) + msg;
     return false;
   }
-  Status LexFail() {
-    return Fail(ErrorCode::kInvalidArgument, Where(Peek().line) + lex_error_);
-  }
+  Status LexFail() { return Fail(ErrorCode::kInvalidArgument, Where(Peek().line) + lex_error_); }
   bool Unexpected(const Token& t, const std::string& context) {
     if (t.type == Tok::kError) return Error(t.line, lex_error_);
     std::string what = t.type == Tok::kEOF ? "EOF" : std::string(t.text);
@@ -219,7 +233,8 @@ class Parser {
       return Unexpected(nt, "define clause");
     auto name = Unquote(nt.text);
     if (!name) return Error(nt.line, "bad name in define clause");
-    if (NextNonSpace().type != Tok::kRightDelim) return Error(line, "unexpected token in define clause");
+    if (NextNonSpace().type != Tok::kRightDelim)
+      return Error(line, "unexpected token in define clause");
     auto saved_vars = std::move(vars_);
     vars_ = {"$"};
     Tok term;
@@ -619,7 +634,8 @@ class Parser {
         return nullptr;
       }
       size_t len = 0;
-      uint32_t r = text.size() > 2 && text[1] == '\\' && (text[2] == 'x' || (text[2] >= '0' && text[2] <= '7'))
+      uint32_t r = text.size() > 2 && text[1] == '\\' &&
+                           (text[2] == 'x' || (text[2] >= '0' && text[2] <= '7'))
                        ? static_cast<unsigned char>((*s)[0])
                        : DecodeUtf8(*s, &len);
       return std::make_unique<LiteralNode>(t.line, Value(static_cast<int64_t>(r)), text);
@@ -637,21 +653,27 @@ class Parser {
     std::string_view digits = body;
     if (body.size() > 1 && body[0] == '0') {
       char p = body[1];
-      if (p == 'x' || p == 'X') base = 16, digits = body.substr(2);
-      else if (p == 'o' || p == 'O') base = 8, digits = body.substr(2);
-      else if (p == 'b' || p == 'B') base = 2, digits = body.substr(2);
-      else if (p >= '0' && p <= '7') base = 8, digits = body.substr(1);
+      if (p == 'x' || p == 'X')
+        base = 16, digits = body.substr(2);
+      else if (p == 'o' || p == 'O')
+        base = 8, digits = body.substr(2);
+      else if (p == 'b' || p == 'B')
+        base = 2, digits = body.substr(2);
+      else if (p >= '0' && p <= '7')
+        base = 8, digits = body.substr(1);
     }
     bool is_float = base != 16 && body.find_first_of(".eE") != std::string_view::npos;
     if (!is_float && !digits.empty()) {
       uint64_t u = 0;
       auto r = std::from_chars(digits.data(), digits.data() + digits.size(), u, base);
       if (r.ec == std::errc() && r.ptr == digits.data() + digits.size()) {
-        if (u <= static_cast<uint64_t>(INT64_MAX) || (neg && u == static_cast<uint64_t>(INT64_MAX) + 1)) {
+        if (u <= static_cast<uint64_t>(INT64_MAX) ||
+            (neg && u == static_cast<uint64_t>(INT64_MAX) + 1)) {
           int64_t v = neg ? static_cast<int64_t>(0 - u) : static_cast<int64_t>(u);
           return std::make_unique<LiteralNode>(t.line, Value(v), text);
         }
-        return std::make_unique<LiteralNode>(t.line, Value(neg ? -static_cast<double>(u) : static_cast<double>(u)), text);
+        return std::make_unique<LiteralNode>(
+            t.line, Value(neg ? -static_cast<double>(u) : static_cast<double>(u)), text);
       }
     } else if (is_float) {
       char* end = nullptr;

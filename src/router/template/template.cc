@@ -16,12 +16,13 @@ Status Template::Execute(const Value& data, std::string& out) const {
   return ExecuteTree(*set_, set_->name, data, out);
 }
 
-Status Template::ExecuteTemplate(std::string_view name, const Value& data,
-                                 std::string& out) const {
+Status Template::ExecuteTemplate(std::string_view name, const Value& data, std::string& out) const {
   return ExecuteTree(*set_, name, data, out);
 }
 
-const std::string& Template::name() const { return set_->name; }
+const std::string& Template::name() const {
+  return set_->name;
+}
 
 bool Template::HasTemplate(std::string_view name) const {
   return set_->trees.find(name) != set_->trees.end();

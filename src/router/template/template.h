@@ -21,8 +21,8 @@ namespace berth::router::tmpl {
 using FuncMap = std::unordered_map<std::string, std::shared_ptr<const Function>>;
 
 // Wraps a callable with its arity (min..max arguments; max -1 = variadic).
-std::shared_ptr<const Function> MakeFunc(
-    std::function<Result<Value>(std::span<const Value>)> fn, int min_args, int max_args);
+std::shared_ptr<const Function> MakeFunc(std::function<Result<Value>(std::span<const Value>)> fn,
+                                         int min_args, int max_args);
 
 struct TemplateSet;
 
@@ -30,8 +30,7 @@ class Template {
  public:
   // Parses `text` as the template `name`. Functions in `funcs` are looked up before the builtins;
   // a call to an unknown function fails here, naming it with file:line.
-  static Result<Template> Parse(std::string name, std::string_view text,
-                                const FuncMap& funcs = {});
+  static Result<Template> Parse(std::string name, std::string_view text, const FuncMap& funcs = {});
 
   // Executes the main template with `data` as dot, appending to `out`. On error `out` holds
   // what was produced before it.

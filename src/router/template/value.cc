@@ -12,8 +12,12 @@ namespace berth::router::tmpl {
 Value::Value(std::string s) : kind_(Kind::kString) {
   ptr_ = std::make_shared<const std::string>(std::move(s));
 }
-Value::Value(List l) : kind_(Kind::kList) { ptr_ = std::make_shared<const List>(std::move(l)); }
-Value::Value(Map m) : kind_(Kind::kMap) { ptr_ = std::make_shared<const Map>(std::move(m)); }
+Value::Value(List l) : kind_(Kind::kList) {
+  ptr_ = std::make_shared<const List>(std::move(l));
+}
+Value::Value(Map m) : kind_(Kind::kMap) {
+  ptr_ = std::make_shared<const Map>(std::move(m));
+}
 Value::Value(std::shared_ptr<const Function> f) : kind_(Kind::kFunc) {
   if (!f) kind_ = Kind::kNil;
   ptr_ = std::move(f);
@@ -26,10 +30,18 @@ Value::Value(std::shared_ptr<const Object> o) : kind_(Kind::kObject) {
 const std::string& Value::as_string() const {
   return *static_cast<const std::string*>(ptr_.get());
 }
-const List& Value::as_list() const { return *static_cast<const List*>(ptr_.get()); }
-const Map& Value::as_map() const { return *static_cast<const Map*>(ptr_.get()); }
-const Function& Value::as_func() const { return *static_cast<const Function*>(ptr_.get()); }
-const Object& Value::as_object() const { return *static_cast<const Object*>(ptr_.get()); }
+const List& Value::as_list() const {
+  return *static_cast<const List*>(ptr_.get());
+}
+const Map& Value::as_map() const {
+  return *static_cast<const Map*>(ptr_.get());
+}
+const Function& Value::as_func() const {
+  return *static_cast<const Function*>(ptr_.get());
+}
+const Object& Value::as_object() const {
+  return *static_cast<const Object*>(ptr_.get());
+}
 
 bool Value::Truth() const {
   switch (kind_) {
@@ -87,8 +99,8 @@ void AppendGoFloat(std::string& out, double d, char fmt, int prec) {
     return;
   }
   if (prec < 0) {
-    std::chars_format cf = fmt == 'e' || fmt == 'E' ? std::chars_format::scientific
-                                                    : std::chars_format::fixed;
+    std::chars_format cf =
+        fmt == 'e' || fmt == 'E' ? std::chars_format::scientific : std::chars_format::fixed;
     auto r = std::to_chars(buf, buf + sizeof buf, d, cf);
     std::string s(buf, r.ptr - buf);
     if (fmt == 'E') std::transform(s.begin(), s.end(), s.begin(), ::toupper);
@@ -194,8 +206,8 @@ Result<Value> Value::Field(std::string_view name) const {
       return Fail(ErrorCode::kInvalidArgument,
                   "nil pointer evaluating interface {}." + std::string(name));
     default:
-      return Fail(ErrorCode::kInvalidArgument, "can't evaluate field " + std::string(name) +
-                                                   " in type " + TypeName());
+      return Fail(ErrorCode::kInvalidArgument,
+                  "can't evaluate field " + std::string(name) + " in type " + TypeName());
   }
 }
 

@@ -32,22 +32,36 @@ class Value {
  public:
   // kMissing is Go's "invalid value": a missing map key. It prints "<no value>"; kNil prints
   // "<nil>".
-  enum class Kind : uint8_t { kMissing, kNil, kBool, kInt, kFloat, kString, kList, kMap, kFunc,
-                              kObject };
+  enum class Kind : uint8_t {
+    kMissing,
+    kNil,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kList,
+    kMap,
+    kFunc,
+    kObject
+  };
 
   Value() = default;
-  static Value Nil() { Value v; v.kind_ = Kind::kNil; return v; }
-  Value(bool b) : kind_(Kind::kBool) { u_.b = b; }  // NOLINT: implicit on purpose
-  Value(int v) : kind_(Kind::kInt) { u_.i = v; }     // NOLINT
-  Value(int64_t v) : kind_(Kind::kInt) { u_.i = v; } // NOLINT
-  Value(double v) : kind_(Kind::kFloat) { u_.d = v; } // NOLINT
-  Value(std::string s);                               // NOLINT
+  static Value Nil() {
+    Value v;
+    v.kind_ = Kind::kNil;
+    return v;
+  }
+  Value(bool b) : kind_(Kind::kBool) { u_.b = b; }      // NOLINT: implicit on purpose
+  Value(int v) : kind_(Kind::kInt) { u_.i = v; }        // NOLINT
+  Value(int64_t v) : kind_(Kind::kInt) { u_.i = v; }    // NOLINT
+  Value(double v) : kind_(Kind::kFloat) { u_.d = v; }   // NOLINT
+  Value(std::string s);                                 // NOLINT
   Value(std::string_view s) : Value(std::string(s)) {}  // NOLINT
-  Value(const char* s) : Value(std::string(s)) {}     // NOLINT
-  Value(List l);                                      // NOLINT
-  Value(Map m);                                       // NOLINT
-  Value(std::shared_ptr<const Function> f);           // NOLINT
-  Value(std::shared_ptr<const Object> o);             // NOLINT
+  Value(const char* s) : Value(std::string(s)) {}       // NOLINT
+  Value(List l);                                        // NOLINT
+  Value(Map m);                                         // NOLINT
+  Value(std::shared_ptr<const Function> f);             // NOLINT
+  Value(std::shared_ptr<const Object> o);               // NOLINT
 
   Kind kind() const { return kind_; }
   bool is_missing() const { return kind_ == Kind::kMissing; }

@@ -65,6 +65,9 @@ TEST_F(ClassicRouterTest, FailedCheckKeepsTheLastGoodConfigServing) {
     for (int i = 0; i < 100000 && !stop; ++i) {
       auto r = testing::GetWithHost(http_port_, "a.ctest.localhost");
       (r && r->status == 200 ? ok : failed)++;
+      if (!(r && r->status == 200))
+        fprintf(stderr, "LOAD FAIL %ld %s\n", r ? r->status : -1L,
+                r ? "" : r.error().message.c_str());
     }
   });
 

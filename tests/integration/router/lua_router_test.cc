@@ -107,6 +107,28 @@ TEST_F(LuaRouterTest, ExistingRoutesAreServedAtStartAndAfterNginxDies) {
   EXPECT_GE(sync_->Stats().nginx_restarts, 1);
 }
 
+TEST_F(LuaRouterTest, TemplateChangeReloadsOnceAndKeepsTheTable) {
+  const std::string snippet = dir_->path() + "/snippet.conf";
+  ASSERT_TRUE(util::WriteFileAtomic(snippet, "    # v1\n"));
+  opts_.http_snippet_file = snippet;
+  StartSync();
+  int64_t rev = PutRoute("keep", upstream_->port());
+  ASSERT_TRUE(sync_->WaitApplied(rev, kApplyTimeout));
+  ASSERT_TRUE(util::WriteFileAtomic(snippet, "    # v2\n"));
+  for (int i = 0; i < 200 && sync_->Stats().reloads == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sync_->Stats().reloads, 1);
+  EXPECT_EQ(sync_->Stats().generation, 2);
+  EXPECT_EQ(Get("keep.ctest.localhost").status, 200);
+  // A broken template is refused; the running config and table stay.
+  ASSERT_TRUE(util::WriteFileAtomic(snippet, "    broken {\n"));
+  for (int i = 0; i < 200 && sync_->Stats().last_error.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(sync_->Stats().last_error.find("nginx -t"), std::string::npos);
+  EXPECT_EQ(sync_->Stats().generation, 2);
+  EXPECT_EQ(Get("keep.ctest.localhost").status, 200);
+}
+
 TEST_F(LuaRouterTest, HttpsTerminatesWithConfiguredCertificate) {
   ASSERT_TRUE(testing::CheckNginx(true));
   auto made = testing::MakeTestCa(dir_->path(), {"tls.ctest.localhost", "other.ctest.localhost"});

@@ -119,8 +119,9 @@ class GlusterVolumesTest : public ::testing::Test {
       EXPECT_EQ(st.error().code, ErrorCode::kNotFound) << st.error().message;
     }
     EXPECT_EQ(fs::is_directory(server_->brick_dir() + "/" + rel), exists) << "brick: " << rel;
-    if (server_->mounted())
+    if (server_->mounted()) {
       EXPECT_EQ(fs::is_directory(server_->mount_dir() + "/" + rel), exists) << "mount: " << rel;
+    }
   }
 
   static GlusterServer* server_;

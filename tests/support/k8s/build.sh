@@ -23,7 +23,14 @@ mkdir -p "$out"
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
 export CGO_ENABLED=0
 export GOTOOLCHAIN=local
-buildflags=(-p "$jobs" -trimpath "-ldflags=-s -w")
+minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+# Stamp the version as the upstream release build does, so clients see v1.X.Y, not v0.0.0.
+ver_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ver_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  ver_ldflags+=" -X $pkg.gitTreeState=clean"
+done
+buildflags=(-p "$jobs" -trimpath "-ldflags=$ver_ldflags")
 
 need=()
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
@@ -50,7 +57,7 @@ fi
 if [ ! -x "$out/kwok" ]; then
   echo "building kwok $KWOK_VERSION into $out"
   # kwok's own go.mod has no replace lines, so "go install pkg@version" pins it.
-  GOBIN="$out" GOFLAGS= nice -n 19 "$GO" install "${buildflags[@]}" \
+  GOBIN="$out" GOFLAGS= nice -n 19 "$GO" install -p "$jobs" -trimpath "-ldflags=-s -w" \
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 fi
 

@@ -61,6 +61,24 @@ TEST(NginxConfTest, LuaConfigHasModulesTableAndNoRoutes) {
   EXPECT_TRUE(Has(*text, "pid /tmp/berth-test/nginx/logs/nginx.pid;"));
 }
 
+TEST(NginxConfTest, HttpsUpstreamSchemeUsesTheHttpsPort) {
+  RouterOptions o = Opts();
+  o.https_listen = "127.0.0.1:8443";
+  o.tls_cert = std::string(BERTH_SOURCE_DIR) + "/CMakeLists.txt";  // any readable file
+  o.tls_key = o.tls_cert;
+  o.upstream_scheme = "https";
+  auto lua = RenderLuaConf(o);
+  ASSERT_TRUE(lua) << lua.error().message;
+  EXPECT_TRUE(Has(*lua, "listen 127.0.0.1:8443 ssl default_server;"));
+  EXPECT_TRUE(Has(*lua, "ngx.shared.berth_routes:get(\"s:\" .. ngx.var.host)"));
+  EXPECT_TRUE(Has(*lua, "proxy_pass https://$berth_upstream;"));
+  Route r{"default", "s", 30001, 30002, {"s.ctest.localhost"}, "10.1.2.3"};
+  auto classic = RenderClassicConf(o, {r});
+  ASSERT_TRUE(classic);
+  EXPECT_TRUE(Has(*classic, "server 10.1.2.3:30002;"));
+  EXPECT_TRUE(Has(*classic, "proxy_pass https://berth__default__s__https;"));
+}
+
 TEST(NginxConfTest, MissingCertificateIsAnError) {
   RouterOptions o = Opts();
   o.https_listen = "127.0.0.1:8443";

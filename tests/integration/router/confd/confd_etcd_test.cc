@@ -22,7 +22,9 @@ void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-std::string ReadText(const std::string& path) { return util::ReadFile(path).value_or(""); }
+std::string ReadText(const std::string& path) {
+  return util::ReadFile(path).value_or("");
+}
 
 // Waits (bounded) until `pred` holds; the assertion is on the content, not on the time taken.
 template <typename F>
@@ -144,9 +146,11 @@ TEST_F(ConfdEtcdTest, WatchPicksUpChangesAndSurvivesRestart) {
   ASSERT_TRUE(rs.has_value()) << rs.error().message;
   Put("/devnginx/default/c-app", Route("c-app", 30777));
   EXPECT_TRUE(Eventually([&] { return ReadText(dest_).find("c-app") != std::string::npos; }))
-      << ReadText(dest_) << "\netcd log:\n" << etcd_->LogTail();
-  EXPECT_EQ(ReadText(dest_),
-            "upstream b-app { server 127.0.0.1:30509; }\nupstream c-app { server 127.0.0.1:30777; }\n");
+      << ReadText(dest_) << "\netcd log:\n"
+      << etcd_->LogTail();
+  EXPECT_EQ(
+      ReadText(dest_),
+      "upstream b-app { server 127.0.0.1:30509; }\nupstream c-app { server 127.0.0.1:30777; }\n");
 
   stop = true;
   runner.join();
@@ -162,11 +166,12 @@ TEST(ConfdEmbeddedStoreTest, OnetimeFromSqlite) {
     ASSERT_TRUE(s.has_value()) << s.error().message;
     ASSERT_TRUE((*s)->Put("/devnginx/default/s-app", Route("s-app", 30400)).has_value());
   }
-  WriteText(dir.path() + "/confd/templates/t.tpl",
-            "{{range gets \"/devnginx/default/*\"}}{{base .Key}}={{(json .Value).https_port}}\n{{end}}");
-  WriteText(dir.path() + "/confd/conf.d/t.toml", "[template]\nsrc = \"t.tpl\"\ndest = \"" +
-                                                      dir.path() +
-                                                      "/out.conf\"\nkeys = [\"/devnginx/default/\"]\n");
+  WriteText(
+      dir.path() + "/confd/templates/t.tpl",
+      "{{range gets \"/devnginx/default/*\"}}{{base .Key}}={{(json .Value).https_port}}\n{{end}}");
+  WriteText(dir.path() + "/confd/conf.d/t.toml",
+            "[template]\nsrc = \"t.tpl\"\ndest = \"" + dir.path() +
+                "/out.conf\"\nkeys = [\"/devnginx/default/\"]\n");
   Options o;
   o.confdir = dir.path() + "/confd";
   o.backend = "store";

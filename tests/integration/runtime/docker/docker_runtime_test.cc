@@ -288,6 +288,12 @@ TEST_F(DockerRuntimeTest, ApplyAdoptsAContainerCreatedBeforeACrash) {
 }
 
 TEST_F(DockerRuntimeTest, RemoveIsCompleteAndIdempotent) {
+  // A neighbour in the same namespace, and one with the same name in another: both untouched.
+  auto neighbour = MakeSpec("remove-not-me", "stay\n");
+  ASSERT_TRUE(runtime_->Apply(neighbour, volume_, nullptr).has_value());
+  auto other_ns = MakeSpec("remove", "stay\n");
+  other_ns.ns = "itest-other";
+  ASSERT_TRUE(runtime_->Apply(other_ns, volume_, nullptr).has_value());
   auto spec = MakeSpec("remove", "bye\n");
   ASSERT_TRUE(runtime_->Apply(spec, volume_, nullptr).has_value());
   ASSERT_TRUE(MustInspect(spec).exists);
@@ -299,6 +305,10 @@ TEST_F(DockerRuntimeTest, RemoveIsCompleteAndIdempotent) {
   EXPECT_TRUE(again.has_value()) << again.error().message;
   // The volume's data is not the runtime's to remove.
   EXPECT_TRUE(util::PathExists(volume_.source + "/index.html"));
+  EXPECT_TRUE(MustInspect(neighbour).exists);
+  EXPECT_TRUE(MustInspect(other_ns).exists);
+  EXPECT_TRUE(runtime_->Remove(neighbour.ns, neighbour.name).has_value());
+  EXPECT_TRUE(runtime_->Remove(other_ns.ns, other_ns.name).has_value());
 }
 
 TEST_F(DockerRuntimeTest, ListOwnedFindsOnlyLabelledContainers) {

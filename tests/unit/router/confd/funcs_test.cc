@@ -73,9 +73,10 @@ TEST_F(ConfdFuncsTest, LsLsdirExists) {
 TEST_F(ConfdFuncsTest, JsonAndJsonArray) {
   EXPECT_EQ(R(R"({{$d := json (getv "/services/web/cust1/1")}}{{$d.IP}})"), "10.0.0.1");
   EXPECT_EQ(R(R"({{range jsonArray (getv "/list")}}{{.}}{{end}})"), "abc");
-  EXPECT_EQ(R(R"({{$d := json `{"animals":[{"type":"dog","name":"Fido"},{"type":"cat","name":"Misse"}]}`}})"
-              R"({{(index $d.animals 1).name}} {{range $d.animals}}{{.type}},{{end}})"),
-            "Misse dog,cat,");
+  EXPECT_EQ(
+      R(R"({{$d := json `{"animals":[{"type":"dog","name":"Fido"},{"type":"cat","name":"Misse"}]}`}})"
+        R"({{(index $d.animals 1).name}} {{range $d.animals}}{{.type}},{{end}})"),
+      "Misse dog,cat,");
   EXPECT_NE(R(R"({{json "[1]"}})").find("cannot unmarshal"), std::string::npos);
   EXPECT_NE(R(R"({{json "{bad"}})").find("error calling json"), std::string::npos);
 }
@@ -89,14 +90,17 @@ TEST_F(ConfdFuncsTest, MapFunction) {
 }
 
 TEST_F(ConfdFuncsTest, PathsAndStrings) {
-  EXPECT_EQ(R(R"({{base "/a/b/c"}} {{base "/a/b/"}} {{base ""}} {{dir "/services/data/url"}} {{dir "x"}})"),
-            "c b . /services/data .");
-  EXPECT_EQ(R(R"({{$u := split "host:8080" ":"}}{{index $u 0}} {{index $u 1}} {{len (split "" ",")}})"),
-            "host 8080 1");
+  EXPECT_EQ(
+      R(R"({{base "/a/b/c"}} {{base "/a/b/"}} {{base ""}} {{dir "/services/data/url"}} {{dir "x"}})"),
+      "c b . /services/data .");
+  EXPECT_EQ(
+      R(R"({{$u := split "host:8080" ":"}}{{index $u 0}} {{index $u 1}} {{len (split "" ",")}})"),
+      "host 8080 1");
   EXPECT_EQ(R(R"({{toUpper "value"}} {{toLower "VaLue"}} {{contains "seafood" "foo"}})"),
             "VALUE value true");
-  EXPECT_EQ(R(R"({{replace "a-b-c" "-" "_" -1}} {{replace "a-b-c" "-" "_" 1}} {{trimSuffix "x.conf" ".conf"}})"),
-            "a_b_c a_b-c x");
+  EXPECT_EQ(
+      R(R"({{replace "a-b-c" "-" "_" -1}} {{replace "a-b-c" "-" "_" 1}} {{trimSuffix "x.conf" ".conf"}})"),
+      "a_b_c a_b-c x");
   EXPECT_EQ(R(R"({{base64Encode "Value"}} {{base64Decode "VmFsdWU="}} {{base64Encode "ab"}})"),
             "VmFsdWU= Value YWI=");
   EXPECT_NE(R(R"({{base64Decode "!!"}})").find("illegal base64 data at input byte 0"),

@@ -34,8 +34,10 @@ class MapStore : public store::Store {
   }
   Result<int64_t> Commit(const store::Txn& txn) override {
     for (const auto& op : txn.ops) {
-      if (op.kind == store::Op::Kind::kPut) kv_[op.key] = op.value;
-      else kv_.erase(op.key);
+      if (op.kind == store::Op::Kind::kPut)
+        kv_[op.key] = op.value;
+      else
+        kv_.erase(op.key);
     }
     return ++rev_;
   }
@@ -54,7 +56,9 @@ void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-std::string ReadText(const std::string& path) { return util::ReadFile(path).value_or("<missing>"); }
+std::string ReadText(const std::string& path) {
+  return util::ReadFile(path).value_or("<missing>");
+}
 
 class ConfdResourceTest : public ::testing::Test {
  protected:
@@ -168,7 +172,8 @@ TEST_F(ConfdResourceTest, ReloadFailureIsReported) {
 
 TEST_F(ConfdResourceTest, TemplateErrorsNameFileAndLine) {
   opts_.prefix = "/prod";
-  WriteText(confdir_ + "/templates/upstreams.tmpl", "ok\n{{range gets \"/upstream/*\"}}\n{{nope}}\n{{end}}");
+  WriteText(confdir_ + "/templates/upstreams.tmpl",
+            "ok\n{{range gets \"/upstream/*\"}}\n{{nope}}\n{{end}}");
   Resource("");
   auto st = Run();
   ASSERT_FALSE(st.has_value());
@@ -190,7 +195,8 @@ TEST_F(ConfdResourceTest, BadResourceFiles) {
   auto st = Run();
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().message, confdir_ + "/conf.d/bad.toml: src is required");
-  WriteText(confdir_ + "/conf.d/bad.toml", "[template]\nsrc = \"a\"\ndest = \"/tmp/x\"\nmode = \"0999\"\n");
+  WriteText(confdir_ + "/conf.d/bad.toml",
+            "[template]\nsrc = \"a\"\ndest = \"/tmp/x\"\nmode = \"0999\"\n");
   st = Run();
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().message, confdir_ + "/conf.d/bad.toml: bad mode \"0999\"");
@@ -198,7 +204,8 @@ TEST_F(ConfdResourceTest, BadResourceFiles) {
   st = Run();
   ASSERT_FALSE(st.has_value());
   EXPECT_NE(st.error().message.find("bad.toml: cannot parse"), std::string::npos);
-  WriteText(confdir_ + "/conf.d/bad.toml", "[template]\nsrc = \"nothere.tmpl\"\ndest = \"" + out_ + "/x\"\n");
+  WriteText(confdir_ + "/conf.d/bad.toml",
+            "[template]\nsrc = \"nothere.tmpl\"\ndest = \"" + out_ + "/x\"\n");
   st = Run();
   ASSERT_FALSE(st.has_value());
   EXPECT_NE(st.error().message.find("missing template: " + confdir_ + "/templates/nothere.tmpl"),

@@ -214,7 +214,8 @@ TEST(OriginalPlatformTemplate, BadRecordNamesTheTemplateLine) {
   kv.Set("/devnginx/default/broken", "{not json");
   std::string out = Render(kv, *text, "service.conf.tpl");
   EXPECT_EQ(out.rfind("EXEC: service.conf.tpl:3: executing \"service.conf.tpl\" at <json .>: "
-                      "error calling json: ", 0),
+                      "error calling json: ",
+                      0),
             0u)
       << out;
 }

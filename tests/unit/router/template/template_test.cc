@@ -54,7 +54,8 @@ TEST(TemplateText, Comments) {
   EXPECT_EQ(Render("a{{/* a comment */}}b"), "ab");
   EXPECT_EQ(Render("a {{- /* trimmed\n multi-line */ -}} b"), "ab");
   EXPECT_EQ(ParseError("{{/* no close"), "service.conf.tpl:1: unclosed comment");
-  EXPECT_EQ(ParseError("{{/* c */ 1}}"), "service.conf.tpl:1: comment ends before closing delimiter");
+  EXPECT_EQ(ParseError("{{/* c */ 1}}"),
+            "service.conf.tpl:1: comment ends before closing delimiter");
 }
 
 TEST(TemplateFields, MapFieldsAndChains) {
@@ -137,7 +138,7 @@ TEST(TemplateDefine, DefineTemplateBlock) {
   ASSERT_TRUE(t->ExecuteTemplate("inner", Value(7), out).has_value());
   EXPECT_EQ(out, "in:7");
   EXPECT_EQ(ExecError(R"({{define "r"}}{{template "r"}}{{end}}{{template "r"}})")
-                .find("exceeded maximum template depth") != std::string::npos,
+                    .find("exceeded maximum template depth") != std::string::npos,
             true);
 }
 
@@ -154,7 +155,9 @@ TEST(TemplatePipelines, PipesAndParens) {
 }
 
 TEST(TemplateLiterals, StringsNumbersChars) {
-  EXPECT_EQ(Render(R"({{"a\tb\n\"q\"\u00e9\x41"}})"), "a\tb\n\"q\"\xC3\xA9" "A");
+  EXPECT_EQ(Render(R"({{"a\tb\n\"q\"\u00e9\x41"}})"),
+            "a\tb\n\"q\"\xC3\xA9"
+            "A");
   EXPECT_EQ(Render("{{`raw \\n string`}}"), "raw \\n string");
   EXPECT_EQ(Render("{{0x10}} {{0o17}} {{0b101}} {{1_000}} {{-7}} {{+3}}"), "16 15 5 1000 -7 3");
   EXPECT_EQ(Render("{{1e3}} {{1.25}} {{'a'}} {{'\\n'}}"), "1000 1.25 97 10");
@@ -227,9 +230,11 @@ TEST(TemplateBuiltins, Escapers) {
 }
 
 TEST(TemplateBuiltins, CallFunctionValues) {
-  auto add = MakeFunc([](std::span<const Value> a) -> Result<Value> {
-    return Value(a[0].as_int() + a[1].as_int());
-  }, 2, 2);
+  auto add = MakeFunc(
+      [](std::span<const Value> a) -> Result<Value> {
+        return Value(a[0].as_int() + a[1].as_int());
+      },
+      2, 2);
   Value data(Map({{"add", Value(add)}}));
   EXPECT_EQ(Render("{{call .add 2 3}}", data), "5");
   EXPECT_EQ(ExecError("{{call .missing 1}}", data),
@@ -238,14 +243,18 @@ TEST(TemplateBuiltins, CallFunctionValues) {
 
 TEST(TemplateFuncs, CustomFunctionsAndArity) {
   FuncMap f;
-  f["up"] = MakeFunc([](std::span<const Value> a) -> Result<Value> {
-    std::string s = a[0].ToString();
-    for (auto& c : s) c = static_cast<char>(toupper(c));
-    return Value(s);
-  }, 1, 1);
-  f["boom"] = MakeFunc([](std::span<const Value>) -> Result<Value> {
-    return Fail(ErrorCode::kNotFound, "key does not exist: /x");
-  }, 0, 0);
+  f["up"] = MakeFunc(
+      [](std::span<const Value> a) -> Result<Value> {
+        std::string s = a[0].ToString();
+        for (auto& c : s) c = static_cast<char>(toupper(c));
+        return Value(s);
+      },
+      1, 1);
+  f["boom"] = MakeFunc(
+      [](std::span<const Value>) -> Result<Value> {
+        return Fail(ErrorCode::kNotFound, "key does not exist: /x");
+      },
+      0, 0);
   EXPECT_EQ(Render("{{up .name}} {{.name | up}}", Data(), f), "BETA BETA");
   auto t = Template::Parse("t.tpl", "line1\n{{up 1 2}}", f);
   ASSERT_TRUE(t.has_value());

@@ -1,0 +1,136 @@
+// Kubernetes backend benchmark: N environments created until Running and deleted until gone,
+// (a) by Berth's KubernetesRuntime driven by W workers, as the controller drives it, and
+// (b) by `kubectl apply -f` of the same manifests one after another, waiting with
+//     `kubectl rollout status` and deleting with `kubectl delete --cascade=foreground --wait`.
+// Needs a running cluster: bench/k8s/run.sh starts the loopback control plane and runs this.
+//   k8s_bench --kubeconfig FILE --kubectl PATH [--count 100] [--workers 8]
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "berth/config.h"
+#include "runtime/kubernetes/kubernetes_runtime.h"
+#include "runtime/kubernetes/manifests.h"
+#include "util/fs.h"
+#include "util/process.h"
+
+using namespace berth;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+EnvironmentSpec Spec(const std::string& ns, int i) {
+  EnvironmentSpec s;
+  s.ns = ns;
+  s.name = "env-" + std::to_string(i);
+  s.image = "registry.local/dev/app:1";
+  s.ports = DefaultPorts();
+  return s;
+}
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Runs fn(i) for i in [0, n) on `workers` threads; returns the number of failures.
+int Parallel(int n, int workers, const std::function<Status(int)>& fn) {
+  std::atomic<int> next{0}, failed{0};
+  std::vector<std::thread> ts;
+  for (int w = 0; w < workers; ++w)
+    ts.emplace_back([&] {
+      for (int i; (i = next++) < n;) {
+        auto s = fn(i);
+        if (!s) {
+          ++failed;
+          std::fprintf(stderr, "env %d: %s\n", i, s.error().message.c_str());
+        }
+      }
+    });
+  for (auto& t : ts) t.join();
+  return failed;
+}
+
+Status Kubectl(const std::string& kubectl, const std::string& kubeconfig,
+               std::vector<std::string> args) {
+  args.insert(args.begin(), {kubectl, "--kubeconfig=" + kubeconfig});
+  auto r = util::RunCommand(args, std::chrono::seconds(300));
+  if (!r) return Fail(r.error());
+  if (r->exit_code != 0) return Fail(ErrorCode::kFailed, "kubectl: " + r->err);
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string kubeconfig, kubectl = "kubectl";
+  int count = 100, workers = 8;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--kubeconfig") kubeconfig = argv[i + 1];
+    else if (a == "--kubectl") kubectl = argv[i + 1];
+    else if (a == "--count") count = std::stoi(argv[i + 1]);
+    else if (a == "--workers") workers = std::stoi(argv[i + 1]);
+  }
+  Config cfg;
+  cfg.kubeconfig = kubeconfig;
+  cfg.kube_namespace_prefix = "bench-";
+  auto made = kube::MakeKubernetesRuntime(cfg);
+  if (!made) {
+    std::cerr << made.error().message << "\n";
+    return 1;
+  }
+  auto& rt = static_cast<kube::KubernetesRuntime&>(**made);
+
+  // (a) Berth.
+  auto t0 = Clock::now();
+  int fa = Parallel(count, workers, [&](int i) { return rt.Apply(Spec("berth", i), VolumeMount{}, nullptr); });
+  auto t1 = Clock::now();
+  int fr = Parallel(count, workers, [&](int i) { return rt.Remove("berth", "env-" + std::to_string(i)); });
+  auto t2 = Clock::now();
+
+  // (b) kubectl, the same objects, one after another.
+  util::TempDir dir("berth-k8s-bench");
+  kube::ManifestOptions mo{"bench-kubectl", "deployment", {}, {VolumeMount::Kind::kHostPath, "", "/apps"}};
+  std::vector<std::string> files;
+  for (int i = 0; i < count; ++i) {
+    auto s = Spec("kubectl", i);
+    mo.volume.source = "/mnt/" + s.name;
+    nlohmann::json list = {{"apiVersion", "v1"},
+                           {"kind", "List"},
+                           {"items", {kube::DeploymentManifest(s, mo), kube::ServiceManifest(s, mo)}}};
+    files.push_back(dir.path() + "/" + s.name + ".json");
+    (void)util::WriteFileAtomic(files.back(), list.dump(2));
+  }
+  (void)Kubectl(kubectl, kubeconfig, {"create", "namespace", "bench-kubectl"});
+  auto t3 = Clock::now();
+  int fk = 0;
+  for (int i = 0; i < count; ++i) {
+    auto s = Kubectl(kubectl, kubeconfig, {"apply", "-f", files[i]});
+    if (s) s = Kubectl(kubectl, kubeconfig, {"-n", "bench-kubectl", "rollout", "status",
+                                             "deployment/env-" + std::to_string(i), "--timeout=300s"});
+    if (!s) {
+      ++fk;
+      std::fprintf(stderr, "kubectl env %d: %s\n", i, s.error().message.c_str());
+    }
+  }
+  auto t4 = Clock::now();
+  int fkd = 0;
+  for (int i = 0; i < count; ++i)
+    if (!Kubectl(kubectl, kubeconfig, {"delete", "-f", files[i], "--cascade=foreground", "--wait=true"}))
+      ++fkd;
+  auto t5 = Clock::now();
+
+  double bc = Seconds(t0, t1), bd = Seconds(t1, t2), kc = Seconds(t3, t4), kd = Seconds(t4, t5);
+  std::printf("environments: %d, Berth workers: %d\n", count, workers);
+  std::printf("%-36s %10s %10s %10s\n", "", "create(s)", "delete(s)", "total(s)");
+  std::printf("%-36s %10.1f %10.1f %10.1f\n", "berth KubernetesRuntime (parallel)", bc, bd, bc + bd);
+  std::printf("%-36s %10.1f %10.1f %10.1f\n", "kubectl apply/delete (sequential)", kc, kd, kc + kd);
+  std::printf("ratio kubectl/berth: create %.1fx, delete %.1fx, total %.1fx\n", kc / bc, kd / bd,
+              (kc + kd) / (bc + bd));
+  std::printf("failures: berth create %d delete %d, kubectl create %d delete %d\n", fa, fr, fk, fkd);
+  return (fa || fr || fk || fkd) ? 1 : 0;
+}

@@ -1,0 +1,679 @@
+// The Kubernetes backend against a real control plane (tests/support/k8s): kube-apiserver,
+// controller-manager, scheduler and kwok nodes with InternalIP 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "berth/config.h"
+#include "runtime/kubernetes/client.h"
+#include "runtime/kubernetes/dns.h"
+#include "runtime/kubernetes/kubernetes_runtime.h"
+#include "runtime/kubernetes/manifests.h"
+#include "support/k8s/control_plane.h"
+#include "util/fs.h"
+#include "util/process.h"
+#include "util/strings.h"
+
+namespace berth::kube {
+namespace {
+
+using testing::ControlPlane;
+using namespace std::chrono_literals;
+
+// One control plane for the whole binary: starting one takes tens of seconds.
+ControlPlane* g_cp = nullptr;
+std::string g_start_error;
+std::string g_runtime_kubeconfig;  // user berth-runtime, bound only to deploy/kubernetes/rbac.yaml
+
+class ControlPlaneEnv : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (ControlPlane::SkipRequested()) return;
+    auto cp = ControlPlane::Start();
+    if (!cp) {
+      g_start_error = cp.error().message;
+      return;
+    }
+    cp_ = std::move(*cp);
+    g_cp = cp_.get();
+    // The RBAC manifest we ship, bound to a certificate user as well as its ServiceAccount.
+    auto rbac = util::ReadFile(std::string(BERTH_SOURCE_DIR) + "/deploy/kubernetes/rbac.yaml");
+    if (!rbac) {
+      g_start_error = rbac.error().message;
+      return;
+    }
+    if (auto s = g_cp->ApplyManifest(*rbac); !s) {
+      g_start_error = s.error().message;
+      return;
+    }
+    if (auto s = g_cp->ApplyManifest(R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: berth-runtime-user}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: berth}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: berth-runtime}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: berth-dns-user, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: berth-dns}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: berth-runtime}]
+)");
+        !s) {
+      g_start_error = s.error().message;
+      return;
+    }
+    auto kc = g_cp->UserKubeconfig("berth-runtime", {"berth-operators"});
+    if (!kc) {
+      g_start_error = kc.error().message;
+      return;
+    }
+    g_runtime_kubeconfig = *kc;
+  }
+  void TearDown() override { cp_.reset(); }
+
+ private:
+  std::unique_ptr<ControlPlane> cp_;
+};
+
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnv);
+
+#define REQUIRE_CONTROL_PLANE()                                                          \
+  do {                                                                                   \
+    if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";   \
+    ASSERT_NE(g_cp, nullptr) << "control plane did not start: " << g_start_error;       \
+    ASSERT_FALSE(g_runtime_kubeconfig.empty()) << g_start_error;                         \
+  } while (0)
+
+Config RuntimeConfig(const std::string& kubeconfig) {
+  Config c;
+  c.kubeconfig = kubeconfig;
+  c.kube_namespace_prefix = "berth-";
+  return c;
+}
+
+std::unique_ptr<KubernetesRuntime> MakeRuntime(const Config& c) {
+  auto rt = MakeKubernetesRuntime(c);
+  EXPECT_TRUE(rt) << rt.error().message;
+  if (!rt) return nullptr;
+  return std::unique_ptr<KubernetesRuntime>(static_cast<KubernetesRuntime*>(rt->release()));
+}
+
+EnvironmentSpec Spec(const std::string& name, const std::string& controller = "") {
+  EnvironmentSpec s;
+  s.ns = "team";
+  s.name = name;
+  s.image = "registry.local/dev/java:1";
+  s.ports = DefaultPorts();
+  s.controller = controller;
+  return s;
+}
+
+KubeClient Admin() { return KubeClient(g_cp->AdminConnection()); }
+
+int PodsWithGeneration(KubeClient& admin, const std::string& kns, const std::string& name,
+                       int64_t gen, int* total = nullptr) {
+  auto pods = admin.List("/api/v1/namespaces/" + kns + "/pods", SelectorString("team", name));
+  if (!pods) return -1;
+  int n = 0;
+  if (total) *total = int((*pods)["items"].size());
+  for (const auto& p : (*pods)["items"])
+    if (!p["metadata"].contains("deletionTimestamp") && GenerationOf(p) == gen) ++n;
+  return n;
+}
+
+TEST(KubernetesRuntimeTest, DeploymentCreateInspectRebuildDelete) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("web");
+  std::vector<std::string> progress;
+  auto applied = rt->Apply(spec, VolumeMount{}, [&](const std::string& m) { progress.push_back(m); });
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_FALSE(progress.empty());
+
+  // Read back what the API server stored.
+  auto admin = Admin();
+  auto dep = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/web");
+  ASSERT_TRUE(dep) << dep.error().message;
+  EXPECT_EQ((*dep)["metadata"]["labels"]["app.kubernetes.io/managed-by"], "berth");
+  EXPECT_EQ((*dep)["metadata"]["labels"]["berth.dev/namespace"], "team");
+  EXPECT_EQ((*dep)["metadata"]["labels"]["berth.dev/name"], "web");
+  EXPECT_EQ((*dep)["metadata"]["labels"]["berth.dev/generation"], "1");
+  const auto& pod = (*dep)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["dnsPolicy"], "ClusterFirst");
+  EXPECT_EQ(pod["volumes"][0]["name"], "vol-web");
+  EXPECT_EQ(pod["volumes"][0]["hostPath"]["path"], "/mnt/web");
+  const auto& c = pod["containers"][0];
+  EXPECT_EQ(c["name"], "web");
+  EXPECT_EQ(c["imagePullPolicy"], "Always");
+  EXPECT_EQ(c["resources"]["limits"]["cpu"], "500m");
+  EXPECT_EQ(c["resources"]["limits"]["memory"], "2000Mi");
+  EXPECT_EQ(c["resources"]["requests"]["cpu"], "10m");
+  EXPECT_EQ(c["resources"]["requests"]["memory"], "100Mi");
+  EXPECT_EQ(c["volumeMounts"][0]["mountPath"], "/apps");
+  bool managed_by_berth = false;
+  for (const auto& mf : (*dep)["metadata"]["managedFields"])
+    if (mf.value("manager", "") == "berth" && mf.value("operation", "") == "Apply") managed_by_berth = true;
+  EXPECT_TRUE(managed_by_berth) << "written with server-side apply, field manager berth";
+
+  auto svc = admin.Get("/api/v1/namespaces/berth-team/services/web");
+  ASSERT_TRUE(svc) << svc.error().message;
+  EXPECT_EQ((*svc)["spec"]["type"], "NodePort");
+  ASSERT_EQ((*svc)["spec"]["ports"].size(), 3u);
+
+  auto st = rt->Inspect(spec);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_TRUE(st->exists);
+  EXPECT_EQ(st->phase, Phase::kRunning) << st->reason << " " << st->message;
+  EXPECT_EQ(st->host_ip, "127.0.0.1");
+  EXPECT_EQ(st->generation, 1);
+  for (const char* port : {"ssh", "http", "https"}) {
+    ASSERT_TRUE(st->ports.count(port)) << port;
+    EXPECT_GE(st->ports[port], 30000);
+    EXPECT_LE(st->ports[port], 32767);
+  }
+
+  // Re-applying the same spec changes nothing: same object generation, same NodePorts.
+  int64_t gen_before = (*dep)["metadata"]["generation"];
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  auto dep2 = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/web");
+  ASSERT_TRUE(dep2);
+  EXPECT_EQ((*dep2)["metadata"]["generation"], gen_before);
+  auto st_again = rt->Inspect(spec);
+  ASSERT_TRUE(st_again);
+  EXPECT_EQ(st_again->ports, st->ports);
+
+  // rebuild: a rollout restart; Apply returns once the new generation's pods run.
+  spec.generation = 2;
+  auto rebuilt = rt->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_TRUE(rebuilt) << rebuilt.error().message;
+  auto st2 = rt->Inspect(spec);
+  ASSERT_TRUE(st2);
+  EXPECT_EQ(st2->phase, Phase::kRunning);
+  EXPECT_EQ(st2->generation, 2);
+  EXPECT_EQ(st2->ports, st->ports) << "NodePorts survive a rebuild";
+  EXPECT_EQ(PodsWithGeneration(admin, "berth-team", "web", 2), 1);
+  auto dep3 = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/web");
+  ASSERT_TRUE(dep3);
+  EXPECT_EQ((*dep3)["spec"]["template"]["metadata"]["annotations"][kRestartAnnotation], "2");
+
+  // delete cascades and waits until everything is gone.
+  auto removed = rt->Remove("team", "web");
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/web").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(admin.Get("/api/v1/namespaces/berth-team/services/web").error().code, ErrorCode::kNotFound);
+  auto rs = admin.List("/apis/apps/v1/namespaces/berth-team/replicasets", SelectorString("team", "web"));
+  ASSERT_TRUE(rs);
+  EXPECT_EQ((*rs)["items"].size(), 0u);
+  int total = -1;
+  PodsWithGeneration(admin, "berth-team", "web", 2, &total);
+  EXPECT_EQ(total, 0);
+  auto gone = rt->Inspect(spec);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->exists);
+  EXPECT_TRUE(rt->Remove("team", "web")) << "removing twice is fine";
+}
+
+TEST(KubernetesRuntimeTest, ReplicationControllerWithClaimAsTheOriginal) {
+  REQUIRE_CONTROL_PLANE();
+  // A statically provisioned volume the claim binds to (the PV controller binds it).
+  ASSERT_TRUE(g_cp->ApplyManifest(R"(apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: berth-test}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-legacy}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: berth-test
+  hostPath: {path: /tmp/berth-pv-legacy}
+)"));
+  auto cfg = RuntimeConfig(g_runtime_kubeconfig);
+  cfg.kube_storage_class = "berth-test";
+  cfg.image_pull_secrets = {"harbor"};
+  auto rt = MakeRuntime(cfg);
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("legacy", "rc");
+  auto applied = rt->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_TRUE(applied) << applied.error().message;
+
+  auto admin = Admin();
+  auto rc = admin.Get("/api/v1/namespaces/berth-team/replicationcontrollers/legacy");
+  ASSERT_TRUE(rc) << rc.error().message;
+  const auto& pod = (*rc)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["volumes"][0]["name"], "vol-legacy");
+  EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "vol-legacy");
+  EXPECT_EQ(pod["imagePullSecrets"][0]["name"], "harbor");
+  EXPECT_EQ(pod["dnsPolicy"], "ClusterFirst");
+  EXPECT_EQ(pod["containers"][0]["ports"][0]["containerPort"], 22);
+  auto pvc = admin.Get("/api/v1/namespaces/berth-team/persistentvolumeclaims/vol-legacy");
+  ASSERT_TRUE(pvc);
+  EXPECT_EQ((*pvc)["spec"]["storageClassName"], "berth-test");
+  EXPECT_EQ((*pvc)["status"]["phase"], "Bound");
+
+  auto st = rt->Inspect(spec);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->phase, Phase::kRunning);
+  EXPECT_EQ(st->host_ip, "127.0.0.1");
+  EXPECT_EQ(st->ports.size(), 3u);
+
+  // rebuild: an RC keeps old pods when its template changes; Berth recreates them.
+  spec.generation = 2;
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  auto st2 = rt->Inspect(spec);
+  ASSERT_TRUE(st2);
+  EXPECT_EQ(st2->generation, 2);
+  EXPECT_EQ(PodsWithGeneration(admin, "berth-team", "legacy", 2), 1);
+  EXPECT_EQ(PodsWithGeneration(admin, "berth-team", "legacy", 1), 0);
+
+  ASSERT_TRUE(rt->Remove("team", "legacy"));
+  int total = -1;
+  PodsWithGeneration(admin, "berth-team", "legacy", 2, &total);
+  EXPECT_EQ(total, 0) << "the RC's pods were deleted with it, not orphaned";
+  EXPECT_TRUE(admin.Get("/api/v1/namespaces/berth-team/persistentvolumeclaims/vol-legacy"))
+      << "the volume outlives the workload";
+}
+
+TEST(KubernetesRuntimeTest, GivenNodePortIsUsedAndConflictsAreReported) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("fixed");
+  spec.ports[1].host_port = 30880;
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  auto st = rt->Inspect(spec);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->ports["http"], 30880);
+
+  // Someone else takes ownership of the image with their own apply: Berth reports the
+  // conflict instead of overwriting it.
+  auto r = g_cp->Kubectl({"-n", "berth-team", "set", "image", "deployment/fixed", "fixed=other:2"});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  spec.image = "registry.local/dev/java:2";
+  auto conflict = rt->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict) << conflict.error().message;
+  EXPECT_NE(conflict.error().message.find("image"), std::string::npos) << conflict.error().message;
+
+  // An invalid NodePort: 422 with the field named.
+  auto bad = Spec("badport");
+  bad.ports[0].host_port = 80;
+  auto invalid = rt->Apply(bad, VolumeMount{}, nullptr);
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(invalid.error().message.find("spec.ports[0].nodePort"), std::string::npos)
+      << invalid.error().message;
+  ASSERT_TRUE(rt->Remove("team", "badport"));
+  ASSERT_TRUE(rt->Remove("team", "fixed"));
+}
+
+TEST(KubernetesRuntimeTest, UnschedulableIsReportedWithReason) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  KubeRuntimeOptions o = rt->options();
+  o.apply_wait = 3s;
+  auto client = std::make_shared<KubeClient>(rt->client().connection());
+  KubernetesRuntime short_wait(client, o);
+  auto spec = Spec("huge");
+  spec.resources.cpu_request = "1000";
+  spec.resources.cpu_limit = "1000";
+  ASSERT_TRUE(short_wait.Apply(spec, VolumeMount{}, nullptr));  // still pending: not an error
+  // The scheduler needs a moment to say why; wait by watching, as the controller would.
+  auto s = short_wait.WaitForPods(
+      "berth-team", SelectorString(spec), 1, [](const PodSummary& p) { return p.reason == "Unschedulable"; },
+      60s);
+  ASSERT_TRUE(s) << s.error().message;
+  auto st = short_wait.Inspect(spec);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->phase, Phase::kPending);
+  EXPECT_EQ(st->reason, "Unschedulable");
+  EXPECT_NE(st->message.find("Insufficient cpu"), std::string::npos) << st->message;
+  ASSERT_TRUE(short_wait.Remove("team", "huge"));
+}
+
+TEST(KubernetesRuntimeTest, ListOwnedFindsOrphans) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  ASSERT_TRUE(rt->Apply(Spec("owned"), VolumeMount{}, nullptr));
+  // An object labelled as Berth's whose environment Berth no longer knows.
+  ASSERT_TRUE(g_cp->ApplyManifest(R"(apiVersion: v1
+kind: Service
+metadata:
+  name: leftover
+  namespace: berth-team
+  labels: {app.kubernetes.io/managed-by: berth, berth.dev/namespace: team, berth.dev/name: leftover}
+spec:
+  type: ClusterIP
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: foreign
+  namespace: default
+  labels: {app.kubernetes.io/managed-by: berth, berth.dev/namespace: elsewhere, berth.dev/name: foreign}
+spec:
+  ports: [{name: http, port: 80}]
+)"));
+  auto owned = rt->ListOwned();
+  ASSERT_TRUE(owned) << owned.error().message;
+  std::set<std::string> names;
+  for (const auto& w : *owned) names.insert(w.ns + "/" + w.name);
+  EXPECT_TRUE(names.count("team/owned"));
+  EXPECT_TRUE(names.count("team/leftover"));
+  EXPECT_FALSE(names.count("elsewhere/foreign")) << "not in this installation's namespaces";
+  ASSERT_TRUE(rt->Remove("team", "leftover"));
+  ASSERT_TRUE(rt->Remove("team", "owned"));
+  auto after = rt->ListOwned();
+  ASSERT_TRUE(after);
+  for (const auto& w : *after) EXPECT_NE(w.name, "leftover");
+}
+
+TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
+  REQUIRE_CONTROL_PLANE();
+  auto kc = g_cp->UserKubeconfig("alice", {"developers"});
+  ASSERT_TRUE(kc) << kc.error().message;
+  auto rt = MakeRuntime(RuntimeConfig(*kc));
+  ASSERT_NE(rt, nullptr);
+  auto r = rt->Apply(Spec("denied"), VolumeMount{}, nullptr);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("may not get namespaces at cluster scope"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("User \"alice\""), std::string::npos) << r.error().message;
+  auto l = rt->ListOwned();
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().message.find("may not list deployments.apps at cluster scope"), std::string::npos)
+      << l.error().message;
+}
+
+TEST(KubernetesClientTest, WatchFromCompactedVersionIsGone) {
+  REQUIRE_CONTROL_PLANE();
+  auto admin = Admin();
+  Status w = admin.Watch("/api/v1/namespaces/default/configmaps", "", "1", 5,
+                         [](const WatchEvent&) { return true; });
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::kGone) << w.error().message;
+}
+
+// --- kubeconfig variants, each proven by asking the API server who we are -------------------
+
+Result<std::string> WhoAmI(KubeClient& c) {
+  nlohmann::json review = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}};
+  auto r = c.Create("/apis/authentication.k8s.io/v1/selfsubjectreviews", review);
+  if (!r) return Fail(r.error());
+  return (*r)["status"]["userInfo"].value("username", "");
+}
+
+Result<std::string> SaToken(const std::string& sa) {
+  auto r = g_cp->Kubectl({"-n", "berth-system", "create", "token", sa});
+  if (!r) return Fail(r.error());
+  if (r->exit_code != 0) return Fail(ErrorCode::kInternal, r->err);
+  return util::Trim(r->out);
+}
+
+std::string TokenKubeconfig(const std::string& user_block) {
+  return "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " +
+         g_cp->server() + "\n    certificate-authority: " + g_cp->ca_file() +
+         "\nusers:\n- name: u\n  user:\n" + user_block +
+         "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+}
+
+Result<std::string> WhoAmIWith(const LoadOptions& o) {
+  auto conn = LoadConnection(o);
+  if (!conn) return Fail(conn.error());
+  KubeClient c(*conn);
+  return WhoAmI(c);
+}
+
+LoadOptions Isolated(const std::string& kubeconfig) {
+  LoadOptions o;
+  o.kubeconfig = kubeconfig;
+  o.kubeconfig_env = "";
+  o.home = "/nonexistent";
+  o.service_host = "";
+  o.service_port = "";
+  return o;
+}
+
+TEST(KubeconfigVariantsTest, ClientCertificateFilesAndData) {
+  REQUIRE_CONTROL_PLANE();
+  auto embedded = g_cp->UserKubeconfig("carol", {"g1"}, true);
+  auto files = g_cp->UserKubeconfig("dave", {"g1"}, false);
+  ASSERT_TRUE(embedded && files);
+  EXPECT_EQ(*WhoAmIWith(Isolated(*embedded)), "carol");
+  EXPECT_EQ(*WhoAmIWith(Isolated(*files)), "dave");
+}
+
+TEST(KubeconfigVariantsTest, BearerTokenTokenFileAndRotation) {
+  REQUIRE_CONTROL_PLANE();
+  ASSERT_TRUE(g_cp->ApplyManifest(
+      "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: other, namespace: berth-system}\n"));
+  auto tok = SaToken("berth");
+  auto other = SaToken("other");
+  ASSERT_TRUE(tok && other) << (tok ? other.error().message : tok.error().message);
+  util::TempDir dir("berth-kc-token");
+  std::string kc = dir.path() + "/token.kubeconfig";
+  ASSERT_TRUE(util::WriteFileAtomic(kc, TokenKubeconfig("    token: " + *tok + "\n")));
+  EXPECT_EQ(*WhoAmIWith(Isolated(kc)), "system:serviceaccount:berth-system:berth");
+
+  // tokenFile: re-read when it rotates.
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/tok", *tok));
+  ASSERT_TRUE(util::WriteFileAtomic(kc, TokenKubeconfig("    tokenFile: tok\n")));
+  auto conn = LoadConnection(Isolated(kc));
+  ASSERT_TRUE(conn) << conn.error().message;
+  KubeClient c(*conn);
+  EXPECT_EQ(*WhoAmI(c), "system:serviceaccount:berth-system:berth");
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/tok", *other));
+  EXPECT_EQ(*WhoAmI(c), "system:serviceaccount:berth-system:other");
+
+  // A bad token is a clear 401.
+  ASSERT_TRUE(util::WriteFileAtomic(kc, TokenKubeconfig("    token: not-a-token\n")));
+  auto bad = WhoAmIWith(Isolated(kc));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(bad.error().message.find("unauthorized"), std::string::npos) << bad.error().message;
+}
+
+TEST(KubeconfigVariantsTest, ExecPluginTokenAndCertificate) {
+  REQUIRE_CONTROL_PLANE();
+  auto tok = SaToken("berth");
+  ASSERT_TRUE(tok);
+  util::TempDir dir("berth-kc-exec");
+  // A tiny plugin, run via argv with the env from the kubeconfig; counts its runs.
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/plugin.sh",
+                                    "#!/bin/sh\necho run >> \"$COUNT_FILE\"\n"
+                                    "printf '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                                    "\"client.authentication.k8s.io/v1\",\"status\":{\"token\":\"%s\"}}' "
+                                    "\"$(cat \"$1\")\"\n",
+                                    0755));
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/secret", *tok));
+  std::string kc = dir.path() + "/exec.kubeconfig";
+  ASSERT_TRUE(util::WriteFileAtomic(
+      kc, TokenKubeconfig("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                          "      command: ./plugin.sh\n      args: [secret]\n"
+                          "      interactiveMode: Never\n      env:\n      - name: COUNT_FILE\n"
+                          "        value: " + dir.path() + "/count\n")));
+  auto conn = LoadConnection(Isolated(kc));
+  ASSERT_TRUE(conn) << conn.error().message;
+  // The plugin's relative path resolves against the kubeconfig's directory; args are relative
+  // to the working directory, as with kubectl: run from there.
+  conn->exec->args = {dir.path() + "/secret"};
+  KubeClient c(*conn);
+  EXPECT_EQ(*WhoAmI(c), "system:serviceaccount:berth-system:berth");
+  EXPECT_EQ(*WhoAmI(c), "system:serviceaccount:berth-system:berth");
+  auto runs = util::ReadFile(dir.path() + "/count");
+  ASSERT_TRUE(runs);
+  EXPECT_EQ(util::Split(*runs, '\n').size(), 1u) << "the credential is cached until it expires";
+
+  // A plugin that hands out a client certificate instead.
+  auto cert = g_cp->IssueClientCert("erin", {"g"});
+  ASSERT_TRUE(cert);
+  auto pem = util::ReadFile(cert->cert_file);
+  auto key = util::ReadFile(cert->key_file);
+  ASSERT_TRUE(pem && key);
+  nlohmann::json cred = {{"kind", "ExecCredential"},
+                         {"apiVersion", "client.authentication.k8s.io/v1"},
+                         {"status", {{"clientCertificateData", *pem}, {"clientKeyData", *key}}}};
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/cred.json", cred.dump()));
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/certplugin.sh",
+                                    "#!/bin/sh\ncat \"$(dirname \"$0\")/cred.json\"\n", 0755));
+  ASSERT_TRUE(util::WriteFileAtomic(
+      kc, TokenKubeconfig("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                          "      command: " + dir.path() + "/certplugin.sh\n")));
+  EXPECT_EQ(*WhoAmIWith(Isolated(kc)), "erin");
+}
+
+TEST(KubeconfigVariantsTest, KubeconfigEnvMergeAndInCluster) {
+  REQUIRE_CONTROL_PLANE();
+  auto a = g_cp->UserKubeconfig("frank", {}, true);
+  ASSERT_TRUE(a);
+  util::TempDir dir("berth-kc-merge");
+  // Second file: same context name pointing at a user that would fail; the first file wins.
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/second",
+                                    "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+                                    "contexts:\n- name: berth-test\n  context: {cluster: nowhere, user: nobody}\n"));
+  LoadOptions o = Isolated("");
+  o.kubeconfig_env = *a + ":" + dir.path() + "/second";
+  EXPECT_EQ(*WhoAmIWith(o), "frank");
+
+  // In-cluster: the service-account directory and KUBERNETES_SERVICE_HOST/PORT.
+  auto tok = SaToken("berth");
+  ASSERT_TRUE(tok);
+  std::string sa = dir.path() + "/sa";
+  ASSERT_TRUE(util::MakeDirs(sa));
+  ASSERT_TRUE(util::WriteFileAtomic(sa + "/token", *tok));
+  ASSERT_TRUE(util::WriteFileAtomic(sa + "/ca.crt", *util::ReadFile(g_cp->ca_file())));
+  ASSERT_TRUE(util::WriteFileAtomic(sa + "/namespace", "berth-system"));
+  LoadOptions in = Isolated("");
+  in.service_account_dir = sa;
+  in.service_host = "127.0.0.1";
+  in.service_port = std::to_string(g_cp->port());
+  auto conn = LoadConnection(in);
+  ASSERT_TRUE(conn) << conn.error().message;
+  EXPECT_TRUE(conn->in_cluster);
+  KubeClient c(*conn);
+  EXPECT_EQ(*WhoAmI(c), "system:serviceaccount:berth-system:berth");
+}
+
+// --- cluster DNS ------------------------------------------------------------------------------
+
+const char* kCorefile = R"(.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+)";
+
+TEST(ClusterDnsTest, KubeDnsConfigMapRoundTrip) {
+  REQUIRE_CONTROL_PLANE();
+  auto admin = Admin();
+  (void)admin.Delete("/api/v1/namespaces/kube-system/configmaps/coredns", "");
+  (void)admin.Delete("/api/v1/namespaces/kube-system/configmaps/kube-dns", "");
+  ASSERT_TRUE(g_cp->ApplyManifest(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-dns, namespace: kube-system, labels: {addonmanager.kubernetes.io/mode: EnsureExists}}
+data:
+  federations: '{"myfed": "example.com"}'
+)"));
+  auto conn = LoadConnection(Isolated(g_runtime_kubeconfig));
+  ASSERT_TRUE(conn);
+  KubeClient c(*conn);  // the RBAC user: the berth-dns Role is enough
+  DnsChange change;
+  change.stub_domains = StubDomains{{"corp.example", {"172.16.133.100"}}};
+  change.upstream = std::vector<std::string>{"8.8.8.8", "219.141.133.10"};
+  auto set = SetClusterDns(c, "auto", change);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->provider, "kube-dns");
+  auto cm = admin.Get("/api/v1/namespaces/kube-system/configmaps/kube-dns");
+  ASSERT_TRUE(cm);
+  EXPECT_EQ((*cm)["data"]["stubDomains"], "{\"corp.example\": [\"172.16.133.100\"]}");
+  EXPECT_EQ((*cm)["data"]["upstreamNameservers"], "[\"8.8.8.8\", \"219.141.133.10\"]");
+  EXPECT_EQ((*cm)["data"]["federations"], "{\"myfed\": \"example.com\"}");
+  EXPECT_EQ((*cm)["metadata"]["labels"]["addonmanager.kubernetes.io/mode"], "EnsureExists");
+  auto shown = ShowClusterDns(c, "auto");
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->stub_domains, *change.stub_domains);
+  EXPECT_EQ(shown->upstream, *change.upstream);
+  // Four upstreams: refused before anything is written.
+  DnsChange four;
+  four.upstream = std::vector<std::string>{"1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"};
+  EXPECT_FALSE(SetClusterDns(c, "auto", four));
+}
+
+TEST(ClusterDnsTest, CoreDnsCorefileRoundTripViaCli) {
+  REQUIRE_CONTROL_PLANE();
+  auto admin = Admin();
+  (void)admin.Delete("/api/v1/namespaces/kube-system/configmaps/coredns", "");
+  nlohmann::json cm = {{"apiVersion", "v1"},
+                       {"kind", "ConfigMap"},
+                       {"metadata", {{"name", "coredns"}, {"namespace", "kube-system"}}},
+                       {"data", {{"Corefile", kCorefile}, {"other", "untouched"}}}};
+  ASSERT_TRUE(admin.Create("/api/v1/namespaces/kube-system/configmaps", cm));
+  auto run = [](std::vector<std::string> args) {
+    std::vector<std::string> argv{BERTH_BINARY, "-o", "json", "dns"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--kubeconfig=" + g_runtime_kubeconfig);
+    return util::RunCommand(argv, 60s);
+  };
+  auto set = run({"set", "--stub-domain", "corp.example=10.1.0.1,10.1.0.2", "--upstream",
+                  "8.8.8.8,1.1.1.1"});
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->exit_code, 0) << set->err << set->out;
+  auto out = nlohmann::json::parse(set->out);
+  EXPECT_EQ(out["provider"], "coredns");
+  EXPECT_EQ(out["stubDomains"]["corp.example"], (std::vector<std::string>{"10.1.0.1", "10.1.0.2"}));
+  EXPECT_EQ(out["upstreamNameservers"], (std::vector<std::string>{"8.8.8.8", "1.1.1.1"}));
+
+  auto stored = admin.Get("/api/v1/namespaces/kube-system/configmaps/coredns");
+  ASSERT_TRUE(stored);
+  std::string corefile = (*stored)["data"]["Corefile"];
+  std::string want = kCorefile;
+  want.replace(want.find("/etc/resolv.conf"), 16, "8.8.8.8 1.1.1.1");
+  want += "corp.example:53 {\n    errors\n    cache 30\n    forward . 10.1.0.1 10.1.0.2\n}\n";
+  EXPECT_EQ(corefile, want);
+  EXPECT_EQ((*stored)["data"]["other"], "untouched");
+
+  auto show = run({"show"});
+  ASSERT_TRUE(show);
+  ASSERT_EQ(show->exit_code, 0) << show->err;
+  EXPECT_EQ(nlohmann::json::parse(show->out)["stubDomains"].size(), 1u);
+
+  auto bad = run({"set", "--upstream", "8.8.8.8;reboot"});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->exit_code, 2) << bad->err;
+  // Back to the original: clearing restores the Corefile byte for byte.
+  auto clear = run({"set", "--clear-stub-domains", "--clear-upstream"});
+  ASSERT_TRUE(clear);
+  ASSERT_EQ(clear->exit_code, 0) << clear->err;
+  auto restored = admin.Get("/api/v1/namespaces/kube-system/configmaps/coredns");
+  ASSERT_TRUE(restored);
+  EXPECT_EQ((*restored)["data"]["Corefile"], kCorefile);
+}
+
+}  // namespace
+}  // namespace berth::kube

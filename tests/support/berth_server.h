@@ -1,0 +1,61 @@
+// Runs the real `berth serve` binary for e2e tests, with a test-local config, and the CLI
+// against it. Kill9() + Start() simulate a crash and a restart.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "berth/result.h"
+#include "util/fs.h"
+#include "util/process.h"
+
+namespace berth::testing {
+
+struct BerthServerOptions {
+  std::string docker_host;  // unix://...
+  std::string router_mode = "lua";
+  std::string pull_policy = "Always";
+  std::string default_image;
+  std::vector<std::string> base_domains{"ctest.localhost"};
+  int port_min = 30000;
+  int port_max = 32767;
+  std::string extra_toml;  // appended verbatim
+  std::map<std::string, std::string> env;  // for the serve process
+};
+
+class BerthServer {
+ public:
+  static Result<std::unique_ptr<BerthServer>> Start(BerthServerOptions opts);
+  ~BerthServer();
+
+  // Starts `berth serve` (again) and waits until /healthz answers.
+  Status Run();
+  void Kill9();
+  void Stop();
+
+  // Runs the CLI with this server's config; never through a shell.
+  util::CommandResult Cli(const std::vector<std::string>& args,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(240));
+
+  const std::string& dir() const { return dir_.path(); }
+  std::string config_path() const { return dir_.path() + "/berth.toml"; }
+  std::string socket() const { return dir_.path() + "/berth.sock"; }
+  std::string state_dir() const { return dir_.path() + "/state"; }
+  int nginx_port() const { return nginx_port_; }
+  std::string LogTail(size_t bytes = 6000) const;
+
+ private:
+  BerthServer() = default;
+  util::TempDir dir_{"berth-e2e"};
+  BerthServerOptions opts_;
+  util::Subprocess proc_;
+  int nginx_port_ = 0;
+};
+
+// The `berth` binary under test (BERTH_BINARY from CMake, or $BERTH_BINARY).
+std::string BerthBinary();
+
+}  // namespace berth::testing

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Starts the same loopback control plane as control_plane.cc, for benchmarks and manual use:
+#   dir=$(mktemp -d); tests/support/k8s/start.sh "$dir"   # prints the admin kubeconfig path
+#   ... KUBECONFIG=$dir/admin.kubeconfig kubectl get nodes ...
+#   tests/support/k8s/stop.sh "$dir"
+# etcd (Debian's, or $BERTH_ETCD_BIN), kube-apiserver, controller-manager, scheduler, kwok with
+# one fake node (InternalIP 127.0.0.1). Logs and pids in the directory.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/versions.sh"
+dir="$(cd "${1:?usage: start.sh DIR}" && pwd)"
+bin="${BERTH_K8S_BIN:-${BERTH_CACHE:-$HOME/.cache/berth}/k8s-$K8S_VERSION/bin}"
+etcd_bin="${BERTH_ETCD_BIN:-/usr/bin/etcd}"
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+  [ -x "$bin/$b" ] || { echo "start.sh: $bin/$b missing: run tests/support/k8s/ensure.sh" >&2; exit 1; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pki="$dir/pki"; mkdir -p "$pki"; chmod 700 "$pki"
+ossl() { (cd "$pki" && openssl "$@" >/dev/null 2>&1); }
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+ossl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 3 -subj /CN=berth-test-ca \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign,digitalSignature
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n' >"$pki/server.ext"
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$pki/client.ext"
+ossl req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=kube-apiserver
+ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
+ossl genrsa -out sa.key 2048
+ossl rsa -in sa.key -pubout -out sa.pub
+client_cert() {  # name subject
+  ossl req -new "${ec[@]}" -keyout "$1.key" -out "$1.csr" -subj "$2"
+  ossl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$1.crt" -days 3 -extfile client.ext
+}
+client_cert admin "/O=system:masters/CN=admin"
+client_cert kcm "/CN=system:kube-controller-manager"
+client_cert sched "/CN=system:kube-scheduler"
+
+eport=$(free_port); pport=$(free_port); aport=$(free_port)
+server="https://127.0.0.1:$aport"
+kubeconfig() {  # file user cert key
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: berth-test
+  cluster: {server: "$server", certificate-authority: "$pki/ca.crt"}
+users:
+- name: "$2"
+  user: {client-certificate: "$3", client-key: "$4"}
+contexts:
+- name: berth-test
+  context: {cluster: berth-test, user: "$2"}
+current-context: berth-test
+KC
+}
+kubeconfig "$dir/admin.kubeconfig" admin "$pki/admin.crt" "$pki/admin.key"
+kubeconfig "$dir/kcm.kubeconfig" system:kube-controller-manager "$pki/kcm.crt" "$pki/kcm.key"
+kubeconfig "$dir/sched.kubeconfig" system:kube-scheduler "$pki/sched.crt" "$pki/sched.key"
+
+launch() {  # name argv...
+  local name=$1; shift
+  setsid "$@" >"$dir/$name.log" 2>&1 &
+  echo $! >>"$dir/pids"
+}
+: >"$dir/pids"
+launch etcd "$etcd_bin" --data-dir "$dir/etcd" --name default \
+  --listen-client-urls "http://127.0.0.1:$eport" --advertise-client-urls "http://127.0.0.1:$eport" \
+  --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+  --initial-cluster "default=http://127.0.0.1:$pport"
+launch kube-apiserver "$bin/kube-apiserver" --etcd-servers="http://127.0.0.1:$eport" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$aport" \
+  --tls-cert-file="$pki/server.crt" --tls-private-key-file="$pki/server.key" --client-ca-file="$pki/ca.crt" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range=30000-32767 \
+  --authorization-mode=RBAC --allow-privileged=true --profiling=false
+kc="$dir/admin.kubeconfig"
+for _ in $(seq 1 300); do
+  [ "$("$bin/kubectl" --kubeconfig "$kc" get --raw /readyz 2>/dev/null)" = ok ] && break; sleep 0.3
+done
+for c in kube-controller-manager:kcm kube-scheduler:sched; do
+  name=${c%%:*}; k="$dir/${c##*:}.kubeconfig"
+  extra=()
+  [ "$name" = kube-controller-manager ] && extra=(--service-account-private-key-file="$pki/sa.key"
+    --root-ca-file="$pki/ca.crt" "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller")
+  launch "$name" "$bin/$name" --kubeconfig="$k" --authentication-kubeconfig="$k" --authorization-kubeconfig="$k" \
+    --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false "${extra[@]}"
+done
+launch kwok "$bin/kwok" --kubeconfig="$kc" --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --manage-nodes-with-label-selector= \
+  --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom --disregard-status-with-label-selector= \
+  --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40 \
+  --server-address="127.0.0.1:$(free_port)"
+"$bin/kubectl" --kubeconfig "$kc" apply -f - >/dev/null <<'NODE'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux, type: kwok}
+status:
+  allocatable: {cpu: "64", memory: 512Gi, pods: "500"}
+  capacity: {cpu: "64", memory: 512Gi, pods: "500"}
+  addresses: [{type: InternalIP, address: 127.0.0.1}]
+NODE
+"$bin/kubectl" --kubeconfig "$kc" wait --for=condition=Ready node/kwok-node-0 --timeout=180s >/dev/null
+for _ in $(seq 1 300); do
+  "$bin/kubectl" --kubeconfig "$kc" -n default get serviceaccount default >/dev/null 2>&1 && break; sleep 0.3
+done
+echo "$kc"

@@ -1,0 +1,271 @@
+// Controller logic against a real SQLite store and an in-memory runtime (pure logic; the real
+// runtimes are proven in tests/integration and tests/e2e).
+#include "controller/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "api/environment_service.h"
+#include "berth/route.h"
+#include "util/fs.h"
+
+namespace berth::controller {
+namespace {
+
+class MemRuntime : public runtime::Runtime {
+ public:
+  std::string Name() const override { return "memory"; }
+  Status Apply(const EnvironmentSpec& spec, const VolumeMount&, const runtime::ProgressFn&) override {
+    std::lock_guard<std::mutex> lk(mu);
+    if (missing_images.count(spec.image)) return Fail(ErrorCode::kFailed, "image not found: " + spec.image);
+    auto& w = workloads[spec.Key()];
+    w.exists = true;
+    w.phase = Phase::kRunning;
+    w.generation = spec.generation;
+    w.host_ip = "127.0.0.1";
+    w.id = "id-" + spec.Key() + "-" + std::to_string(spec.generation);
+    w.ports.clear();
+    for (const auto& p : spec.ports) w.ports[p.name] = p.host_port;
+    applies++;
+    return {};
+  }
+  Result<runtime::WorkloadStatus> Inspect(const EnvironmentSpec& spec) override {
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = workloads.find(spec.Key());
+    if (it == workloads.end()) return runtime::WorkloadStatus{};
+    return it->second;
+  }
+  Status Remove(std::string_view ns, std::string_view name) override {
+    std::lock_guard<std::mutex> lk(mu);
+    workloads.erase(std::string(ns) + "/" + std::string(name));
+    return {};
+  }
+  Status Logs(const EnvironmentSpec&, const runtime::LogOptions&, const runtime::LogSink&) override {
+    return {};
+  }
+  Result<std::vector<runtime::OwnedWorkload>> ListOwned() override {
+    std::lock_guard<std::mutex> lk(mu);
+    std::vector<runtime::OwnedWorkload> out;
+    for (const auto& [k, w] : workloads) {
+      auto slash = k.find('/');
+      out.push_back({k.substr(0, slash), k.substr(slash + 1), w.id, w.generation});
+    }
+    return out;
+  }
+  std::mutex mu;
+  std::map<std::string, runtime::WorkloadStatus> workloads;
+  std::set<std::string> missing_images;
+  int applies = 0;
+};
+
+class MemVolumes : public VolumeProvider {
+ public:
+  std::string Name() const override { return "memory"; }
+  Result<VolumeMount> Ensure(const EnvironmentSpec& s) override {
+    volumes.insert(s.Key());
+    return VolumeMount{VolumeMount::Kind::kBind, "/vol/" + s.Key(), s.volume_mount};
+  }
+  Status Remove(const EnvironmentSpec& s) override {
+    volumes.erase(s.Key());
+    return {};
+  }
+  std::set<std::string> volumes;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenStore("sqlite://" + dir.path() + "/berth.db");
+    ASSERT_TRUE(s) << s.error().message;
+    st = std::move(*s);
+    cfg = DefaultConfig();
+    cfg.base_domains = {"ctest.a.com", "ctest.b.com"};
+    cfg.port_min = 31000;
+    cfg.port_max = 31999;
+    service = std::make_unique<api::EnvironmentService>(*st, cfg);
+    ctl = std::make_unique<Controller>(*st, rt, vols, ControllerOptions{});
+  }
+  EnvironmentSpec Spec(const std::string& name, const std::string& image = "localhost/app:1") {
+    EnvironmentSpec s;
+    s.name = name;
+    s.image = image;
+    return s;
+  }
+  util::TempDir dir{"berth-ctl"};
+  std::unique_ptr<store::Store> st;
+  Config cfg;
+  MemRuntime rt;
+  MemVolumes vols;
+  std::unique_ptr<api::EnvironmentService> service;
+  std::unique_ptr<Controller> ctl;
+};
+
+TEST_F(ControllerTest, CreateConvergesToRunningWithOriginalRouteRecord) {
+  auto v = service->Create(Spec("test-txcc"));
+  ASSERT_TRUE(v) << v.error().message;
+  ASSERT_TRUE(ctl->Reconcile("default/test-txcc"));
+  auto got = service->Get("default", "test-txcc");
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->status);
+  EXPECT_EQ(got->status->phase, Phase::kRunning);
+  EXPECT_EQ(got->status->host_ip, "127.0.0.1");
+  EXPECT_EQ(got->status->observed_generation, 1);
+  EXPECT_FALSE(got->spec.rollback_on_failure);  // cleared after the first success
+  int http = got->spec.PortFor("http");
+  EXPECT_GE(http, 31000);
+  auto route = st->Get("/devnginx/default/test-txcc");
+  ASSERT_TRUE(route && *route);
+  EXPECT_EQ((*route)->value,
+            "{\"name\": \"test-txcc\", \"http_port\": " + std::to_string(http) +
+                ", \"https_port\": " + std::to_string(got->spec.PortFor("https")) +
+                ", \"domain\": \"test-txcc.ctest.a.com test-txcc.ctest.b.com\", \"host_ip\": "
+                "\"127.0.0.1\"}");
+  EXPECT_EQ(vols.volumes.count("default/test-txcc"), 1u);
+}
+
+TEST_F(ControllerTest, ReconcileIsIdempotent) {
+  ASSERT_TRUE(service->Create(Spec("idem")));
+  ASSERT_TRUE(ctl->Reconcile("default/idem"));
+  auto rev = st->Revision();
+  ASSERT_TRUE(ctl->Reconcile("default/idem"));
+  ASSERT_TRUE(ctl->Reconcile("default/idem"));
+  EXPECT_EQ(rt.applies, 1);
+  EXPECT_EQ(*st->Revision(), *rev);  // no write storm
+}
+
+TEST_F(ControllerTest, RebuildReplacesWorkloadKeepingPortsAndVolume) {
+  auto v = service->Create(Spec("rb"));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(ctl->Reconcile("default/rb"));
+  auto before = service->Get("default", "rb");
+  auto r = service->Rebuild("default", "rb", "localhost/app:2");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->spec.generation, 2);
+  ASSERT_TRUE(ctl->Reconcile("default/rb"));
+  auto after = service->Get("default", "rb");
+  EXPECT_EQ(after->status->observed_generation, 2);
+  EXPECT_EQ(after->spec.image, "localhost/app:2");
+  EXPECT_EQ(after->spec.ports, before->spec.ports);
+  EXPECT_NE(after->status->workload_id, before->status->workload_id);
+  EXPECT_EQ(rt.applies, 2);
+}
+
+TEST_F(ControllerTest, DeleteRemovesEverythingButTheVolume) {
+  ASSERT_TRUE(service->Create(Spec("del")));
+  ASSERT_TRUE(ctl->Reconcile("default/del"));
+  ASSERT_TRUE(service->Delete("default", "del", false));
+  ASSERT_TRUE(ctl->Reconcile("default/del"));
+  EXPECT_EQ(service->Get("default", "del").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(rt.workloads.empty());
+  EXPECT_FALSE(*st->Get("/devnginx/default/del"));
+  EXPECT_TRUE(st->List("/berth/ports/")->kvs.empty());
+  EXPECT_TRUE(st->List("/berth/status/")->kvs.empty());
+  EXPECT_EQ(vols.volumes.count("default/del"), 1u);  // kept without --purge
+}
+
+TEST_F(ControllerTest, PurgeRemovesTheVolume) {
+  ASSERT_TRUE(service->Create(Spec("purge")));
+  ASSERT_TRUE(ctl->Reconcile("default/purge"));
+  ASSERT_TRUE(service->Delete("default", "purge", true));
+  ASSERT_TRUE(ctl->Reconcile("default/purge"));
+  EXPECT_TRUE(vols.volumes.empty());
+}
+
+TEST_F(ControllerTest, FailedCreateRollsBackLeavingNothing) {
+  rt.missing_images.insert("localhost/nope:1");
+  ASSERT_TRUE(service->Create(Spec("bad", "localhost/nope:1")));
+  ASSERT_TRUE(ctl->Reconcile("default/bad"));  // records the failure, marks for deletion
+  auto mid = service->Get("default", "bad");
+  ASSERT_TRUE(mid);
+  EXPECT_TRUE(mid->spec.deleting);
+  EXPECT_NE(mid->status->last_error.find("image not found"), std::string::npos);
+  ASSERT_TRUE(ctl->Reconcile("default/bad"));
+  EXPECT_EQ(service->Get("default", "bad").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(st->List("/berth/")->kvs.empty());
+  EXPECT_TRUE(vols.volumes.empty());
+}
+
+TEST_F(ControllerTest, FailedRebuildKeepsTheEnvironment) {
+  ASSERT_TRUE(service->Create(Spec("keep")));
+  ASSERT_TRUE(ctl->Reconcile("default/keep"));
+  rt.missing_images.insert("localhost/nope:1");
+  ASSERT_TRUE(service->Rebuild("default", "keep", "localhost/nope:1"));
+  EXPECT_FALSE(ctl->Reconcile("default/keep"));
+  auto v = service->Get("default", "keep");
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->spec.deleting);
+  EXPECT_EQ(v->status->phase, Phase::kFailed);
+}
+
+TEST_F(ControllerTest, GarbageCollectsOrphans) {
+  EnvironmentSpec orphan = Spec("orphan");
+  orphan.ports = DefaultPorts();
+  ASSERT_TRUE(rt.Apply(orphan, {}, nullptr));
+  ASSERT_TRUE(st->Put("/berth/status/default/ghost", "{}"));
+  ASSERT_TRUE(st->Put("/berth/ports/31555", "default/ghost"));
+  ASSERT_TRUE(service->Create(Spec("alive")));
+  ASSERT_TRUE(ctl->Reconcile("default/alive"));
+  ASSERT_TRUE(ctl->CollectGarbage());
+  EXPECT_EQ(rt.workloads.count("default/orphan"), 0u);
+  EXPECT_EQ(rt.workloads.count("default/alive"), 1u);
+  EXPECT_FALSE(*st->Get("/berth/status/default/ghost"));
+  EXPECT_FALSE(*st->Get("/berth/ports/31555"));
+}
+
+TEST_F(ControllerTest, DuplicateCreateIsRefusedAndChangesNothing) {
+  ASSERT_TRUE(service->Create(Spec("dup")));
+  auto rev = st->Revision();
+  auto again = service->Create(Spec("dup"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(*st->Revision(), *rev);
+}
+
+TEST_F(ControllerTest, InvalidInputNeverReachesTheStore) {
+  for (const char* bad : {"Bad", "a;b", "x y", "-x", ""}) {
+    auto r = service->Create(Spec(bad));
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  }
+  auto r = service->Create(Spec("okname", "not a ref"));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(st->List("/")->kvs.empty());
+}
+
+TEST_F(ControllerTest, FiftyConcurrentCreatesGetDistinctPorts) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 50; ++i)
+    threads.emplace_back([&, i] {
+      if (service->Create(Spec("env" + std::to_string(i)))) ok++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 50);
+  auto ports = st->List("/berth/ports/");
+  EXPECT_EQ(ports->kvs.size(), 150u);
+  std::set<int> seen;
+  for (auto& v : *service->List("default"))
+    for (auto& p : v.spec.ports) EXPECT_TRUE(seen.insert(p.host_port).second) << p.host_port;
+  EXPECT_EQ(seen.size(), 150u);
+}
+
+TEST_F(ControllerTest, RunningLoopConvergesFromTheWatch) {
+  ctl->Start();
+  ASSERT_TRUE(service->Create(Spec("looped")));
+  for (int i = 0; i < 200; ++i) {
+    auto v = service->Get("default", "looped");
+    if (v && v->status && v->status->phase == Phase::kRunning) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto v = service->Get("default", "looped");
+  ctl->Stop();
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
+}
+
+}  // namespace
+}  // namespace berth::controller
