@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 state="${BERTH_DEMO_DIR:-$here/.demo}"
 run="${XDG_RUNTIME_DIR:-/tmp}/berth-demo-$(id -u)"
 mkdir -p "$state" "$run"
-berth="$here/build/berth"
+berth="$here/build-demo/berth"
 export BERTH_CONFIG="$state/berth.toml"
 
 stop() {
@@ -26,7 +26,7 @@ step "Debian packages"
 "$here/scripts/deps.sh" run
 
 step "Building Berth"
-"$here/scripts/build.sh" "$here/build" -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF -DBERTH_BENCH=OFF >/dev/null
+"$here/scripts/build.sh" "$here/build-demo" -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF -DBERTH_BENCH=OFF >/dev/null
 
 # A Docker Engine API: an existing one, or Podman with a demo-local configuration (runc,
 # cgroupfs, ulimits within this machine's hard limits), never the machine's global config.

@@ -59,6 +59,7 @@ int RunServe(const Config& config) {
   controller::ControllerOptions copts;
   copts.workers = config.workers;
   copts.resync = std::chrono::seconds(config.resync_seconds);
+  copts.probe_http = config.runtime == "docker";
   controller::RouteWaiter waiter;
   if (router)
     waiter = [&router](int64_t rev, std::chrono::milliseconds t) { return router->WaitApplied(rev, t); };

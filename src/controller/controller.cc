@@ -1,6 +1,13 @@
 #include "controller/controller.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <map>
 #include <set>
@@ -32,6 +39,31 @@ bool SameStatus(const EnvStatus& a, const EnvStatus& b) {
          a.ports == b.ports && a.routed == b.routed && a.last_error == b.last_error &&
          a.observed_generation == b.observed_generation && a.workload_id == b.workload_id &&
          a.events.size() == b.events.size();
+}
+
+// True if host:port accepts a TCP connection within `timeout`.
+bool TcpAnswers(const std::string& host, int port, int timeout_ms) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &sin.sin_addr) != 1) return true;  // not probeable: assume
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = false;
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  if (rc == 0) {
+    ok = true;
+  } else if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, timeout_ms) == 1) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      ok = err == 0;
+    }
+  }
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace
@@ -245,6 +277,30 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     return WriteStatus(spec, status, b4);
   }
 
+  const bool already_running =
+      b4.phase == Phase::kRunning && b4.observed_generation == spec.generation;
+  if (opts_.probe_http && ws->ports.count("http") && !already_running) {
+    const std::string key = spec.Key() + "#" + std::to_string(spec.generation);
+    bool answers = TcpAnswers(ws->host_ip, ws->ports.at("http"), 200);
+    std::lock_guard<std::mutex> lk(probe_mu_);
+    if (answers) {
+      not_ready_since_.erase(key);
+    } else {
+      auto now = std::chrono::steady_clock::now();
+      auto [it, fresh] = not_ready_since_.try_emplace(key, now);
+      if (now - it->second < opts_.readiness_timeout) {
+        status.phase = Phase::kPending;
+        status.reason = "Starting";
+        if (b4.reason != "Starting")
+          status.AddEvent("Normal", "Starting", "container started; waiting for the http port to answer");
+        *requeue_soon = true;
+        return WriteStatus(spec, status, b4);
+      }
+      not_ready_since_.erase(it);
+      status.AddEvent("Warning", "NotAnswering",
+                      "the http port does not accept connections; reporting Running anyway");
+    }
+  }
   status.host_ip = ws->host_ip;
   status.ports = ws->ports;
   status.last_error.clear();

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,6 +29,11 @@ struct ControllerOptions {
   std::chrono::seconds resync{10};
   bool publish_routes = true;
   std::chrono::milliseconds route_wait{5000};
+  // Before reporting Running, wait (up to readiness_timeout) until the published http port
+  // accepts TCP connections, so `create --wait` returns when the environment answers. Only
+  // where the published ports are reachable from this host (the docker runtime).
+  bool probe_http = false;
+  std::chrono::milliseconds readiness_timeout{15000};
 };
 
 class Controller {
@@ -70,6 +77,9 @@ class Controller {
   std::vector<std::thread> threads_;
   std::unique_ptr<store::Watch> watch_;
   std::mutex watch_mu_;
+  // When each key's current generation was first seen running but not yet answering.
+  std::mutex probe_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> not_ready_since_;
 };
 
 }  // namespace berth::controller

@@ -191,6 +191,10 @@ Status GlusterServer::CreateVolume() {
   auto created = Cli({"volume", "create", opts_.volume, host_ + ":" + brick_dir_, "force"});
   if (auto st = check(created, "gluster volume create"); !st) return st;
   volume_created_ = true;
+  for (const auto& [key, value] : opts_.volume_set) {
+    auto set = Cli({"volume", "set", opts_.volume, key, value});
+    if (auto st = check(set, "gluster volume set " + key); !st) return st;
+  }
   return check(Cli({"volume", "start", opts_.volume}), "gluster volume start");
 }
 
@@ -221,10 +225,12 @@ Status GlusterServer::Mount() {
   std::string helper = util::FindExecutable("mount.glusterfs");
   if (helper.find('/') == std::string::npos && ::access("/sbin/mount.glusterfs", X_OK) != 0)
     return unavailable("mount.glusterfs not found (apt-get install glusterfs-client)");
-  auto r = util::RunCommand(
-      {"mount", "-t", "glusterfs", "-o", "log-file=" + dir_->path() + "/log/fuse.log",
-       host_ + ":/" + opts_.volume, mount_point_},
-      std::chrono::seconds(60));
+  auto r = util::RunCommand({"mount", "-t", "glusterfs", "-o",
+                             "log-file=" + dir_->path() +
+                                 "/log/fuse.log,attribute-timeout=0,entry-timeout=0,"
+                                 "negative-timeout=0",
+                             host_ + ":/" + opts_.volume, mount_point_},
+                            std::chrono::seconds(60));
   if (!r) return unavailable("mount: " + r.error().message);
   if (r->exit_code != 0 || !IsFuseMount(mount_point_))
     return unavailable("mount -t glusterfs failed: " + r->out + r->err +

@@ -21,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "berth/result.h"
@@ -33,6 +34,10 @@ struct GlusterServerOptions {
   std::string volume = "gv0";
   enum class Fuse { kIfAvailable, kRequired, kNever };
   Fuse fuse = Fuse::kIfAvailable;
+  // `gluster volume set` before start. Metadata caching is off so that every client (libgfapi,
+  // the mount, the brick) sees a change at once; the mount is made without kernel caching too.
+  std::vector<std::pair<std::string, std::string>> volume_set = {
+      {"performance.stat-prefetch", "off"}};
   std::chrono::milliseconds start_timeout{60000};
 };
 

@@ -342,6 +342,11 @@ class Parser {
   }
 
   NodePtr Control(NodeType type, int line, const char* context) {
+    if (!Enter(line)) return nullptr;
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     size_t vars_mark = vars_.size();
     auto node = std::make_unique<BranchNode>(type, line);
     node->pipe = Pipeline(context, Tok::kRightDelim, type == NodeType::kRange);
@@ -612,6 +617,11 @@ class Parser {
         return std::make_unique<LiteralNode>(t.line, Value(std::move(*s)), std::string(t.text));
       }
       case Tok::kLeftParen: {
+        if (!Enter(t.line)) return nullptr;
+        struct Leave {
+          int& d;
+          ~Leave() { --d; }
+        } leave{depth_};
         auto pipe = Pipeline("parenthesized pipeline", Tok::kRightParen, false);
         if (!pipe) return nullptr;
         return pipe;
@@ -685,6 +695,16 @@ class Parser {
     return nullptr;
   }
 
+  // Bounds recursion so hostile input cannot exhaust the stack.
+  bool Enter(int line) {
+    if (++depth_ > kMaxNesting) {
+      Error(line, "max nesting depth " + std::to_string(kMaxNesting) + " exceeded");
+      return false;
+    }
+    return true;
+  }
+  static constexpr int kMaxNesting = 500;
+
   bool HasVar(const std::string& name) const {
     for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
       if (*it == name) return true;
@@ -699,6 +719,7 @@ class Parser {
   int last_line_ = 1;
   std::vector<std::string> vars_;
   int range_depth_ = 0;
+  int depth_ = 0;
   std::string err_;
 };
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -212,7 +213,11 @@ Result<Value> Value::Field(std::string_view name) const {
 }
 
 namespace {
-Value FromJsonNode(const nlohmann::json& j) {
+// Deep nesting is refused: conversion and destruction recurse once per level.
+constexpr int kMaxJsonDepth = 256;
+
+Value FromJsonNode(const nlohmann::json& j, int depth) {
+  if (depth > kMaxJsonDepth) throw std::runtime_error("json: nested too deeply");
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::Nil();
@@ -232,13 +237,14 @@ Value FromJsonNode(const nlohmann::json& j) {
     case nlohmann::json::value_t::array: {
       List l;
       l.reserve(j.size());
-      for (const auto& e : j) l.push_back(FromJsonNode(e));
+      for (const auto& e : j) l.push_back(FromJsonNode(e, depth + 1));
       return Value(std::move(l));
     }
     case nlohmann::json::value_t::object: {
       std::vector<Map::Entry> es;
       es.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) es.emplace_back(it.key(), FromJsonNode(*it));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        es.emplace_back(it.key(), FromJsonNode(*it, depth + 1));
       return Value(Map(std::move(es)));
     }
     default:
@@ -249,7 +255,7 @@ Value FromJsonNode(const nlohmann::json& j) {
 
 Result<Value> Value::FromJson(std::string_view text) {
   try {
-    return FromJsonNode(nlohmann::json::parse(text));
+    return FromJsonNode(nlohmann::json::parse(text), 0);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument, e.what());
   }

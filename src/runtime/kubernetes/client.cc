@@ -113,9 +113,9 @@ Result<nlohmann::json> KubeClient::Update(const std::string& path, const nlohman
                            obj.dump(), "application/json"));
 }
 Result<nlohmann::json> KubeClient::Apply(const std::string& path, const nlohmann::json& obj,
-                                         bool force) {
+                                         bool force, const std::string& field_manager) {
   // JSON is YAML, so the apply-patch body can be the object serialized as JSON.
-  std::string q = std::string("fieldManager=") + kFieldManager + (force ? "&force=true" : "");
+  std::string q = "fieldManager=" + util::UrlEncode(field_manager) + (force ? "&force=true" : "");
   return ParseJson(Request("PATCH", AddQuery(path, q), obj.dump(), "application/apply-patch+yaml"));
 }
 Result<nlohmann::json> KubeClient::MergePatch(const std::string& path, const nlohmann::json& patch) {

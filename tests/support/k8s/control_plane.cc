@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <yaml-cpp/yaml.h>
+
 #include "runtime/kubernetes/base64.h"
 #include "runtime/kubernetes/client.h"
 #include "support/ports.h"
@@ -387,12 +389,90 @@ Result<util::CommandResult> ControlPlane::Kubectl(const std::vector<std::string>
   return util::RunCommand(argv, timeout);
 }
 
+namespace {
+
+// YAML -> JSON keeping plain scalars' types (numbers, booleans, null); quoted stay strings.
+nlohmann::json ToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = ToJson(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& v : n) a.push_back(ToJson(v));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      std::string v = n.Scalar();
+      if (n.Tag() == "?") {
+        if (v == "true") return true;
+        if (v == "false") return false;
+        if (v == "null" || v == "~") return nullptr;
+        if (!v.empty() && v.find_first_not_of("0123456789-") == std::string::npos &&
+            v != "-") {
+          try {
+            return std::stoll(v);
+          } catch (...) {
+          }
+        }
+      }
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Where each kind the tests apply lives in the API.
+struct KindPath {
+  const char* kind;
+  const char* api;
+  const char* plural;
+  bool namespaced;
+};
+constexpr KindPath kKinds[] = {
+    {"Namespace", "/api/v1", "namespaces", false},
+    {"ServiceAccount", "/api/v1", "serviceaccounts", true},
+    {"ConfigMap", "/api/v1", "configmaps", true},
+    {"Service", "/api/v1", "services", true},
+    {"PersistentVolume", "/api/v1", "persistentvolumes", false},
+    {"PersistentVolumeClaim", "/api/v1", "persistentvolumeclaims", true},
+    {"StorageClass", "/apis/storage.k8s.io/v1", "storageclasses", false},
+    {"ClusterRole", "/apis/rbac.authorization.k8s.io/v1", "clusterroles", false},
+    {"ClusterRoleBinding", "/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false},
+    {"Role", "/apis/rbac.authorization.k8s.io/v1", "roles", true},
+    {"RoleBinding", "/apis/rbac.authorization.k8s.io/v1", "rolebindings", true},
+    {"Deployment", "/apis/apps/v1", "deployments", true},
+};
+
+}  // namespace
+
 Status ControlPlane::ApplyManifest(const std::string& manifest) {
-  std::string path = dir() + "/manifest-" + std::to_string(::getpid()) + ".yaml";
-  if (auto s = Write(path, manifest); !s) return s;
-  auto r = Kubectl({"apply", "--server-side", "--field-manager=berth-test", "-f", path});
-  if (!r) return Fail(r.error());
-  if (r->exit_code != 0) return Fail(ErrorCode::kInternal, "kubectl apply: " + r->err);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(manifest);
+  } catch (const YAML::Exception& e) {
+    return Fail(ErrorCode::kInvalidArgument, std::string("manifest: ") + e.what());
+  }
+  kube::KubeClient admin(AdminConnection());
+  for (const auto& d : docs) {
+    if (!d || d.IsNull()) continue;
+    nlohmann::json obj = ToJson(d);
+    std::string kind = obj.value("kind", "");
+    const KindPath* k = nullptr;
+    for (const auto& kp : kKinds)
+      if (kind == kp.kind) k = &kp;
+    if (!k) return Fail(ErrorCode::kInvalidArgument, "ApplyManifest: kind " + kind + " not mapped");
+    std::string name = obj["metadata"].value("name", "");
+    std::string path = std::string(k->api);
+    if (k->namespaced) path += "/namespaces/" + obj["metadata"].value("namespace", "default");
+    path += std::string("/") + k->plural + "/" + name;
+    // The harness applies as admin with force: it sets up fixtures, it is not under test.
+    auto r = admin.Apply(path, obj, true, "berth-test-fixture");
+    if (!r) return Fail(Wrap(r.error(), "applying " + kind + " " + name));
+  }
   return {};
 }
 

@@ -65,7 +65,8 @@ class ControlPlane {
   // kubectl with the admin kubeconfig; the whole result (exit code, out, err).
   Result<util::CommandResult> Kubectl(const std::vector<std::string>& args,
                                       std::chrono::seconds timeout = std::chrono::seconds(60));
-  // kubectl apply -f - style helper: a manifest (YAML or JSON) applied as admin.
+  // Applies a (multi-document) YAML manifest as admin with server-side apply, through the
+  // API directly (no kubectl needed).
   Status ApplyManifest(const std::string& manifest);
   // The last bytes of a component's log ("etcd", "kube-apiserver", ...).
   std::string LogTail(const std::string& component, size_t bytes = 3000) const;

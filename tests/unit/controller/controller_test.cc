@@ -248,7 +248,9 @@ TEST_F(ControllerTest, FiftyConcurrentCreatesGetDistinctPorts) {
   auto ports = st->List("/berth/ports/");
   EXPECT_EQ(ports->kvs.size(), 150u);
   std::set<int> seen;
-  for (auto& v : *service->List("default"))
+  auto listed = service->List("default");
+  ASSERT_TRUE(listed);
+  for (auto& v : *listed)
     for (auto& p : v.spec.ports) EXPECT_TRUE(seen.insert(p.host_port).second) << p.host_port;
   EXPECT_EQ(seen.size(), 150u);
 }

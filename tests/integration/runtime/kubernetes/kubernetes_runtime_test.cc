@@ -29,7 +29,10 @@ class ControlPlaneEnv : public ::testing::Environment {
  public:
   void SetUp() override {
     if (ControlPlane::SkipRequested()) return;
-    auto cp = ControlPlane::Start();
+    testing::ControlPlaneOptions o;
+    // Debugging aid: only etcd + kube-apiserver (workload tests then fail, as they must).
+    if (std::getenv("BERTH_K8S_APISERVER_ONLY")) o.controllers = o.kwok = false;
+    auto cp = ControlPlane::Start(o);
     if (!cp) {
       g_start_error = cp.error().message;
       return;
@@ -413,11 +416,15 @@ Result<std::string> WhoAmI(KubeClient& c) {
   return (*r)["status"]["userInfo"].value("username", "");
 }
 
+// A bound service-account token from the TokenRequest API (what `kubectl create token` does).
 Result<std::string> SaToken(const std::string& sa) {
-  auto r = g_cp->Kubectl({"-n", "berth-system", "create", "token", sa});
+  auto admin = Admin();
+  nlohmann::json req = {{"apiVersion", "authentication.k8s.io/v1"},
+                        {"kind", "TokenRequest"},
+                        {"spec", {{"expirationSeconds", 3600}}}};
+  auto r = admin.Create("/api/v1/namespaces/berth-system/serviceaccounts/" + sa + "/token", req);
   if (!r) return Fail(r.error());
-  if (r->exit_code != 0) return Fail(ErrorCode::kInternal, r->err);
-  return util::Trim(r->out);
+  return (*r)["status"].value("token", "");
 }
 
 std::string TokenKubeconfig(const std::string& user_block) {

@@ -282,6 +282,15 @@ TEST(TemplateErrors, ParseErrorsNameFileAndLine) {
             "service.conf.tpl:2: unexpected EOF");
 }
 
+TEST(TemplateValues, JsonConversion) {
+  auto v = Value::FromJson(R"({"b": [1, 2.5, "x", null, true], "a": {"c": -3}})");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->ToString(), "map[a:map[c:-3] b:[1 2.5 x <nil> true]]");
+  EXPECT_FALSE(Value::FromJson("{bad").has_value());
+  EXPECT_FALSE(Value::FromJson(std::string(100000, '[') + std::string(100000, ']')).has_value());
+  EXPECT_TRUE(Value::FromJson(std::string(100, '[') + std::string(100, ']')).has_value());
+}
+
 TEST(TemplateExec, ParseOnceExecuteMany) {
   auto t = Template::Parse("t", "{{range .}}{{.}},{{end}}");
   ASSERT_TRUE(t.has_value());
@@ -295,6 +304,69 @@ TEST(TemplateExec, ParseOnceExecuteMany) {
 TEST(TemplateExec, MultiLineActionsAndLineNumbers) {
   EXPECT_EQ(Render("{{printf \"%s\"\n  .name}}"), "beta");
   EXPECT_EQ(ExecError("a\nb\n{{index .SI\n 9}}").substr(0, 8), "t.tpl:3:");
+}
+
+// The examples in Go's text/template package documentation: each prints "output" in quotes.
+TEST(TemplateGoDoc, PipelineExamples) {
+  const char* examples[] = {
+      R"({{"\"output\""}})",
+      R"({{`"output"`}})",
+      R"({{printf "%q" "output"}})",
+      R"({{"output" | printf "%q"}})",
+      R"({{printf "%q" (print "out" "put")}})",
+      R"({{"put" | printf "%s%s" "out" | printf "%q"}})",
+      R"({{"output" | printf "%s" | printf "%q"}})",
+      R"({{with "output"}}{{printf "%q" .}}{{end}})",
+      R"({{with $x := "output" | printf "%q"}}{{$x}}{{end}})",
+      R"({{with $x := "output"}}{{printf "%q" $x}}{{end}})",
+      R"({{with $x := "output"}}{{$x | printf "%q"}}{{end}})",
+  };
+  for (const char* e : examples) EXPECT_EQ(Render(e), "\"output\"") << e;
+}
+
+// Malformed input never crashes: every prefix of a rich template either parses and runs or
+// fails with a located message.
+TEST(TemplateRobustness, EveryPrefixParsesOrFailsCleanly) {
+  const std::string full =
+      "{{define \"x\"}}<{{.}}>{{end}}a {{- /* c */ -}} b{{range $i, $v := .SI}}{{if eq $i 1}}"
+      "{{continue}}{{else if gt $v 4}}{{break}}{{end}}{{template \"x\" $v}}{{else}}e{{end}}"
+      "{{with .nested.a}}{{.b | printf \"%-5s|\"}}{{end}}{{$x := `raw`}}{{$x = \"q\\t\"}}"
+      "{{index .MSI \"one\"}}{{(len .SI)}}{{and 1 (or 0 'c')}}{{slice .name 1}}";
+  ASSERT_EQ(Render(full), "ab<3>deep |1399eta");
+  int parsed = 0;
+  for (size_t n = 0; n <= full.size(); ++n) {
+    auto t = Template::Parse("p", full.substr(0, n));
+    if (!t) {
+      EXPECT_EQ(t.error().message.rfind("p:", 0), 0u) << t.error().message;
+      continue;
+    }
+    ++parsed;
+    std::string out;
+    (void)t->Execute(Data(), out);
+  }
+  EXPECT_GT(parsed, 10);
+  EXPECT_EQ(ParseError("{{" + std::string(100000, '(') + "1"),
+            "service.conf.tpl:1: max nesting depth 500 exceeded");
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{{if 1}}";
+  EXPECT_EQ(ParseError(deep), "service.conf.tpl:1: max nesting depth 500 exceeded");
+  // Arbitrary bytes inside actions.
+  uint32_t seed = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    std::string s = "{{";
+    int len = 1 + i % 12;
+    for (int k = 0; k < len; ++k) {
+      seed = seed * 1103515245 + 12345;
+      static const std::string kAlphabet = "{}().|$:=,\"`'-+ \n\tabc019xe\\/*";
+      s += kAlphabet[(seed >> 16) % kAlphabet.size()];
+    }
+    s += "}}";
+    auto t = Template::Parse("r", s);
+    if (t) {
+      std::string out;
+      (void)t->Execute(Data(), out);
+    }
+  }
 }
 
 }  // namespace

@@ -75,7 +75,8 @@ TEST(CorefileTest, StubDomainsAddReplaceRemove) {
 
   // Someone added a directive to a stub block: replacing its servers keeps it.
   std::string edited = *out;
-  edited.replace(edited.find("acme.local:53 {\n    errors"), 27, "acme.local:53 {\n    log");
+  const std::string from = "acme.local:53 {\n    errors";
+  edited.replace(edited.find(from), from.size(), "acme.local:53 {\n    log");
   c.stub_domains = StubDomains{{"acme.local", {"10.0.0.3"}}};
   auto out2 = EditCorefile(edited, c);
   ASSERT_TRUE(out2) << out2.error().message;

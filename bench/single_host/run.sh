@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Benchmark: `berth create --wait` until Running (median of N) side by side with a plain
+# `podman run -d` of the same image with the same ports and volume (the floor), in one run, on
+# the same Podman service; then 50 environments created concurrently.
+#   bench/single_host/run.sh [N=20] [CONCURRENT=50]
+# Needs a built build/berth (scripts/build.sh) and the packages of scripts/deps.sh run.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+N="${1:-20}"; C="${2:-50}"
+berth="${BERTH_BINARY:-$here/build/berth}"
+work="$(mktemp -d /tmp/berth-bench.XXXXXX)"
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; sleep 1; podman_cmd rm -af >/dev/null 2>&1; rm -rf "$work"' EXIT
+
+pd="$work/podman"; mkdir -p "$pd/cni" "$pd/tmp"
+nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+[[ "$nofile" == unlimited || "$nofile" -gt 1048576 ]] && nofile=1048576
+[[ "$nproc" == unlimited || "$nproc" -gt 65536 ]] && nproc=65536
+cat > "$pd/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$pd/tmp"
+[network]
+network_config_dir = "$pd/cni"
+CONF
+printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/runroot"\n' "$pd" "$pd" > "$pd/storage.conf"
+export CONTAINERS_CONF="$pd/containers.conf" CONTAINERS_STORAGE_CONF="$pd/storage.conf"
+podman_cmd() { podman --root "$pd/root" --runroot "$pd/runroot" "$@"; }
+podman_cmd system service --time=0 "unix://$work/podman.sock" >"$work/podman.log" 2>&1 & echo $! > "$work/podman.pid"
+for _ in $(seq 100); do curl -sf --unix-socket "$work/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+mkdir -p "$work/rootfs/bin" "$work/rootfs/apps"
+cp /bin/busybox "$work/rootfs/bin/"; for c in sh httpd sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
+tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+podman_cmd import --change 'CMD ["/bin/httpd","-f","-p","80","-h","/apps"]' "$work/rootfs.tar" localhost/bench:1 >/dev/null
+
+cat > "$work/berth.toml" <<CONF
+[server]
+state_dir = "$work/state"
+socket = "$work/berth.sock"
+[environments]
+default_image = "localhost/bench:1"
+pull_policy = "IfNotPresent"
+[runtime]
+docker_host = "unix://$work/podman.sock"
+[router]
+mode = "off"
+CONF
+export BERTH_CONFIG="$work/berth.toml"
+"$berth" serve >"$work/serve.log" 2>&1 & echo $! > "$work/serve.pid"
+for _ in $(seq 100); do curl -sf --unix-socket "$work/berth.sock" http://b/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+
+ms() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+berth_t=(); floor_t=()
+port=40000
+for i in $(seq "$N"); do
+  # Floor: what Berth asks the engine for, by hand — same image, ports, volume, limits.
+  mkdir -p "$work/vol/p$i"
+  t0=$(ms)
+  podman_cmd run -d --name "floor$i" -p 127.0.0.1:$((port)):22 -p 127.0.0.1:$((port+1)):80 \
+    -p 127.0.0.1:$((port+2)):443 -v "$work/vol/p$i:/apps" --cpus 0.5 --memory 2000m \
+    localhost/bench:1 >/dev/null
+  floor_t+=($(( ($(ms) - t0) / 1000 )))
+  port=$((port+3))
+  t0=$(ms)
+  "$berth" create "b$i" --wait >/dev/null
+  berth_t+=($(( ($(ms) - t0) / 1000 )))
+done
+fm=$(printf '%s\n' "${floor_t[@]}" | median); bm=$(printf '%s\n' "${berth_t[@]}" | median)
+echo "command: bench/single_host/run.sh $N $C   ($(date -u +%F), $(nproc) cores, podman $(podman --version | awk '{print $3}'), runc)"
+printf 'create -> Running, median of %d:  podman run -d (floor) %.1f ms   berth create --wait %.1f ms   ratio %.3f\n' \
+  "$N" "$(echo "$fm/1000" | bc -l)" "$(echo "$bm/1000" | bc -l)" "$(echo "$bm/$fm" | bc -l)"
+
+for i in $(seq "$N"); do "$berth" delete "b$i" --no-wait >/dev/null; podman_cmd rm -f "floor$i" >/dev/null; done
+for i in $(seq "$N"); do "$berth" wait "b$i" --for deleted >/dev/null; done
+
+t0=$(ms)
+for i in $(seq "$C"); do "$berth" create "c$i" --wait --timeout 600 >/dev/null & done
+wait
+ct=$(( ($(ms) - t0) / 1000000 ))
+ports=$("$berth" list -o json | jq '[.[].status.ports[]] | length')
+distinct=$("$berth" list -o json | jq '[.[].status.ports[]] | unique | length')
+running=$("$berth" list -o json | jq '[.[] | select(.status.phase=="Running")] | length')
+echo "$C concurrent creates: all Running after ${ct} ms ($running/$C Running, $distinct distinct of $ports ports)"
+t0=$(ms)
+for i in $(seq "$C"); do podman_cmd run -d --name "fc$i" -p 127.0.0.1:$((41000+i)):80 localhost/bench:1 >/dev/null & done
+wait
+echo "$C concurrent podman run -d (floor): $(( ($(ms) - t0) / 1000000 )) ms"
