@@ -70,10 +70,14 @@ int main(int argc, char** argv) {
   int count = 100, workers = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--kubeconfig") kubeconfig = argv[i + 1];
-    else if (a == "--kubectl") kubectl = argv[i + 1];
-    else if (a == "--count") count = std::stoi(argv[i + 1]);
-    else if (a == "--workers") workers = std::stoi(argv[i + 1]);
+    if (a == "--kubeconfig")
+      kubeconfig = argv[i + 1];
+    else if (a == "--kubectl")
+      kubectl = argv[i + 1];
+    else if (a == "--count")
+      count = std::stoi(argv[i + 1]);
+    else if (a == "--workers")
+      workers = std::stoi(argv[i + 1]);
   }
   Config cfg;
   cfg.kubeconfig = kubeconfig;
@@ -87,21 +91,25 @@ int main(int argc, char** argv) {
 
   // (a) Berth.
   auto t0 = Clock::now();
-  int fa = Parallel(count, workers, [&](int i) { return rt.Apply(Spec("berth", i), VolumeMount{}, nullptr); });
+  int fa = Parallel(count, workers,
+                    [&](int i) { return rt.Apply(Spec("berth", i), VolumeMount{}, nullptr); });
   auto t1 = Clock::now();
-  int fr = Parallel(count, workers, [&](int i) { return rt.Remove("berth", "env-" + std::to_string(i)); });
+  int fr = Parallel(count, workers,
+                    [&](int i) { return rt.Remove("berth", "env-" + std::to_string(i)); });
   auto t2 = Clock::now();
 
   // (b) kubectl, the same objects, one after another.
   util::TempDir dir("berth-k8s-bench");
-  kube::ManifestOptions mo{"bench-kubectl", "deployment", {}, {VolumeMount::Kind::kHostPath, "", "/apps"}};
+  kube::ManifestOptions mo{
+      "bench-kubectl", "deployment", {}, {VolumeMount::Kind::kHostPath, "", "/apps"}};
   std::vector<std::string> files;
   for (int i = 0; i < count; ++i) {
     auto s = Spec("kubectl", i);
     mo.volume.source = "/mnt/" + s.name;
-    nlohmann::json list = {{"apiVersion", "v1"},
-                           {"kind", "List"},
-                           {"items", {kube::DeploymentManifest(s, mo), kube::ServiceManifest(s, mo)}}};
+    nlohmann::json list = {
+        {"apiVersion", "v1"},
+        {"kind", "List"},
+        {"items", {kube::DeploymentManifest(s, mo), kube::ServiceManifest(s, mo)}}};
     files.push_back(dir.path() + "/" + s.name + ".json");
     (void)util::WriteFileAtomic(files.back(), list.dump(2));
   }
@@ -110,8 +118,10 @@ int main(int argc, char** argv) {
   int fk = 0;
   for (int i = 0; i < count; ++i) {
     auto s = Kubectl(kubectl, kubeconfig, {"apply", "-f", files[i]});
-    if (s) s = Kubectl(kubectl, kubeconfig, {"-n", "bench-kubectl", "rollout", "status",
-                                             "deployment/env-" + std::to_string(i), "--timeout=300s"});
+    if (s)
+      s = Kubectl(kubectl, kubeconfig,
+                  {"-n", "bench-kubectl", "rollout", "status",
+                   "deployment/env-" + std::to_string(i), "--timeout=300s"});
     if (!s) {
       ++fk;
       std::fprintf(stderr, "kubectl env %d: %s\n", i, s.error().message.c_str());
@@ -120,17 +130,20 @@ int main(int argc, char** argv) {
   auto t4 = Clock::now();
   int fkd = 0;
   for (int i = 0; i < count; ++i)
-    if (!Kubectl(kubectl, kubeconfig, {"delete", "-f", files[i], "--cascade=foreground", "--wait=true"}))
+    if (!Kubectl(kubectl, kubeconfig,
+                 {"delete", "-f", files[i], "--cascade=foreground", "--wait=true"}))
       ++fkd;
   auto t5 = Clock::now();
 
   double bc = Seconds(t0, t1), bd = Seconds(t1, t2), kc = Seconds(t3, t4), kd = Seconds(t4, t5);
   std::printf("environments: %d, Berth workers: %d\n", count, workers);
   std::printf("%-36s %10s %10s %10s\n", "", "create(s)", "delete(s)", "total(s)");
-  std::printf("%-36s %10.1f %10.1f %10.1f\n", "berth KubernetesRuntime (parallel)", bc, bd, bc + bd);
+  std::printf("%-36s %10.1f %10.1f %10.1f\n", "berth KubernetesRuntime (parallel)", bc, bd,
+              bc + bd);
   std::printf("%-36s %10.1f %10.1f %10.1f\n", "kubectl apply/delete (sequential)", kc, kd, kc + kd);
   std::printf("ratio kubectl/berth: create %.1fx, delete %.1fx, total %.1fx\n", kc / bc, kd / bd,
               (kc + kd) / (bc + bd));
-  std::printf("failures: berth create %d delete %d, kubectl create %d delete %d\n", fa, fr, fk, fkd);
+  std::printf("failures: berth create %d delete %d, kubectl create %d delete %d\n", fa, fr, fk,
+              fkd);
   return (fa || fr || fk || fkd) ? 1 : 0;
 }

@@ -270,8 +270,13 @@ reload_cmd = "{ng} -t && {ng} -s reload"
 # --- scenarios ---------------------------------------------------------------------------------
 
 def preload(etcd, n, up_port, tag):
-    for i in range(n):
-        etcd.put(*route(f"{tag}{i}", up_port))
+    # etcd allows 128 operations per transaction by default.
+    for start in range(0, n, 100):
+        ops = []
+        for i in range(start, min(n, start + 100)):
+            k, v = route(f"{tag}{i}", up_port)
+            ops.append({"requestPut": {"key": b64(k), "value": b64(v)}})
+        etcd.call("/v3/kv/txn", {"success": ops})
 
 
 def run_peer(make, etcd, up_port, results, quick):

@@ -15,8 +15,8 @@ if [[ -z "${BERTH_BIN:-}" ]]; then
 fi
 
 # confd v0.16.0 (the last release, 2018) from the Go module proxy. It predates Go modules, so
-# `go install ...@v0.16.0` cannot resolve it; build it as a module with its imports resolved by
-# `go mod tidy`. The attempt is logged either way.
+# `go install ...@v0.16.0` cannot resolve it (its 2018 imports meet today's grpc and redigo);
+# build it as a module with the versions its Gopkg.lock era needs. Logged either way.
 CONFD_BIN=""
 if [[ -x "$CONFD_DIR/confd" ]]; then
   CONFD_BIN=$CONFD_DIR/confd
@@ -33,8 +33,12 @@ elif command -v go >/dev/null; then
       cp -r "$CONFD_DIR"/gopath/pkg/mod/github.com/kelseyhightower/confd@v0.16.0/. "$src"
       chmod -R u+w "$src"
       (cd "$src" && export GOPATH=$CONFD_DIR/gopath GOFLAGS=-mod=mod &&
-        go mod init github.com/kelseyhightower/confd && nice -n 19 go mod tidy &&
-        nice -n 19 go build -o "$CONFD_DIR/confd" .) || echo "confd build failed"
+        go mod init github.com/kelseyhightower/confd &&
+        go mod edit -require=github.com/kelseyhightower/memkv@v0.1.1 \
+          -replace=google.golang.org/grpc=google.golang.org/grpc@v1.26.0 \
+          -replace=github.com/garyburd/redigo=github.com/garyburd/redigo@v1.6.0 \
+          -replace=github.com/coreos/bbolt=go.etcd.io/bbolt@v1.3.3 &&
+        nice -n 19 go mod tidy -e && nice -n 19 go build -o "$CONFD_DIR/confd" .) || echo "confd build failed"
       rm -rf "$src"
     fi
   } >>"$log" 2>&1

@@ -59,22 +59,14 @@ Status ApiClient::StreamLines(const std::string& path, const std::function<bool(
   req.path = path;
   req.timeout = std::chrono::milliseconds(0);
   net::LineSplitter splitter;
-  std::string error_body;
-  bool is_error = false;
+  std::string head;  // the start of the body, for an error answer (which has no newline)
   auto r = http_->Stream(req, [&](std::string_view chunk) {
-    if (is_error) {
-      error_body.append(chunk);
-      return true;
-    }
+    if (head.size() < 65536) head.append(chunk.substr(0, 65536 - head.size()));
     return splitter.Feed(chunk, [&](std::string_view line) {
       if (line.empty()) return true;
       try {
         auto j = json::parse(line);
-        if (j.contains("error") && !j.contains("type")) {
-          is_error = true;
-          error_body = std::string(line);
-          return true;
-        }
+        if (j.contains("error") && !j.contains("type")) return false;  // an error answer
         return fn(j);
       } catch (...) {
         return true;
@@ -84,7 +76,7 @@ Status ApiClient::StreamLines(const std::string& path, const std::function<bool(
   if (!r) return Fail(Unreachable(r.error()));
   if (r->status < 200 || r->status >= 300) {
     net::HttpResponse er = *r;
-    er.body = error_body;
+    er.body = head;
     return Fail(FromResponse(er));
   }
   return {};

@@ -59,8 +59,8 @@ void Print(const kube::DnsSettings& s, const std::string& output) {
     return;
   }
   std::cout << "provider:  " << s.provider << " (ConfigMap " << s.configmap << ")\n";
-  std::cout << "upstream:  " << (s.upstream.empty() ? "(node resolv.conf)" : util::Join(s.upstream, " "))
-            << "\n";
+  std::cout << "upstream:  "
+            << (s.upstream.empty() ? "(node resolv.conf)" : util::Join(s.upstream, " ")) << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& [d, ips] : s.stub_domains) rows.push_back({d, util::Join(ips, ",")});
   if (rows.empty()) {
@@ -72,8 +72,9 @@ void Print(const kube::DnsSettings& s, const std::string& output) {
 }
 
 void AddCommon(CLI::App* c, DnsFlags& f) {
-  c->add_option("--kubeconfig", f.kubeconfig, "kubeconfig file (default as kubectl: KUBECONFIG, "
-                                              "~/.kube/config, in-cluster)");
+  c->add_option("--kubeconfig", f.kubeconfig,
+                "kubeconfig file (default as kubectl: KUBECONFIG, "
+                "~/.kube/config, in-cluster)");
   c->add_option("--context", f.context, "kubeconfig context (default: current-context)");
   c->add_option("--provider", f.provider, "auto (default), coredns or kube-dns")
       ->check(CLI::IsMember({"auto", "coredns", "kube-dns"}));
@@ -122,8 +123,8 @@ void AddDnsCommand(CLI::App& app) {
         auto p = kube::ParseStubDomainFlag(s);
         if (!p) std::exit(ReportError(p.error()));
         if (!change.stub_domains->emplace(p->first, p->second).second)
-          std::exit(ReportError(Error(ErrorCode::kInvalidArgument,
-                                      "stub domain " + p->first + " is given twice")));
+          std::exit(ReportError(
+              Error(ErrorCode::kInvalidArgument, "stub domain " + p->first + " is given twice")));
       }
     }
     if (!f->upstream.empty() || f->clear_upstream) {
@@ -133,8 +134,8 @@ void AddDnsCommand(CLI::App& app) {
       change.upstream = f->upstream;
     }
     if (!change.stub_domains && !change.upstream)
-      std::exit(ReportError(Error(ErrorCode::kInvalidArgument,
-                                  "nothing to set: give --stub-domain or --upstream")));
+      std::exit(ReportError(
+          Error(ErrorCode::kInvalidArgument, "nothing to set: give --stub-domain or --upstream")));
     if (auto v = kube::ValidateDnsChange(change); !v) std::exit(ReportError(v.error()));
     auto client = Connect(app, *f);
     if (!client) std::exit(ReportError(client.error()));

@@ -134,6 +134,7 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "volumes", "gluster_server", c.gluster_server);
     Read(t, "volumes", "gluster_volume", c.gluster_volume);
     Read(t, "volumes", "gluster_mount", c.gluster_mount);
+    Read(t, "volumes", "layout", c.volume_layout);
     Read(t, "router", "mode", c.router_mode);
     Read(t, "router", "nginx", c.nginx_binary);
     Read(t, "router", "prefix", c.nginx_prefix);
@@ -197,6 +198,8 @@ Status ValidateConfig(const Config& c) {
     return bad("runtime.kind must be docker or kubernetes");
   if (c.volume_driver != "dir" && c.volume_driver != "gluster" && c.volume_driver != "none")
     return bad("volumes.driver must be dir, gluster or none");
+  if (c.volume_layout != "namespaced" && c.volume_layout != "original")
+    return bad("volumes.layout must be namespaced or original");
   if (c.router_mode != "lua" && c.router_mode != "classic" && c.router_mode != "off")
     return bad("router.mode must be lua, classic or off");
   if (c.upstream_scheme != "http" && c.upstream_scheme != "https")

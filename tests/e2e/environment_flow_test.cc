@@ -297,9 +297,9 @@ TEST_F(EnvironmentFlow, KillNineAtAnyPointConverges) {
 
     auto names = OwnedContainers();
     std::multiset<std::string> set(names.begin(), names.end());
-    EXPECT_EQ(set.count("berth-default-" + keep), 1u);
-    EXPECT_EQ(set.count("berth-default-" + rebuilt), 1u);
-    EXPECT_EQ(set.count("berth-default-" + gone), 0u);
+    EXPECT_EQ(set.count("berth-default." + keep), 1u);
+    EXPECT_EQ(set.count("berth-default." + rebuilt), 1u);
+    EXPECT_EQ(set.count("berth-default." + gone), 0u);
   }
   // Exactly the environments the store holds, one container each.
   auto all = Json(server_->Cli({"list", "-o", "json"}));

@@ -44,14 +44,20 @@ RequestInfo ParseRequest(const std::string& method, const std::string& path_and_
     info.name = info.ns;
     info.ns.clear();
   }
-  bool watch = query.find("watch=1") != std::string::npos ||
-               query.find("watch=true") != std::string::npos;
-  if (method == "GET") info.verb = watch ? "watch" : (info.name.empty() ? "list" : "get");
-  else if (method == "POST") info.verb = "create";
-  else if (method == "PUT") info.verb = "update";
-  else if (method == "PATCH") info.verb = "patch";
-  else if (method == "DELETE") info.verb = info.name.empty() ? "deletecollection" : "delete";
-  else info.verb = util::ToLower(method);
+  bool watch =
+      query.find("watch=1") != std::string::npos || query.find("watch=true") != std::string::npos;
+  if (method == "GET")
+    info.verb = watch ? "watch" : (info.name.empty() ? "list" : "get");
+  else if (method == "POST")
+    info.verb = "create";
+  else if (method == "PUT")
+    info.verb = "update";
+  else if (method == "PATCH")
+    info.verb = "patch";
+  else if (method == "DELETE")
+    info.verb = info.name.empty() ? "deletecollection" : "delete";
+  else
+    info.verb = util::ToLower(method);
   return info;
 }
 
@@ -75,16 +81,16 @@ Error MapApiError(const RequestInfo& req, long status, const std::string& body) 
     case 400:
       return Error(ErrorCode::kInvalidArgument, what + ": bad request: " + message);
     case 401:
-      return Error(ErrorCode::kPermissionDenied,
-                   what + ": unauthorized: the API server did not accept the credentials (" +
-                       message + ")");
+      return Error(
+          ErrorCode::kPermissionDenied,
+          what + ": unauthorized: the API server did not accept the credentials (" + message + ")");
     case 403: {
       std::string r = req.resource + (req.group.empty() ? "" : "." + req.group);
       std::string where = req.ns.empty() ? "at cluster scope" : "in namespace \"" + req.ns + "\"";
       return Error(ErrorCode::kPermissionDenied,
                    "permission denied: the Kubernetes user may not " + req.verb + " " + r + " " +
-                       where + " (grant the rules in deploy/kubernetes/rbac.yaml); API server: " +
-                       message);
+                       where +
+                       " (grant the rules in deploy/kubernetes/rbac.yaml); API server: " + message);
     }
     case 404:
       return Error(ErrorCode::kNotFound, req.Describe() + " not found");
@@ -93,8 +99,8 @@ Error MapApiError(const RequestInfo& req, long status, const std::string& body) 
         return Error(ErrorCode::kAlreadyExists, req.Describe() + " already exists");
       return Error(ErrorCode::kConflict, what + ": conflict: " + message);
     case 410:
-      return Error(ErrorCode::kGone, what + ": resource version too old (" + message +
-                                         "); relist needed");
+      return Error(ErrorCode::kGone,
+                   what + ": resource version too old (" + message + "); relist needed");
     case 422: {
       std::vector<std::string> causes;
       if (details.contains("causes") && details["causes"].is_array())
@@ -104,8 +110,10 @@ Error MapApiError(const RequestInfo& req, long status, const std::string& body) 
           causes.push_back(field.empty() ? m : field + ": " + m);
         }
       std::string text = what + ": invalid";
-      if (!causes.empty()) text += ": " + util::Join(causes, "; ");
-      else text += ": " + message;
+      if (!causes.empty())
+        text += ": " + util::Join(causes, "; ");
+      else
+        text += ": " + message;
       return Error(ErrorCode::kInvalidArgument, text);
     }
     case 429:

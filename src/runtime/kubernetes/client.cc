@@ -82,7 +82,8 @@ Result<std::string> KubeClient::Request(const std::string& method, const std::st
   if (!content_type.empty()) req.headers["Content-Type"] = content_type;
   auto resp = Do(std::move(req), nullptr);
   if (!resp) return Fail(resp.error());
-  if (resp->status >= 400) return Fail(MapApiError(ParseRequest(method, path), resp->status, resp->body));
+  if (resp->status >= 400)
+    return Fail(MapApiError(ParseRequest(method, path), resp->status, resp->body));
   return std::move(resp->body);
 }
 
@@ -104,8 +105,10 @@ std::string AddQuery(const std::string& path, const std::string& q) {
 Result<nlohmann::json> KubeClient::Get(const std::string& path) {
   return ParseJson(Request("GET", path, "", ""));
 }
-Result<nlohmann::json> KubeClient::Create(const std::string& collection, const nlohmann::json& obj) {
-  return ParseJson(Request("POST", AddQuery(collection, std::string("fieldManager=") + kFieldManager),
+Result<nlohmann::json> KubeClient::Create(const std::string& collection,
+                                          const nlohmann::json& obj) {
+  return ParseJson(Request("POST",
+                           AddQuery(collection, std::string("fieldManager=") + kFieldManager),
                            obj.dump(), "application/json"));
 }
 Result<nlohmann::json> KubeClient::Update(const std::string& path, const nlohmann::json& obj) {
@@ -118,7 +121,8 @@ Result<nlohmann::json> KubeClient::Apply(const std::string& path, const nlohmann
   std::string q = "fieldManager=" + util::UrlEncode(field_manager) + (force ? "&force=true" : "");
   return ParseJson(Request("PATCH", AddQuery(path, q), obj.dump(), "application/apply-patch+yaml"));
 }
-Result<nlohmann::json> KubeClient::MergePatch(const std::string& path, const nlohmann::json& patch) {
+Result<nlohmann::json> KubeClient::MergePatch(const std::string& path,
+                                              const nlohmann::json& patch) {
   return ParseJson(Request("PATCH", AddQuery(path, std::string("fieldManager=") + kFieldManager),
                            patch.dump(), "application/merge-patch+json"));
 }
@@ -136,9 +140,11 @@ Status KubeClient::DeleteCollection(const std::string& collection, const std::st
   if (!r) return Fail(r.error());
   return {};
 }
-Result<nlohmann::json> KubeClient::List(const std::string& collection, const std::string& selector) {
-  std::string p = selector.empty() ? collection
-                                   : AddQuery(collection, "labelSelector=" + util::UrlEncode(selector));
+Result<nlohmann::json> KubeClient::List(const std::string& collection,
+                                        const std::string& selector) {
+  std::string p = selector.empty()
+                      ? collection
+                      : AddQuery(collection, "labelSelector=" + util::UrlEncode(selector));
   return Get(p);
 }
 

@@ -41,7 +41,8 @@ class KubeClient {
   Result<nlohmann::json> Update(const std::string& path, const nlohmann::json& obj);
   // Server-side apply with fieldManager=berth; conflicts come back as kConflict unless force.
   Result<nlohmann::json> Apply(const std::string& path, const nlohmann::json& obj,
-                               bool force = false, const std::string& field_manager = kFieldManager);
+                               bool force = false,
+                               const std::string& field_manager = kFieldManager);
   Result<nlohmann::json> MergePatch(const std::string& path, const nlohmann::json& patch);
   // propagation: "Foreground", "Background" or "Orphan".
   Result<nlohmann::json> Delete(const std::string& path, const std::string& propagation);

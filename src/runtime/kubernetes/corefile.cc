@@ -7,7 +7,9 @@
 namespace berth::kube::corefile {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 
 // Skips a "..." string starting at i (text[i] == '"'); returns the index after it or npos.
 size_t SkipQuoted(const std::string& t, size_t i) {
@@ -58,8 +60,10 @@ std::optional<ForwardDirective> FindForward(const std::string& t, size_t b, size
         ForwardDirective f;
         f.from = toks[1].first;
         for (size_t k = 2; k < toks.size(); ++k) f.targets.push_back(toks[k].first);
-        if (toks.size() > 2) f.targets_range = {toks[2].second.begin, toks.back().second.end};
-        else f.targets_range = {toks[1].second.end, toks[1].second.end};
+        if (toks.size() > 2)
+          f.targets_range = {toks[2].second.begin, toks.back().second.end};
+        else
+          f.targets_range = {toks[1].second.end, toks[1].second.end};
         return f;
       }
     }

@@ -25,7 +25,8 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::str
 
 }  // namespace
 
-Result<ExecCredential> ParseExecCredential(const std::string& text, const std::string& api_version) {
+Result<ExecCredential> ParseExecCredential(const std::string& text,
+                                           const std::string& api_version) {
   ExecCredential out;
   try {
     auto j = nlohmann::json::parse(text);
@@ -45,15 +46,18 @@ Result<ExecCredential> ParseExecCredential(const std::string& text, const std::s
       return Fail(ErrorCode::kInvalidArgument,
                   "exec plugin returned only one of clientCertificateData and clientKeyData");
     if (out.token.empty() && out.cert_pem.empty())
-      return Fail(ErrorCode::kInvalidArgument, "exec plugin returned neither a token nor a certificate");
+      return Fail(ErrorCode::kInvalidArgument,
+                  "exec plugin returned neither a token nor a certificate");
     std::string exp = st.value("expirationTimestamp", "");
     if (!exp.empty()) {
       auto t = ParseRfc3339(exp);
-      if (!t) return Fail(ErrorCode::kInvalidArgument, "exec plugin: bad expirationTimestamp " + exp);
+      if (!t)
+        return Fail(ErrorCode::kInvalidArgument, "exec plugin: bad expirationTimestamp " + exp);
       out.expiry = *t;
     }
   } catch (const nlohmann::json::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument, std::string("exec plugin output is not JSON: ") + e.what());
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string("exec plugin output is not JSON: ") + e.what());
   }
   return out;
 }
@@ -64,7 +68,8 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const Connection& c
                          {"spec", {{"interactive", false}}}};
   if (exec.provide_cluster_info) {
     nlohmann::json cluster = {{"server", conn.server}};
-    if (!conn.tls.ca_pem.empty()) cluster["certificate-authority-data"] = Base64Encode(conn.tls.ca_pem);
+    if (!conn.tls.ca_pem.empty())
+      cluster["certificate-authority-data"] = Base64Encode(conn.tls.ca_pem);
     else if (!conn.tls.ca_file.empty())
       if (auto ca = util::ReadFile(conn.tls.ca_file))
         cluster["certificate-authority-data"] = Base64Encode(*ca);
@@ -80,12 +85,14 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const Connection& c
   argv.insert(argv.end(), exec.args.begin(), exec.args.end());
   auto r = util::RunCommand(argv, std::chrono::seconds(60), so);
   std::string hint = exec.install_hint.empty() ? "" : " (" + exec.install_hint + ")";
-  if (!r) return Fail(ErrorCode::kUnavailable, "exec plugin " + exec.command + ": " + r.error().message + hint);
+  if (!r)
+    return Fail(ErrorCode::kUnavailable,
+                "exec plugin " + exec.command + ": " + r.error().message + hint);
   if (r->timed_out) return Fail(ErrorCode::kTimeout, "exec plugin " + exec.command + " timed out");
   if (r->exit_code != 0)
-    return Fail(ErrorCode::kPermissionDenied,
-                "exec plugin " + exec.command + " exited " + std::to_string(r->exit_code) + ": " +
-                    util::Trim(r->err) + hint);
+    return Fail(ErrorCode::kPermissionDenied, "exec plugin " + exec.command + " exited " +
+                                                  std::to_string(r->exit_code) + ": " +
+                                                  util::Trim(r->err) + hint);
   auto cred = ParseExecCredential(r->out, exec.api_version);
   if (!cred) return Fail(Wrap(cred.error(), "exec plugin " + exec.command));
   return cred;
@@ -110,7 +117,7 @@ Result<CredentialSnapshot> Credentials::Current() {
   }
   if (!conn_.token_file.empty()) {
     // Projected service-account tokens rotate: re-read whenever the file changes.
-    struct stat st{};
+    struct stat st {};
     if (stat(conn_.token_file.c_str(), &st) != 0)
       return Fail(ErrorCode::kPermissionDenied, "token file " + conn_.token_file + " is missing");
     int64_t m = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;

@@ -94,9 +94,9 @@ Status ValidateDnsChange(const DnsChange& c) {
   }
   if (c.upstream) {
     if (c.upstream->size() > kMaxUpstreams)
-      return Fail(ErrorCode::kInvalidArgument,
-                  "at most " + std::to_string(kMaxUpstreams) + " upstream name servers, got " +
-                      std::to_string(c.upstream->size()));
+      return Fail(ErrorCode::kInvalidArgument, "at most " + std::to_string(kMaxUpstreams) +
+                                                   " upstream name servers, got " +
+                                                   std::to_string(c.upstream->size()));
     if (auto s = ValidateResolvers(*c.upstream, "upstream"); !s) return s;
   }
   return {};
@@ -109,7 +109,8 @@ Result<DnsSettings> ReadCorefile(const std::string& text) {
   s.provider = "coredns";
   for (const auto& b : *blocks) {
     if (b.IsRoot()) {
-      if (b.forward && b.forward->from == "." && s.upstream.empty()) s.upstream = b.forward->targets;
+      if (b.forward && b.forward->from == "." && s.upstream.empty())
+        s.upstream = b.forward->targets;
     } else if (IsStub(b)) {
       s.stub_domains[b.Zone()] = b.forward->targets;
     }
@@ -150,11 +151,12 @@ Result<std::string> EditCorefile(const std::string& text, const DnsChange& chang
       edits.push_back({root->forward->targets_range.begin, root->forward->targets_range.end,
                        (root->forward->targets.empty() ? " " : "") + util::Join(targets, " ")});
     } else {
-      edits.push_back({root->body_end, root->body_end,
-                       "    forward . " + util::Join(targets, " ") + "\n"});
+      edits.push_back(
+          {root->body_end, root->body_end, "    forward . " + util::Join(targets, " ") + "\n"});
     }
   }
-  std::sort(edits.begin(), edits.end(), [](const Splice& a, const Splice& b) { return a.begin > b.begin; });
+  std::sort(edits.begin(), edits.end(),
+            [](const Splice& a, const Splice& b) { return a.begin > b.begin; });
   std::string out = text;
   for (const auto& e : edits) out.replace(e.begin, e.end - e.begin, e.text);
   if (!appended.empty()) {
@@ -187,12 +189,16 @@ Result<nlohmann::json> EditKubeDnsData(const nlohmann::json& data, const DnsChan
   if (auto v = ValidateDnsChange(change); !v) return Fail(v.error());
   nlohmann::json out = data.is_object() ? data : nlohmann::json::object();
   if (change.stub_domains) {
-    if (change.stub_domains->empty()) out.erase("stubDomains");
-    else out["stubDomains"] = PyDumps(*change.stub_domains);
+    if (change.stub_domains->empty())
+      out.erase("stubDomains");
+    else
+      out["stubDomains"] = PyDumps(*change.stub_domains);
   }
   if (change.upstream) {
-    if (change.upstream->empty()) out.erase("upstreamNameservers");
-    else out["upstreamNameservers"] = PyDumps(*change.upstream);
+    if (change.upstream->empty())
+      out.erase("upstreamNameservers");
+    else
+      out["upstreamNameservers"] = PyDumps(*change.upstream);
   }
   return out;
 }
@@ -228,7 +234,8 @@ Result<std::string> DetectProvider(KubeClient& client, const std::string& provid
 }
 
 Result<DnsSettings> Read(const std::string& provider, const nlohmann::json& cm) {
-  nlohmann::json data = cm.is_object() && cm.contains("data") ? cm["data"] : nlohmann::json::object();
+  nlohmann::json data =
+      cm.is_object() && cm.contains("data") ? cm["data"] : nlohmann::json::object();
   Result<DnsSettings> s;
   if (provider == "coredns") {
     if (!data.contains("Corefile") || !data["Corefile"].is_string())

@@ -30,7 +30,7 @@ struct DnsSettings {
 
 // What to change; an unset field is left as it is.
 struct DnsChange {
-  std::optional<StubDomains> stub_domains;     // replaces the whole set
+  std::optional<StubDomains> stub_domains;           // replaces the whole set
   std::optional<std::vector<std::string>> upstream;  // empty = back to the node's resolv.conf
 };
 

@@ -205,28 +205,30 @@ Result<KubeConfigFile> LoadKubeConfigFiles(const LoadOptions& opts) {
     std::string p = *home + "/.kube/config";
     if (util::PathExists(p)) return LoadFile(p);
   }
-  return Fail(ErrorCode::kNotFound, "no kubeconfig: set --kubeconfig or KUBECONFIG, or create "
-                                    "~/.kube/config");
+  return Fail(ErrorCode::kNotFound,
+              "no kubeconfig: set --kubeconfig or KUBECONFIG, or create "
+              "~/.kube/config");
 }
 
 Result<Connection> ResolveContext(const KubeConfigFile& cfg, const std::string& context) {
   std::string name = context.empty() ? cfg.current_context : context;
   if (name.empty())
-    return Fail(ErrorCode::kInvalidArgument,
-                "kubeconfig has no current-context; pass --context (contexts: " +
-                    [&] {
-                      std::vector<std::string> n;
-                      for (const auto& [k, v] : cfg.contexts) n.push_back(k);
-                      return util::Join(n, ", ");
-                    }() +
-                    ")");
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        "kubeconfig has no current-context; pass --context (contexts: " +
+            [&] {
+              std::vector<std::string> n;
+              for (const auto& [k, v] : cfg.contexts) n.push_back(k);
+              return util::Join(n, ", ");
+            }() +
+            ")");
   auto ctx = cfg.contexts.find(name);
   if (ctx == cfg.contexts.end())
     return Fail(ErrorCode::kNotFound, "context \"" + name + "\" not found in kubeconfig");
   auto cl = cfg.clusters.find(ctx->second.cluster);
   if (cl == cfg.clusters.end())
-    return Fail(ErrorCode::kNotFound, "context \"" + name + "\": cluster \"" +
-                                          ctx->second.cluster + "\" not found in kubeconfig");
+    return Fail(ErrorCode::kNotFound, "context \"" + name + "\": cluster \"" + ctx->second.cluster +
+                                          "\" not found in kubeconfig");
   Connection c;
   c.context = name;
   c.ns = ctx->second.ns;
@@ -240,9 +242,10 @@ Result<Connection> ResolveContext(const KubeConfigFile& cfg, const std::string& 
   c.tls.ca_pem = cl->second.certificate_authority_data;
   c.tls.insecure_skip_verify = cl->second.insecure_skip_tls_verify;
   if (c.tls.insecure_skip_verify && (!c.tls.ca_file.empty() || !c.tls.ca_pem.empty()))
-    return Fail(ErrorCode::kInvalidArgument,
-                "cluster \"" + cl->first +
-                    "\": certificate-authority and insecure-skip-tls-verify are mutually exclusive");
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        "cluster \"" + cl->first +
+            "\": certificate-authority and insecure-skip-tls-verify are mutually exclusive");
   if (!ctx->second.user.empty()) {
     auto u = cfg.users.find(ctx->second.user);
     if (u == cfg.users.end())

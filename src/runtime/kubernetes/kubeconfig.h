@@ -25,7 +25,7 @@ struct ExecConfig {
 
 struct KubeCluster {
   std::string server;
-  std::string certificate_authority;  // path, resolved against the file that named it
+  std::string certificate_authority;       // path, resolved against the file that named it
   std::string certificate_authority_data;  // decoded PEM
   bool insecure_skip_tls_verify = false;
   std::string tls_server_name;

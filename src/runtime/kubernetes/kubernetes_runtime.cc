@@ -12,7 +12,9 @@ namespace {
 constexpr char kCore[] = "/api/v1";
 constexpr char kApps[] = "/apis/apps/v1";
 
-bool IsNotFound(const Error& e) { return e.code == ErrorCode::kNotFound; }
+bool IsNotFound(const Error& e) {
+  return e.code == ErrorCode::kNotFound;
+}
 
 std::string WorkloadCollection(const std::string& kns, const std::string& controller) {
   return controller == "rc" ? NamespacedPath(kCore, kns, "replicationcontrollers")
@@ -86,7 +88,8 @@ Result<VolumeMount> KubernetesRuntime::ResolveVolume(const EnvironmentSpec& spec
   }
   if (!opts_.storage_class.empty()) {
     auto pvc = ClaimManifest(spec, kns, opts_.storage_class, opts_.claim_size);
-    auto r = client_->Apply(NamespacedPath(kCore, kns, "persistentvolumeclaims", VolumeName(spec.name)), pvc);
+    auto r = client_->Apply(
+        NamespacedPath(kCore, kns, "persistentvolumeclaims", VolumeName(spec.name)), pvc);
     if (!r) return Fail(Wrap(r.error(), "volume claim"));
     v.kind = VolumeMount::Kind::kClaim;
     v.source = VolumeName(spec.name);
@@ -121,11 +124,13 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
   int64_t old_generation = 0;
   if (controller == "rc") {
     auto cur = client_->Get(coll + "/" + spec.name);
-    if (cur) old_generation = GenerationOf(*cur);
-    else if (!IsNotFound(cur.error())) return Fail(cur.error());
+    if (cur)
+      old_generation = GenerationOf(*cur);
+    else if (!IsNotFound(cur.error()))
+      return Fail(cur.error());
   }
-  auto manifest = controller == "rc" ? ReplicationControllerManifest(spec, mo)
-                                     : DeploymentManifest(spec, mo);
+  auto manifest =
+      controller == "rc" ? ReplicationControllerManifest(spec, mo) : DeploymentManifest(spec, mo);
   say("applying " + Kind(controller) + " " + kns + "/" + spec.name);
   if (auto r = client_->Apply(coll + "/" + spec.name, manifest); !r) return Fail(r.error());
   if (auto r = client_->Apply(NamespacedPath(kCore, kns, "services", spec.name),
@@ -143,7 +148,8 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
     say("recreating pods of generation " + std::to_string(old_generation));
     std::string sel = SelectorString(spec) + "," + std::string(runtime::kLabelGeneration) +
                       "!=" + std::to_string(spec.generation);
-    if (auto s = client_->DeleteCollection(NamespacedPath(kCore, kns, "pods"), sel, "Background"); !s)
+    if (auto s = client_->DeleteCollection(NamespacedPath(kCore, kns, "pods"), sel, "Background");
+        !s)
       return s;
   }
   say("waiting for pods of generation " + std::to_string(spec.generation));
@@ -162,16 +168,15 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
     return Fail(summary.error());
   }
   if (summary->phase == Phase::kFailed)
-    return Fail(ErrorCode::kFailed, summary->reason +
-                                        (summary->message.empty() ? "" : ": " + summary->message));
+    return Fail(ErrorCode::kFailed,
+                summary->reason + (summary->message.empty() ? "" : ": " + summary->message));
   say("running on " + summary->host_ip);
   return {};
 }
 
-Result<PodSummary> KubernetesRuntime::WaitForPods(const std::string& kns,
-                                                  const std::string& selector, int64_t want,
-                                                  const std::function<bool(const PodSummary&)>& done,
-                                                  std::chrono::seconds timeout) {
+Result<PodSummary> KubernetesRuntime::WaitForPods(
+    const std::string& kns, const std::string& selector, int64_t want,
+    const std::function<bool(const PodSummary&)>& done, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string coll = NamespacedPath(kCore, kns, "pods");
   PodSummary last;
@@ -185,8 +190,8 @@ Result<PodSummary> KubernetesRuntime::WaitForPods(const std::string& kns,
     std::string rv = ResourceVersion(*list);
     bool finished = false;
     while (!finished) {
-      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
-                                                                   std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
         return Fail(ErrorCode::kTimeout, "pods " + selector + ": " + last.reason);
       Status w = client_->Watch(coll, selector, rv, int(std::min<int64_t>(left.count(), 60)),
@@ -194,8 +199,10 @@ Result<PodSummary> KubernetesRuntime::WaitForPods(const std::string& kns,
                                   std::string nrv = ResourceVersion(ev.object);
                                   if (!nrv.empty()) rv = nrv;
                                   if (ev.type == "BOOKMARK") return true;
-                                  if (ev.type == "DELETED") pods.erase(Uid(ev.object));
-                                  else pods[Uid(ev.object)] = ev.object;
+                                  if (ev.type == "DELETED")
+                                    pods.erase(Uid(ev.object));
+                                  else
+                                    pods[Uid(ev.object)] = ev.object;
                                   last = SummarizePods(pods, want, nullptr);
                                   finished = done(last);
                                   return !finished;
@@ -232,8 +239,10 @@ Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec
   // Only pods of the wanted generation running count as that generation being observed.
   st.generation = s.phase == Phase::kRunning ? spec.generation : s.running_generation;
   auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
-  if (svc) st.ports = NodePorts(*svc);
-  else if (!IsNotFound(svc.error())) return Fail(svc.error());
+  if (svc)
+    st.ports = NodePorts(*svc);
+  else if (!IsNotFound(svc.error()))
+    return Fail(svc.error());
   return st;
 }
 
@@ -247,13 +256,13 @@ Status KubernetesRuntime::WaitGone(const std::string& collection, const std::str
     if (left.count() <= 0)
       return Fail(ErrorCode::kTimeout, collection + "/" + name + " is still being deleted");
     bool gone = false;
-    Status w = client_->Watch(collection, "", ResourceVersion(*obj),
-                              int(std::min<int64_t>(left.count(), 60)),
-                              [&](const WatchEvent& ev) {
-                                gone = ev.type == "DELETED";
-                                return !gone;
-                              },
-                              "metadata.name=" + name);
+    Status w = client_->Watch(
+        collection, "", ResourceVersion(*obj), int(std::min<int64_t>(left.count(), 60)),
+        [&](const WatchEvent& ev) {
+          gone = ev.type == "DELETED";
+          return !gone;
+        },
+        "metadata.name=" + name);
     if (gone) return {};
     if (!w && w.error().code != ErrorCode::kGone) return w;
   }
@@ -270,16 +279,18 @@ Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name
   for (const char* c : {"deployment", "rc"}) {
     std::string coll = WorkloadCollection(kns, c);
     auto d = client_->Delete(coll + "/" + name, opts_.propagation);
-    if (d) workloads.push_back(coll);
-    else if (!IsNotFound(d.error())) return Fail(d.error());
+    if (d)
+      workloads.push_back(coll);
+    else if (!IsNotFound(d.error()))
+      return Fail(d.error());
   }
   auto svc = client_->Delete(NamespacedPath(kCore, kns, "services", name), "Background");
   if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
   for (const auto& coll : workloads)
     if (auto s = WaitGone(coll, name, deadline); !s) return s;
   // Foreground deletion has already waited for the pods; Background has not.
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
-                                                               std::chrono::steady_clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
   auto pods = WaitForPods(
       kns, SelectorString(ns, name), 0, [](const PodSummary& s) { return s.all_pods == 0; },
       std::max<std::chrono::seconds>(left, std::chrono::seconds(1)));
@@ -316,8 +327,8 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
 Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
   std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   std::map<std::string, runtime::OwnedWorkload> found;
-  for (const char* coll : {"/apis/apps/v1/deployments", "/api/v1/replicationcontrollers",
-                           "/api/v1/services"}) {
+  for (const char* coll :
+       {"/apis/apps/v1/deployments", "/api/v1/replicationcontrollers", "/api/v1/services"}) {
     auto list = client_->List(coll, sel);
     if (!list) return Fail(list.error());
     for (const auto& item : (*list)["items"]) {
@@ -366,7 +377,8 @@ Result<std::unique_ptr<runtime::Runtime>> MakeKubernetesRuntime(const berth::Con
                 "kube_controller \"" + o.default_controller + "\" must be deployment or rc");
   for (const auto& s : o.image_pull_secrets)
     if (auto v = ValidateDomain(s); !v)
-      return Fail(ErrorCode::kInvalidArgument, "image pull secret \"" + s + "\" is not a valid name");
+      return Fail(ErrorCode::kInvalidArgument,
+                  "image pull secret \"" + s + "\" is not a valid name");
   auto client = std::make_shared<KubeClient>(std::move(*conn));
   return std::unique_ptr<runtime::Runtime>(new KubernetesRuntime(client, std::move(o)));
 }

@@ -17,13 +17,13 @@
 namespace berth::kube {
 
 struct KubeRuntimeOptions {
-  std::string namespace_prefix;             // Berth "x" -> Kubernetes prefix + "x"
+  std::string namespace_prefix;  // Berth "x" -> Kubernetes prefix + "x"
   std::string default_controller = "deployment";
-  std::string storage_class;                // set = a PVC vol-<name> per environment
+  std::string storage_class;  // set = a PVC vol-<name> per environment
   std::string claim_size = "1Gi";
-  std::string host_path_root = "/mnt";      // else host path <root>/<name>
+  std::string host_path_root = "/mnt";  // else host path <root>/<name>
   std::vector<std::string> image_pull_secrets;
-  std::string propagation = "Foreground";   // how Remove cascades
+  std::string propagation = "Foreground";  // how Remove cascades
   // Apply waits (by watching pods) until the generation runs, fails, or this passes.
   std::chrono::seconds apply_wait{180};
   std::chrono::seconds remove_wait{180};

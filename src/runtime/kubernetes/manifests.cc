@@ -7,13 +7,18 @@
 namespace berth::kube {
 namespace {
 
-std::string S(std::string_view v) { return std::string(v); }
+std::string S(std::string_view v) {
+  return std::string(v);
+}
 
 const char* PullPolicyValue(PullPolicy p) {
   switch (p) {
-    case PullPolicy::kIfNotPresent: return "IfNotPresent";
-    case PullPolicy::kNever: return "Never";
-    case PullPolicy::kAlways: break;
+    case PullPolicy::kIfNotPresent:
+      return "IfNotPresent";
+    case PullPolicy::kNever:
+      return "Never";
+    case PullPolicy::kAlways:
+      break;
   }
   return "Always";
 }
@@ -37,9 +42,13 @@ std::string SelectorString(const std::string& ns, const std::string& name) {
   return S(runtime::kLabelManagedBy) + "=" + kManagedByValue + "," + S(runtime::kLabelNamespace) +
          "=" + ns + "," + S(runtime::kLabelName) + "=" + name;
 }
-std::string SelectorString(const EnvironmentSpec& spec) { return SelectorString(spec.ns, spec.name); }
+std::string SelectorString(const EnvironmentSpec& spec) {
+  return SelectorString(spec.ns, spec.name);
+}
 
-std::string VolumeName(const std::string& env_name) { return "vol-" + env_name; }
+std::string VolumeName(const std::string& env_name) {
+  return "vol-" + env_name;
+}
 
 nlohmann::json PodTemplate(const EnvironmentSpec& spec, const ManifestOptions& o) {
   nlohmann::json labels = nlohmann::json::object();
@@ -100,7 +109,8 @@ nlohmann::json DeploymentManifest(const EnvironmentSpec& spec, const ManifestOpt
             {"template", PodTemplate(spec, o)}}}};
 }
 
-nlohmann::json ReplicationControllerManifest(const EnvironmentSpec& spec, const ManifestOptions& o) {
+nlohmann::json ReplicationControllerManifest(const EnvironmentSpec& spec,
+                                             const ManifestOptions& o) {
   return {{"apiVersion", "v1"},
           {"kind", "ReplicationController"},
           {"metadata", Metadata(spec, spec.name, o.kube_namespace, true)},
@@ -139,10 +149,10 @@ nlohmann::json ClaimManifest(const EnvironmentSpec& spec, const std::string& kns
 }
 
 nlohmann::json NamespaceManifest(const std::string& kns) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Namespace"},
-          {"metadata",
-           {{"name", kns}, {"labels", {{S(runtime::kLabelManagedBy), kManagedByValue}}}}}};
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Namespace"},
+      {"metadata", {{"name", kns}, {"labels", {{S(runtime::kLabelManagedBy), kManagedByValue}}}}}};
 }
 
 }  // namespace berth::kube

@@ -8,7 +8,7 @@ namespace {
 
 // Container waiting reasons that will not fix themselves: the environment has failed.
 const std::set<std::string> kFailedWaiting = {
-    "ImagePullBackOff", "ErrImagePull",  "CrashLoopBackOff", "InvalidImageName",
+    "ImagePullBackOff",           "ErrImagePull",         "CrashLoopBackOff",  "InvalidImageName",
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "ErrImageNeverPull"};
 
 bool Terminating(const nlohmann::json& pod) {
@@ -31,7 +31,8 @@ std::string StrField(const nlohmann::json& j, std::string_view key) {
 }  // namespace
 
 int64_t GenerationOf(const nlohmann::json& obj) {
-  auto v = StrField(Field(Field(obj, "metadata"), "labels"), std::string(runtime::kLabelGeneration));
+  auto v =
+      StrField(Field(Field(obj, "metadata"), "labels"), std::string(runtime::kLabelGeneration));
   try {
     return v.empty() ? 0 : std::stoll(v);
   } catch (...) {
@@ -92,7 +93,8 @@ PodSummary SummarizePods(const std::map<std::string, nlohmann::json>& pods, int6
       if (conds.is_array())
         for (const auto& c : conds)
           if (StrField(c, "type") == "PodScheduled" && StrField(c, "status") == "False") {
-            pending_reason = StrField(c, "reason").empty() ? "Unschedulable" : StrField(c, "reason");
+            pending_reason =
+                StrField(c, "reason").empty() ? "Unschedulable" : StrField(c, "reason");
             pending_message = StrField(c, "message");
           }
       if (pending_reason.empty()) pending_reason = "ContainerCreating";

@@ -44,7 +44,9 @@ Status Write(const std::string& path, const std::string& text) {
   return util::WriteFileAtomic(path, text, 0600);
 }
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+std::string Quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 }  // namespace
 
@@ -56,8 +58,10 @@ bool ControlPlane::SkipRequested() {
 std::string ControlPlane::DefaultBinDir() {
   if (const char* b = std::getenv("BERTH_K8S_BIN"); b && *b) return b;
   std::string cache;
-  if (const char* c = std::getenv("BERTH_CACHE"); c && *c) cache = c;
-  else cache = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache/berth";
+  if (const char* c = std::getenv("BERTH_CACHE"); c && *c)
+    cache = c;
+  else
+    cache = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache/berth";
   return cache + "/k8s-" + PinnedVersion() + "/bin";
 }
 
@@ -71,7 +75,8 @@ Result<util::Subprocess> ControlPlane::Launch(const std::string& name,
 }
 
 std::string ControlPlane::LogTail(const std::string& component, size_t bytes) const {
-  std::string path = component == "etcd" && etcd_ ? etcd_->log_path() : dir() + "/" + component + ".log";
+  std::string path =
+      component == "etcd" && etcd_ ? etcd_->log_path() : dir() + "/" + component + ".log";
   auto t = util::ReadFile(path);
   if (!t) return "(no log " + path + ")";
   return t->size() > bytes ? t->substr(t->size() - bytes) : *t;
@@ -88,23 +93,24 @@ Status ControlPlane::MakePki() {
       !s)
     return s;
   // Serving certificate for 127.0.0.1 and the in-cluster names.
-  if (auto s = Write(pki + "/server.ext",
-                     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                     "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:10.0.0.1,"
-                     "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-                     "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n");
+  if (auto s =
+          Write(pki + "/server.ext",
+                "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:10.0.0.1,"
+                "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+                "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n");
       !s)
     return s;
-  if (auto s = Openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
-                        "/CN=kube-apiserver"},
-                       pki);
+  if (auto s = Openssl(
+          {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=kube-apiserver"},
+          pki);
       !s)
     return s;
-  if (auto s = Openssl({"x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                        "-CAcreateserial", "-out", "server.crt", "-days", "3", "-extfile",
-                        "server.ext"},
-                       pki);
+  if (auto s =
+          Openssl({"x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                   "-CAcreateserial", "-out", "server.crt", "-days", "3", "-extfile", "server.ext"},
+                  pki);
       !s)
     return s;
   // Service-account token signing key.
@@ -113,8 +119,8 @@ Status ControlPlane::MakePki() {
   return {};
 }
 
-Result<ControlPlane::ClientCert> ControlPlane::IssueClientCert(const std::string& user,
-                                                               const std::vector<std::string>& groups) {
+Result<ControlPlane::ClientCert> ControlPlane::IssueClientCert(
+    const std::string& user, const std::vector<std::string>& groups) {
   std::string pki = dir() + "/pki";
   std::string base = "user-" + user;
   for (char& c : base)
@@ -133,10 +139,10 @@ Result<ControlPlane::ClientCert> ControlPlane::IssueClientCert(const std::string
                        pki);
       !s)
     return Fail(s.error());
-  if (auto s = Openssl({"x509", "-req", "-in", base + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                        "-CAcreateserial", "-out", base + ".crt", "-days", "3", "-extfile",
-                        "client.ext"},
-                       pki);
+  if (auto s = Openssl(
+          {"x509", "-req", "-in", base + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+           "-CAcreateserial", "-out", base + ".crt", "-days", "3", "-extfile", "client.ext"},
+          pki);
       !s)
     return Fail(s.error());
   return ClientCert{pki + "/" + base + ".crt", pki + "/" + base + ".key"};
@@ -161,13 +167,14 @@ Status ControlPlane::WriteKubeconfig(const std::string& path, const std::string&
     y << "users:\n- name: " << Quote(user) << "\n  user:\n";
     y << "    client-certificate: " << cert << "\n    client-key: " << key << "\n";
   }
-  y << "contexts:\n- name: berth-test\n  context:\n    cluster: berth-test\n    user: " << Quote(user)
-    << "\ncurrent-context: berth-test\n";
+  y << "contexts:\n- name: berth-test\n  context:\n    cluster: berth-test\n    user: "
+    << Quote(user) << "\ncurrent-context: berth-test\n";
   return Write(path, y.str());
 }
 
 Result<std::string> ControlPlane::UserKubeconfig(const std::string& user,
-                                                 const std::vector<std::string>& groups, bool embed) {
+                                                 const std::vector<std::string>& groups,
+                                                 bool embed) {
   auto cert = IssueClientCert(user, groups);
   if (!cert) return Fail(cert.error());
   std::string path = dir() + "/" + user + (embed ? "" : "-files") + ".kubeconfig";
@@ -225,6 +232,8 @@ Status ControlPlane::StartApiserver() {
         "--authorization-mode=RBAC",
         "--allow-privileged=true",
         "--profiling=false",
+        // ConfigMap watches go straight to etcd, so a test can provoke "410 Gone" by compacting.
+        "--watch-cache-sizes=configmaps#0",
         "--v=1",
     };
     auto p = Launch("kube-apiserver", argv);
@@ -255,10 +264,11 @@ Status ControlPlane::StartControllers() {
   std::vector<Component> comps = {
       {"kube-controller-manager",
        "system:kube-controller-manager",
-       {"--service-account-private-key-file=" + pki + "/sa.key", "--root-ca-file=" + pki + "/ca.crt",
-        "--use-service-account-credentials=false",
+       {"--service-account-private-key-file=" + pki + "/sa.key",
+        "--root-ca-file=" + pki + "/ca.crt", "--use-service-account-credentials=false",
         // No node IPAM (kwok pods get their IPs from kwok); no cloud.
-        "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller"}},
+        "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-"
+        "controller"}},
       {"kube-scheduler", "system:kube-scheduler", {}},
   };
   for (auto& c : comps) {
@@ -410,8 +420,7 @@ nlohmann::json ToJson(const YAML::Node& n) {
         if (v == "true") return true;
         if (v == "false") return false;
         if (v == "null" || v == "~") return nullptr;
-        if (!v.empty() && v.find_first_not_of("0123456789-") == std::string::npos &&
-            v != "-") {
+        if (!v.empty() && v.find_first_not_of("0123456789-") == std::string::npos && v != "-") {
           try {
             return std::stoll(v);
           } catch (...) {

@@ -26,10 +26,10 @@
 namespace berth::testing {
 
 struct ControlPlaneOptions {
-  std::string bin_dir;       // "" = $BERTH_K8S_BIN or the ensure.sh cache
-  std::string etcd_binary;   // "" = <bin_dir>/etcd if built, else Debian's /usr/bin/etcd
-  bool controllers = true;   // kube-controller-manager + kube-scheduler
-  bool kwok = true;          // fake kubelets (needs controllers to matter)
+  std::string bin_dir;      // "" = $BERTH_K8S_BIN or the ensure.sh cache
+  std::string etcd_binary;  // "" = <bin_dir>/etcd if built, else Debian's /usr/bin/etcd
+  bool controllers = true;  // kube-controller-manager + kube-scheduler
+  bool kwok = true;         // fake kubelets (needs controllers to matter)
   int nodes = 1;
   std::chrono::seconds start_timeout{180};
 };
@@ -53,15 +53,17 @@ class ControlPlane {
   const std::string& admin_kubeconfig() const { return admin_kubeconfig_; }
   std::string kubectl() const { return bin_dir_ + "/kubectl"; }
   kube::Connection AdminConnection() const;
+  std::string etcd_endpoint() const { return etcd_->endpoint(); }
 
   struct ClientCert {
     std::string cert_file, key_file;
   };
   // A client certificate signed by the cluster CA: CN = user, O = each group.
-  Result<ClientCert> IssueClientCert(const std::string& user, const std::vector<std::string>& groups);
+  Result<ClientCert> IssueClientCert(const std::string& user,
+                                     const std::vector<std::string>& groups);
   // A kubeconfig for that user, the certificate embedded as *-data (embed) or as file paths.
-  Result<std::string> UserKubeconfig(const std::string& user, const std::vector<std::string>& groups,
-                                     bool embed = true);
+  Result<std::string> UserKubeconfig(const std::string& user,
+                                     const std::vector<std::string>& groups, bool embed = true);
   // kubectl with the admin kubeconfig; the whole result (exit code, out, err).
   Result<util::CommandResult> Kubectl(const std::vector<std::string>& args,
                                       std::chrono::seconds timeout = std::chrono::seconds(60));

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "berth/config.h"
+#include "net/http_client.h"
 #include "runtime/kubernetes/client.h"
 #include "runtime/kubernetes/dns.h"
 #include "runtime/kubernetes/kubernetes_runtime.h"
@@ -80,11 +81,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: berth-runtime
 
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ControlPlaneEnv);
 
-#define REQUIRE_CONTROL_PLANE()                                                          \
-  do {                                                                                   \
-    if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";   \
-    ASSERT_NE(g_cp, nullptr) << "control plane did not start: " << g_start_error;       \
-    ASSERT_FALSE(g_runtime_kubeconfig.empty()) << g_start_error;                         \
+#define REQUIRE_CONTROL_PLANE()                                                        \
+  do {                                                                                 \
+    if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1"; \
+    ASSERT_NE(g_cp, nullptr) << "control plane did not start: " << g_start_error;      \
+    ASSERT_FALSE(g_runtime_kubeconfig.empty()) << g_start_error;                       \
   } while (0)
 
 Config RuntimeConfig(const std::string& kubeconfig) {
@@ -111,7 +112,9 @@ EnvironmentSpec Spec(const std::string& name, const std::string& controller = ""
   return s;
 }
 
-KubeClient Admin() { return KubeClient(g_cp->AdminConnection()); }
+KubeClient Admin() {
+  return KubeClient(g_cp->AdminConnection());
+}
 
 int PodsWithGeneration(KubeClient& admin, const std::string& kns, const std::string& name,
                        int64_t gen, int* total = nullptr) {
@@ -130,7 +133,8 @@ TEST(KubernetesRuntimeTest, DeploymentCreateInspectRebuildDelete) {
   ASSERT_NE(rt, nullptr);
   auto spec = Spec("web");
   std::vector<std::string> progress;
-  auto applied = rt->Apply(spec, VolumeMount{}, [&](const std::string& m) { progress.push_back(m); });
+  auto applied =
+      rt->Apply(spec, VolumeMount{}, [&](const std::string& m) { progress.push_back(m); });
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_FALSE(progress.empty());
 
@@ -156,7 +160,8 @@ TEST(KubernetesRuntimeTest, DeploymentCreateInspectRebuildDelete) {
   EXPECT_EQ(c["volumeMounts"][0]["mountPath"], "/apps");
   bool managed_by_berth = false;
   for (const auto& mf : (*dep)["metadata"]["managedFields"])
-    if (mf.value("manager", "") == "berth" && mf.value("operation", "") == "Apply") managed_by_berth = true;
+    if (mf.value("manager", "") == "berth" && mf.value("operation", "") == "Apply")
+      managed_by_berth = true;
   EXPECT_TRUE(managed_by_berth) << "written with server-side apply, field manager berth";
 
   auto svc = admin.Get("/api/v1/namespaces/berth-team/services/web");
@@ -205,8 +210,10 @@ TEST(KubernetesRuntimeTest, DeploymentCreateInspectRebuildDelete) {
   ASSERT_TRUE(removed) << removed.error().message;
   EXPECT_EQ(admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/web").error().code,
             ErrorCode::kNotFound);
-  EXPECT_EQ(admin.Get("/api/v1/namespaces/berth-team/services/web").error().code, ErrorCode::kNotFound);
-  auto rs = admin.List("/apis/apps/v1/namespaces/berth-team/replicasets", SelectorString("team", "web"));
+  EXPECT_EQ(admin.Get("/api/v1/namespaces/berth-team/services/web").error().code,
+            ErrorCode::kNotFound);
+  auto rs =
+      admin.List("/apis/apps/v1/namespaces/berth-team/replicasets", SelectorString("team", "web"));
   ASSERT_TRUE(rs);
   EXPECT_EQ((*rs)["items"].size(), 0u);
   int total = -1;
@@ -330,8 +337,8 @@ TEST(KubernetesRuntimeTest, UnschedulableIsReportedWithReason) {
   ASSERT_TRUE(short_wait.Apply(spec, VolumeMount{}, nullptr));  // still pending: not an error
   // The scheduler needs a moment to say why; wait by watching, as the controller would.
   auto s = short_wait.WaitForPods(
-      "berth-team", SelectorString(spec), 1, [](const PodSummary& p) { return p.reason == "Unschedulable"; },
-      60s);
+      "berth-team", SelectorString(spec), 1,
+      [](const PodSummary& p) { return p.reason == "Unschedulable"; }, 60s);
   ASSERT_TRUE(s) << s.error().message;
   auto st = short_wait.Inspect(spec);
   ASSERT_TRUE(st);
@@ -394,14 +401,33 @@ TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
   EXPECT_NE(r.error().message.find("User \"alice\""), std::string::npos) << r.error().message;
   auto l = rt->ListOwned();
   ASSERT_FALSE(l);
-  EXPECT_NE(l.error().message.find("may not list deployments.apps at cluster scope"), std::string::npos)
+  EXPECT_NE(l.error().message.find("may not list deployments.apps at cluster scope"),
+            std::string::npos)
       << l.error().message;
 }
 
 TEST(KubernetesClientTest, WatchFromCompactedVersionIsGone) {
   REQUIRE_CONTROL_PLANE();
   auto admin = Admin();
-  Status w = admin.Watch("/api/v1/namespaces/default/configmaps", "", "1", 5,
+  auto list = admin.List("/api/v1/namespaces/default/configmaps", "");
+  ASSERT_TRUE(list);
+  std::string old_rv = (*list)["metadata"]["resourceVersion"];
+  nlohmann::json cm = {
+      {"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "compact-me"}}}};
+  ASSERT_TRUE(admin.Create("/api/v1/namespaces/default/configmaps", cm));
+  cm["metadata"]["name"] = "compact-me-too";
+  auto made = admin.Create("/api/v1/namespaces/default/configmaps", cm);
+  ASSERT_TRUE(made) << made.error().message;
+  std::string new_rv = (*made)["metadata"]["resourceVersion"];
+  // Compact etcd past old_rv (its JSON gateway), as the API server does every few minutes.
+  net::HttpClient etcd(net::ClientOptions{g_cp->etcd_endpoint()});
+  net::HttpRequest compact;
+  compact.method = "POST";
+  compact.path = "/v3/kv/compaction";
+  compact.body = nlohmann::json{{"revision", new_rv}, {"physical", true}}.dump();
+  auto cr = etcd.Send(compact);
+  ASSERT_TRUE(cr && cr->status == 200) << (cr ? cr->body : cr.error().message);
+  Status w = admin.Watch("/api/v1/namespaces/default/configmaps", "", old_rv, 5,
                          [](const WatchEvent&) { return true; });
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code, ErrorCode::kGone) << w.error().message;
@@ -410,7 +436,8 @@ TEST(KubernetesClientTest, WatchFromCompactedVersionIsGone) {
 // --- kubeconfig variants, each proven by asking the API server who we are -------------------
 
 Result<std::string> WhoAmI(KubeClient& c) {
-  nlohmann::json review = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}};
+  nlohmann::json review = {{"apiVersion", "authentication.k8s.io/v1"},
+                           {"kind", "SelfSubjectReview"}};
   auto r = c.Create("/apis/authentication.k8s.io/v1/selfsubjectreviews", review);
   if (!r) return Fail(r.error());
   return (*r)["status"]["userInfo"].value("username", "");
@@ -497,19 +524,21 @@ TEST(KubeconfigVariantsTest, ExecPluginTokenAndCertificate) {
   ASSERT_TRUE(tok);
   util::TempDir dir("berth-kc-exec");
   // A tiny plugin, run via argv with the env from the kubeconfig; counts its runs.
-  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/plugin.sh",
-                                    "#!/bin/sh\necho run >> \"$COUNT_FILE\"\n"
-                                    "printf '{\"kind\":\"ExecCredential\",\"apiVersion\":"
-                                    "\"client.authentication.k8s.io/v1\",\"status\":{\"token\":\"%s\"}}' "
-                                    "\"$(cat \"$1\")\"\n",
-                                    0755));
+  ASSERT_TRUE(
+      util::WriteFileAtomic(dir.path() + "/plugin.sh",
+                            "#!/bin/sh\necho run >> \"$COUNT_FILE\"\n"
+                            "printf '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                            "\"client.authentication.k8s.io/v1\",\"status\":{\"token\":\"%s\"}}' "
+                            "\"$(cat \"$1\")\"\n",
+                            0755));
   ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/secret", *tok));
   std::string kc = dir.path() + "/exec.kubeconfig";
   ASSERT_TRUE(util::WriteFileAtomic(
       kc, TokenKubeconfig("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
                           "      command: ./plugin.sh\n      args: [secret]\n"
                           "      interactiveMode: Never\n      env:\n      - name: COUNT_FILE\n"
-                          "        value: " + dir.path() + "/count\n")));
+                          "        value: " +
+                          dir.path() + "/count\n")));
   auto conn = LoadConnection(Isolated(kc));
   ASSERT_TRUE(conn) << conn.error().message;
   // The plugin's relative path resolves against the kubeconfig's directory; args are relative
@@ -536,7 +565,8 @@ TEST(KubeconfigVariantsTest, ExecPluginTokenAndCertificate) {
                                     "#!/bin/sh\ncat \"$(dirname \"$0\")/cred.json\"\n", 0755));
   ASSERT_TRUE(util::WriteFileAtomic(
       kc, TokenKubeconfig("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                          "      command: " + dir.path() + "/certplugin.sh\n")));
+                          "      command: " +
+                          dir.path() + "/certplugin.sh\n")));
   EXPECT_EQ(*WhoAmIWith(Isolated(kc)), "erin");
 }
 
@@ -546,9 +576,10 @@ TEST(KubeconfigVariantsTest, KubeconfigEnvMergeAndInCluster) {
   ASSERT_TRUE(a);
   util::TempDir dir("berth-kc-merge");
   // Second file: same context name pointing at a user that would fail; the first file wins.
-  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/second",
-                                    "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
-                                    "contexts:\n- name: berth-test\n  context: {cluster: nowhere, user: nobody}\n"));
+  ASSERT_TRUE(util::WriteFileAtomic(
+      dir.path() + "/second",
+      "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+      "contexts:\n- name: berth-test\n  context: {cluster: nowhere, user: nobody}\n"));
   LoadOptions o = Isolated("");
   o.kubeconfig_env = *a + ":" + dir.path() + "/second";
   EXPECT_EQ(*WhoAmIWith(o), "frank");
@@ -647,8 +678,8 @@ TEST(ClusterDnsTest, CoreDnsCorefileRoundTripViaCli) {
     argv.push_back("--kubeconfig=" + g_runtime_kubeconfig);
     return util::RunCommand(argv, 60s);
   };
-  auto set = run({"set", "--stub-domain", "corp.example=10.1.0.1,10.1.0.2", "--upstream",
-                  "8.8.8.8,1.1.1.1"});
+  auto set = run(
+      {"set", "--stub-domain", "corp.example=10.1.0.1,10.1.0.2", "--upstream", "8.8.8.8,1.1.1.1"});
   ASSERT_TRUE(set);
   ASSERT_EQ(set->exit_code, 0) << set->err << set->out;
   auto out = nlohmann::json::parse(set->out);

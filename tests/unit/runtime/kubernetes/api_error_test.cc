@@ -13,7 +13,8 @@ std::string Status(const std::string& reason, const std::string& message, int co
 }
 
 TEST(ParseRequestTest, VerbsAndResources) {
-  auto r = ParseRequest("PATCH", "/apis/apps/v1/namespaces/team/deployments/web?fieldManager=berth");
+  auto r =
+      ParseRequest("PATCH", "/apis/apps/v1/namespaces/team/deployments/web?fieldManager=berth");
   EXPECT_EQ(r.verb, "patch");
   EXPECT_EQ(r.group, "apps");
   EXPECT_EQ(r.resource, "deployments");
@@ -68,8 +69,9 @@ TEST(MapApiErrorTest, InvalidListsFieldCauses) {
   auto req = ParseRequest("PATCH", "/api/v1/namespaces/x/services/web");
   auto e = MapApiError(
       req, 422,
-      Status("Invalid", "Service \\\"web\\\" is invalid", 422,
-             R"({"name":"web","kind":"Service","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: 99999: provided port is not in the valid range","field":"spec.ports[0].nodePort"},{"reason":"FieldValueRequired","message":"Required value","field":"spec.selector"}]})"));
+      Status(
+          "Invalid", "Service \\\"web\\\" is invalid", 422,
+          R"({"name":"web","kind":"Service","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: 99999: provided port is not in the valid range","field":"spec.ports[0].nodePort"},{"reason":"FieldValueRequired","message":"Required value","field":"spec.selector"}]})"));
   EXPECT_EQ(e.code, ErrorCode::kInvalidArgument);
   EXPECT_NE(e.message.find("spec.ports[0].nodePort: Invalid value: 99999"), std::string::npos)
       << e.message;

@@ -18,8 +18,11 @@ TEST(ExecCredentialTest, Parse) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->token, "t");
   EXPECT_GT(c->expiry.time_since_epoch().count(), 0);
-  EXPECT_FALSE(ParseExecCredential(R"({"kind":"ExecCredential","apiVersion":"v0","status":{"token":"t"}})", kV1));
-  EXPECT_FALSE(ParseExecCredential(R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{}})", kV1));
+  EXPECT_FALSE(ParseExecCredential(
+      R"({"kind":"ExecCredential","apiVersion":"v0","status":{"token":"t"}})", kV1));
+  EXPECT_FALSE(ParseExecCredential(
+      R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{}})",
+      kV1));
   EXPECT_FALSE(ParseExecCredential("not json", kV1));
 }
 
@@ -27,12 +30,14 @@ TEST(ExecCredentialTest, PluginRunsWithArgsAndEnvNoShell) {
   util::TempDir dir("berth-exec");
   std::string plugin = dir.path() + "/plugin.sh";
   // Echoes its argument and env back as the token; asserts KUBERNETES_EXEC_INFO is set.
-  ASSERT_TRUE(util::WriteFileAtomic(plugin,
-                                    "#!/bin/sh\n"
-                                    "case \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) exit 3;; esac\n"
-                                    "printf '{\"kind\":\"ExecCredential\",\"apiVersion\":\"%s\",\"status\":{\"token\":\"%s-%s\"}}' "
-                                    "client.authentication.k8s.io/v1 \"$1\" \"$FOO\"\n",
-                                    0755));
+  ASSERT_TRUE(util::WriteFileAtomic(
+      plugin,
+      "#!/bin/sh\n"
+      "case \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) exit 3;; esac\n"
+      "printf "
+      "'{\"kind\":\"ExecCredential\",\"apiVersion\":\"%s\",\"status\":{\"token\":\"%s-%s\"}}' "
+      "client.authentication.k8s.io/v1 \"$1\" \"$FOO\"\n",
+      0755));
   ExecConfig e{kV1, plugin, {"a b;c"}, {{"FOO", "bar"}}, false, ""};
   Connection conn;
   auto c = RunExecPlugin(e, conn);

@@ -60,12 +60,14 @@ TEST(CorefileTest, SetUpstreamKeepsEverythingElse) {
 
 TEST(CorefileTest, StubDomainsAddReplaceRemove) {
   DnsChange c;
-  c.stub_domains = StubDomains{{"acme.local", {"10.0.0.1", "10.0.0.2"}}, {"corp.example", {"10.9.9.9"}}};
+  c.stub_domains =
+      StubDomains{{"acme.local", {"10.0.0.1", "10.0.0.2"}}, {"corp.example", {"10.9.9.9"}}};
   auto out = EditCorefile(kCorefile, c);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(out->substr(0, std::string(kCorefile).size()), kCorefile);  // root block untouched
-  EXPECT_NE(out->find("acme.local:53 {\n    errors\n    cache 30\n    forward . 10.0.0.1 10.0.0.2\n}\n"),
-            std::string::npos)
+  EXPECT_NE(
+      out->find("acme.local:53 {\n    errors\n    cache 30\n    forward . 10.0.0.1 10.0.0.2\n}\n"),
+      std::string::npos)
       << *out;
   auto s = ReadCorefile(*out);
   ASSERT_TRUE(s);
@@ -91,7 +93,8 @@ TEST(CorefileTest, StubDomainsAddReplaceRemove) {
 }
 
 TEST(CorefileTest, OtherServerBlocksAreNotStubDomains) {
-  std::string text = std::string(kCorefile) + "\n# ours\nexample.org {\n    file /etc/db.example\n}\n";
+  std::string text =
+      std::string(kCorefile) + "\n# ours\nexample.org {\n    file /etc/db.example\n}\n";
   DnsChange c;
   c.stub_domains = StubDomains{};
   auto out = EditCorefile(text, c);

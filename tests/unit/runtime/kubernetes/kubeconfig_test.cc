@@ -185,11 +185,15 @@ TEST_F(KubeconfigTest, InClusterFallback) {
 }
 
 TEST_F(KubeconfigTest, EmbeddedDataDecoded) {
-  std::string y = "clusters:\n- name: c\n  cluster:\n    server: https://h\n"
-                  "    certificate-authority-data: " + Base64Encode("CA PEM") + "\n"
-                  "users:\n- name: u\n  user:\n    client-certificate-data: " + Base64Encode("CERT") +
-                  "\n    client-key-data: " + Base64Encode("KEY") + "\n"
-                  "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+  std::string y =
+      "clusters:\n- name: c\n  cluster:\n    server: https://h\n"
+      "    certificate-authority-data: " +
+      Base64Encode("CA PEM") +
+      "\n"
+      "users:\n- name: u\n  user:\n    client-certificate-data: " +
+      Base64Encode("CERT") + "\n    client-key-data: " + Base64Encode("KEY") +
+      "\n"
+      "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
   auto cfg = ParseKubeConfig(y, "/");
   ASSERT_TRUE(cfg) << cfg.error().message;
   auto c = ResolveContext(*cfg, "");
@@ -201,8 +205,8 @@ TEST_F(KubeconfigTest, EmbeddedDataDecoded) {
 
 TEST_F(KubeconfigTest, RejectsBadInput) {
   EXPECT_FALSE(ParseKubeConfig("clusters: [", "/"));
-  EXPECT_FALSE(ParseKubeConfig(
-      "users:\n- name: u\n  user:\n    client-certificate-data: '@@@'\n", "/"));
+  EXPECT_FALSE(
+      ParseKubeConfig("users:\n- name: u\n  user:\n    client-certificate-data: '@@@'\n", "/"));
   EXPECT_FALSE(ParseKubeConfig(
       "users:\n- name: u\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, "
       "command: x}\n",

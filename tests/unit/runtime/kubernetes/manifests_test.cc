@@ -18,7 +18,8 @@ EnvironmentSpec Spec() {
 }
 
 TEST(ManifestsTest, ReplicationControllerAsTheOriginal) {
-  ManifestOptions o{"berth-default", "rc", {"harbor"}, {VolumeMount::Kind::kHostPath, "/mnt/test-java", "/apps"}};
+  ManifestOptions o{
+      "berth-default", "rc", {"harbor"}, {VolumeMount::Kind::kHostPath, "/mnt/test-java", "/apps"}};
   auto rc = ReplicationControllerManifest(Spec(), o);
   EXPECT_EQ(rc["kind"], "ReplicationController");
   EXPECT_EQ(rc["metadata"]["namespace"], "berth-default");
@@ -71,8 +72,9 @@ TEST(ManifestsTest, Selector) {
 
 nlohmann::json Pod(const std::string& uid, int64_t gen, const std::string& phase,
                    nlohmann::json extra_status = nlohmann::json::object()) {
-  nlohmann::json p = {{"metadata", {{"uid", uid}, {"labels", {{"berth.dev/generation", std::to_string(gen)}}}}},
-                      {"status", {{"phase", phase}, {"hostIP", "127.0.0.1"}}}};
+  nlohmann::json p = {
+      {"metadata", {{"uid", uid}, {"labels", {{"berth.dev/generation", std::to_string(gen)}}}}},
+      {"status", {{"phase", phase}, {"hostIP", "127.0.0.1"}}}};
   for (auto& [k, v] : extra_status.items()) p["status"][k] = v;
   return p;
 }
@@ -91,25 +93,33 @@ TEST(PodStatusTest, RunningOnlyForTheWantedGeneration) {
 }
 
 TEST(PodStatusTest, FailureReasons) {
-  nlohmann::json waiting = {{"containerStatuses",
-                             {{{"name", "x"},
-                               {"state", {{"waiting", {{"reason", "ImagePullBackOff"},
-                                                       {"message", "Back-off pulling image"}}}}}}}}};
+  nlohmann::json waiting = {
+      {"containerStatuses",
+       {{{"name", "x"},
+         {"state",
+          {{"waiting",
+            {{"reason", "ImagePullBackOff"}, {"message", "Back-off pulling image"}}}}}}}}};
   auto s = SummarizePods({{"a", Pod("a", 1, "Pending", waiting)}}, 1, nullptr);
   EXPECT_EQ(s.phase, Phase::kFailed);
   EXPECT_EQ(s.reason, "ImagePullBackOff");
   EXPECT_EQ(s.message, "Back-off pulling image");
 
   nlohmann::json unsched = {{"conditions",
-                             {{{"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"},
+                             {{{"type", "PodScheduled"},
+                               {"status", "False"},
+                               {"reason", "Unschedulable"},
                                {"message", "0/1 nodes are available: 1 Insufficient cpu."}}}}};
   auto u = SummarizePods({{"a", Pod("a", 1, "Pending", unsched)}}, 1, nullptr);
   EXPECT_EQ(u.phase, Phase::kPending);
   EXPECT_EQ(u.reason, "Unschedulable");
   EXPECT_NE(u.message.find("Insufficient cpu"), std::string::npos);
 
-  nlohmann::json rc = {{"status", {{"conditions", {{{"type", "ReplicaFailure"}, {"status", "True"},
-                                                    {"reason", "FailedCreate"}, {"message", "forbidden"}}}}}}};
+  nlohmann::json rc = {{"status",
+                        {{"conditions",
+                          {{{"type", "ReplicaFailure"},
+                            {"status", "True"},
+                            {"reason", "FailedCreate"},
+                            {"message", "forbidden"}}}}}}};
   auto f = SummarizePods({}, 1, rc);
   EXPECT_EQ(f.reason, "FailedCreate");
   EXPECT_EQ(f.message, "forbidden");
@@ -125,8 +135,10 @@ TEST(PodStatusTest, TerminatingPodsDoNotCount) {
 }
 
 TEST(PodStatusTest, NodePorts) {
-  nlohmann::json svc = {{"spec", {{"ports", {{{"name", "ssh"}, {"nodePort", 31498}},
-                                             {{"name", "http"}, {"nodePort", 30879}}}}}}};
+  nlohmann::json svc = {
+      {"spec",
+       {{"ports",
+         {{{"name", "ssh"}, {"nodePort", 31498}}, {{"name", "http"}, {"nodePort", 30879}}}}}}};
   auto p = NodePorts(svc);
   EXPECT_EQ(p["ssh"], 31498);
   EXPECT_EQ(p["http"], 30879);
