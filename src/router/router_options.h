@@ -25,8 +25,9 @@ struct RouterOptions {
   // Classic mode coalescing: apply when no change came for min_wait, or max_wait after the first.
   std::chrono::milliseconds min_wait{50};
   std::chrono::milliseconds max_wait{1000};
-  std::chrono::milliseconds check_timeout{15000};   // nginx -t
-  std::chrono::milliseconds reload_timeout{10000};  // HUP until the new generation answers
+  // Bounds, not delays: nginx parses ~10,000 server blocks in seconds on a busy host.
+  std::chrono::milliseconds check_timeout{120000};   // nginx -t
+  std::chrono::milliseconds reload_timeout{120000};  // HUP until the new generation answers
   std::chrono::milliseconds retry_interval{30000};  // re-apply after a failure with no new change
   std::chrono::milliseconds health_interval{1000};  // master alive? template/certs changed?
 };

@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "router/confd/gotime.h"
 
@@ -270,6 +272,36 @@ Value LookupSRV(const std::string& service, const std::string& proto, const std:
   return Value(std::move(out));
 }
 
+// Parsed JSON by argument identity. An entry holds its argument, so the string's address cannot
+// be reused while the entry lives; entries nobody else holds are swept when the cache grows.
+class JsonCache {
+ public:
+  Result<Value> Parse(const Value& arg, size_t keys) {
+    const void* id = &arg.as_string();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = entries_.find(id);
+      if (it != entries_.end()) return it->second.second;
+    }
+    auto v = Value::FromJson(arg.as_string());
+    if (!v) return v;
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t limit = 2 * keys + 1024;
+    if (entries_.size() >= limit) {
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        it = it->second.first.shares() <= 1 ? entries_.erase(it) : std::next(it);
+      }
+      if (entries_.size() >= limit) entries_.clear();
+    }
+    entries_.emplace(id, std::make_pair(arg, *v));
+    return v;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<const void*, std::pair<Value, Value>> entries_;
+};
+
 const KVPair* AsKV(const Value& v) {
   if (!v.is_object()) return nullptr;
   return dynamic_cast<const KVPair*>(&v.as_object());
@@ -328,29 +360,34 @@ tmpl::FuncMap ConfdFuncs(const KVStore* kv) {
       1, 1);
 
   // ---- data ----
+  // json and jsonArray parse the same store values on every pass; results are immutable, so
+  // they are cached by the identity of the (immutable, shared) argument string.
+  auto cache = std::make_shared<JsonCache>();
   m["json"] = MakeFunc(
-      [](Args a) -> Result<Value> {
+      [cache, kv](Args a) -> Result<Value> {
         TRY_STR(s, a[0]);
-        auto v = Value::FromJson(s);
+        auto v = cache->Parse(a[0], kv ? kv->size() : 0);
         if (!v) return Bad(v.error().message);
         if (v->is_nil()) return Value(tmpl::Map());
         if (!v->is_map()) {
           return Bad("json: cannot unmarshal " + v->TypeName() +
                      " into Go value of type map[string]interface {}");
         }
+        (void)s;
         return v;
       },
       1, 1);
   m["jsonArray"] = MakeFunc(
-      [](Args a) -> Result<Value> {
+      [cache, kv](Args a) -> Result<Value> {
         TRY_STR(s, a[0]);
-        auto v = Value::FromJson(s);
+        auto v = cache->Parse(a[0], kv ? kv->size() : 0);
         if (!v) return Bad(v.error().message);
         if (v->is_nil()) return Value(List());
         if (!v->is_list()) {
           return Bad("json: cannot unmarshal " + v->TypeName() +
                      " into Go value of type []interface {}");
         }
+        (void)s;
         return v;
       },
       1, 1);

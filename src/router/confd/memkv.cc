@@ -202,6 +202,20 @@ void KVStore::Set(std::string key, std::string value) {
   kvs_.insert_or_assign(std::move(key), std::move(pair));
 }
 
+void KVStore::Replace(std::map<std::string, std::string> values) {
+  std::map<std::string, Value, std::less<>> next;
+  for (auto& [k, v] : values) {
+    auto it = kvs_.find(k);
+    if (it != kvs_.end() &&
+        static_cast<const KVPair&>(it->second.as_object()).value().as_string() == v) {
+      next.emplace(k, it->second);
+      continue;
+    }
+    next.emplace(k, Value(std::make_shared<const KVPair>(Value(k), Value(std::move(v)))));
+  }
+  kvs_ = std::move(next);
+}
+
 Result<Value> KVStore::Get(std::string_view key) const {
   auto it = kvs_.find(key);
   if (it == kvs_.end()) {

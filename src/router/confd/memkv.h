@@ -41,6 +41,9 @@ class KVPair : public tmpl::Object {
 class KVStore {
  public:
   void Set(std::string key, std::string value);
+  // Replaces the whole key space. Pairs whose value did not change keep their identity, so
+  // per-value caches (json) stay warm across passes.
+  void Replace(std::map<std::string, std::string> values);
   void Purge() { kvs_.clear(); }
   size_t size() const { return kvs_.size(); }
 

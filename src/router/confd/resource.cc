@@ -148,13 +148,14 @@ Status TemplateResource::LoadValues(store::Store& store) {
     if (!snap) return Fail(Wrap(snap.error(), "reading " + k));
     for (auto& kv : snap->kvs) values[kv.key] = std::move(kv.value);
   }
-  kv_->Purge();
+  std::map<std::string, std::string> rel_values;
   std::string_view prefix = cfg_.prefix;
   for (auto& [k, v] : values) {
     std::string_view rel = k;
     if (rel.substr(0, prefix.size()) == prefix) rel.remove_prefix(prefix.size());
-    kv_->Set(JoinPath("/", rel), std::move(v));
+    rel_values[JoinPath("/", rel)] = std::move(v);
   }
+  kv_->Replace(std::move(rel_values));
   return {};
 }
 

@@ -101,6 +101,10 @@ class Value {
   // Field access: map key (kMissing when absent) or object field.
   Result<Value> Field(std::string_view name) const;
 
+  // How many Values share this one's string/list/map (0 for scalars); caches use it to tell
+  // whether anyone else still holds an entry.
+  long shares() const { return ptr_.use_count(); }
+
   // Converts parsed JSON text; integers stay integers (Go would make them float64).
   static Result<Value> FromJson(std::string_view text);
 

@@ -24,10 +24,10 @@ TEST(NginxConfTest, ClassicRendersTheOriginalShapePerRoute) {
           "172.21.133.12"};
   auto text = RenderClassicConf(Opts(), {r});
   ASSERT_TRUE(text) << text.error().message;
-  EXPECT_TRUE(Has(
-      *text, "upstream berth__default__beta__http {\n        server 172.21.133.12:30509;\n    }"));
+  EXPECT_TRUE(Has(*text, "set $berth_upstream 172.21.133.12:30509;"));
+  EXPECT_FALSE(Has(*text, "\n    upstream "));
   EXPECT_TRUE(Has(*text, "server_name beta.ctest.a.com beta.ctest.b.com;"));
-  EXPECT_TRUE(Has(*text, "proxy_pass http://berth__default__beta__http;"));
+  EXPECT_TRUE(Has(*text, "proxy_pass http://$berth_upstream;"));
   for (const char* d : {"proxy_cache off;", "proxy_set_header Host $host;",
                         "proxy_set_header X-Real-IP $remote_addr;",
                         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
@@ -48,7 +48,7 @@ TEST(NginxConfTest, ClassicIpv6UpstreamIsBracketed) {
   Route r{"default", "v6", 30509, 0, {"v6.ctest.localhost"}, "::1"};
   auto text = RenderClassicConf(Opts(), {r});
   ASSERT_TRUE(text);
-  EXPECT_TRUE(Has(*text, "server [::1]:30509;"));
+  EXPECT_TRUE(Has(*text, "set $berth_upstream [::1]:30509;"));
 }
 
 TEST(NginxConfTest, LuaConfigHasModulesTableAndNoRoutes) {
@@ -75,8 +75,8 @@ TEST(NginxConfTest, HttpsUpstreamSchemeUsesTheHttpsPort) {
   Route r{"default", "s", 30001, 30002, {"s.ctest.localhost"}, "10.1.2.3"};
   auto classic = RenderClassicConf(o, {r});
   ASSERT_TRUE(classic);
-  EXPECT_TRUE(Has(*classic, "server 10.1.2.3:30002;"));
-  EXPECT_TRUE(Has(*classic, "proxy_pass https://berth__default__s__https;"));
+  EXPECT_TRUE(Has(*classic, "set $berth_upstream 10.1.2.3:30002;"));
+  EXPECT_TRUE(Has(*classic, "proxy_pass https://$berth_upstream;"));
 }
 
 TEST(NginxConfTest, MissingCertificateIsAnError) {

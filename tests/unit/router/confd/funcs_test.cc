@@ -81,6 +81,29 @@ TEST_F(ConfdFuncsTest, JsonAndJsonArray) {
   EXPECT_NE(R(R"({{json "{bad"}})").find("error calling json"), std::string::npos);
 }
 
+TEST(ConfdJsonCache, FollowsValueChangesAcrossReplace) {
+  KVStore kv;
+  kv.Replace({{"/r/a", R"({"port": 1})"}, {"/r/b", R"({"port": 2})"}});
+  auto t = tmpl::Template::Parse(
+      "c.tmpl", R"({{range gets "/r/*"}}{{(json .Value).port}},{{end}}{{(json "{\"x\":9}").x}})",
+      ConfdFuncs(&kv));
+  ASSERT_TRUE(t.has_value()) << t.error().message;
+  EXPECT_EQ(*t->Render(tmpl::Value()), "1,2,9");
+  EXPECT_EQ(*t->Render(tmpl::Value()), "1,2,9");
+  // Unchanged pairs keep their identity; changed ones are new and parsed again.
+  auto before = kv.Get("/r/a");
+  kv.Replace({{"/r/a", R"({"port": 1})"}, {"/r/b", R"({"port": 3})"}, {"/r/c", "{}"}});
+  EXPECT_EQ(&before->as_object(), &kv.Get("/r/a")->as_object());
+  EXPECT_EQ(*t->Render(tmpl::Value()), "1,3,<no value>,9");
+  kv.Replace({});
+  EXPECT_EQ(*t->Render(tmpl::Value()), "9");
+  // Many distinct values: the cache sweeps what nobody holds any more.
+  for (int i = 0; i < 3000; ++i) {
+    kv.Replace({{"/r/a", "{\"port\": " + std::to_string(i) + "}"}});
+    ASSERT_EQ(*t->Render(tmpl::Value()), std::to_string(i) + ",9");
+  }
+}
+
 TEST_F(ConfdFuncsTest, MapFunction) {
   EXPECT_EQ(R(R"({{$e := map "name" "elasticsearch" "private_port" 9200 "public_port" 443}})"
               R"(name: {{index $e "name"}} {{index $e "private_port"}} {{$e.public_port}})"),

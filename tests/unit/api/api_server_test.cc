@@ -1,0 +1,150 @@
+// The REST layer over a real SQLite store, without a socket (ApiServer::Handle), plus one
+// round trip through the real libmicrohttpd server on a unix socket.
+#include "api/api_server.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "net/http_client.h"
+#include "util/fs.h"
+
+namespace berth::api {
+namespace {
+
+using nlohmann::json;
+
+class ApiServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenStore("sqlite://" + dir.path() + "/b.db");
+    ASSERT_TRUE(s) << s.error().message;
+    st = std::move(*s);
+    cfg = DefaultConfig();
+    cfg.socket = dir.path() + "/api.sock";
+    cfg.default_image = "localhost/app:1";
+    cfg.api_token = "s3cret";
+    service = std::make_unique<EnvironmentService>(*st, cfg);
+    server = std::make_unique<ApiServer>(*service, cfg, nullptr, nullptr);
+  }
+  net::ServerResponse Do(const std::string& method, const std::string& path,
+                         const std::string& body = "", std::string peer = "unix") {
+    net::ServerRequest r;
+    r.method = method;
+    auto q = path.find('?');
+    r.path = path.substr(0, q);
+    if (q != std::string::npos) {
+      auto kv = path.substr(q + 1);
+      auto eq = kv.find('=');
+      r.query[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    }
+    r.body = body;
+    r.peer = peer;
+    return server->Handle(r);
+  }
+  util::TempDir dir{"berth-api"};
+  std::unique_ptr<store::Store> st;
+  Config cfg;
+  std::unique_ptr<EnvironmentService> service;
+  std::unique_ptr<ApiServer> server;
+};
+
+TEST_F(ApiServerTest, CreateGetListDelete) {
+  auto c = Do("POST", "/v1/environments", R"({"name":"web","env":{"A":"1"}})");
+  ASSERT_EQ(c.status, 201) << c.body;
+  auto v = json::parse(c.body);
+  EXPECT_EQ(v["spec"]["image"], "localhost/app:1");  // the configured default
+  EXPECT_EQ(v["spec"]["pull_policy"], "Always");
+  EXPECT_EQ(v["status"]["phase"], "Pending");
+  auto g = Do("GET", "/v1/environments/default/web");
+  ASSERT_EQ(g.status, 200);
+  auto l = Do("GET", "/v1/environments?namespace=default");
+  EXPECT_EQ(json::parse(l.body)["items"].size(), 1u);
+  auto d = Do("DELETE", "/v1/environments/default/web?purge=true");
+  ASSERT_EQ(d.status, 202);
+  EXPECT_TRUE(json::parse(d.body)["spec"]["deleting"].get<bool>());
+  EXPECT_TRUE(json::parse(d.body)["spec"]["purge"].get<bool>());
+}
+
+TEST_F(ApiServerTest, StrictBodies) {
+  EXPECT_EQ(Do("POST", "/v1/environments", "{").status, 400);
+  EXPECT_EQ(Do("POST", "/v1/environments", "[]").status, 400);
+  auto typo = Do("POST", "/v1/environments", R"({"name":"web","imgae":"x"})");
+  EXPECT_EQ(typo.status, 400);
+  EXPECT_NE(typo.body.find("imgae"), std::string::npos);
+  EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":5})").status, 400);
+  EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":"a;b"})").status, 400);
+  EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":"ok","pull_policy":"Sometimes"})").status, 400);
+  EXPECT_TRUE(st->List("/")->kvs.empty());
+}
+
+TEST_F(ApiServerTest, ErrorsCarryCodes) {
+  auto nf = Do("GET", "/v1/environments/default/nope");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(json::parse(nf.body)["error"]["code"], "NotFound");
+  EXPECT_EQ(Do("GET", "/v1/environments/default/BAD").status, 400);
+  EXPECT_EQ(Do("GET", "/v1/environments/..%2f/x").status, 400);
+  EXPECT_EQ(Do("GET", "/v2/whatever").status, 404);
+  ASSERT_EQ(Do("POST", "/v1/environments", R"({"name":"dup"})").status, 201);
+  auto dup = Do("POST", "/v1/environments", R"({"name":"dup"})");
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(json::parse(dup.body)["error"]["code"], "AlreadyExists");
+  auto rb = Do("POST", "/v1/environments/default/dup/rebuild", R"({"image":"NOT VALID"})");
+  EXPECT_EQ(rb.status, 400);
+  auto rb2 = Do("POST", "/v1/environments/default/dup/rebuild", R"({"img":"x"})");
+  EXPECT_EQ(rb2.status, 400);
+}
+
+TEST_F(ApiServerTest, TcpNeedsTheToken) {
+  EXPECT_EQ(Do("GET", "/v1/environments", "", "127.0.0.1").status, 403);
+  net::ServerRequest r;
+  r.method = "GET";
+  r.path = "/v1/environments";
+  r.peer = "127.0.0.1";
+  r.headers["authorization"] = "Bearer s3cret";
+  EXPECT_EQ(server->Handle(r).status, 200);
+  EXPECT_EQ(Do("GET", "/healthz", "", "127.0.0.1").status, 200);
+}
+
+TEST_F(ApiServerTest, MetricsAndDashboard) {
+  ASSERT_EQ(Do("POST", "/v1/environments", R"({"name":"m1"})").status, 201);
+  auto m = Do("GET", "/metrics");
+  EXPECT_NE(m.body.find("berth_environments{phase=\"Pending\"} 1"), std::string::npos) << m.body;
+  auto d = Do("GET", "/");
+  EXPECT_EQ(d.status, 200);
+  EXPECT_NE(d.body.find("<title>Berth</title>"), std::string::npos);
+}
+
+TEST_F(ApiServerTest, RealSocketRoundTrip) {
+  ASSERT_TRUE(server->Start());
+  net::ClientOptions o;
+  o.base_url = "http://berth";
+  o.unix_socket = cfg.socket;
+  net::HttpClient c(o);
+  net::HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/environments";
+  req.body = R"({"name":"sock"})";
+  auto r = c.Send(req);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 201) << r->body;
+  // The watch stream sends the current state at once.
+  std::string first;
+  net::HttpRequest w;
+  w.path = "/v1/environments/default/sock/watch?timeout=1";
+  auto s = c.Stream(w, [&](std::string_view chunk) {
+    first.append(chunk);
+    return first.find('\n') == std::string::npos;
+  });
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_NE(first.find("\"type\":\"update\""), std::string::npos) << first;
+  // A second server on the same live socket is refused, not silently stolen.
+  ApiServer other(*service, cfg, nullptr, nullptr);
+  auto again = other.Start();
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  server->Stop();
+}
+
+}  // namespace
+}  // namespace berth::api
