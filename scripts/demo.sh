@@ -38,9 +38,10 @@ if [[ -z "$docker_host" ]]; then
   step "Starting Podman's Docker API service"
   pd="$state/podman"
   mkdir -p "$pd/cni" "$pd/tmp"
-  nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
-  [[ "$nofile" == unlimited || "$nofile" -gt 1048576 ]] && nofile=1048576
-  [[ "$nproc" == unlimited || "$nproc" -gt 65536 ]] && nproc=65536
+  # Without CAP_SYS_RESOURCE a container may not get more than the caller's soft limits.
+  nofile=$(ulimit -Sn); nproc=$(ulimit -Su)
+  [[ "$nofile" == unlimited || "$nofile" -gt 4096 ]] && nofile=4096
+  [[ "$nproc" == unlimited || "$nproc" -gt 4096 ]] && nproc=4096
   cat > "$pd/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]

@@ -12,9 +12,10 @@ work="$(mktemp -d /tmp/berth-bench.XXXXXX)"
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; sleep 1; podman_cmd rm -af >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 pd="$work/podman"; mkdir -p "$pd/cni" "$pd/tmp"
-nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
-[[ "$nofile" == unlimited || "$nofile" -gt 1048576 ]] && nofile=1048576
-[[ "$nproc" == unlimited || "$nproc" -gt 65536 ]] && nproc=65536
+# Without CAP_SYS_RESOURCE a container may not get more than the caller's soft limits.
+nofile=$(ulimit -Sn); nproc=$(ulimit -Su)
+[[ "$nofile" == unlimited || "$nofile" -gt 4096 ]] && nofile=4096
+[[ "$nproc" == unlimited || "$nproc" -gt 4096 ]] && nproc=4096
 cat > "$pd/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
@@ -56,7 +57,7 @@ for _ in $(seq 100); do curl -sf --unix-socket "$work/berth.sock" http://b/healt
 ms() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 berth_t=(); floor_t=()
-port=40000
+port=$((40000 + RANDOM % 8000))
 for i in $(seq "$N"); do
   # Floor: what Berth asks the engine for, by hand — same image, ports, volume, limits.
   mkdir -p "$work/vol/p$i"
@@ -75,7 +76,7 @@ echo "command: bench/single_host/run.sh $N $C   ($(date -u +%F), $(nproc) cores,
 printf 'create -> Running, median of %d:  podman run -d (floor) %.1f ms   berth create --wait %.1f ms   ratio %.3f\n' \
   "$N" "$(echo "$fm/1000" | bc -l)" "$(echo "$bm/1000" | bc -l)" "$(echo "$bm/$fm" | bc -l)"
 
-for i in $(seq "$N"); do "$berth" delete "b$i" --no-wait >/dev/null; podman_cmd rm -f "floor$i" >/dev/null; done
+for i in $(seq "$N"); do "$berth" delete "b$i" --no-wait >/dev/null; podman_cmd rm -f -t 0 "floor$i" >/dev/null; done
 for i in $(seq "$N"); do "$berth" wait "b$i" --for deleted >/dev/null; done
 
 t0=$(ms)

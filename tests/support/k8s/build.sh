@@ -61,5 +61,21 @@ if [ ! -x "$out/kwok" ]; then
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 fi
 
+if [ ! -s "$out/kwok-stages.yaml" ]; then
+  # The standalone kwok binary has no built-in behaviour: it needs Stage objects. Use the
+  # upstream default stages of the pinned release (what kwokctl installs), straight from the
+  # module: nodes initialise and keep a lease; pods become Ready, complete, and are deleted.
+  moddir="$(GOFLAGS= "$GO" mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+            sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  {
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      echo "---"
+      cat "$moddir/kustomize/stage/$f"
+    done
+  } >"$out/kwok-stages.yaml.tmp"
+  mv "$out/kwok-stages.yaml.tmp" "$out/kwok-stages.yaml"
+fi
+
 echo "binaries in $out:"
 ls -l "$out"

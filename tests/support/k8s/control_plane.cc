@@ -299,6 +299,8 @@ Status ControlPlane::StartControllers() {
 Status ControlPlane::StartKwok() {
   std::vector<std::string> argv = {
       bin_dir_ + "/kwok",
+      // kwok's behaviour: the upstream default stages, put there by build.sh.
+      "--config=" + bin_dir_ + "/kwok-stages.yaml",
       "--kubeconfig=" + admin_kubeconfig_,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
@@ -352,9 +354,12 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOptions op
     need.push_back("kube-controller-manager");
     need.push_back("kube-scheduler");
   }
-  if (cp->opts_.kwok) need.push_back("kwok");
+  if (cp->opts_.kwok) {
+    need.push_back("kwok");
+    need.push_back("kwok-stages.yaml");
+  }
   for (const auto& b : need)
-    if (::access((cp->bin_dir_ + "/" + b).c_str(), X_OK) != 0)
+    if (::access((cp->bin_dir_ + "/" + b).c_str(), R_OK) != 0)
       return Fail(ErrorCode::kUnavailable,
                   cp->bin_dir_ + "/" + b +
                       " not found: run tests/support/k8s/ensure.sh (builds the pinned Kubernetes "

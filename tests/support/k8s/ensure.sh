@@ -14,6 +14,7 @@ missing=0
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
   [ -x "$bin/$b" ] || missing=1
 done
+[ -s "$bin/kwok-stages.yaml" ] || missing=1
 if [ "$missing" = 1 ]; then
   "$here/build.sh"
 else

@@ -85,7 +85,7 @@ for c in kube-controller-manager:kcm kube-scheduler:sched; do
   launch "$name" "$bin/$name" --kubeconfig="$k" --authentication-kubeconfig="$k" --authorization-kubeconfig="$k" \
     --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false "${extra[@]}"
 done
-launch kwok "$bin/kwok" --kubeconfig="$kc" --manage-all-nodes=false \
+launch kwok "$bin/kwok" --config="$bin/kwok-stages.yaml" --kubeconfig="$kc" --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --manage-nodes-with-label-selector= \
   --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom --disregard-status-with-label-selector= \
   --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40 \
