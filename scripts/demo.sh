@@ -36,37 +36,10 @@ if [[ -z "$docker_host" ]] && curl -sf --unix-socket /var/run/docker.sock http:/
 fi
 if [[ -z "$docker_host" ]]; then
   step "Starting Podman's Docker API service"
-  pd="$state/podman"
-  mkdir -p "$pd/cni" "$pd/tmp"
-  # Without CAP_SYS_RESOURCE a container may not get more than the caller's soft limits.
-  nofile=$(ulimit -Sn); nproc=$(ulimit -Su)
-  [[ "$nofile" == unlimited || "$nofile" -gt 4096 ]] && nofile=4096
-  [[ "$nproc" == unlimited || "$nproc" -gt 4096 ]] && nproc=4096
-  cat > "$pd/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$pd/tmp"
-[network]
-network_config_dir = "$pd/cni"
-CONF
-  cat > "$pd/storage.conf" <<CONF
-[storage]
-driver = "vfs"
-graphroot = "$pd/root"
-runroot = "$pd/runroot"
-CONF
-  export CONTAINERS_CONF="$pd/containers.conf" CONTAINERS_STORAGE_CONF="$pd/storage.conf"
+  # shellcheck source=lib/podman-service.sh
+  . "$here/scripts/lib/podman-service.sh"
   sock="$run/podman.sock"
-  if ! curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
-    nohup podman --root "$pd/root" --runroot "$pd/runroot" system service --time=0 "unix://$sock" \
-      >"$state/podman.log" 2>&1 &
-    echo $! > "$run/podman.pid"
-    for _ in $(seq 100); do curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
-  fi
+  podman_service_start "$state/podman" "$sock" "$state/podman.log" "$run/podman.pid"
   docker_host="unix://$sock"
 fi
 sockpath="${docker_host#unix://}"

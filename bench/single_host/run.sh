@@ -9,29 +9,11 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-20}"; C="${2:-50}"
 berth="${BERTH_BINARY:-$here/build/berth}"
 work="$(mktemp -d /tmp/berth-bench.XXXXXX)"
-trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; sleep 1; podman_cmd rm -af >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'podman_cmd rm -af -t 0 >/dev/null 2>&1; kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; sleep 1; rm -rf "$work"' EXIT
 
-pd="$work/podman"; mkdir -p "$pd/cni" "$pd/tmp"
-# Without CAP_SYS_RESOURCE a container may not get more than the caller's soft limits.
-nofile=$(ulimit -Sn); nproc=$(ulimit -Su)
-[[ "$nofile" == unlimited || "$nofile" -gt 4096 ]] && nofile=4096
-[[ "$nproc" == unlimited || "$nproc" -gt 4096 ]] && nproc=4096
-cat > "$pd/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$pd/tmp"
-[network]
-network_config_dir = "$pd/cni"
-CONF
-printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/runroot"\n' "$pd" "$pd" > "$pd/storage.conf"
-export CONTAINERS_CONF="$pd/containers.conf" CONTAINERS_STORAGE_CONF="$pd/storage.conf"
-podman_cmd() { podman --root "$pd/root" --runroot "$pd/runroot" "$@"; }
-podman_cmd system service --time=0 "unix://$work/podman.sock" >"$work/podman.log" 2>&1 & echo $! > "$work/podman.pid"
-for _ in $(seq 100); do curl -sf --unix-socket "$work/podman.sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=../../scripts/lib/podman-service.sh
+. "$here/scripts/lib/podman-service.sh"
+podman_service_start "$work/podman" "$work/podman.sock" "$work/podman.log" "$work/podman.pid"
 
 mkdir -p "$work/rootfs/bin" "$work/rootfs/apps"
 cp /bin/busybox "$work/rootfs/bin/"; for c in sh httpd sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
@@ -80,14 +62,16 @@ for i in $(seq "$N"); do "$berth" delete "b$i" --no-wait >/dev/null; podman_cmd 
 for i in $(seq "$N"); do "$berth" wait "b$i" --for deleted >/dev/null; done
 
 t0=$(ms)
-for i in $(seq "$C"); do "$berth" create "c$i" --wait --timeout 600 >/dev/null & done
-wait
+pids=()
+for i in $(seq "$C"); do "$berth" create "c$i" --wait --timeout 600 >/dev/null & pids+=($!); done
+wait "${pids[@]}"
 ct=$(( ($(ms) - t0) / 1000000 ))
 ports=$("$berth" list -o json | jq '[.[].status.ports[]] | length')
 distinct=$("$berth" list -o json | jq '[.[].status.ports[]] | unique | length')
 running=$("$berth" list -o json | jq '[.[] | select(.status.phase=="Running")] | length')
 echo "$C concurrent creates: all Running after ${ct} ms ($running/$C Running, $distinct distinct of $ports ports)"
 t0=$(ms)
-for i in $(seq "$C"); do podman_cmd run -d --name "fc$i" -p 127.0.0.1:$((41000+i)):80 localhost/bench:1 >/dev/null & done
-wait
+pids=()
+for i in $(seq "$C"); do podman_cmd run -d --name "fc$i" -p 127.0.0.1:$((port+i)):80 localhost/bench:1 >/dev/null & pids+=($!); done
+wait "${pids[@]}"
 echo "$C concurrent podman run -d (floor): $(( ($(ms) - t0) / 1000000 )) ms"

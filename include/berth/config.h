@@ -12,13 +12,13 @@ namespace berth {
 
 struct Config {
   // [server]
-  std::string state_dir;       // SQLite db, volumes, nginx prefix
-  std::string socket;          // REST API unix socket (the CLI's transport)
-  std::string listen_http;     // optional "127.0.0.1:8080"
-  std::string api_token;       // required for HTTP listeners when set
-  std::string store_url;       // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
-  int workers = 8;             // controller reconcile workers
-  int resync_seconds = 10;     // level-triggered full resync period
+  std::string state_dir;    // SQLite db, volumes, nginx prefix
+  std::string socket;       // REST API unix socket (the CLI's transport)
+  std::string listen_http;  // optional "127.0.0.1:8080"
+  std::string api_token;    // required for HTTP listeners when set
+  std::string store_url;    // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
+  int workers = 8;          // controller reconcile workers
+  int resync_seconds = 10;  // level-triggered full resync period
 
   // [environments]
   std::string default_namespace = "default";
@@ -60,7 +60,7 @@ struct Config {
   std::string https_listen = "127.0.0.1:8443";
   std::string tls_cert;  // PEM; "" = no TLS termination
   std::string tls_key;
-  std::string upstream_scheme = "http";  // TLS listener proxies to "http" port or "https" port
+  std::string upstream_scheme = "http";     // TLS listener proxies to "http" port or "https" port
   std::vector<std::string> etcd_endpoints;  // publish routes to etcd v3 when set
 
   std::string source;  // which file was loaded, for `berth config`

@@ -38,7 +38,9 @@ using Status = Result<void>;
 inline tl::unexpected<Error> Fail(ErrorCode code, std::string message) {
   return tl::unexpected<Error>(Error{code, std::move(message)});
 }
-inline tl::unexpected<Error> Fail(Error e) { return tl::unexpected<Error>(std::move(e)); }
+inline tl::unexpected<Error> Fail(Error e) {
+  return tl::unexpected<Error>(std::move(e));
+}
 
 // Adds context in front of an error message: "creating volume: mkdir ...: EACCES".
 inline Error Wrap(const Error& e, const std::string& context) {

@@ -104,7 +104,9 @@ inline std::string Status(std::string_view ns, std::string_view name) {
 inline std::string Route(std::string_view ns, std::string_view name) {
   return std::string(kRoutes) + std::string(ns) + "/" + std::string(name);
 }
-inline std::string Port(int port) { return std::string(kPorts) + std::to_string(port); }
+inline std::string Port(int port) {
+  return std::string(kPorts) + std::to_string(port);
+}
 }  // namespace keys
 
 }  // namespace berth::store

@@ -22,7 +22,7 @@ Status ValidatePort(int port);                    // 1..65535
 Status ValidateHostIp(std::string_view ip);       // IPv4 dotted quad or IPv6 literal
 Status ValidateLabelKey(std::string_view key);    // Kubernetes label key rules
 Status ValidateLabelValue(std::string_view value);
-Status ValidateEnvName(std::string_view name);    // C identifier
+Status ValidateEnvName(std::string_view name);          // C identifier
 Status ValidateQuantity(std::string_view q, bool cpu);  // "500m", "2", "2000Mi", "1Gi"
 
 // Checks a whole spec (after defaults are applied); the first problem found, naming the field.

@@ -1,7 +1,7 @@
 #include "api/api_server.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <set>
 
@@ -22,7 +22,9 @@ ServerResponse ErrorResponse(const Error& e) {
   return ServerResponse::Json(HttpStatusFor(e.code), j.dump());
 }
 
-ServerResponse ErrorResponse(ErrorCode c, std::string msg) { return ErrorResponse(Error{c, std::move(msg)}); }
+ServerResponse ErrorResponse(ErrorCode c, std::string msg) {
+  return ErrorResponse(Error{c, std::move(msg)});
+}
 
 bool QueryBool(const ServerRequest& r, const std::string& k) {
   auto it = r.query.find(k);
@@ -43,16 +45,17 @@ int QueryInt(const ServerRequest& r, const std::string& k, int def) {
 
 Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_policy_given) {
   static const std::set<std::string> allowed = {
-      "namespace", "name",   "image",   "release_mode", "replicas",    "ports",
-      "resources", "env",    "labels",  "command",      "domains",     "pull_policy",
-      "volume_mount", "controller", "ttl_seconds"};
+      "namespace", "name",        "image",        "release_mode", "replicas",
+      "ports",     "resources",   "env",          "labels",       "command",
+      "domains",   "pull_policy", "volume_mount", "controller",   "ttl_seconds"};
   json j;
   try {
     j = json::parse(body);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string("request body is not JSON: ") + e.what());
   }
-  if (!j.is_object()) return Fail(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  if (!j.is_object())
+    return Fail(ErrorCode::kInvalidArgument, "request body must be a JSON object");
   for (const auto& [k, v] : j.items())
     if (!allowed.count(k)) return Fail(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
   try {
@@ -68,7 +71,9 @@ Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_p
 ApiServer::ApiServer(EnvironmentService& service, const Config& config, LogsFn logs, InfoFn info)
     : service_(service), config_(config), logs_(std::move(logs)), info_(std::move(info)) {}
 
-ApiServer::~ApiServer() { Stop(); }
+ApiServer::~ApiServer() {
+  Stop();
+}
 
 Status ApiServer::Start() {
   server_ = std::make_unique<net::HttpServer>([this](const ServerRequest& r) { return Handle(r); });
@@ -107,8 +112,10 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
   }
   if (req.path == "/healthz") return ServerResponse::Json(200, R"({"ok":true})");
   if (req.path == "/v1/info" && m == "GET") {
-    json j = {{"version", BERTH_VERSION_STRING}, {"runtime", config_.runtime},
-              {"base_domains", config_.base_domains}, {"host_ip", config_.host_ip},
+    json j = {{"version", BERTH_VERSION_STRING},
+              {"runtime", config_.runtime},
+              {"base_domains", config_.base_domains},
+              {"host_ip", config_.host_ip},
               {"default_namespace", config_.default_namespace},
               {"default_image", config_.default_image}};
     if (info_) {
@@ -122,7 +129,8 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
   if (req.path == "/metrics" && m == "GET") {
     auto all = service_.List("");
     if (!all) return ErrorResponse(all.error());
-    std::map<std::string, int> by_phase{{"Pending", 0}, {"Running", 0}, {"Failed", 0}, {"Deleting", 0}};
+    std::map<std::string, int> by_phase{
+        {"Pending", 0}, {"Running", 0}, {"Failed", 0}, {"Deleting", 0}};
     int routed = 0;
     for (const auto& v : *all) {
       if (v.status) {
@@ -132,12 +140,14 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
         by_phase["Pending"]++;
       }
     }
-    std::string out = "# HELP berth_environments Environments by phase.\n# TYPE berth_environments gauge\n";
+    std::string out =
+        "# HELP berth_environments Environments by phase.\n# TYPE berth_environments gauge\n";
     for (const auto& [p, n] : by_phase)
       out += "berth_environments{phase=\"" + p + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP berth_environments_routed Environments reachable through the router.\n"
-           "# TYPE berth_environments_routed gauge\nberth_environments_routed " +
-           std::to_string(routed) + "\n";
+    out +=
+        "# HELP berth_environments_routed Environments reachable through the router.\n"
+        "# TYPE berth_environments_routed gauge\nberth_environments_routed " +
+        std::to_string(routed) + "\n";
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; version=0.0.4";
     r.body = out;
@@ -195,10 +205,12 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
         auto j = json::parse(req.body);
         if (!j.is_object()) throw std::runtime_error("not an object");
         for (const auto& [k, v] : j.items())
-          if (k != "image") return ErrorResponse(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
+          if (k != "image")
+            return ErrorResponse(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
         image = j.value("image", "");
       } catch (const std::exception& e) {
-        return ErrorResponse(ErrorCode::kInvalidArgument, std::string("bad rebuild body: ") + e.what());
+        return ErrorResponse(ErrorCode::kInvalidArgument,
+                             std::string("bad rebuild body: ") + e.what());
       }
     }
     auto v = service_.Rebuild(ns, name, image);
@@ -211,25 +223,28 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     if (auto v = service_.Get(ns, name); !v) return ErrorResponse(v.error());
     ServerResponse r;
     r.headers["Content-Type"] = "application/x-ndjson";
-    r.stream = std::make_unique<QueueStream>(
-        [this, ns, name, timeout](const std::function<bool(std::string)>& push,
-                                  const std::atomic<bool>& cancelled) {
-          std::atomic<bool> stop{false};
-          auto s = service_.Watch(
-              ns, name,
-              [&](const std::optional<EnvView>& v) {
-                if (cancelled || stopping_) return false;
-                if (!v) return push(R"({"type":"deleted"})" "\n");
-                return push(std::string(R"({"type":"update","environment":)") + SerializeView(*v) +
-                            "}\n");
-              },
-              std::chrono::seconds(timeout), stopping_);
-          if (!s && !cancelled) {
-            json j = {{"type", "error"},
-                      {"error", {{"code", ErrorCodeName(s.error().code)}, {"message", s.error().message}}}};
-            push(j.dump() + "\n");
-          }
-        });
+    r.stream = std::make_unique<QueueStream>([this, ns, name, timeout](
+                                                 const std::function<bool(std::string)>& push,
+                                                 const std::atomic<bool>& cancelled) {
+      std::atomic<bool> stop{false};
+      auto s = service_.Watch(
+          ns, name,
+          [&](const std::optional<EnvView>& v) {
+            if (cancelled || stopping_) return false;
+            if (!v)
+              return push(R"({"type":"deleted"})"
+                          "\n");
+            return push(std::string(R"({"type":"update","environment":)") + SerializeView(*v) +
+                        "}\n");
+          },
+          std::chrono::seconds(timeout), stopping_);
+      if (!s && !cancelled) {
+        json j = {
+            {"type", "error"},
+            {"error", {{"code", ErrorCodeName(s.error().code)}, {"message", s.error().message}}}};
+        push(j.dump() + "\n");
+      }
+    });
     return r;
   }
   if (action == "logs" && m == "GET") {
@@ -243,9 +258,9 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; charset=utf-8";
     auto spec = v->spec;
-    r.stream = std::make_unique<QueueStream>(
-        [this, spec, lo](const std::function<bool(std::string)>& push,
-                         const std::atomic<bool>& cancelled) {
+    r.stream =
+        std::make_unique<QueueStream>([this, spec, lo](const std::function<bool(std::string)>& push,
+                                                       const std::atomic<bool>& cancelled) {
           auto s = logs_(spec, lo, [&](std::string_view chunk) {
             return !cancelled && !stopping_ && push(std::string(chunk));
           });

@@ -96,8 +96,7 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
     auto existing = store_.Get(skey);
     if (existing && *existing)
-      return Fail(ErrorCode::kAlreadyExists,
-                  "environment " + spec.Key() + " already exists");
+      return Fail(ErrorCode::kAlreadyExists, "environment " + spec.Key() + " already exists");
     // A port was taken by a concurrent create: pick again.
     std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
   }
@@ -142,51 +141,54 @@ Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
   return out;
 }
 
+Result<EnvView> EnvironmentService::Update(
+    const std::string& ns, const std::string& name,
+    const std::function<Result<bool>(EnvironmentSpec&)>& mutate) {
+  // Read, change, compare-and-swap; a concurrent writer makes us read again.
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto v = Get(ns, name);
+    if (!v) return v;
+    auto changed = mutate(v->spec);
+    if (!changed) return Fail(changed.error());
+    if (!*changed) return v;
+    const std::string skey = store::keys::Spec(ns, name);
+    auto r =
+        store_.Commit(Txn{{Compare{skey, v->revision}}, {Op::Put(skey, SerializeSpec(v->spec))}});
+    if (r) {
+      v->revision = *r;
+      return v;
+    }
+    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  }
+  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+}
+
 Result<EnvView> EnvironmentService::Rebuild(const std::string& ns, const std::string& name,
                                             const std::string& new_image) {
   if (!new_image.empty())
     if (auto s = ValidateImageRef(new_image); !s) return Fail(s.error());
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto v = Get(ns, name);
-    if (!v) return v;
-    if (v->spec.deleting)
+  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
+    if (spec.deleting)
       return Fail(ErrorCode::kConflict, "environment " + ns + "/" + name + " is being deleted");
-    v->spec.generation++;
-    if (!new_image.empty()) v->spec.image = new_image;
-    const std::string skey = store::keys::Spec(ns, name);
-    auto r = store_.Commit(Txn{{Compare{skey, v->revision}}, {Op::Put(skey, SerializeSpec(v->spec))}});
-    if (r) {
-      v->revision = *r;
-      return v;
-    }
-    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
-  }
-  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+    spec.generation++;
+    if (!new_image.empty()) spec.image = new_image;
+    return true;
+  });
 }
 
 Result<EnvView> EnvironmentService::Delete(const std::string& ns, const std::string& name,
                                            bool purge) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto v = Get(ns, name);
-    if (!v) return v;
-    if (v->spec.deleting && (v->spec.purge || !purge)) return v;
-    v->spec.deleting = true;
-    v->spec.purge = v->spec.purge || purge;
-    const std::string skey = store::keys::Spec(ns, name);
-    auto r = store_.Commit(Txn{{Compare{skey, v->revision}}, {Op::Put(skey, SerializeSpec(v->spec))}});
-    if (r) {
-      v->revision = *r;
-      return v;
-    }
-    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
-  }
-  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
+    if (spec.deleting && (spec.purge || !purge)) return false;  // already as asked
+    spec.deleting = true;
+    spec.purge = spec.purge || purge;
+    return true;
+  });
 }
 
 Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
                                  const std::function<bool(const std::optional<EnvView>&)>& fn,
-                                 std::chrono::milliseconds timeout,
-                                 const std::atomic<bool>& stop) {
+                                 std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string status_key = store::keys::Status(ns, name);
   const std::string spec_key = store::keys::Spec(ns, name);
@@ -203,7 +205,8 @@ Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
     while (!relist) {
       if (stop) return Fail(ErrorCode::kUnavailable, "server is shutting down");
       auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return Fail(ErrorCode::kTimeout, "timed out waiting for " + ns + "/" + name);
+      if (now >= deadline)
+        return Fail(ErrorCode::kTimeout, "timed out waiting for " + ns + "/" + name);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
       auto evs = (*w)->Next(std::min(left, std::chrono::milliseconds(500)));
       if (!evs) {

@@ -26,7 +26,7 @@ std::string SerializeView(const EnvView& v);
 
 struct CreateOptions {
   bool rollback_on_failure = true;  // a create that cannot start leaves nothing behind
-  bool pull_policy_given = false;    // false = use the configured default pull policy
+  bool pull_policy_given = false;   // false = use the configured default pull policy
 };
 
 class EnvironmentService {
@@ -50,6 +50,9 @@ class EnvironmentService {
 
  private:
   Status AllocatePorts(EnvironmentSpec& spec, store::Txn& txn);
+  // Applies `mutate` (true = changed, write it) to the stored spec with compare-and-swap.
+  Result<EnvView> Update(const std::string& ns, const std::string& name,
+                         const std::function<Result<bool>(EnvironmentSpec&)>& mutate);
 
   store::Store& store_;
   Config config_;

@@ -21,8 +21,8 @@ ApiClient::ApiClient(const Endpoint& ep) : ep_(ep) {
 Error ApiClient::Unreachable(const Error& e) const {
   std::string where = ep_.server_url.empty() ? ep_.socket : ep_.server_url;
   return Error{ErrorCode::kUnavailable,
-               "cannot reach berth serve at " + where + " (is it running? start it with `berth serve`): " +
-                   e.message};
+               "cannot reach berth serve at " + where +
+                   " (is it running? start it with `berth serve`): " + e.message};
 }
 
 namespace {
@@ -30,7 +30,8 @@ Error FromResponse(const net::HttpResponse& r) {
   try {
     auto j = json::parse(r.body);
     if (j.contains("error"))
-      return Error{ErrorCodeFromName(j["error"].value("code", "")), j["error"].value("message", "")};
+      return Error{ErrorCodeFromName(j["error"].value("code", "")),
+                   j["error"].value("message", "")};
   } catch (...) {
   }
   return Error{ErrorCode::kInternal, "server answered HTTP " + std::to_string(r.status)};

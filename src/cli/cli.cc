@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -36,8 +36,9 @@ int Main(int argc, char** argv) {
       "8 environment failed.\nDocs: docs/cli.md");
 
   GlobalOptions g;
-  app.add_option("--config", g.config_file, "Config file (default /etc/berth/berth.toml or "
-                                            "$XDG_CONFIG_HOME/berth/berth.toml)")
+  app.add_option("--config", g.config_file,
+                 "Config file (default /etc/berth/berth.toml or "
+                 "$XDG_CONFIG_HOME/berth/berth.toml)")
       ->envname("BERTH_CONFIG");
   app.add_option("--socket", g.socket, "API unix socket of berth serve")->envname("BERTH_SOCKET");
   app.add_option("--server", g.server, "API base URL instead of the socket (http://host:port)")

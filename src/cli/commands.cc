@@ -17,23 +17,16 @@ using nlohmann::json;
 
 namespace {
 
-bool Interactive() { return ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO); }
+bool Interactive() {
+  return ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+}
 
 std::string Str(const json& j, const char* k) {
   return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
 }
 
-int PortOf(const json& view, const std::string& name) {
-  const auto& st = view["status"];
-  if (st.is_object() && st.contains("ports") && st["ports"].contains(name))
-    return st["ports"][name].get<int>();
-  for (const auto& p : view["spec"]["ports"])
-    if (p.value("name", "") == name) return p.value("host_port", 0);
-  return 0;
-}
-
 std::string PortCell(const json& view, const std::string& name) {
-  int p = PortOf(view, name);
+  int p = PublishedPort(view, name);
   return p ? std::to_string(p) : "-";
 }
 
@@ -59,7 +52,8 @@ Status ParseKv(const std::vector<std::string>& in, std::map<std::string, std::st
   for (const auto& s : in) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0)
-      return Fail(ErrorCode::kInvalidArgument, std::string(what) + " \"" + s + "\" must be KEY=VALUE");
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string(what) + " \"" + s + "\" must be KEY=VALUE");
     out[s.substr(0, eq)] = s.substr(eq + 1);
   }
   return {};
@@ -123,9 +117,10 @@ void PrintView(const GlobalOptions& g, const json& view) {
     }
     std::cout << "\n";
   }
-  if (st.is_object()) std::cout << "Routed:      " << (st.value("routed", false) ? "yes" : "no") << "\n";
-  std::cout << "Volume:      " << (Str(spec, "volume_mount").empty() ? "none" : Str(spec, "volume_mount"))
-            << "\n"
+  if (st.is_object())
+    std::cout << "Routed:      " << (st.value("routed", false) ? "yes" : "no") << "\n";
+  std::cout << "Volume:      "
+            << (Str(spec, "volume_mount").empty() ? "none" : Str(spec, "volume_mount")) << "\n"
             << "Generation:  " << spec.value("generation", 0) << "\n"
             << "Created:     " << Str(spec, "created_at") << "\n";
   if (st.is_object() && !Str(st, "last_error").empty())
@@ -226,8 +221,9 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
           return last["spec"].value("rollback_on_failure", false);
         }
         if (phase == "Failed" && observed >= generation) {
-          failure = Error{ErrorCode::kFailed, "environment failed: " + Str(st, "reason") +
-                                                  (Str(st, "last_error").empty() ? "" : ": " + Str(st, "last_error"))};
+          failure = Error{ErrorCode::kFailed,
+                          "environment failed: " + Str(st, "reason") +
+                              (Str(st, "last_error").empty() ? "" : ": " + Str(st, "last_error"))};
           return false;
         }
         if (phase == "Deleting") {
@@ -242,34 +238,37 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
     return Fail(e);
   }
   if (gone) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " was deleted");
-  if (!done) return Fail(ErrorCode::kTimeout, "timed out after " + std::to_string(timeout_s) +
-                                                  "s waiting for " + ns + "/" + name);
+  if (!done)
+    return Fail(ErrorCode::kTimeout, "timed out after " + std::to_string(timeout_s) +
+                                         "s waiting for " + ns + "/" + name);
   if (progress) std::fprintf(stderr, "[%5.1fs] ready\n", elapsed());
   return last;
 }
 
-Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name,
-                   int timeout_s, bool progress) {
+Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name, int timeout_s,
+                   bool progress) {
   bool gone = false;
   std::optional<Error> failure;
   auto start = std::chrono::steady_clock::now();
-  auto s = client.StreamLines(
-      Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s), [&](const json& ev) {
-        std::string type = ev.value("type", "");
-        if (type == "deleted") {
-          gone = true;
-          return false;
-        }
-        if (type == "error") {
-          failure = Error{ErrorCodeFromName(ev["error"].value("code", "")), ev["error"].value("message", "")};
-          return false;
-        }
-        return true;
-      });
+  auto s = client.StreamLines(Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s),
+                              [&](const json& ev) {
+                                std::string type = ev.value("type", "");
+                                if (type == "deleted") {
+                                  gone = true;
+                                  return false;
+                                }
+                                if (type == "error") {
+                                  failure = Error{ErrorCodeFromName(ev["error"].value("code", "")),
+                                                  ev["error"].value("message", "")};
+                                  return false;
+                                }
+                                return true;
+                              });
   if (!s && s.error().code == ErrorCode::kNotFound) return {};
   if (!s) return s;
   if (failure) return Fail(*failure);
-  if (!gone) return Fail(ErrorCode::kTimeout, "timed out waiting for deletion of " + ns + "/" + name);
+  if (!gone)
+    return Fail(ErrorCode::kTimeout, "timed out waiting for deletion of " + ns + "/" + name);
   if (progress)
     std::fprintf(stderr, "[%5.1fs] deleted\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -288,8 +287,10 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     int timeout = 300;
   };
   auto ca = std::make_shared<CreateArgs>();
-  auto* create = app.add_subcommand("create", "Create an environment and (by default on a terminal) wait until it runs");
-  create->add_option("name", ca->name, "Environment name (DNS label, up to 40 characters)")->required();
+  auto* create = app.add_subcommand(
+      "create", "Create an environment and (by default on a terminal) wait until it runs");
+  create->add_option("name", ca->name, "Environment name (DNS label, up to 40 characters)")
+      ->required();
   create->add_option("-i,--image", ca->image, "Image reference (default: config default_image)");
   create->add_option("-e,--env", ca->env, "Environment variable KEY=VALUE (repeatable)");
   create->add_option("-l,--label", ca->labels, "Label KEY=VALUE (repeatable)");
@@ -297,16 +298,19 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
                      "Port NAME:CONTAINER[:HOST] (repeatable; default ssh:22 http:80 https:443)");
   create->add_option("--domain", ca->domains, "Domain (repeatable; default NAME.<base domain>)");
   create->add_option("--pull-policy", ca->pull_policy, "Always (default), IfNotPresent or Never");
-  create->add_option("--release-mode", ca->release_mode, "image (code in the image) or code (code on /apps)");
+  create->add_option("--release-mode", ca->release_mode,
+                     "image (code in the image) or code (code on /apps)");
   create->add_option("--replicas", ca->replicas, "Replicas (Kubernetes; Docker runs one)");
   create->add_option("--controller", ca->controller, "Kubernetes workload: deployment or rc");
   create->add_option("--cpu-limit", ca->cpu_limit, "CPU limit (default 500m)");
   create->add_option("--memory-limit", ca->memory_limit, "Memory limit (default 2000Mi)");
   create->add_option("--cpu-request", ca->cpu_request, "CPU request (default 10m)");
   create->add_option("--memory-request", ca->memory_request, "Memory request (default 100Mi)");
-  create->add_option("--mount", ca->mount, "Where the persistent volume is mounted (default /apps)");
+  create->add_option("--mount", ca->mount,
+                     "Where the persistent volume is mounted (default /apps)");
   create->add_flag("--no-volume", ca->no_volume, "No persistent volume");
-  create->add_option("--ttl", ca->ttl, "Seconds until the environment may be collected (0 = never)");
+  create->add_option("--ttl", ca->ttl,
+                     "Seconds until the environment may be collected (0 = never)");
   create->add_option("--cmd", ca->command, "Command and arguments (repeatable, in order)");
   create->add_flag("--wait", ca->wait, "Wait until Running (default on a terminal)");
   create->add_flag("--no-wait", ca->no_wait, "Return as soon as the environment is accepted");
@@ -318,7 +322,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (!ca->image.empty()) body["image"] = ca->image;
     std::map<std::string, std::string> env, labels;
     if (auto s = ParseKv(ca->env, env, "--env"); !s) return void(rc = ReportError(s.error()));
-    if (auto s = ParseKv(ca->labels, labels, "--label"); !s) return void(rc = ReportError(s.error()));
+    if (auto s = ParseKv(ca->labels, labels, "--label"); !s)
+      return void(rc = ReportError(s.error()));
     if (!env.empty()) body["env"] = env;
     if (!labels.empty()) body["labels"] = labels;
     if (!ca->ports.empty()) {
@@ -326,7 +331,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       if (!ports) return void(rc = ReportError(ports.error()));
       json arr = json::array();
       for (const auto& p : *ports)
-        arr.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
+        arr.push_back(
+            {{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
       body["ports"] = arr;
     }
     if (!ca->domains.empty()) body["domains"] = ca->domains;
@@ -346,7 +352,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     body["volume_mount"] = ca->no_volume ? "" : ca->mount;
     if (ca->ttl) body["ttl_seconds"] = ca->ttl;
     if (!ca->command.empty()) body["command"] = ca->command;
-    if (auto s = CheckTarget(body["namespace"], ca->name); !s) return void(rc = ReportError(s.error()));
+    if (auto s = CheckTarget(body["namespace"], ca->name); !s)
+      return void(rc = ReportError(s.error()));
 
     ApiClient client(EndpointFor(g, *cfg));
     auto created = client.Call("POST", "/v1/environments", body.dump());
@@ -386,13 +393,17 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       const auto& st = v["status"];
       std::string phase = Phase(v);
       if (st.is_object() && st.value("routed", false)) phase += "+routed";
-      std::string url = v["spec"]["domains"].empty() ? "-" : v["spec"]["domains"][0].get<std::string>();
+      std::string url =
+          v["spec"]["domains"].empty() ? "-" : v["spec"]["domains"][0].get<std::string>();
       rows.push_back({Str(v["spec"], "namespace"), Str(v["spec"], "name"), phase,
                       st.is_object() && !Str(st, "host_ip").empty() ? Str(st, "host_ip") : "-",
                       PortCell(v, "ssh"), PortCell(v, "http"), PortCell(v, "https"), url,
                       Str(v["spec"], "image"), Age(Str(v["spec"], "created_at"))});
     }
-    PrintTable(std::cout, {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE", "AGE"}, rows);
+    PrintTable(
+        std::cout,
+        {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE", "AGE"},
+        rows);
   });
 
   // ---- view
@@ -418,10 +429,12 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     int timeout = 300;
   };
   auto ra = std::make_shared<RebuildArgs>();
-  auto* rebuild = app.add_subcommand("rebuild", "Replace the container (pulling the image again); ports and /apps are kept");
+  auto* rebuild = app.add_subcommand(
+      "rebuild", "Replace the container (pulling the image again); ports and /apps are kept");
   rebuild->add_option("name", ra->name, "Environment name")->required();
   rebuild->add_option("-i,--image", ra->image, "Switch to this image");
-  rebuild->add_flag("--wait", ra->wait, "Wait until the new container runs (default on a terminal)");
+  rebuild->add_flag("--wait", ra->wait,
+                    "Wait until the new container runs (default on a terminal)");
   rebuild->add_flag("--no-wait", ra->no_wait, "Return at once");
   rebuild->add_option("--timeout", ra->timeout, "Seconds to wait (default 300)");
   rebuild->callback([&g, &rc, ra] {
@@ -451,7 +464,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     int timeout = 300;
   };
   auto da = std::make_shared<DeleteArgs>();
-  auto* del = app.add_subcommand("delete", "Delete an environment (its /apps data is kept unless --purge)");
+  auto* del =
+      app.add_subcommand("delete", "Delete an environment (its /apps data is kept unless --purge)");
   del->alias("rm");
   del->add_option("name", da->name, "Environment name")->required();
   del->add_flag("--purge", da->purge, "Also delete the persistent volume and its data");
@@ -482,7 +496,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     int timeout = 300;
   };
   auto wa = std::make_shared<WaitArgs>();
-  auto* waitc = app.add_subcommand("wait", "Wait until an environment runs its latest generation, or is deleted");
+  auto* waitc = app.add_subcommand(
+      "wait", "Wait until an environment runs its latest generation, or is deleted");
   waitc->add_option("name", wa->name, "Environment name")->required();
   waitc->add_option("--for", wa->for_what, "running (default) or deleted")
       ->check(CLI::IsMember({"running", "deleted"}));
@@ -525,9 +540,11 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
     if (auto s = CheckTarget(ns, la->name); !s) return void(rc = ReportError(s.error()));
     ApiClient client(EndpointFor(g, *cfg));
-    if (auto r = client.Call("GET", Path(ns, la->name)); !r) return void(rc = ReportError(r.error()));
+    if (auto r = client.Call("GET", Path(ns, la->name)); !r)
+      return void(rc = ReportError(r.error()));
     std::string q = "?follow=" + std::string(la->follow ? "true" : "false") +
-                    "&tail=" + std::to_string(la->tail) + (la->timestamps ? "&timestamps=true" : "");
+                    "&tail=" + std::to_string(la->tail) +
+                    (la->timestamps ? "&timestamps=true" : "");
     auto s = client.StreamText(Path(ns, la->name) + "/logs" + q, [](std::string_view chunk) {
       std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       std::cout.flush();

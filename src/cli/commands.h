@@ -35,7 +35,7 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc);
 Result<nlohmann::json> WaitRunning(ApiClient& client, const std::string& ns,
                                    const std::string& name, int64_t generation, int timeout_s,
                                    bool progress);
-Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name,
-                   int timeout_s, bool progress);
+Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name, int timeout_s,
+                   bool progress);
 
 }  // namespace berth::cli

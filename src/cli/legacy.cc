@@ -14,36 +14,22 @@ using nlohmann::json;
 
 namespace {
 
-int StatusPort(const json& view, const char* name) {
-  const auto& st = view["status"];
-  if (st.is_object() && st.contains("ports") && st["ports"].contains(name))
-    return st["ports"][name].get<int>();
-  for (const auto& p : view["spec"]["ports"])
-    if (p.value("name", "") == name) return p.value("host_port", 0);
-  return 0;
-}
-
-std::string StatusStr(const json& view, const char* k) {
-  const auto& st = view["status"];
-  return st.is_object() && st.contains(k) && st[k].is_string() ? st[k].get<std::string>() : "";
-}
-
 void PrintCreateLines(const json& view) {
-  std::cout << "host_IP=" << StatusStr(view, "host_ip") << "\n"
-            << "phase=" << (StatusStr(view, "phase").empty() ? "Pending" : StatusStr(view, "phase"))
+  std::cout << "host_IP=" << StatusField(view, "host_ip") << "\n"
+            << "phase=" << (StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase"))
             << "\n"
-            << "ssh_port=" << StatusPort(view, "ssh") << ",http_port=" << StatusPort(view, "http")
-            << ",https_port=" << StatusPort(view, "https") << "\n";
+            << "ssh_port=" << PublishedPort(view, "ssh") << ",http_port=" << PublishedPort(view, "http")
+            << ",https_port=" << PublishedPort(view, "https") << "\n";
 }
 
 // Python's json.dumps spacing, in the original's key order.
 std::string ViewLine(const json& view) {
   return std::string("{\"status\": \"sucess\", \"http_port\": ") +
-         std::to_string(StatusPort(view, "http")) +
-         ", \"https_port\": " + std::to_string(StatusPort(view, "https")) +
-         ", \"ssh_port\": " + std::to_string(StatusPort(view, "ssh")) + ", \"host_ip\": " +
-         json(StatusStr(view, "host_ip")).dump() + ", \"phase\": " +
-         json(StatusStr(view, "phase").empty() ? "Pending" : StatusStr(view, "phase")).dump() + "}";
+         std::to_string(PublishedPort(view, "http")) +
+         ", \"https_port\": " + std::to_string(PublishedPort(view, "https")) +
+         ", \"ssh_port\": " + std::to_string(PublishedPort(view, "ssh")) +
+         ", \"host_ip\": " + json(StatusField(view, "host_ip")).dump() + ", \"phase\": " +
+         json(StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase")).dump() + "}";
 }
 
 struct Ctx {
@@ -76,12 +62,14 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (!r) return void(rc = ReportError(r.error()));
     std::vector<std::vector<std::string>> rows;
     for (const auto& v : (*r)["items"]) {
-      std::string phase = StatusStr(v, "phase");
+      std::string phase = StatusField(v, "phase");
       rows.push_back({v["spec"].value("name", ""), phase.empty() ? "Pending" : phase,
-                      StatusStr(v, "host_ip"), std::to_string(StatusPort(v, "ssh")),
-                      std::to_string(StatusPort(v, "http")), std::to_string(StatusPort(v, "https"))});
+                      StatusField(v, "host_ip"), std::to_string(PublishedPort(v, "ssh")),
+                      std::to_string(PublishedPort(v, "http")),
+                      std::to_string(PublishedPort(v, "https"))});
     }
-    PrintTable(std::cout, {"NAME", "PHASE", "HOST_IP", "SSH_PORT", "HTTP_PORT", "HTTPS_PORT"}, rows);
+    PrintTable(std::cout, {"NAME", "PHASE", "HOST_IP", "SSH_PORT", "HTTP_PORT", "HTTPS_PORT"},
+               rows);
   });
 
   struct Args {
@@ -90,7 +78,8 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   };
   auto a = std::make_shared<Args>();
 
-  auto* re_create = app.add_subcommand("re_create", "Create an environment and wait until it runs (original)");
+  auto* re_create =
+      app.add_subcommand("re_create", "Create an environment and wait until it runs (original)");
   re_create->group(group);
   re_create->add_option("--name", a->name, "Environment name")->required();
   re_create->add_option("--image,--images", a->image, "Image (default: config default_image)");
@@ -122,7 +111,8 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::cout << ViewLine(*r) << "\n";
   });
 
-  auto* re_delete = app.add_subcommand("re_delete", "Delete an environment and wait until it is gone (original)");
+  auto* re_delete =
+      app.add_subcommand("re_delete", "Delete an environment and wait until it is gone (original)");
   re_delete->group(group);
   re_delete->add_option("--name", a->name, "Environment name")->required();
   re_delete->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
@@ -138,7 +128,8 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::cout << "{\"status\": \"sucess\", \"name\": " << json(a->name).dump() << "}\n";
   });
 
-  auto* re_rebuild = app.add_subcommand("re_rebuild", "Rebuild an environment and wait until it runs (original)");
+  auto* re_rebuild =
+      app.add_subcommand("re_rebuild", "Rebuild an environment and wait until it runs (original)");
   re_rebuild->group(group);
   re_rebuild->add_option("--name", a->name, "Environment name")->required();
   re_rebuild->add_option("--image,--images", a->image, "Switch to this image");
@@ -150,9 +141,11 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     ApiClient client(EndpointFor(g, cfg));
     json body = json::object();
     if (!a->image.empty()) body["image"] = a->image;
-    auto r = client.Call("POST", "/v1/environments/" + ns + "/" + a->name + "/rebuild", body.dump());
+    auto r =
+        client.Call("POST", "/v1/environments/" + ns + "/" + a->name + "/rebuild", body.dump());
     if (!r) return void(rc = ReportError(r.error()));
-    auto v = WaitRunning(client, ns, a->name, (*r)["spec"].value("generation", int64_t{1}), a->timeout, false);
+    auto v = WaitRunning(client, ns, a->name, (*r)["spec"].value("generation", int64_t{1}),
+                         a->timeout, false);
     if (!v) return void(rc = ReportError(v.error()));
     PrintCreateLines(*v);
   });

@@ -8,10 +8,14 @@
 namespace berth::cli {
 
 bool ParseFormat(const std::string& s, Format& out) {
-  if (s == "table" || s == "wide") out = Format::kTable;
-  else if (s == "json") out = Format::kJson;
-  else if (s == "yaml") out = Format::kYaml;
-  else return false;
+  if (s == "table" || s == "wide")
+    out = Format::kTable;
+  else if (s == "json")
+    out = Format::kJson;
+  else if (s == "yaml")
+    out = Format::kYaml;
+  else
+    return false;
   return true;
 }
 
@@ -20,7 +24,8 @@ void PrintTable(std::ostream& os, const std::vector<std::string>& header,
   std::vector<size_t> width(header.size(), 0);
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -34,7 +39,24 @@ void PrintTable(std::ostream& os, const std::vector<std::string>& header,
   for (const auto& r : rows) line(r);
 }
 
-void PrintJson(std::ostream& os, const nlohmann::json& j) { os << j.dump(2) << "\n"; }
+int PublishedPort(const nlohmann::json& view, const std::string& port_name) {
+  const auto& st = view["status"];
+  if (st.is_object() && st.contains("ports") && st["ports"].contains(port_name))
+    return st["ports"][port_name].get<int>();
+  for (const auto& p : view["spec"]["ports"])
+    if (p.value("name", "") == port_name) return p.value("host_port", 0);
+  return 0;
+}
+
+std::string StatusField(const nlohmann::json& view, const char* key) {
+  const auto& st = view["status"];
+  return st.is_object() && st.contains(key) && st[key].is_string() ? st[key].get<std::string>()
+                                                                   : "";
+}
+
+void PrintJson(std::ostream& os, const nlohmann::json& j) {
+  os << j.dump(2) << "\n";
+}
 
 namespace {
 void Emit(YAML::Emitter& e, const nlohmann::json& j) {

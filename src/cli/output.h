@@ -19,4 +19,9 @@ void PrintTable(std::ostream& os, const std::vector<std::string>& header,
 void PrintJson(std::ostream& os, const nlohmann::json& j);
 void PrintYaml(std::ostream& os, const nlohmann::json& j);
 
+// Reading a View (api/environment_service.h): the published port of a named port (status
+// first, then the spec's reservation; 0 if none) and a status string field ("" if absent).
+int PublishedPort(const nlohmann::json& view, const std::string& port_name);
+std::string StatusField(const nlohmann::json& view, const char* key);
+
 }  // namespace berth::cli

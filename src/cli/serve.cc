@@ -36,9 +36,9 @@ int RunServe(const Config& config) {
   auto store = store::OpenStore(config.store_url);
   if (!store) return fail("opening store " + config.store_url, store.error());
 
-  Result<std::unique_ptr<runtime::Runtime>> rt =
-      config.runtime == "kubernetes" ? kube::MakeKubernetesRuntime(config)
-                                     : runtime::MakeDockerRuntime(config);
+  Result<std::unique_ptr<runtime::Runtime>> rt = config.runtime == "kubernetes"
+                                                     ? kube::MakeKubernetesRuntime(config)
+                                                     : runtime::MakeDockerRuntime(config);
   if (!rt) return fail("runtime " + config.runtime, rt.error());
   auto volumes = storage::MakeVolumeProvider(config);
   if (!volumes) return fail("volumes " + config.volume_driver, volumes.error());
@@ -62,7 +62,9 @@ int RunServe(const Config& config) {
   copts.probe_http = config.runtime == "docker";
   controller::RouteWaiter waiter;
   if (router)
-    waiter = [&router](int64_t rev, std::chrono::milliseconds t) { return router->WaitApplied(rev, t); };
+    waiter = [&router](int64_t rev, std::chrono::milliseconds t) {
+      return router->WaitApplied(rev, t);
+    };
   controller::Controller ctl(**store, **rt, **volumes, copts, waiter);
   ctl.Start();
 
@@ -78,16 +80,21 @@ int RunServe(const Config& config) {
         j["volumes"] = (*volumes)->Name();
         if (router) {
           auto st = router->Stats();
-          j["router"] = {{"mode", st.mode},         {"routes", st.routes},
-                         {"rejected", st.rejected}, {"rejected_keys", st.rejected_keys},
-                         {"reloads", st.reloads},   {"applied_revision", st.applied_revision},
+          j["router"] = {{"mode", st.mode},
+                         {"routes", st.routes},
+                         {"rejected", st.rejected},
+                         {"rejected_keys", st.rejected_keys},
+                         {"reloads", st.reloads},
+                         {"applied_revision", st.applied_revision},
                          {"last_error", st.last_error},
                          {"http_listen", config.http_listen}};
         }
         if (publisher) {
           auto ps = publisher->Stats();
-          j["etcd_publisher"] = {{"puts", ps.puts}, {"deletes", ps.deletes},
-                                 {"errors", ps.errors}, {"last_error", ps.last_error}};
+          j["etcd_publisher"] = {{"puts", ps.puts},
+                                 {"deletes", ps.deletes},
+                                 {"errors", ps.errors},
+                                 {"last_error", ps.last_error}};
         }
         return j.dump();
       });

@@ -76,7 +76,9 @@ Controller::Controller(store::Store& store, runtime::Runtime& runtime, VolumePro
       opts_(opts),
       route_waiter_(std::move(route_waiter)) {}
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+}
 
 void Controller::Start() {
   stopping_ = false;
@@ -168,8 +170,9 @@ Status Controller::WriteStatus(const EnvironmentSpec& spec, EnvStatus& status,
   auto spec_kv = store_.Get(store::keys::Spec(spec.ns, spec.name));
   if (!spec_kv) return Fail(spec_kv.error());
   if (!*spec_kv) return {};
-  auto r = store_.Commit(Txn{{Compare{(*spec_kv)->key, (*spec_kv)->mod_revision}},
-                             {Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(status))}});
+  auto r = store_.Commit(
+      Txn{{Compare{(*spec_kv)->key, (*spec_kv)->mod_revision}},
+          {Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(status))}});
   if (!r && r.error().code == ErrorCode::kConflict) return {};  // spec changed: next pass writes
   if (!r) return Fail(r.error());
   return {};
@@ -234,9 +237,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       vol.target = spec.volume_mount;
     }
     EnvStatus b3 = status;
-    auto applied = runtime_.Apply(spec, vol, [&](const std::string& msg) {
-      spdlog::debug("{}: {}", spec.Key(), msg);
-    });
+    auto applied = runtime_.Apply(
+        spec, vol, [&](const std::string& msg) { spdlog::debug("{}: {}", spec.Key(), msg); });
     if (!applied) {
       status.phase = Phase::kFailed;
       status.reason = applied.error().code == ErrorCode::kFailed ? "ApplyFailed" : "ApplyError";
@@ -292,7 +294,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
         status.phase = Phase::kPending;
         status.reason = "Starting";
         if (b4.reason != "Starting")
-          status.AddEvent("Normal", "Starting", "container started; waiting for the http port to answer");
+          status.AddEvent("Normal", "Starting",
+                          "container started; waiting for the http port to answer");
         *requeue_soon = true;
         return WriteStatus(spec, status, b4);
       }
@@ -304,8 +307,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
   status.host_ip = ws->host_ip;
   status.ports = ws->ports;
   status.last_error.clear();
-  bool newly_running = status.phase != Phase::kRunning ||
-                       status.observed_generation != spec.generation;
+  bool newly_running =
+      status.phase != Phase::kRunning || status.observed_generation != spec.generation;
 
   // Route record: the original's layout, written once the workload runs.
   if (opts_.publish_routes && !spec.domains.empty() && ws->ports.count("http")) {
@@ -316,7 +319,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     if (!existing) return Fail(existing.error());
     int64_t rev = 0;
     if (!*existing || (*existing)->value != value) {
-      auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {Op::Put(rkey, value)}});
+      auto r =
+          store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {Op::Put(rkey, value)}});
       if (!r && r.error().code == ErrorCode::kConflict) {
         queue_.Add(spec.Key());
         return {};
@@ -421,11 +425,11 @@ Status Controller::CollectGarbage() {
       std::string key = kv.key.substr(prefix.size());
       if (live.count(key)) continue;
       if (prefix == store::keys::kRoutes && key.find('/') == std::string::npos) continue;
-      store_.Commit(Txn{{Compare{store::keys::Spec(key.substr(0, key.find('/')),
-                                                   key.substr(key.find('/') + 1)),
-                                 0},
-                         Compare{kv.key, kv.mod_revision}},
-                        {Op::Delete(kv.key)}});
+      store_.Commit(Txn{
+          {Compare{store::keys::Spec(key.substr(0, key.find('/')), key.substr(key.find('/') + 1)),
+                   0},
+           Compare{kv.key, kv.mod_revision}},
+          {Op::Delete(kv.key)}});
     }
   }
   if (auto ports = store_.List(store::keys::kPorts); ports) {
@@ -433,9 +437,10 @@ Status Controller::CollectGarbage() {
       if (live.count(kv.value)) continue;
       auto slash = kv.value.find('/');
       if (slash == std::string::npos) continue;
-      store_.Commit(Txn{{Compare{store::keys::Spec(kv.value.substr(0, slash), kv.value.substr(slash + 1)), 0},
-                         Compare{kv.key, kv.mod_revision}},
-                        {Op::Delete(kv.key)}});
+      store_.Commit(
+          Txn{{Compare{store::keys::Spec(kv.value.substr(0, slash), kv.value.substr(slash + 1)), 0},
+               Compare{kv.key, kv.mod_revision}},
+              {Op::Delete(kv.key)}});
     }
   }
   return {};

@@ -7,8 +7,8 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,8 +58,7 @@ class Controller {
   void Worker();
   void EnqueueAll();
 
-  Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
-                         EnvStatus& status);
+  Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status);
   Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
                       bool* requeue_soon);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.

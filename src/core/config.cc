@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <toml++/toml.h>
+#include <cstdlib>
 
 #include "berth/validate.h"
 #include "util/fs.h"
@@ -109,7 +109,8 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "server", "store", c.store_url);
     int64_t i = 0;
     if (auto v = t["server"]["workers"].value<int64_t>()) c.workers = static_cast<int>(i = *v);
-    if (auto v = t["server"]["resync_seconds"].value<int64_t>()) c.resync_seconds = static_cast<int>(*v);
+    if (auto v = t["server"]["resync_seconds"].value<int64_t>())
+      c.resync_seconds = static_cast<int>(*v);
     Read(t, "environments", "default_namespace", c.default_namespace);
     Read(t, "environments", "default_image", c.default_image);
     ReadList(t, "environments", "base_domains", c.base_domains);

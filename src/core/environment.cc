@@ -20,16 +20,21 @@ int EnvironmentSpec::PortFor(const std::string& port_name) const {
 }
 
 void EnvStatus::AddEvent(std::string type, std::string reason_word, std::string message) {
-  events.push_back(Event{NowRfc3339(), std::move(type), std::move(reason_word), std::move(message)});
+  events.push_back(
+      Event{NowRfc3339(), std::move(type), std::move(reason_word), std::move(message)});
   if (events.size() > kMaxEvents) events.erase(events.begin(), events.end() - kMaxEvents);
 }
 
 const char* PhaseName(Phase p) {
   switch (p) {
-    case Phase::kPending: return "Pending";
-    case Phase::kRunning: return "Running";
-    case Phase::kFailed: return "Failed";
-    case Phase::kDeleting: return "Deleting";
+    case Phase::kPending:
+      return "Pending";
+    case Phase::kRunning:
+      return "Running";
+    case Phase::kFailed:
+      return "Failed";
+    case Phase::kDeleting:
+      return "Deleting";
   }
   return "Pending";
 }
@@ -42,9 +47,12 @@ Result<Phase> ParsePhase(const std::string& s) {
 
 const char* PullPolicyName(PullPolicy p) {
   switch (p) {
-    case PullPolicy::kAlways: return "Always";
-    case PullPolicy::kIfNotPresent: return "IfNotPresent";
-    case PullPolicy::kNever: return "Never";
+    case PullPolicy::kAlways:
+      return "Always";
+    case PullPolicy::kIfNotPresent:
+      return "IfNotPresent";
+    case PullPolicy::kNever:
+      return "Never";
   }
   return "Always";
 }
@@ -56,7 +64,9 @@ Result<PullPolicy> ParsePullPolicy(const std::string& s) {
               "pull policy must be Always, IfNotPresent or Never, not \"" + s + "\"");
 }
 
-const char* ReleaseModeName(ReleaseMode m) { return m == ReleaseMode::kCode ? "code" : "image"; }
+const char* ReleaseModeName(ReleaseMode m) {
+  return m == ReleaseMode::kCode ? "code" : "image";
+}
 
 Result<ReleaseMode> ParseReleaseMode(const std::string& s) {
   if (s == "image") return ReleaseMode::kImage;
@@ -81,29 +91,31 @@ void from_json(const json& j, Event& e) {
 void to_json(json& j, const EnvironmentSpec& s) {
   json ports = json::array();
   for (const auto& p : s.ports)
-    ports.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
-  j = json{{"namespace", s.ns},
-           {"name", s.name},
-           {"image", s.image},
-           {"release_mode", ReleaseModeName(s.release_mode)},
-           {"replicas", s.replicas},
-           {"ports", ports},
-           {"resources",
-            {{"limits", {{"cpu", s.resources.cpu_limit}, {"memory", s.resources.memory_limit}}},
-             {"requests", {{"cpu", s.resources.cpu_request}, {"memory", s.resources.memory_request}}}}},
-           {"env", s.env},
-           {"labels", s.labels},
-           {"command", s.command},
-           {"domains", s.domains},
-           {"pull_policy", PullPolicyName(s.pull_policy)},
-           {"volume_mount", s.volume_mount},
-           {"controller", s.controller},
-           {"ttl_seconds", s.ttl_seconds},
-           {"generation", s.generation},
-           {"deleting", s.deleting},
-           {"purge", s.purge},
-           {"rollback_on_failure", s.rollback_on_failure},
-           {"created_at", s.created_at}};
+    ports.push_back(
+        {{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
+  j = json{
+      {"namespace", s.ns},
+      {"name", s.name},
+      {"image", s.image},
+      {"release_mode", ReleaseModeName(s.release_mode)},
+      {"replicas", s.replicas},
+      {"ports", ports},
+      {"resources",
+       {{"limits", {{"cpu", s.resources.cpu_limit}, {"memory", s.resources.memory_limit}}},
+        {"requests", {{"cpu", s.resources.cpu_request}, {"memory", s.resources.memory_request}}}}},
+      {"env", s.env},
+      {"labels", s.labels},
+      {"command", s.command},
+      {"domains", s.domains},
+      {"pull_policy", PullPolicyName(s.pull_policy)},
+      {"volume_mount", s.volume_mount},
+      {"controller", s.controller},
+      {"ttl_seconds", s.ttl_seconds},
+      {"generation", s.generation},
+      {"deleting", s.deleting},
+      {"purge", s.purge},
+      {"rollback_on_failure", s.rollback_on_failure},
+      {"created_at", s.created_at}};
 }
 
 void from_json(const json& j, EnvironmentSpec& s) {
@@ -157,11 +169,15 @@ void from_json(const json& j, EnvironmentSpec& s) {
 }
 
 void to_json(json& j, const EnvStatus& s) {
-  j = json{{"phase", PhaseName(s.phase)},     {"reason", s.reason},
-           {"host_ip", s.host_ip},            {"ports", s.ports},
-           {"routed", s.routed},              {"last_error", s.last_error},
+  j = json{{"phase", PhaseName(s.phase)},
+           {"reason", s.reason},
+           {"host_ip", s.host_ip},
+           {"ports", s.ports},
+           {"routed", s.routed},
+           {"last_error", s.last_error},
            {"observed_generation", s.observed_generation},
-           {"workload_id", s.workload_id},    {"events", s.events},
+           {"workload_id", s.workload_id},
+           {"events", s.events},
            {"updated_at", s.updated_at}};
 }
 
@@ -195,8 +211,12 @@ Result<EnvStatus> ParseStatus(const std::string& text) {
   }
 }
 
-std::string SerializeSpec(const EnvironmentSpec& s) { return json(s).dump(); }
-std::string SerializeStatus(const EnvStatus& s) { return json(s).dump(); }
+std::string SerializeSpec(const EnvironmentSpec& s) {
+  return json(s).dump();
+}
+std::string SerializeStatus(const EnvStatus& s) {
+  return json(s).dump();
+}
 
 std::string NowRfc3339() {
   auto now = std::chrono::system_clock::now();

@@ -10,9 +10,13 @@
 namespace berth {
 namespace {
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
-Status Invalid(std::string msg) { return Fail(ErrorCode::kInvalidArgument, std::move(msg)); }
+Status Invalid(std::string msg) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(msg));
+}
 
 // Quotes a user value for an error message without echoing control characters.
 std::string Show(std::string_view v) {
@@ -41,7 +45,8 @@ Status ValidateDns1123Label(std::string_view what, std::string_view v, size_t ma
                      " may contain only lower-case letters, digits and '-'");
   }
   if (v.front() == '-' || v.back() == '-')
-    return Invalid(std::string(what) + " " + Show(v) + " must start and end with a letter or digit");
+    return Invalid(std::string(what) + " " + Show(v) +
+                   " must start and end with a letter or digit");
   return {};
 }
 
@@ -55,11 +60,14 @@ Status ValidateName(std::string_view name) {
   return {};
 }
 
-Status ValidateNamespace(std::string_view ns) { return ValidateDns1123Label("namespace", ns, 63); }
+Status ValidateNamespace(std::string_view ns) {
+  return ValidateDns1123Label("namespace", ns, 63);
+}
 
 Status ValidateDomain(std::string_view domain) {
   if (domain.empty()) return Invalid("domain must not be empty");
-  if (domain.size() > 253) return Invalid("domain " + Show(domain) + " is longer than 253 characters");
+  if (domain.size() > 253)
+    return Invalid("domain " + Show(domain) + " is longer than 253 characters");
   if (domain.back() == '.') return Invalid("domain " + Show(domain) + " must not end with '.'");
   for (const auto& label : util::Split(domain, '.', false)) {
     auto s = ValidateDns1123Label("domain label", label, 63);
@@ -92,7 +100,8 @@ Status ValidatePort(int port) {
 Status ValidateHostIp(std::string_view ip) {
   std::string s(ip);
   unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1) return {};
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1)
+    return {};
   return Invalid("host IP " + Show(ip) + " is not an IPv4 or IPv6 address");
 }
 
@@ -139,7 +148,8 @@ Result<int64_t> CpuToNanoCpus(std::string_view q) {
     return Fail(ErrorCode::kInvalidArgument, "bad CPU quantity " + Show(q));
   double v = std::stod(m[1].str() + m[2].str());
   if (m[3] == "m") v /= 1000.0;
-  if (v <= 0 || v > 4096) return Fail(ErrorCode::kInvalidArgument, "CPU quantity out of range " + Show(q));
+  if (v <= 0 || v > 4096)
+    return Fail(ErrorCode::kInvalidArgument, "CPU quantity out of range " + Show(q));
   return static_cast<int64_t>(v * 1e9);
 }
 
@@ -152,14 +162,22 @@ Result<int64_t> MemoryToBytes(std::string_view q) {
   int64_t v = std::stoll(m[1].str());
   std::string u = m[2].str();
   int64_t mul = 1;
-  if (u == "Ki") mul = 1024;
-  else if (u == "Mi") mul = 1024LL * 1024;
-  else if (u == "Gi") mul = 1024LL * 1024 * 1024;
-  else if (u == "Ti") mul = 1024LL * 1024 * 1024 * 1024;
-  else if (u == "k") mul = 1000;
-  else if (u == "M") mul = 1000LL * 1000;
-  else if (u == "G") mul = 1000LL * 1000 * 1000;
-  else if (u == "T") mul = 1000LL * 1000 * 1000 * 1000;
+  if (u == "Ki")
+    mul = 1024;
+  else if (u == "Mi")
+    mul = 1024LL * 1024;
+  else if (u == "Gi")
+    mul = 1024LL * 1024 * 1024;
+  else if (u == "Ti")
+    mul = 1024LL * 1024 * 1024 * 1024;
+  else if (u == "k")
+    mul = 1000;
+  else if (u == "M")
+    mul = 1000LL * 1000;
+  else if (u == "G")
+    mul = 1000LL * 1000 * 1000;
+  else if (u == "T")
+    mul = 1000LL * 1000 * 1000 * 1000;
   if (v <= 0 || v > (int64_t{1} << 50) / mul)
     return Fail(ErrorCode::kInvalidArgument, "memory quantity out of range " + Show(q));
   return v * mul;

@@ -70,16 +70,21 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(ClientOptions opts) : opts_(std::move(opts)), impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(ClientOptions opts)
+    : opts_(std::move(opts)), impl_(std::make_unique<Impl>()) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->curl = curl_easy_init();
 }
 
 HttpClient::~HttpClient() = default;
 
-void HttpClient::Cancel() { impl_->cancel = true; }
+void HttpClient::Cancel() {
+  impl_->cancel = true;
+}
 
-Result<HttpResponse> HttpClient::Send(const HttpRequest& req) { return Stream(req, nullptr); }
+Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
+  return Stream(req, nullptr);
+}
 
 Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& on_chunk) {
   CURL* c = impl_->curl;
@@ -108,10 +113,11 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
   // Cancel() is honoured through the progress callback.
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, impl_.get());
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
-                   +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-                     return static_cast<Impl*>(p)->cancel.load() ? 1 : 0;
-                   });
+  curl_easy_setopt(
+      c, CURLOPT_XFERINFOFUNCTION,
+      +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+        return static_cast<Impl*>(p)->cancel.load() ? 1 : 0;
+      });
 
   const auto& tls = opts_.tls;
   if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
@@ -142,8 +148,7 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
-        req.method == "PATCH") {
+    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }

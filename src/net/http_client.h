@@ -15,9 +15,9 @@
 namespace berth::net {
 
 struct TlsOptions {
-  std::string ca_file;     // PEM file
-  std::string ca_pem;      // PEM data (certificate-authority-data)
-  std::string cert_file;   // client certificate
+  std::string ca_file;    // PEM file
+  std::string ca_pem;     // PEM data (certificate-authority-data)
+  std::string cert_file;  // client certificate
   std::string cert_pem;
   std::string key_file;
   std::string key_pem;

@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
 #include <cstring>
 #include <vector>
 
@@ -56,7 +60,9 @@ ssize_t StreamReader(void* cls, uint64_t, char* buf, size_t max) {
   return static_cast<ssize_t>(n);
 }
 
-void StreamFree(void* cls) { delete static_cast<StreamCtx*>(cls); }
+void StreamFree(void* cls) {
+  delete static_cast<StreamCtx*>(cls);
+}
 
 }  // namespace
 
@@ -84,7 +90,8 @@ struct HttpServer::Impl {
     }
     ServerResponse resp;
     if (ctx->too_large) {
-      resp = ServerResponse::Json(413, R"({"error":{"code":"InvalidArgument","message":"request body over 1 MiB"}})");
+      resp = ServerResponse::Json(
+          413, R"({"error":{"code":"InvalidArgument","message":"request body over 1 MiB"}})");
     } else {
       ServerRequest req;
       req.method = method;
@@ -92,7 +99,8 @@ struct HttpServer::Impl {
       req.body = std::move(ctx->body);
       MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectKv, &req.query);
       MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req.headers);
-      const MHD_ConnectionInfo* ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      const MHD_ConnectionInfo* ci =
+          MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
       req.peer = "unix";
       if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
         char buf[INET_ADDRSTRLEN];
@@ -114,7 +122,8 @@ struct HttpServer::Impl {
       r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, &StreamReader, sctx,
                                             &StreamFree);
     } else {
-      r = MHD_create_response_from_buffer(resp.body.size(), resp.body.data(), MHD_RESPMEM_MUST_COPY);
+      r = MHD_create_response_from_buffer(resp.body.size(), resp.body.data(),
+                                          MHD_RESPMEM_MUST_COPY);
     }
     for (const auto& [k, v] : resp.headers) MHD_add_response_header(r, k.c_str(), v.c_str());
     MHD_Result ret = MHD_queue_response(conn, static_cast<unsigned>(resp.status), r);
@@ -131,7 +140,8 @@ struct HttpServer::Impl {
     MHD_Daemon* d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         nullptr, nullptr, &Access, this, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_EXTERNAL_LOGGER,
+        &LogMhd, nullptr, MHD_OPTION_END);
     if (!d) {
       ::close(fd);
       return Fail(ErrorCode::kUnavailable, "cannot start HTTP server on " + what);
@@ -145,7 +155,9 @@ HttpServer::HttpServer(Handler handler) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 Status HttpServer::ListenUnix(const std::string& path) {
   sockaddr_un addr{};

@@ -23,7 +23,7 @@ struct RouterOptions {
   std::string http_snippet_file;  // operator's extra nginx text inlined into the http block
   int worker_processes = 1;
   // Classic mode coalescing: apply when no change came for min_wait, or max_wait after the first.
-  std::chrono::milliseconds min_wait{50};
+  std::chrono::milliseconds min_wait{20};
   std::chrono::milliseconds max_wait{1000};
   // Bounds, not delays: nginx parses ~10,000 server blocks in seconds on a busy host.
   std::chrono::milliseconds check_timeout{120000};   // nginx -t

@@ -28,7 +28,8 @@ Result<std::string> ReadFile(const std::string& path) {
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return Fail(ErrorCode::kUnavailable, "cannot write " + tmp + ": " + std::strerror(errno));
+  if (!fd)
+    return Fail(ErrorCode::kUnavailable, "cannot write " + tmp + ": " + std::strerror(errno));
   const char* p = content.data();
   size_t left = content.size();
   while (left > 0) {

@@ -1,8 +1,8 @@
 // Small filesystem helpers. Writes that others read are atomic (temp file + fsync + rename).
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 
 #include "berth/result.h"
 

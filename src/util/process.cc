@@ -43,7 +43,8 @@ Subprocess::~Subprocess() {
   if (pid_ > 0) Stop(std::chrono::milliseconds(2000));
 }
 
-Subprocess::Subprocess(Subprocess&& o) noexcept : pid_(o.pid_), group_(o.group_), status_(o.status_) {
+Subprocess::Subprocess(Subprocess&& o) noexcept
+    : pid_(o.pid_), group_(o.group_), status_(o.status_) {
   o.pid_ = -1;
 }
 
@@ -58,7 +59,8 @@ Subprocess& Subprocess::operator=(Subprocess&& o) noexcept {
   return *this;
 }
 
-Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv, const SpawnOptions& opts) {
+Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv,
+                                     const SpawnOptions& opts) {
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);

@@ -68,7 +68,8 @@ class EnvironmentFlow : public ::testing::Test {
       auto ls = server_->Cli({"list", "-A", "-o", "json"});
       if (ls.exit_code == 0) {
         for (const auto& v : json::parse(ls.out))
-          server_->Cli({"delete", v["spec"]["name"], "-n", v["spec"]["namespace"], "--purge", "--wait"});
+          server_->Cli(
+              {"delete", v["spec"]["name"], "-n", v["spec"]["namespace"], "--purge", "--wait"});
       }
       server_.reset();
     }
@@ -149,8 +150,9 @@ TEST_F(EnvironmentFlow, CreateServeRebuildDelete) {
   auto view = server_->Cli({"re_view", "--name=web"});
   ASSERT_EQ(view.exit_code, 0) << view.err;
   EXPECT_EQ(view.out, "{\"status\": \"sucess\", \"http_port\": " + std::to_string(http) +
-                          ", \"https_port\": " + std::to_string(https) + ", \"ssh_port\": " +
-                          std::to_string(ssh) + ", \"host_ip\": \"127.0.0.1\", \"phase\": \"Running\"}\n");
+                          ", \"https_port\": " + std::to_string(https) +
+                          ", \"ssh_port\": " + std::to_string(ssh) +
+                          ", \"host_ip\": \"127.0.0.1\", \"phase\": \"Running\"}\n");
   auto list = server_->Cli({"list"});
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.out.find("web"), std::string::npos);
@@ -224,7 +226,8 @@ TEST_F(EnvironmentFlow, BadInputGetsAClearErrorAndLeavesNothing) {
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
   // An image that does not exist: a clear failure, then nothing left behind.
-  auto missing = server_->Cli({"create", "ghost", "--image", registry_->address() + "/nope:1", "--wait"});
+  auto missing =
+      server_->Cli({"create", "ghost", "--image", registry_->address() + "/nope:1", "--wait"});
   EXPECT_EQ(missing.exit_code, 8) << missing.err << server_->LogTail();
   EXPECT_NE(missing.err.find("nope"), std::string::npos) << missing.err;
   EXPECT_EQ(server_->Cli({"view", "ghost"}).exit_code, 3);

@@ -23,22 +23,29 @@ Result<std::unique_ptr<BerthServer>> BerthServer::Start(BerthServerOptions opts)
   s->opts_ = std::move(opts);
   s->nginx_port_ = FreeLoopbackPort();
   std::string domains;
-  for (const auto& d : s->opts_.base_domains) domains += (domains.empty() ? "\"" : ", \"") + d + "\"";
-  std::string toml = "[server]\nstate_dir = \"" + s->state_dir() + "\"\nsocket = \"" + s->socket() +
-                     "\"\nresync_seconds = 2\n"
-                     "[environments]\nbase_domains = [" + domains + "]\npull_policy = \"" +
-                     s->opts_.pull_policy + "\"\nport_range = [" + std::to_string(s->opts_.port_min) +
-                     ", " + std::to_string(s->opts_.port_max) + "]\nhost_ip = \"127.0.0.1\"\n" +
-                     (s->opts_.default_image.empty() ? "" : "default_image = \"" + s->opts_.default_image + "\"\n") +
-                     "[runtime]\nkind = \"docker\"\ndocker_host = \"" + s->opts_.docker_host + "\"\n" +
-                     "[router]\nmode = \"" + s->opts_.router_mode + "\"\nhttp_listen = \"127.0.0.1:" +
-                     std::to_string(s->nginx_port_) + "\"\n" + s->opts_.extra_toml;
+  for (const auto& d : s->opts_.base_domains)
+    domains += (domains.empty() ? "\"" : ", \"") + d + "\"";
+  std::string toml =
+      "[server]\nstate_dir = \"" + s->state_dir() + "\"\nsocket = \"" + s->socket() +
+      "\"\nresync_seconds = 2\n"
+      "[environments]\nbase_domains = [" +
+      domains + "]\npull_policy = \"" + s->opts_.pull_policy + "\"\nport_range = [" +
+      std::to_string(s->opts_.port_min) + ", " + std::to_string(s->opts_.port_max) +
+      "]\nhost_ip = \"127.0.0.1\"\n" +
+      (s->opts_.default_image.empty() ? ""
+                                      : "default_image = \"" + s->opts_.default_image + "\"\n") +
+      "[runtime]\nkind = \"docker\"\ndocker_host = \"" + s->opts_.docker_host + "\"\n" +
+      "[router]\nmode = \"" + s->opts_.router_mode +
+      "\"\nhttp_listen = \"127.0.0.1:" + std::to_string(s->nginx_port_) + "\"\n" +
+      s->opts_.extra_toml;
   if (auto w = util::WriteFileAtomic(s->config_path(), toml); !w) return Fail(w.error());
   if (auto r = s->Run(); !r) return Fail(r.error());
   return s;
 }
 
-BerthServer::~BerthServer() { Stop(); }
+BerthServer::~BerthServer() {
+  Stop();
+}
 
 Status BerthServer::Run() {
   util::SpawnOptions so;
@@ -58,8 +65,7 @@ Status BerthServer::Run() {
   for (int i = 0; i < 300; ++i) {
     auto r = client.Send({"GET", "/healthz", {}, "", std::chrono::milliseconds(-1)});
     if (r && r->status == 200) return {};
-    if (!proc_.running())
-      return Fail(ErrorCode::kUnavailable, "berth serve exited:\n" + LogTail());
+    if (!proc_.running()) return Fail(ErrorCode::kUnavailable, "berth serve exited:\n" + LogTail());
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return Fail(ErrorCode::kTimeout, "berth serve did not answer /healthz:\n" + LogTail());

@@ -22,7 +22,7 @@ struct BerthServerOptions {
   std::vector<std::string> base_domains{"ctest.localhost"};
   int port_min = 30000;
   int port_max = 32767;
-  std::string extra_toml;  // appended verbatim
+  std::string extra_toml;                  // appended verbatim
   std::map<std::string, std::string> env;  // for the serve process
 };
 

@@ -74,7 +74,8 @@ TEST_F(ApiServerTest, StrictBodies) {
   EXPECT_NE(typo.body.find("imgae"), std::string::npos);
   EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":5})").status, 400);
   EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":"a;b"})").status, 400);
-  EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":"ok","pull_policy":"Sometimes"})").status, 400);
+  EXPECT_EQ(Do("POST", "/v1/environments", R"({"name":"ok","pull_policy":"Sometimes"})").status,
+            400);
   EXPECT_TRUE(st->List("/")->kvs.empty());
 }
 

@@ -19,9 +19,11 @@ namespace {
 class MemRuntime : public runtime::Runtime {
  public:
   std::string Name() const override { return "memory"; }
-  Status Apply(const EnvironmentSpec& spec, const VolumeMount&, const runtime::ProgressFn&) override {
+  Status Apply(const EnvironmentSpec& spec, const VolumeMount&,
+               const runtime::ProgressFn&) override {
     std::lock_guard<std::mutex> lk(mu);
-    if (missing_images.count(spec.image)) return Fail(ErrorCode::kFailed, "image not found: " + spec.image);
+    if (missing_images.count(spec.image))
+      return Fail(ErrorCode::kFailed, "image not found: " + spec.image);
     auto& w = workloads[spec.Key()];
     w.exists = true;
     w.phase = Phase::kRunning;
@@ -44,7 +46,8 @@ class MemRuntime : public runtime::Runtime {
     workloads.erase(std::string(ns) + "/" + std::string(name));
     return {};
   }
-  Status Logs(const EnvironmentSpec&, const runtime::LogOptions&, const runtime::LogSink&) override {
+  Status Logs(const EnvironmentSpec&, const runtime::LogOptions&,
+              const runtime::LogSink&) override {
     return {};
   }
   Result<std::vector<runtime::OwnedWorkload>> ListOwned() override {

@@ -39,7 +39,9 @@ TEST(PickPorts, NeverReturnsUsedPorts) {
   }
 }
 
-TEST(PickPorts, BadRange) { EXPECT_FALSE(PickPorts({5, 1}, {}, 1, 0)); }
+TEST(PickPorts, BadRange) {
+  EXPECT_FALSE(PickPorts({5, 1}, {}, 1, 0));
+}
 
 }  // namespace
 }  // namespace berth::core

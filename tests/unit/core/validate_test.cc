@@ -38,10 +38,11 @@ TEST(ValidateDomain, Labels) {
 }
 
 TEST(ValidateImageRef, Grammar) {
-  for (const char* ok : {"busybox", "library/busybox:1.36", "localhost/berth-test:1",
-                         "127.0.0.1:5000/team/app:v1.2.3", "registry.example.com/a/b/c",
-                         "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                         "my_app__x:latest"})
+  for (const char* ok :
+       {"busybox", "library/busybox:1.36", "localhost/berth-test:1",
+        "127.0.0.1:5000/team/app:v1.2.3", "registry.example.com/a/b/c",
+        "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "my_app__x:latest"})
     EXPECT_TRUE(ValidateImageRef(ok)) << ok;
   for (const char* bad : {"", "upper/CASE", "a b", "app:", "app:tag with space", "app;rm -rf /",
                           "app:$(id)", ":tag", "/app", "app//x", "app@sha256:xyz", "-app"})
