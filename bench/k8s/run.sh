@@ -14,5 +14,5 @@ nice ninja -C "$build" k8s_bench
 dir="$(mktemp -d)"
 trap '"$root/tests/support/k8s/stop.sh" "$dir"; rm -rf "$dir"' EXIT
 kc="$("$root/tests/support/k8s/start.sh" "$dir")"
-echo "+ $build/k8s_bench --kubeconfig $kc --kubectl $bin/kubectl --count $count --workers $workers"
-"$build/k8s_bench" --kubeconfig "$kc" --kubectl "$bin/kubectl" --count "$count" --workers "$workers"
+echo "+ $build/bench/k8s_bench --kubeconfig $kc --kubectl $bin/kubectl --count $count --workers $workers"
+"$build/bench/k8s_bench" --kubeconfig "$kc" --kubectl "$bin/kubectl" --count "$count" --workers "$workers"

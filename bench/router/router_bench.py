@@ -181,6 +181,14 @@ http {{
     scgi_temp_path {p}/temp/scgi;
     server_names_hash_max_size 131072;
     server_names_hash_bucket_size 512;
+    proxy_cache off;
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    client_max_body_size 2000m;
+    client_body_buffer_size 128k;
+    proxy_connect_timeout 120;
     server {{
         listen {listen} default_server;
         return 404;
@@ -189,23 +197,15 @@ http {{
 }}
 """
 
-# The classic-mode server block shape, as a confd template (the original's).
+# The same server-block shape berth's classic mode renders (the original's headers and limits at
+# http level; proxy_pass through a variable, since upstream{} per route parses quadratically).
 CONFD_TEMPLATE = """{{range $r := getvs "/devnginx/default/*"}}{{$v := json $r}}
-upstream {{$v.name}} {
-    server {{$v.host_ip}}:{{$v.http_port}};
-}
 server {
     listen LISTEN;
     server_name {{$v.domain}};
     location / {
-        proxy_cache off;
-        proxy_pass http://{{$v.name}};
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        client_max_body_size 2000m;
-        client_body_buffer_size 128k;
-        proxy_connect_timeout 120;
+        set $berth_upstream {{$v.host_ip}}:{{$v.http_port}};
+        proxy_pass http://$berth_upstream;
     }
 }
 {{end}}"""

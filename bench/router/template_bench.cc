@@ -70,8 +70,10 @@ int main(int argc, char** argv) {
               Ms(t2 - t1));
 
   // confd style: every execution lists the keys and parses each JSON value.
+  // The first execution parses every JSON value; later ones hit the json cache (the runner keeps
+  // unchanged values' identity across passes, so only changed routes are parsed again).
   size_t bytes = 0;
-  double best = 1e18, total = 0;
+  double best = 1e18, total = 0, first = 0;
   for (int i = 0; i < iters; ++i) {
     std::string out;
     out.reserve(bytes);
@@ -83,13 +85,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     bytes = out.size();
+    if (i == 0) first = Ms(b - a);
     best = std::min(best, Ms(b - a));
     total += Ms(b - a);
   }
   std::printf(
-      "render (getvs + json per route): best %.2f ms, mean %.2f ms, output %zu bytes, "
-      "%.2f us/route\n",
-      best, total / iters, bytes, best * 1000 / routes);
+      "render (getvs + json per route): first (cold json) %.2f ms, best %.2f ms, mean %.2f ms, "
+      "output %zu bytes, %.2f us/route\n",
+      first, best, total / iters, bytes, best * 1000 / routes);
 
   // Engine alone: the same blocks over already-parsed route maps passed as dot.
   tmpl::List data;

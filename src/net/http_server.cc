@@ -64,6 +64,13 @@ void StreamFree(void* cls) {
   delete static_cast<StreamCtx*>(cls);
 }
 
+// libmicrohttpd's own messages (mostly clients that hang up mid-stream) are debug detail.
+void LogMhd(void*, const char* fmt, va_list ap) {
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  spdlog::debug("http: {}", buf);
+}
+
 }  // namespace
 
 struct HttpServer::Impl {

@@ -28,8 +28,8 @@ struct RouterOptions {
   // Bounds, not delays: nginx parses ~10,000 server blocks in seconds on a busy host.
   std::chrono::milliseconds check_timeout{120000};   // nginx -t
   std::chrono::milliseconds reload_timeout{120000};  // HUP until the new generation answers
-  std::chrono::milliseconds retry_interval{30000};  // re-apply after a failure with no new change
-  std::chrono::milliseconds health_interval{1000};  // master alive? template/certs changed?
+  std::chrono::milliseconds retry_interval{30000};   // re-apply after a failure with no new change
+  std::chrono::milliseconds health_interval{1000};   // master alive? template/certs changed?
 };
 
 // Router settings from the [router] section. The prefix defaults to <state_dir>/nginx.

@@ -1,5 +1,6 @@
 // Classic mode against a real nginx: server blocks, safe apply, reloads.
 #include <atomic>
+#include <cstdio>
 
 #include "router/nginx_conf.h"
 #include "router_fixture.h"
@@ -66,8 +67,8 @@ TEST_F(ClassicRouterTest, FailedCheckKeepsTheLastGoodConfigServing) {
       auto r = testing::GetWithHost(http_port_, "a.ctest.localhost");
       (r && r->status == 200 ? ok : failed)++;
       if (!(r && r->status == 200))
-        fprintf(stderr, "LOAD FAIL %ld %s\n", r ? r->status : -1L,
-                r ? "" : r.error().message.c_str());
+        std::fprintf(stderr, "load: failed request %ld %s\n", r ? r->status : -1L,
+                     r ? "" : r.error().message.c_str());
     }
   });
 

@@ -33,6 +33,7 @@ class ControlPlaneEnv : public ::testing::Environment {
     testing::ControlPlaneOptions o;
     // Debugging aid: only etcd + kube-apiserver (workload tests then fail, as they must).
     if (std::getenv("BERTH_K8S_APISERVER_ONLY")) o.controllers = o.kwok = false;
+    if (std::getenv("BERTH_K8S_NO_KWOK")) o.kwok = false;
     auto cp = ControlPlane::Start(o);
     if (!cp) {
       g_start_error = cp.error().message;
