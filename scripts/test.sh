@@ -12,6 +12,8 @@ start=$(date +%s)
 "$here/scripts/deps.sh" test
 
 export BERTH_CACHE="${BERTH_CACHE:-$HOME/.cache/berth}"
+# Nothing else runs during CI: the one-time control-plane build may use every core.
+export BERTH_K8S_BUILD_JOBS="${BERTH_K8S_BUILD_JOBS:-$(nproc)}"
 if [[ -x tests/support/k8s/ensure.sh ]]; then
   echo "==> Kubernetes control plane (cached in $BERTH_CACHE)" >&2
   tests/support/k8s/ensure.sh

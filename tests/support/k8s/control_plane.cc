@@ -265,7 +265,7 @@ Status ControlPlane::StartControllers() {
       {"kube-controller-manager",
        "system:kube-controller-manager",
        {"--service-account-private-key-file=" + pki + "/sa.key",
-        "--root-ca-file=" + pki + "/ca.crt", "--use-service-account-credentials=false",
+        "--root-ca-file=" + pki + "/ca.crt", "--use-service-account-credentials=true",
         // No node IPAM (kwok pods get their IPs from kwok); no cloud.
         "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-"
         "controller"}},

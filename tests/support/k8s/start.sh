@@ -81,7 +81,7 @@ for c in kube-controller-manager:kcm kube-scheduler:sched; do
   name=${c%%:*}; k="$dir/${c##*:}.kubeconfig"
   extra=()
   [ "$name" = kube-controller-manager ] && extra=(--service-account-private-key-file="$pki/sa.key"
-    --root-ca-file="$pki/ca.crt" "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller")
+    --root-ca-file="$pki/ca.crt" --use-service-account-credentials=true "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller")
   launch "$name" "$bin/$name" --kubeconfig="$k" --authentication-kubeconfig="$k" --authorization-kubeconfig="$k" \
     --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false "${extra[@]}"
 done

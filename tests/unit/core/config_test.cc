@@ -1,0 +1,86 @@
+#include "berth/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "util/fs.h"
+
+namespace berth {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"BERTH_CONFIG", "BERTH_STATE_DIR", "BERTH_BASE_DOMAINS", "BERTH_RUNTIME",
+                          "BERTH_PORT_MIN", "BERTH_SOCKET"})
+      unsetenv(v);
+  }
+  std::string Write(const std::string& text) {
+    std::string p = dir.path() + "/berth.toml";
+    EXPECT_TRUE(util::WriteFileAtomic(p, text));
+    return p;
+  }
+  util::TempDir dir{"berth-cfg"};
+};
+
+TEST_F(ConfigTest, FileValuesAndDerivedDefaults) {
+  auto c = LoadConfig(Write(R"(
+[server]
+state_dir = "/srv/berth"
+socket = "/srv/berth/api.sock"
+[environments]
+base_domains = ["ctest.a.com", "ctest.b.com"]
+port_range = [31000, 31999]
+default_image = "registry.local/app:1"
+[router]
+mode = "classic"
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->store_url, "sqlite:///srv/berth/berth.db");
+  EXPECT_EQ(c->volume_root, "/srv/berth/volumes");
+  EXPECT_EQ(c->nginx_prefix, "/srv/berth/nginx");
+  EXPECT_EQ(c->base_domains, (std::vector<std::string>{"ctest.a.com", "ctest.b.com"}));
+  EXPECT_EQ(c->port_min, 31000);
+  EXPECT_EQ(c->router_mode, "classic");
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesTheFile) {
+  auto path = Write("[environments]\nbase_domains = [\"a.com\"]\n");
+  setenv("BERTH_BASE_DOMAINS", "x.com, y.com", 1);
+  setenv("BERTH_STATE_DIR", "/tmp/berth-x", 1);
+  auto c = LoadConfig(path);
+  unsetenv("BERTH_BASE_DOMAINS");
+  unsetenv("BERTH_STATE_DIR");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->base_domains, (std::vector<std::string>{"x.com", "y.com"}));
+  EXPECT_EQ(c->state_dir, "/tmp/berth-x");
+}
+
+TEST_F(ConfigTest, SyntaxErrorsNameTheLine) {
+  auto c = LoadConfig(Write("[server]\nstate_dir = \"/x\"\nworkers = = 3\n"));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(c.error().message.find("berth.toml:3"), std::string::npos) << c.error().message;
+}
+
+TEST_F(ConfigTest, InvalidValuesAreRefused) {
+  for (const char* bad : {"[environments]\nbase_domains = [\"bad domain\"]\n",
+                          "[environments]\nport_range = [40000, 30000]\n",
+                          "[environments]\nhost_ip = \"localhost; rm\"\n",
+                          "[environments]\npull_policy = \"Sometimes\"\n",
+                          "[runtime]\nkind = \"lxc\"\n", "[router]\nmode = \"fast\"\n",
+                          "[server]\nstate_dir = \"relative\"\n",
+                          "[environments]\ndefault_image = \"Bad Image\"\n"}) {
+    auto c = LoadConfig(Write(bad));
+    EXPECT_FALSE(c) << bad;
+  }
+}
+
+TEST_F(ConfigTest, MissingNamedFileIsAnError) {
+  auto c = LoadConfig(dir.path() + "/nope.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth
