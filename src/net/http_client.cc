@@ -89,7 +89,6 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
 Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& on_chunk) {
   CURL* c = impl_->curl;
   if (!c) return Fail(ErrorCode::kInternal, "curl_easy_init failed");
-  impl_->cancel = false;
   curl_easy_reset(c);
   HttpResponse resp;
   StreamCtx ctx;
@@ -154,7 +153,8 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
     }
   }
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = impl_->cancel ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(c);
+  impl_->cancel = false;  // a Cancel() ends one request, the running or the next one
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   if (rc == CURLE_WRITE_ERROR && ctx.stopped) return resp;
   if (rc == CURLE_ABORTED_BY_CALLBACK)

@@ -61,7 +61,7 @@ class HttpClient {
   // Streams the body into `on_chunk` (headers and status land in the returned response; body
   // stays empty). A false return from on_chunk ends the transfer without an error.
   Result<HttpResponse> Stream(const HttpRequest& req, const ChunkFn& on_chunk);
-  // Aborts a Stream() running on another thread (checked every 100ms).
+  // Aborts the Stream() running on another thread, or the next one if none runs yet.
   void Cancel();
 
   const ClientOptions& options() const { return opts_; }
