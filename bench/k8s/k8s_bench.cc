@@ -1,9 +1,11 @@
 // Kubernetes backend benchmark: N environments created until Running and deleted until gone,
 // (a) by Berth's KubernetesRuntime driven by W workers, as the controller drives it, and
 // (b) by `kubectl apply -f` of the same manifests one after another, waiting with
-//     `kubectl rollout status` and deleting with `kubectl delete --cascade=foreground --wait`.
+//     `kubectl wait --for=jsonpath={.status.phase}=Running` and deleting with
+//     `kubectl delete --cascade=<propagation> --wait`.
 // Needs a running cluster: bench/k8s/run.sh starts the loopback control plane and runs this.
 //   k8s_bench --kubeconfig FILE --kubectl PATH [--count 100] [--workers 8]
+//             [--propagation Foreground|Background]
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "runtime/kubernetes/manifests.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "util/strings.h"
 
 using namespace berth;
 using Clock = std::chrono::steady_clock;
@@ -68,6 +71,7 @@ Status Kubectl(const std::string& kubectl, const std::string& kubeconfig,
 int main(int argc, char** argv) {
   std::string kubeconfig, kubectl = "kubectl";
   int count = 100, workers = 8;
+  std::string propagation = "Foreground";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--kubeconfig")
@@ -87,7 +91,10 @@ int main(int argc, char** argv) {
     std::cerr << made.error().message << "\n";
     return 1;
   }
-  auto& rt = static_cast<kube::KubernetesRuntime&>(**made);
+  auto& base = static_cast<kube::KubernetesRuntime&>(**made);
+  auto ro = base.options();
+  ro.propagation = propagation;
+  kube::KubernetesRuntime rt(std::make_shared<kube::KubeClient>(base.client().connection()), ro);
 
   // (a) Berth.
   auto t0 = Clock::now();
@@ -118,10 +125,16 @@ int main(int argc, char** argv) {
   int fk = 0;
   for (int i = 0; i < count; ++i) {
     auto s = Kubectl(kubectl, kubeconfig, {"apply", "-f", files[i]});
-    if (s)
-      s = Kubectl(kubectl, kubeconfig,
-                  {"-n", "bench-kubectl", "rollout", "status",
-                   "deployment/env-" + std::to_string(i), "--timeout=300s"});
+    // Until Running, as Berth waits: the pod may not exist yet right after the apply.
+    for (int tries = 0; s && tries < 600; ++tries) {
+      auto w = Kubectl(kubectl, kubeconfig,
+                       {"-n", "bench-kubectl", "wait", "pod", "-l",
+                        kube::SelectorString("kubectl", "env-" + std::to_string(i)),
+                        "--for=jsonpath={.status.phase}=Running", "--timeout=300s"});
+      if (w) break;
+      if (w.error().message.find("no matching resources") == std::string::npos) s = w;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (!s) {
       ++fk;
       std::fprintf(stderr, "kubectl env %d: %s\n", i, s.error().message.c_str());

@@ -12,6 +12,7 @@
 #include "support/berth_server.h"
 #include "support/images.h"
 #include "support/nginx.h"
+#include "support/ports.h"
 #include "support/podman.h"
 #include "support/registry.h"
 #include "util/fs.h"
@@ -265,6 +266,37 @@ TEST_F(EnvironmentFlow, FiftyConcurrentCreatesAllRunWithDistinctPorts) {
   }
   EXPECT_EQ(ports.size(), static_cast<size_t>(3 * kN));
   EXPECT_EQ(OwnedContainers().size(), static_cast<size_t>(kN));
+}
+
+// HTTPS: nginx terminates TLS with the configured certificate (a test CA's wildcard) and
+// proxies to the environment; rebuild keeps it reachable; delete makes it a 404.
+TEST_F(EnvironmentFlow, HttpsThroughNginxWithATestCa) {
+  server_.reset();
+  util::TempDir certs("berth-e2e-ca");
+  ASSERT_TRUE(MakeTestCa(certs.path(), {"*.ctest.localhost"}));
+  int https_port = FreeLoopbackPort();
+  BerthServerOptions o;
+  o.docker_host = podman_->docker_host();
+  o.default_image = image_;
+  o.extra_toml = "tls_cert = \"" + certs.path() + "/server.pem\"\ntls_key = \"" + certs.path() +
+                 "/server.key\"\nhttps_listen = \"127.0.0.1:" + std::to_string(https_port) + "\"\n";
+  auto s = BerthServer::Start(o);
+  ASSERT_TRUE(s) << s.error().message;
+  server_ = std::move(*s);
+  ASSERT_EQ(server_->Cli({"create", "secure", "--wait"}).exit_code, 0) << server_->LogTail();
+  ASSERT_TRUE(util::WriteFileAtomic(VolumeDir("secure") + "/index.html", "over tls\n"));
+  auto r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "over tls\n");
+  ASSERT_EQ(server_->Cli({"rebuild", "secure", "--wait"}).exit_code, 0);
+  r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "over tls\n");
+  ASSERT_EQ(server_->Cli({"delete", "secure", "--wait"}).exit_code, 0);
+  r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 404);
 }
 
 // kill -9 of `berth serve` in the middle of create, rebuild and delete, at several points:
