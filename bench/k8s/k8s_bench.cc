@@ -71,7 +71,7 @@ Status Kubectl(const std::string& kubectl, const std::string& kubeconfig,
 int main(int argc, char** argv) {
   std::string kubeconfig, kubectl = "kubectl";
   int count = 100, workers = 8;
-  std::string propagation = "Foreground";
+  std::string propagation = "";  // "" = the runtime default
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--kubeconfig")
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   }
   auto& base = static_cast<kube::KubernetesRuntime&>(**made);
   auto ro = base.options();
-  ro.propagation = propagation;
+  if (!propagation.empty()) ro.propagation = propagation;
   kube::KubernetesRuntime rt(std::make_shared<kube::KubeClient>(base.client().connection()), ro);
 
   // (a) Berth.
@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
   int fkd = 0;
   for (int i = 0; i < count; ++i)
     if (!Kubectl(kubectl, kubeconfig,
-                 {"delete", "-f", files[i], "--cascade=foreground", "--wait=true"}))
+                 {"delete", "-f", files[i], "--cascade=" + util::ToLower(ro.propagation),
+                  "--wait=true"}))
       ++fkd;
   auto t5 = Clock::now();
 

@@ -16,6 +16,8 @@ namespace berth::testing {
 
 struct BerthServerOptions {
   std::string docker_host;  // unix://...
+  std::string runtime = "docker";  // or "kubernetes" (then kubeconfig)
+  std::string kubeconfig;
   std::string router_mode = "lua";
   std::string pull_policy = "Always";
   std::string default_image;

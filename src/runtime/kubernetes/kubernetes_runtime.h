@@ -23,7 +23,10 @@ struct KubeRuntimeOptions {
   std::string claim_size = "1Gi";
   std::string host_path_root = "/mnt";  // else host path <root>/<name>
   std::vector<std::string> image_pull_secrets;
-  std::string propagation = "Foreground";  // how Remove cascades
+  // How Remove cascades. Background: the workload goes at once, the garbage collector deletes
+  // its ReplicaSets and pods, and Remove watches until the pods are gone (Foreground blocks on
+  // the collector's per-level queue and measured several times slower).
+  std::string propagation = "Background";
   // Apply waits (by watching pods) until the generation runs, fails, or this passes.
   std::chrono::seconds apply_wait{180};
   std::chrono::seconds remove_wait{180};
