@@ -16,9 +16,10 @@ namespace {
 
 void PrintCreateLines(const json& view) {
   std::cout << "host_IP=" << StatusField(view, "host_ip") << "\n"
-            << "phase=" << (StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase"))
-            << "\n"
-            << "ssh_port=" << PublishedPort(view, "ssh") << ",http_port=" << PublishedPort(view, "http")
+            << "phase="
+            << (StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase")) << "\n"
+            << "ssh_port=" << PublishedPort(view, "ssh")
+            << ",http_port=" << PublishedPort(view, "http")
             << ",https_port=" << PublishedPort(view, "https") << "\n";
 }
 
@@ -29,7 +30,8 @@ std::string ViewLine(const json& view) {
          ", \"https_port\": " + std::to_string(PublishedPort(view, "https")) +
          ", \"ssh_port\": " + std::to_string(PublishedPort(view, "ssh")) +
          ", \"host_ip\": " + json(StatusField(view, "host_ip")).dump() + ", \"phase\": " +
-         json(StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase")).dump() + "}";
+         json(StatusField(view, "phase").empty() ? "Pending" : StatusField(view, "phase")).dump() +
+         "}";
 }
 
 struct Ctx {

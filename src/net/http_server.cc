@@ -147,8 +147,8 @@ struct HttpServer::Impl {
     MHD_Daemon* d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         nullptr, nullptr, &Access, this, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_EXTERNAL_LOGGER,
-        &LogMhd, nullptr, MHD_OPTION_END);
+        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_EXTERNAL_LOGGER, &LogMhd,
+        nullptr, MHD_OPTION_END);
     if (!d) {
       ::close(fd);
       return Fail(ErrorCode::kUnavailable, "cannot start HTTP server on " + what);

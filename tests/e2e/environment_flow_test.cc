@@ -12,8 +12,8 @@
 #include "support/berth_server.h"
 #include "support/images.h"
 #include "support/nginx.h"
-#include "support/ports.h"
 #include "support/podman.h"
+#include "support/ports.h"
 #include "support/registry.h"
 #include "util/fs.h"
 

@@ -34,11 +34,11 @@ Result<std::unique_ptr<BerthServer>> BerthServer::Start(BerthServerOptions opts)
       "]\nhost_ip = \"127.0.0.1\"\n" +
       (s->opts_.default_image.empty() ? ""
                                       : "default_image = \"" + s->opts_.default_image + "\"\n") +
-      "[runtime]\nkind = \"" + s->opts_.runtime + "\"\ndocker_host = \"" +
-                     s->opts_.docker_host + "\"\n" +
-                     (s->opts_.kubeconfig.empty()
-                          ? ""
-                          : "[kubernetes]\nkubeconfig = \"" + s->opts_.kubeconfig + "\"\n") +
+      "[runtime]\nkind = \"" + s->opts_.runtime + "\"\ndocker_host = \"" + s->opts_.docker_host +
+      "\"\n" +
+      (s->opts_.kubeconfig.empty()
+           ? ""
+           : "[kubernetes]\nkubeconfig = \"" + s->opts_.kubeconfig + "\"\n") +
       "[router]\nmode = \"" + s->opts_.router_mode +
       "\"\nhttp_listen = \"127.0.0.1:" + std::to_string(s->nginx_port_) + "\"\n" +
       s->opts_.extra_toml;

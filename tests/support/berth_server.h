@@ -15,7 +15,7 @@
 namespace berth::testing {
 
 struct BerthServerOptions {
-  std::string docker_host;  // unix://...
+  std::string docker_host;         // unix://...
   std::string runtime = "docker";  // or "kubernetes" (then kubeconfig)
   std::string kubeconfig;
   std::string router_mode = "lua";

@@ -64,13 +64,13 @@ TEST_F(ConfigTest, SyntaxErrorsNameTheLine) {
 }
 
 TEST_F(ConfigTest, InvalidValuesAreRefused) {
-  for (const char* bad : {"[environments]\nbase_domains = [\"bad domain\"]\n",
-                          "[environments]\nport_range = [40000, 30000]\n",
-                          "[environments]\nhost_ip = \"localhost; rm\"\n",
-                          "[environments]\npull_policy = \"Sometimes\"\n",
-                          "[runtime]\nkind = \"lxc\"\n", "[router]\nmode = \"fast\"\n",
-                          "[server]\nstate_dir = \"relative\"\n",
-                          "[environments]\ndefault_image = \"Bad Image\"\n"}) {
+  for (const char* bad :
+       {"[environments]\nbase_domains = [\"bad domain\"]\n",
+        "[environments]\nport_range = [40000, 30000]\n",
+        "[environments]\nhost_ip = \"localhost; rm\"\n",
+        "[environments]\npull_policy = \"Sometimes\"\n", "[runtime]\nkind = \"lxc\"\n",
+        "[router]\nmode = \"fast\"\n", "[server]\nstate_dir = \"relative\"\n",
+        "[environments]\ndefault_image = \"Bad Image\"\n"}) {
     auto c = LoadConfig(Write(bad));
     EXPECT_FALSE(c) << bad;
   }
