@@ -50,10 +50,14 @@ std::optional<std::string> WorkQueue::Get() {
       processing_.insert(key);
       return key;
     }
-    if (delayed_.empty())
+    if (delayed_.empty()) {
       cv_.wait(lk);
-    else
-      cv_.wait_until(lk, delayed_.begin()->first);
+    } else {
+      // A copy: wait_until reads the deadline after unlocking, when another thread may
+      // already have erased that map node.
+      const Clock::time_point next = delayed_.begin()->first;
+      cv_.wait_until(lk, next);
+    }
   }
 }
 
