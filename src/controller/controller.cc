@@ -211,9 +211,10 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
 
   // A workload left created-but-not-started (a crash between create and start) is not current:
   // Apply, being idempotent, adopts and starts it.
-  bool stalled = ws->phase == Phase::kPending && (ws->reason == "Created" || ws->reason == "Paused");
-  bool current = ws->exists && ws->generation == spec.generation && ws->phase != Phase::kFailed &&
-                 !stalled;
+  bool stalled =
+      ws->phase == Phase::kPending && (ws->reason == "Created" || ws->reason == "Paused");
+  bool current =
+      ws->exists && ws->generation == spec.generation && ws->phase != Phase::kFailed && !stalled;
   if (!current) {
     if (status.reason != "Creating" && status.reason != "Replacing") {
       status.phase = Phase::kPending;
