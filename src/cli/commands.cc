@@ -166,6 +166,36 @@ Endpoint EndpointFor(const GlobalOptions& g, const Config& c) {
   return ep;
 }
 
+namespace {
+
+// What following an environment's watch stream ended with.
+struct Followed {
+  bool gone = false;             // a "deleted" line came
+  std::optional<Error> failure;  // an "error" line came
+};
+
+// Reads the watch stream of ns/name, handing each environment update to `on_update` (which
+// returns false to stop); "deleted" and "error" lines end it.
+Status Follow(ApiClient& client, const std::string& ns, const std::string& name, int timeout_s,
+              Followed& out, const std::function<bool(const json&)>& on_update) {
+  return client.StreamLines(
+      Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s), [&](const json& ev) {
+        std::string type = ev.value("type", "");
+        if (type == "deleted") {
+          out.gone = true;
+          return false;
+        }
+        if (type == "error") {
+          out.failure = Error{ErrorCodeFromName(ev["error"].value("code", "")),
+                              ev["error"].value("message", "")};
+          return false;
+        }
+        return type != "update" || on_update(ev["environment"]);
+      });
+}
+
+}  // namespace
+
 Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::string& name,
                          int64_t generation, int timeout_s, bool progress) {
   auto start = std::chrono::steady_clock::now();
@@ -173,71 +203,57 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   json last;
-  std::optional<Error> failure;
-  bool done = false, gone = false;
+  Followed f;
+  std::optional<Error>& failure = f.failure;
+  bool done = false;
   size_t events_shown = 0;
   bool router_enabled = false;
   if (auto info = client.Call("GET", "/v1/info"); info && (*info).contains("components"))
     router_enabled = (*info)["components"].contains("router");
-  auto s = client.StreamLines(
-      Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s), [&](const json& ev) {
-        std::string type = ev.value("type", "");
-        if (type == "deleted") {
-          gone = true;
-          return false;
-        }
-        if (type == "error") {
-          failure = Error{ErrorCodeFromName(ev["error"].value("code", "")),
-                          ev["error"].value("message", "")};
-          return false;
-        }
-        if (type != "update") return true;
-        last = ev["environment"];
-        const auto& st = last["status"];
-        if (!st.is_object()) return true;
-        if (progress && st.contains("events")) {
-          const auto& evs = st["events"];
-          // Events are bounded; show the ones that are new since the last update.
-          size_t n = evs.size();
-          size_t from = events_shown < n ? events_shown : (n ? n - 1 : 0);
-          for (size_t i = from; i < n; ++i)
-            std::fprintf(stderr, "[%5.1fs] %-10s %s\n", elapsed(), Str(evs[i], "reason").c_str(),
-                         Str(evs[i], "message").c_str());
-          events_shown = n;
-        }
-        std::string phase = st.value("phase", "");
-        int64_t observed = st.value("observed_generation", int64_t{0});
-        bool has_route = !last["spec"]["domains"].empty();
-        if (phase == "Running" && observed >= generation &&
-            (st.value("routed", false) || !router_enabled || !has_route)) {
-          done = true;
-          return false;
-        }
-        if (phase == "Failed" && observed < generation && Str(st, "reason") != "Replacing") {
-          // Creation failed; with rollback the server removes it next: keep reading for that.
-          failure = Error{ErrorCode::kFailed, Str(st, "last_error").empty()
-                                                  ? "environment failed: " + Str(st, "reason")
-                                                  : Str(st, "last_error")};
-          return last["spec"].value("rollback_on_failure", false);
-        }
-        if (phase == "Failed" && observed >= generation) {
-          failure = Error{ErrorCode::kFailed,
-                          "environment failed: " + Str(st, "reason") +
-                              (Str(st, "last_error").empty() ? "" : ": " + Str(st, "last_error"))};
-          return false;
-        }
-        if (phase == "Deleting") {
-          return true;
-        }
-        return true;
-      });
+  auto s = Follow(client, ns, name, timeout_s, f, [&](const json& env) {
+    last = env;
+    const auto& st = last["status"];
+    if (!st.is_object()) return true;
+    if (progress && st.contains("events")) {
+      const auto& evs = st["events"];
+      // Events are bounded; show the ones that are new since the last update.
+      size_t n = evs.size();
+      size_t from = events_shown < n ? events_shown : (n ? n - 1 : 0);
+      for (size_t i = from; i < n; ++i)
+        std::fprintf(stderr, "[%5.1fs] %-10s %s\n", elapsed(), Str(evs[i], "reason").c_str(),
+                     Str(evs[i], "message").c_str());
+      events_shown = n;
+    }
+    std::string phase = st.value("phase", "");
+    int64_t observed = st.value("observed_generation", int64_t{0});
+    bool has_route = !last["spec"]["domains"].empty();
+    if (phase == "Running" && observed >= generation &&
+        (st.value("routed", false) || !router_enabled || !has_route)) {
+      done = true;
+      return false;
+    }
+    if (phase == "Failed" && observed < generation && Str(st, "reason") != "Replacing") {
+      // Creation failed; with rollback the server removes it next: keep reading for that.
+      failure = Error{ErrorCode::kFailed, Str(st, "last_error").empty()
+                                              ? "environment failed: " + Str(st, "reason")
+                                              : Str(st, "last_error")};
+      return last["spec"].value("rollback_on_failure", false);
+    }
+    if (phase == "Failed" && observed >= generation) {
+      failure = Error{ErrorCode::kFailed,
+                      "environment failed: " + Str(st, "reason") +
+                          (Str(st, "last_error").empty() ? "" : ": " + Str(st, "last_error"))};
+      return false;
+    }
+    return true;
+  });
   if (!s) return Fail(s.error());
   if (failure) {
     Error e = *failure;
-    if (gone) e.message += " (the environment was removed; nothing is left behind)";
+    if (f.gone) e.message += " (the environment was removed; nothing is left behind)";
     return Fail(e);
   }
-  if (gone) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " was deleted");
+  if (f.gone) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " was deleted");
   if (!done)
     return Fail(ErrorCode::kTimeout, "timed out after " + std::to_string(timeout_s) +
                                          "s waiting for " + ns + "/" + name);
@@ -247,27 +263,13 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
 
 Status WaitDeleted(ApiClient& client, const std::string& ns, const std::string& name, int timeout_s,
                    bool progress) {
-  bool gone = false;
-  std::optional<Error> failure;
+  Followed f;
   auto start = std::chrono::steady_clock::now();
-  auto s = client.StreamLines(Path(ns, name) + "/watch?timeout=" + std::to_string(timeout_s),
-                              [&](const json& ev) {
-                                std::string type = ev.value("type", "");
-                                if (type == "deleted") {
-                                  gone = true;
-                                  return false;
-                                }
-                                if (type == "error") {
-                                  failure = Error{ErrorCodeFromName(ev["error"].value("code", "")),
-                                                  ev["error"].value("message", "")};
-                                  return false;
-                                }
-                                return true;
-                              });
+  auto s = Follow(client, ns, name, timeout_s, f, [](const json&) { return true; });
   if (!s && s.error().code == ErrorCode::kNotFound) return {};
   if (!s) return s;
-  if (failure) return Fail(*failure);
-  if (!gone)
+  if (f.failure) return Fail(*f.failure);
+  if (!f.gone)
     return Fail(ErrorCode::kTimeout, "timed out waiting for deletion of " + ns + "/" + name);
   if (progress)
     std::fprintf(stderr, "[%5.1fs] deleted\n",
