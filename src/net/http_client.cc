@@ -163,6 +163,11 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
     if (on_chunk && resp.status != 0) return resp;  // a stream that simply ran its course
     return Fail(ErrorCode::kTimeout, req.method + " " + url + ": timed out");
   }
+  // A server that refuses a request (401, 413...) may close the connection while our body is still
+  // in flight, cutting the tail of its answer; the status line it sent is still the answer.
+  if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
+      resp.status >= 400 && !on_chunk)
+    return resp;
   if (rc != CURLE_OK) {
     std::string where = opts_.unix_socket.empty() ? url : (opts_.unix_socket + " (" + url + ")");
     return Fail(ErrorCode::kUnavailable, where + ": " + curl_easy_strerror(rc));
