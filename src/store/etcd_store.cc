@@ -1,10 +1,10 @@
 #include "store/etcd_store.h"
 
-#include "store/base64.h"
 #include "store/etcd/client.h"
 #include "store/etcd/watch.h"
 #include "store/key_range.h"
 #include "store/txn_check.h"
+#include "util/base64.h"
 
 namespace berth::store {
 
@@ -16,7 +16,7 @@ namespace {
 const std::string kNul(1, '\0');
 
 std::string B64(std::string_view s) {
-  return Base64Encode(s);
+  return util::Base64Encode(s);
 }
 
 std::string ConflictMessage(const std::string& key, int64_t want, int64_t have) {

@@ -1,6 +1,6 @@
 #include "runtime/kubernetes/client.h"
 
-#include "runtime/kubernetes/base64.h"
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace berth::kube {
@@ -54,7 +54,8 @@ void KubeClient::Return(std::unique_ptr<net::HttpClient> c, uint64_t epoch) {
 
 Result<net::HttpResponse> KubeClient::Do(net::HttpRequest req, const net::ChunkFn* stream) {
   if (!conn_.username.empty() && !conn_.exec && conn_.token.empty() && conn_.token_file.empty())
-    req.headers["Authorization"] = "Basic " + Base64Encode(conn_.username + ":" + conn_.password);
+    req.headers["Authorization"] =
+        "Basic " + util::Base64Encode(conn_.username + ":" + conn_.password);
   req.headers["Accept"] = "application/json";
   req.headers["User-Agent"] = "berth";
   for (int attempt = 0;; ++attempt) {

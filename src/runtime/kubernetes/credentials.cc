@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/kubernetes/base64.h"
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -69,10 +69,10 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const Connection& c
   if (exec.provide_cluster_info) {
     nlohmann::json cluster = {{"server", conn.server}};
     if (!conn.tls.ca_pem.empty())
-      cluster["certificate-authority-data"] = Base64Encode(conn.tls.ca_pem);
+      cluster["certificate-authority-data"] = util::Base64Encode(conn.tls.ca_pem);
     else if (!conn.tls.ca_file.empty())
       if (auto ca = util::ReadFile(conn.tls.ca_file))
-        cluster["certificate-authority-data"] = Base64Encode(*ca);
+        cluster["certificate-authority-data"] = util::Base64Encode(*ca);
     if (conn.tls.insecure_skip_verify) cluster["insecure-skip-tls-verify"] = true;
     info["spec"]["cluster"] = cluster;
   }

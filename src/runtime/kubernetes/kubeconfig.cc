@@ -4,7 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "runtime/kubernetes/base64.h"
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -37,7 +37,8 @@ std::string ResolvePath(const std::string& p, const std::string& dir) {
 Result<std::string> DecodeData(const YAML::Node& n, const char* key, const std::string& what) {
   std::string raw = Str(n, key);
   if (raw.empty()) return std::string();
-  auto d = Base64Decode(raw);
+  // As kubectl writes it, or wrapped and unpadded as hand-made kubeconfigs have it.
+  auto d = util::Base64Decode(raw, {.ignore_whitespace = true, .require_padding = false});
   if (!d) return Fail(ErrorCode::kInvalidArgument, what + ": " + key + " is not valid base64");
   return *d;
 }

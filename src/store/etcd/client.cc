@@ -1,6 +1,6 @@
 #include "store/etcd/client.h"
 
-#include "store/base64.h"
+#include "util/base64.h"
 
 namespace berth::store::etcd {
 
@@ -124,7 +124,7 @@ Result<std::string> JsonBytes(const json& obj, const char* field) {
   if (!it->is_string()) {
     return Fail(ErrorCode::kInternal, std::string("etcd: field ") + field + " is not a string");
   }
-  auto decoded = Base64Decode(it->get_ref<const std::string&>());
+  auto decoded = util::Base64Decode(it->get_ref<const std::string&>());
   if (!decoded) {
     return Fail(ErrorCode::kInternal, std::string("etcd: field ") + field + " is not base64");
   }

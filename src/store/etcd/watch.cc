@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "store/base64.h"
 #include "store/key_range.h"
+#include "util/base64.h"
 
 namespace berth::store::etcd {
 
@@ -87,8 +87,8 @@ void EtcdWatch::Session(size_t endpoint) {
     if (cancelled()) return;
     active_ = &http;
   }
-  json create = {{"key", Base64Encode(prefix_.empty() ? std::string(1, '\0') : prefix_)},
-                 {"range_end", Base64Encode(end_.empty() ? std::string(1, '\0') : end_)},
+  json create = {{"key", util::Base64Encode(prefix_.empty() ? std::string(1, '\0') : prefix_)},
+                 {"range_end", util::Base64Encode(end_.empty() ? std::string(1, '\0') : end_)},
                  {"start_revision", std::to_string(last_ + 1)},
                  {"progress_notify", true}};
   net::HttpRequest req;

@@ -9,9 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "runtime/kubernetes/base64.h"
 #include "runtime/kubernetes/client.h"
 #include "support/ports.h"
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace berth::testing {
@@ -158,10 +158,10 @@ Status ControlPlane::WriteKubeconfig(const std::string& path, const std::string&
     auto c = util::ReadFile(cert);
     auto k = util::ReadFile(key);
     if (!ca || !c || !k) return Fail(ErrorCode::kInternal, "reading certificates for " + path);
-    y << "    certificate-authority-data: " << kube::Base64Encode(*ca) << "\n";
+    y << "    certificate-authority-data: " << util::Base64Encode(*ca) << "\n";
     y << "users:\n- name: " << Quote(user) << "\n  user:\n";
-    y << "    client-certificate-data: " << kube::Base64Encode(*c) << "\n";
-    y << "    client-key-data: " << kube::Base64Encode(*k) << "\n";
+    y << "    client-certificate-data: " << util::Base64Encode(*c) << "\n";
+    y << "    client-key-data: " << util::Base64Encode(*k) << "\n";
   } else {
     y << "    certificate-authority: " << ca_file() << "\n";
     y << "users:\n- name: " << Quote(user) << "\n  user:\n";

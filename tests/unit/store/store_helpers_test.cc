@@ -1,8 +1,7 @@
-// Small store building blocks: prefix ranges, base64, txn validation, store URLs.
+// Small store building blocks: prefix ranges, txn validation, store URLs.
 #include <gtest/gtest.h>
 
 #include "berth/store.h"
-#include "store/base64.h"
 #include "store/key_range.h"
 #include "store/txn_check.h"
 #include "util/fs.h"
@@ -16,28 +15,6 @@ TEST(PrefixEnd, IncrementsTheLastByteBelowFf) {
   EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
   EXPECT_EQ(PrefixEnd(std::string("\xff\xff", 2)), "");
   EXPECT_EQ(PrefixEnd(""), "");
-}
-
-TEST(Base64, RoundTripsAllLengthsAndBytes) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode(std::string(1, '\0')), "AA==");
-  std::string all;
-  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
-  for (size_t n = 0; n <= all.size(); n += 37) {
-    auto back = Base64Decode(Base64Encode(all.substr(0, n)));
-    ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(*back, all.substr(0, n));
-  }
-}
-
-TEST(Base64, RejectsMalformedInput) {
-  EXPECT_FALSE(Base64Decode("Zm9").has_value());
-  EXPECT_FALSE(Base64Decode("Zm9*").has_value());
-  EXPECT_FALSE(Base64Decode("Z===").has_value());
-  EXPECT_FALSE(Base64Decode("Zg==Zm9v").has_value());
 }
 
 TEST(ValidateTxn, RejectsEmptyKeysDuplicatesAndNegativeRevisions) {
