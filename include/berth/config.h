@@ -11,6 +11,9 @@
 namespace berth {
 
 struct Config {
+  // True when this replica must hold the leader lease to run the controller.
+  bool LeaderElectionEnabled() const;
+
   // [server]
   std::string state_dir;    // SQLite db, volumes, nginx prefix
   std::string socket;       // REST API unix socket (the CLI's transport)
@@ -19,6 +22,10 @@ struct Config {
   std::string store_url;    // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
   int workers = 8;          // controller reconcile workers
   int resync_seconds = 10;  // level-triggered full resync period
+  // Several replicas on one etcd store elect one controller. "auto" = on for etcd stores.
+  std::string leader_election = "auto";  // "auto" | "on" | "off"
+  int leader_lease_seconds = 15;
+  std::string identity;  // this replica's name in the lease; "" = hostname-pid
 
   // [environments]
   std::string default_namespace = "default";

@@ -148,6 +148,14 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
         "# HELP berth_environments_routed Environments reachable through the router.\n"
         "# TYPE berth_environments_routed gauge\nberth_environments_routed " +
         std::to_string(routed) + "\n";
+    if (info_) {
+      auto c = json::parse(info_(), nullptr, false);
+      if (c.is_object() && c.contains("leader_election") && c["leader_election"].is_object())
+        out +=
+            "# HELP berth_leader 1 if this replica holds the controller lease.\n"
+            "# TYPE berth_leader gauge\nberth_leader " +
+            std::string(c["leader_election"].value("leader", false) ? "1" : "0") + "\n";
+    }
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; version=0.0.4";
     r.body = out;

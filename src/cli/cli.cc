@@ -11,6 +11,7 @@
 #include "berth/config.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
+#include "cli/status_cmd.h"
 
 #if __has_include("cli/router_cmd.h")
 #include "cli/router_cmd.h"
@@ -52,6 +53,7 @@ int Main(int argc, char** argv) {
   int rc = 0;
   AddEnvironmentCommands(app, g, rc);
   AddLegacyCommands(app, g, rc);
+  AddStatusCommand(app, g, rc);
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
   std::string listen_http;

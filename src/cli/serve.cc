@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "api/api_server.h"
 #include "api/environment_service.h"
 #include "controller/controller.h"
+#include "controller/leader_election.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
 #include "router/router_options.h"
@@ -65,8 +67,33 @@ int RunServe(const Config& config) {
     waiter = [&router](int64_t rev, std::chrono::milliseconds t) {
       return router->WaitApplied(rev, t);
     };
-  controller::Controller ctl(**store, **rt, **volumes, copts, waiter);
-  ctl.Start();
+  // The controller runs here, or — with leader election — only while this replica holds the
+  // lease; every replica serves the API either way (it only writes specs to the store).
+  std::mutex ctl_mu;
+  std::unique_ptr<controller::Controller> ctl;
+  auto start_controller = [&] {
+    std::lock_guard<std::mutex> l(ctl_mu);
+    ctl = std::make_unique<controller::Controller>(**store, **rt, **volumes, copts, waiter);
+    ctl->Start();
+  };
+  auto stop_controller = [&] {
+    std::lock_guard<std::mutex> l(ctl_mu);
+    if (ctl) ctl->Stop();
+    ctl.reset();
+  };
+  std::unique_ptr<controller::LeaderElector> elector;
+  if (config.LeaderElectionEnabled()) {
+    controller::LeaderElectionOptions lo;
+    lo.identity = config.identity;
+    lo.lease = std::chrono::seconds(config.leader_lease_seconds);
+    lo.renew_deadline = lo.lease * 2 / 3;
+    lo.retry = lo.lease / 7;
+    elector =
+        std::make_unique<controller::LeaderElector>(**store, lo, start_controller, stop_controller);
+    elector->Start();
+  } else {
+    start_controller();
+  }
 
   api::EnvironmentService service(**store, config);
   runtime::Runtime* runtime_ptr = rt->get();
@@ -78,6 +105,15 @@ int RunServe(const Config& config) {
         nlohmann::json j;
         j["runtime"] = runtime_ptr->Name();
         j["volumes"] = (*volumes)->Name();
+        if (elector) {
+          auto le = elector->State();
+          j["leader_election"] = {{"identity", le.identity},
+                                  {"leader", le.leader},
+                                  {"holder", le.holder},
+                                  {"transitions", le.transitions}};
+        } else {
+          j["leader_election"] = nullptr;
+        }
         if (router) {
           auto st = router->Stats();
           j["router"] = {{"mode", st.mode},
@@ -98,8 +134,12 @@ int RunServe(const Config& config) {
         }
         return j.dump();
       });
+  auto stop_all = [&] {
+    if (elector) elector->Stop();  // steps down, then gives up the lease
+    stop_controller();
+  };
   if (auto s = server.Start(); !s) {
-    ctl.Stop();
+    stop_all();
     return fail("API", s.error());
   }
   spdlog::info("berth serve ready: socket {}{}, runtime {}, router {} on {}", config.socket,
@@ -110,7 +150,7 @@ int RunServe(const Config& config) {
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
-  ctl.Stop();
+  stop_all();
   if (publisher) publisher->Stop();
   if (router) router->Stop();
   return 0;

@@ -111,6 +111,10 @@ Result<Config> LoadConfig(const std::string& path) {
     if (auto v = t["server"]["workers"].value<int64_t>()) c.workers = static_cast<int>(i = *v);
     if (auto v = t["server"]["resync_seconds"].value<int64_t>())
       c.resync_seconds = static_cast<int>(*v);
+    Read(t, "server", "leader_election", c.leader_election);
+    if (auto v = t["server"]["leader_lease_seconds"].value<int64_t>())
+      c.leader_lease_seconds = static_cast<int>(*v);
+    Read(t, "server", "identity", c.identity);
     Read(t, "environments", "default_namespace", c.default_namespace);
     Read(t, "environments", "default_image", c.default_image);
     ReadList(t, "environments", "base_domains", c.base_domains);
@@ -153,6 +157,9 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_API_TOKEN", c.api_token);
   FromEnv("BERTH_STORE", c.store_url);
   FromEnvInt("BERTH_WORKERS", c.workers);
+  FromEnv("BERTH_LEADER_ELECTION", c.leader_election);
+  FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds);
+  FromEnv("BERTH_IDENTITY", c.identity);
   FromEnv("BERTH_DEFAULT_NAMESPACE", c.default_namespace);
   FromEnv("BERTH_DEFAULT_IMAGE", c.default_image);
   FromEnvList("BERTH_BASE_DOMAINS", c.base_domains);
@@ -181,6 +188,11 @@ Result<Config> LoadConfig(const std::string& path) {
   return c;
 }
 
+bool Config::LeaderElectionEnabled() const {
+  if (leader_election == "auto") return store_url.rfind("etcd", 0) == 0;
+  return leader_election == "on";
+}
+
 Status ValidateConfig(const Config& c) {
   auto bad = [](std::string m) { return Fail(ErrorCode::kInvalidArgument, "config: " + m); };
   if (c.state_dir.empty() || c.state_dir.front() != '/') return bad("state_dir must be absolute");
@@ -206,6 +218,14 @@ Status ValidateConfig(const Config& c) {
   if (c.upstream_scheme != "http" && c.upstream_scheme != "https")
     return bad("router.upstream_scheme must be http or https");
   if (c.workers < 1 || c.workers > 256) return bad("server.workers must be 1-256");
+  if (c.leader_election != "auto" && c.leader_election != "on" && c.leader_election != "off")
+    return bad("server.leader_election must be auto, on or off");
+  if (c.leader_lease_seconds < 2 || c.leader_lease_seconds > 300)
+    return bad("server.leader_lease_seconds must be 2-300");
+  if (c.identity.size() > 253 ||
+      c.identity.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                   "-_.:") != std::string::npos)
+    return bad("server.identity may hold letters, digits and - _ . : (at most 253)");
   if (c.kube_controller != "deployment" && c.kube_controller != "rc")
     return bad("kubernetes.controller must be deployment or rc");
   return {};

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/berth_server.h"
+#include "support/etcd.h"
 #include "support/images.h"
 #include "support/nginx.h"
 #include "support/podman.h"
@@ -297,6 +298,75 @@ TEST_F(EnvironmentFlow, HttpsThroughNginxWithATestCa) {
   r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status, 404);
+}
+
+// Two `berth serve` replicas on one etcd: both serve the API and route, one runs the controller
+// (leader election); kill -9 of the leader hands the controller to the other within a lease.
+TEST_F(EnvironmentFlow, TwoReplicasOnEtcdFailOverTheController) {
+  if (EtcdServer::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_ETCD=1";
+  auto etcd = EtcdServer::Start();
+  ASSERT_TRUE(etcd) << etcd.error().message;
+  util::TempDir shared("berth-e2e-shared");  // the volumes both replicas see (GlusterFS in life)
+  auto replica = [&](const std::string& id) {
+    BerthServerOptions o;
+    o.docker_host = podman_->docker_host();
+    o.default_image = image_;
+    o.env = {{"BERTH_STORE", (*etcd)->url()},
+             {"BERTH_LEADER_LEASE_SECONDS", "3"},
+             {"BERTH_IDENTITY", id},
+             {"BERTH_VOLUME_ROOT", shared.path()}};
+    return BerthServer::Start(o);
+  };
+  auto leader_of = [&](BerthServer& s) -> json {
+    auto r = s.Cli({"status", "-o", "json"});
+    if (r.exit_code != 0) return json();
+    return json::parse(r.out)["components"]["leader_election"];
+  };
+  auto a = replica("r1");
+  ASSERT_TRUE(a) << a.error().message;
+  for (int i = 0; i < 100 && !leader_of(**a).value("leader", false); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(leader_of(**a).value("leader", false)) << (*a)->LogTail();
+  auto b = replica("r2");
+  ASSERT_TRUE(b) << b.error().message;
+  auto lb = leader_of(**b);
+  EXPECT_FALSE(lb.value("leader", true)) << lb.dump();
+  EXPECT_EQ(lb.value("holder", ""), "r1");
+  auto human = (*b)->Cli({"status"});
+  EXPECT_NE(human.out.find("on r1 (this replica follows)"), std::string::npos) << human.out;
+
+  // The follower takes the request; the leader's controller runs it; both routers serve it.
+  auto v1 = Json((*b)->Cli({"create", "ha1", "--wait", "-o", "json"}));
+  ASSERT_EQ(v1["status"]["phase"], "Running") << v1.dump() << (*a)->LogTail();
+  ASSERT_TRUE(util::WriteFileAtomic(shared.path() + "/default/ha1/index.html", "ha\n"));
+  for (auto* s : {a->get(), b->get()}) {
+    bool ok = false;
+    for (int i = 0; i < 50 && !ok; ++i) {
+      auto g = GetWithHost(s->nginx_port(), "ha1.ctest.localhost", "/index.html");
+      ok = g && g->status == 200 && g->body == "ha\n";
+      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(ok) << "not routed by the replica on nginx port " << s->nginx_port();
+  }
+
+  // kill -9 the leader: r2 takes the lease after at most one lease and converges new work.
+  (*a)->Kill9();
+  auto v2 = Json((*b)->Cli({"create", "ha2", "--wait", "--timeout", "120", "-o", "json"}));
+  EXPECT_EQ(v2["status"]["phase"], "Running") << v2.dump() << (*b)->LogTail();
+  EXPECT_TRUE(leader_of(**b).value("leader", false));
+
+  // The old leader comes back as a follower; deletes through it are carried out by r2.
+  ASSERT_TRUE((*a)->Run()) << (*a)->LogTail();
+  auto la = leader_of(**a);
+  EXPECT_FALSE(la.value("leader", true)) << la.dump();
+  EXPECT_EQ(la.value("holder", ""), "r2");
+  for (const char* n : {"ha1", "ha2"}) {
+    auto d = (*a)->Cli({"delete", n, "--wait"});
+    EXPECT_EQ(d.exit_code, 0) << d.err << (*b)->LogTail();
+  }
+  EXPECT_TRUE(OwnedContainers().empty());
+  (*a)->Stop();
+  (*b)->Stop();
 }
 
 // kill -9 of `berth serve` in the middle of create, rebuild and delete, at several points:

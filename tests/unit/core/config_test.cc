@@ -70,7 +70,9 @@ TEST_F(ConfigTest, InvalidValuesAreRefused) {
         "[environments]\nhost_ip = \"localhost; rm\"\n",
         "[environments]\npull_policy = \"Sometimes\"\n", "[runtime]\nkind = \"lxc\"\n",
         "[router]\nmode = \"fast\"\n", "[server]\nstate_dir = \"relative\"\n",
-        "[environments]\ndefault_image = \"Bad Image\"\n"}) {
+        "[environments]\ndefault_image = \"Bad Image\"\n",
+        "[server]\nleader_election = \"maybe\"\n", "[server]\nleader_lease_seconds = 1\n",
+        "[server]\nidentity = \"a b\"\n"}) {
     auto c = LoadConfig(Write(bad));
     EXPECT_FALSE(c) << bad;
   }
