@@ -9,6 +9,7 @@
 
 #include "berth/validate.h"
 #include "cli/output.h"
+#include "cli/target.h"
 #include "util/strings.h"
 
 namespace berth::cli {
@@ -135,12 +136,6 @@ void PrintView(const GlobalOptions& g, const json& view) {
 
 std::string Path(const std::string& ns, const std::string& name) {
   return "/v1/environments/" + ns + "/" + name;
-}
-
-// Validates NAME and the namespace before they become part of a URL.
-Status CheckTarget(const std::string& ns, const std::string& name) {
-  if (auto s = ValidateNamespace(ns); !s) return s;
-  return ValidateName(name);
 }
 
 }  // namespace
@@ -318,9 +313,9 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   create->add_flag("--no-wait", ca->no_wait, "Return as soon as the environment is accepted");
   create->add_option("--timeout", ca->timeout, "Seconds to wait (default 300)");
   create->callback([&g, &rc, ca] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    json body = {{"name", ca->name}, {"namespace", g.ns.empty() ? cfg->default_namespace : g.ns}};
+    auto t = OpenTarget(g);
+    if (!t) return void(rc = ReportError(t.error()));
+    json body = {{"name", ca->name}, {"namespace", t->ns}};
     if (!ca->image.empty()) body["image"] = ca->image;
     std::map<std::string, std::string> env, labels;
     if (auto s = ParseKv(ca->env, env, "--env"); !s) return void(rc = ReportError(s.error()));
@@ -354,17 +349,15 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     body["volume_mount"] = ca->no_volume ? "" : ca->mount;
     if (ca->ttl) body["ttl_seconds"] = ca->ttl;
     if (!ca->command.empty()) body["command"] = ca->command;
-    if (auto s = CheckTarget(body["namespace"], ca->name); !s)
-      return void(rc = ReportError(s.error()));
+    if (auto s = CheckTarget(t->ns, ca->name); !s) return void(rc = ReportError(s.error()));
 
-    ApiClient client(EndpointFor(g, *cfg));
-    auto created = client.Call("POST", "/v1/environments", body.dump());
+    auto created = t->client.Call("POST", "/v1/environments", body.dump());
     if (!created) return void(rc = ReportError(created.error()));
     bool wait = ca->wait || (!ca->no_wait && Interactive());
     json view = *created;
     if (wait) {
       bool human = g.output == "table" || g.output == "wide";
-      auto v = WaitRunning(client, view["spec"]["namespace"], ca->name, 1, ca->timeout,
+      auto v = WaitRunning(t->client, view["spec"]["namespace"], ca->name, 1, ca->timeout,
                            human && ::isatty(STDERR_FILENO));
       if (!v) return void(rc = ReportError(v.error()));
       view = *v;
@@ -378,13 +371,12 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto all = std::make_shared<bool>(false);
   list->add_flag("-A,--all-namespaces", *all, "Every namespace");
   list->callback([&g, &rc, all] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = *all ? "" : (g.ns.empty() ? cfg->default_namespace : g.ns);
+    auto t = OpenTarget(g);
+    if (!t) return void(rc = ReportError(t.error()));
+    std::string ns = *all ? "" : t->ns;
     if (!ns.empty())
       if (auto s = ValidateNamespace(ns); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
-    auto r = client.Call("GET", "/v1/environments" + (ns.empty() ? "" : "?namespace=" + ns));
+    auto r = t->client.Call("GET", "/v1/environments" + (ns.empty() ? "" : "?namespace=" + ns));
     if (!r) return void(rc = ReportError(r.error()));
     Format f = Format::kTable;
     ParseFormat(g.output, f);
@@ -414,12 +406,9 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto vname = std::make_shared<std::string>();
   view->add_option("name", *vname, "Environment name")->required();
   view->callback([&g, &rc, vname] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    if (auto s = CheckTarget(ns, *vname); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
-    auto r = client.Call("GET", Path(ns, *vname));
+    auto t = ResolveTarget(g, *vname);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("GET", Path(t->ns, *vname));
     if (!r) return void(rc = ReportError(r.error()));
     PrintView(g, *r);
   });
@@ -440,18 +429,15 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   rebuild->add_flag("--no-wait", ra->no_wait, "Return at once");
   rebuild->add_option("--timeout", ra->timeout, "Seconds to wait (default 300)");
   rebuild->callback([&g, &rc, ra] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    if (auto s = CheckTarget(ns, ra->name); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
+    auto t = ResolveTarget(g, ra->name);
+    if (!t) return void(rc = ReportError(t.error()));
     json body = json::object();
     if (!ra->image.empty()) body["image"] = ra->image;
-    auto r = client.Call("POST", Path(ns, ra->name) + "/rebuild", body.dump());
+    auto r = t->client.Call("POST", Path(t->ns, ra->name) + "/rebuild", body.dump());
     if (!r) return void(rc = ReportError(r.error()));
     json v = *r;
     if (ra->wait || (!ra->no_wait && Interactive())) {
-      auto w = WaitRunning(client, ns, ra->name, v["spec"].value("generation", int64_t{1}),
+      auto w = WaitRunning(t->client, t->ns, ra->name, v["spec"].value("generation", int64_t{1}),
                            ra->timeout, (g.output == "table") && ::isatty(STDERR_FILENO));
       if (!w) return void(rc = ReportError(w.error()));
       v = *w;
@@ -475,21 +461,19 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   del->add_flag("--no-wait", da->no_wait, "Return at once");
   del->add_option("--timeout", da->timeout, "Seconds to wait (default 300)");
   del->callback([&g, &rc, da] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    if (auto s = CheckTarget(ns, da->name); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
-    auto r = client.Call("DELETE", Path(ns, da->name) + (da->purge ? "?purge=true" : ""));
+    auto t = ResolveTarget(g, da->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("DELETE", Path(t->ns, da->name) + (da->purge ? "?purge=true" : ""));
     if (!r) return void(rc = ReportError(r.error()));
     if (da->wait || (!da->no_wait && Interactive())) {
-      if (auto s = WaitDeleted(client, ns, da->name, da->timeout, ::isatty(STDERR_FILENO)); !s)
+      if (auto s = WaitDeleted(t->client, t->ns, da->name, da->timeout, ::isatty(STDERR_FILENO));
+          !s)
         return void(rc = ReportError(s.error()));
     }
     if (g.output == "json")
-      PrintJson(std::cout, json{{"namespace", ns}, {"name", da->name}, {"deleted", true}});
+      PrintJson(std::cout, json{{"namespace", t->ns}, {"name", da->name}, {"deleted", true}});
     else
-      std::cout << "environment " << ns << "/" << da->name << " deleted\n";
+      std::cout << "environment " << t->ns << "/" << da->name << " deleted\n";
   });
 
   // ---- wait
@@ -505,20 +489,17 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       ->check(CLI::IsMember({"running", "deleted"}));
   waitc->add_option("--timeout", wa->timeout, "Seconds to wait (default 300)");
   waitc->callback([&g, &rc, wa] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    if (auto s = CheckTarget(ns, wa->name); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
+    auto t = ResolveTarget(g, wa->name);
+    if (!t) return void(rc = ReportError(t.error()));
     bool progress = ::isatty(STDERR_FILENO);
     if (wa->for_what == "deleted") {
-      if (auto s = WaitDeleted(client, ns, wa->name, wa->timeout, progress); !s)
+      if (auto s = WaitDeleted(t->client, t->ns, wa->name, wa->timeout, progress); !s)
         rc = ReportError(s.error());
       return;
     }
-    auto cur = client.Call("GET", Path(ns, wa->name));
+    auto cur = t->client.Call("GET", Path(t->ns, wa->name));
     if (!cur) return void(rc = ReportError(cur.error()));
-    auto v = WaitRunning(client, ns, wa->name, (*cur)["spec"].value("generation", int64_t{1}),
+    auto v = WaitRunning(t->client, t->ns, wa->name, (*cur)["spec"].value("generation", int64_t{1}),
                          wa->timeout, progress && g.output == "table");
     if (!v) return void(rc = ReportError(v.error()));
     PrintView(g, *v);
@@ -537,17 +518,14 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   logs->add_option("--tail", la->tail, "Only the last N lines");
   logs->add_flag("-t,--timestamps", la->timestamps, "Prefix lines with timestamps");
   logs->callback([&g, &rc, la] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    if (auto s = CheckTarget(ns, la->name); !s) return void(rc = ReportError(s.error()));
-    ApiClient client(EndpointFor(g, *cfg));
-    if (auto r = client.Call("GET", Path(ns, la->name)); !r)
+    auto t = ResolveTarget(g, la->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    if (auto r = t->client.Call("GET", Path(t->ns, la->name)); !r)
       return void(rc = ReportError(r.error()));
     std::string q = "?follow=" + std::string(la->follow ? "true" : "false") +
                     "&tail=" + std::to_string(la->tail) +
                     (la->timestamps ? "&timestamps=true" : "");
-    auto s = client.StreamText(Path(ns, la->name) + "/logs" + q, [](std::string_view chunk) {
+    auto s = t->client.StreamText(Path(t->ns, la->name) + "/logs" + q, [](std::string_view chunk) {
       std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       std::cout.flush();
       return true;

@@ -4,9 +4,9 @@
 //                  "host_ip": "...", "phase": "Running"}   ("sucess" is the original's spelling)
 #include <iostream>
 
-#include "berth/validate.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/target.h"
 
 namespace berth::cli {
 
@@ -34,20 +34,6 @@ std::string ViewLine(const json& view) {
          "}";
 }
 
-struct Ctx {
-  GlobalOptions* g;
-  int* rc;
-};
-
-Result<std::pair<Config, std::string>> Prepare(const GlobalOptions& g, const std::string& name) {
-  auto cfg = LoadEffectiveConfig(g);
-  if (!cfg) return Fail(cfg.error());
-  std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
-  if (auto s = ValidateName(name); !s) return Fail(s.error());
-  return std::make_pair(*cfg, ns);
-}
-
 }  // namespace
 
 void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
@@ -56,11 +42,9 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* list_pod = app.add_subcommand("list_pod", "List environments, one line each (original)");
   list_pod->group(group);
   list_pod->callback([&g, &rc] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) return void(rc = ReportError(cfg.error()));
-    ApiClient client(EndpointFor(g, *cfg));
-    std::string ns = g.ns.empty() ? cfg->default_namespace : g.ns;
-    auto r = client.Call("GET", "/v1/environments?namespace=" + ns);
+    auto t = OpenTarget(g);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("GET", "/v1/environments?namespace=" + t->ns);
     if (!r) return void(rc = ReportError(r.error()));
     std::vector<std::vector<std::string>> rows;
     for (const auto& v : (*r)["items"]) {
@@ -87,15 +71,13 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   re_create->add_option("--image,--images", a->image, "Image (default: config default_image)");
   re_create->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
   re_create->callback([&g, &rc, a] {
-    auto p = Prepare(g, a->name);
-    if (!p) return void(rc = ReportError(p.error()));
-    auto& [cfg, ns] = *p;
-    json body = {{"namespace", ns}, {"name", a->name}};
+    auto t = ResolveTarget(g, a->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    json body = {{"namespace", t->ns}, {"name", a->name}};
     if (!a->image.empty()) body["image"] = a->image;
-    ApiClient client(EndpointFor(g, cfg));
-    auto r = client.Call("POST", "/v1/environments", body.dump());
+    auto r = t->client.Call("POST", "/v1/environments", body.dump());
     if (!r) return void(rc = ReportError(r.error()));
-    auto v = WaitRunning(client, ns, a->name, 1, a->timeout, false);
+    auto v = WaitRunning(t->client, t->ns, a->name, 1, a->timeout, false);
     if (!v) return void(rc = ReportError(v.error()));
     PrintCreateLines(*v);
   });
@@ -104,11 +86,9 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   re_view->group(group);
   re_view->add_option("--name", a->name, "Environment name")->required();
   re_view->callback([&g, &rc, a] {
-    auto p = Prepare(g, a->name);
-    if (!p) return void(rc = ReportError(p.error()));
-    auto& [cfg, ns] = *p;
-    ApiClient client(EndpointFor(g, cfg));
-    auto r = client.Call("GET", "/v1/environments/" + ns + "/" + a->name);
+    auto t = ResolveTarget(g, a->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("GET", "/v1/environments/" + t->ns + "/" + a->name);
     if (!r) return void(rc = ReportError(r.error()));
     std::cout << ViewLine(*r) << "\n";
   });
@@ -119,13 +99,11 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   re_delete->add_option("--name", a->name, "Environment name")->required();
   re_delete->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
   re_delete->callback([&g, &rc, a] {
-    auto p = Prepare(g, a->name);
-    if (!p) return void(rc = ReportError(p.error()));
-    auto& [cfg, ns] = *p;
-    ApiClient client(EndpointFor(g, cfg));
-    auto r = client.Call("DELETE", "/v1/environments/" + ns + "/" + a->name);
+    auto t = ResolveTarget(g, a->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("DELETE", "/v1/environments/" + t->ns + "/" + a->name);
     if (!r) return void(rc = ReportError(r.error()));
-    if (auto s = WaitDeleted(client, ns, a->name, a->timeout, false); !s)
+    if (auto s = WaitDeleted(t->client, t->ns, a->name, a->timeout, false); !s)
       return void(rc = ReportError(s.error()));
     std::cout << "{\"status\": \"sucess\", \"name\": " << json(a->name).dump() << "}\n";
   });
@@ -137,16 +115,14 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   re_rebuild->add_option("--image,--images", a->image, "Switch to this image");
   re_rebuild->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
   re_rebuild->callback([&g, &rc, a] {
-    auto p = Prepare(g, a->name);
-    if (!p) return void(rc = ReportError(p.error()));
-    auto& [cfg, ns] = *p;
-    ApiClient client(EndpointFor(g, cfg));
+    auto t = ResolveTarget(g, a->name);
+    if (!t) return void(rc = ReportError(t.error()));
     json body = json::object();
     if (!a->image.empty()) body["image"] = a->image;
-    auto r =
-        client.Call("POST", "/v1/environments/" + ns + "/" + a->name + "/rebuild", body.dump());
+    auto r = t->client.Call("POST", "/v1/environments/" + t->ns + "/" + a->name + "/rebuild",
+                            body.dump());
     if (!r) return void(rc = ReportError(r.error()));
-    auto v = WaitRunning(client, ns, a->name, (*r)["spec"].value("generation", int64_t{1}),
+    auto v = WaitRunning(t->client, t->ns, a->name, (*r)["spec"].value("generation", int64_t{1}),
                          a->timeout, false);
     if (!v) return void(rc = ReportError(v.error()));
     PrintCreateLines(*v);
