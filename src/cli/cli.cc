@@ -7,9 +7,13 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "berth/config.h"
 #include "cli/commands.h"
+#include "cli/confd_args.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
 
@@ -23,6 +27,22 @@
 #endif
 
 namespace berth::cli {
+
+namespace {
+
+// The global options that take a value ("--config FILE", "-o json"): what follows them is
+// their value, not the subcommand.
+std::set<std::string> ValueOptionNames(const CLI::App& app) {
+  std::set<std::string> names;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_type_size_max() == 0) continue;  // a flag
+    for (const auto& l : o->get_lnames()) names.insert("--" + l);
+    for (const auto& s : o->get_snames()) names.insert("-" + s);
+  }
+  return names;
+}
+
+}  // namespace
 
 int Main(int argc, char** argv) {
   CLI::App app{
@@ -78,8 +98,15 @@ int Main(int argc, char** argv) {
   AddDnsCommand(app);
 #endif
 
+  // `berth router` also takes confd's single-dash flags (-onetime, -interval 60): CLI11 gets them
+  // as berth router's --onetime, --interval 60 (docs/confd.md).
+  auto args = RewriteConfdArgv(std::vector<std::string>(argv, argv + argc), ValueOptionNames(app));
+  if (!args) return ReportError(args.error());
+  std::vector<const char*> cargs;
+  for (const auto& a : *args) cargs.push_back(a.c_str());
+
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -42,6 +42,8 @@ struct RouterFlags {
   int interval = 600;
   std::vector<std::string> nodes;
   std::string confd_prefix;
+  std::string backend;    // "" or "etcdv3"
+  std::string log_level;  // accepted for confd command lines
   bool noop = false;
   bool keep_stage_file = false;
 };
@@ -80,6 +82,9 @@ int RunConfd(const RouterFlags& f, const Config& c) {
     o.backend = "etcdv3";
     for (const auto& e : util::Split(f.etcd, ','))
       o.nodes.push_back(util::StartsWith(e, "http") ? e : "http://" + e);
+  } else if (f.backend == "etcdv3") {  // confd's -backend etcdv3 without -node
+    o.backend = "etcdv3";
+    o.nodes = {"http://127.0.0.1:2379"};
   } else {
     o.backend = "store";
     o.store_url = StoreUrl(f, c);
@@ -167,9 +172,20 @@ void AddRouterCommand(CLI::App& app) {
   cmd->add_flag("--noop", f->noop, "confd mode: render and check only")->needs(confdir);
   cmd->add_flag("--keep-stage-file", f->keep_stage_file, "confd mode: keep staged files")
       ->needs(confdir);
+  cmd->add_option("--backend", f->backend,
+                  "confd mode: etcdv3 (etcd v3 at --node, default http://127.0.0.1:2379)")
+      ->check(CLI::IsMember({"etcdv3"}))
+      ->needs(confdir);
+  cmd->add_option("--log-level", f->log_level,
+                  "confd mode: accepted for confd command lines; every level is logged")
+      ->check(
+          CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}))
+      ->needs(confdir);
   cmd->footer(
-      "confd users: confd's -onetime/-watch/-interval/-node flags are --onetime/--watch/\n"
-      "--interval/--node here. Config keys: [router] in berth.toml (docs/router.md).");
+      "confd users: confd's own command line works here too: -confdir, -onetime, -watch,\n"
+      "-interval, -node, -prefix (= --confd-prefix), -noop, -keep-stage-file, -backend etcdv3,\n"
+      "-log-level, as -flag value or -flag=value; without -confdir, /etc/confd (docs/confd.md).\n"
+      "Config keys: [router] in berth.toml (docs/router.md).");
   cmd->callback([f, &app] {
     auto cfg = LoadConfig(ConfigPath(app));
     if (!cfg) std::exit(ReportError(cfg.error()));
