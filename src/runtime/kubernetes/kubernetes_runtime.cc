@@ -1,6 +1,8 @@
 #include "runtime/kubernetes/kubernetes_runtime.h"
 
 #include <algorithm>
+#include <string_view>
+#include <tuple>
 
 #include "berth/validate.h"
 #include "runtime/kubernetes/manifests.h"
@@ -301,27 +303,125 @@ Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name
   return {};
 }
 
+namespace {
+
+bool Terminating(const nlohmann::json& pod) {
+  return pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp") &&
+         !pod["metadata"]["deletionTimestamp"].is_null();
+}
+
+const nlohmann::json& Member(const nlohmann::json& obj, const char* key) {
+  static const nlohmann::json kNull;
+  return obj.is_object() && obj.contains(key) ? obj[key] : kNull;
+}
+
+std::string Str(const nlohmann::json& obj, const char* key) {
+  const auto& v = Member(obj, key);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+// Why the kubelet cannot give `container`'s log yet, or "" if it can (or may). An unscheduled
+// pod's log request succeeds with an empty body (no node to ask), and a container that never
+// started gets a 400 "is waiting to start": both are better said plainly.
+std::string NotLoggableYet(const nlohmann::json& pod, const std::string& container) {
+  std::string name = Str(Member(pod, "metadata"), "name");
+  const auto& status = Member(pod, "status");
+  if (Str(Member(pod, "spec"), "nodeName").empty()) {
+    std::string why = "pod " + name + " is not scheduled yet";
+    for (const auto& c : Member(status, "conditions"))
+      if (Str(c, "type") == "PodScheduled" && !Str(c, "message").empty())
+        why += " (" + Str(c, "reason") + ": " + Str(c, "message") + ")";
+    return why;
+  }
+  for (const auto& c : Member(status, "containerStatuses")) {
+    if (Str(c, "name") != container) continue;
+    const auto& waiting = Member(Member(c, "state"), "waiting");
+    // After a restart (CrashLoopBackOff) the kubelet serves the last instance's log.
+    if (waiting.is_null() || !Member(Member(c, "lastState"), "terminated").is_null()) return "";
+    std::string why = "container " + container + " of pod " + name + " has not started";
+    if (std::string r = Str(waiting, "reason"); !r.empty()) why += ": " + r;
+    if (std::string m = Str(waiting, "message"); !m.empty()) why += " (" + m + ")";
+    return why;
+  }
+  return "";
+}
+
+// A failed log request (the pod went away after the LIST, the kubelet is unreachable...) is
+// answered with a JSON Status body, which KubeClient::StreamBody passes to its callback before
+// the HTTP status is known; the status then becomes the returned error. So a stream that starts
+// like a Status is held back until it is plainly a log (a second line, or longer than a Status
+// ever is) or ends: with an error it is dropped (its message is in the error), else delivered.
+class StatusHoldback {
+ public:
+  explicit StatusHoldback(const runtime::LogSink& sink) : sink_(sink) {}
+  bool Feed(std::string_view chunk) {
+    if (passing_) return sink_(chunk);
+    held_.append(chunk);
+    if (CouldBeStatus()) return true;
+    passing_ = true;
+    return Release();
+  }
+  void Finish(bool ok) {
+    if (ok) Release();
+    held_.clear();
+  }
+
+ private:
+  bool CouldBeStatus() const {
+    constexpr std::string_view kStatus = R"({"kind":"Status","apiVersion":"v1",)";
+    size_t n = std::min(held_.size(), kStatus.size());
+    if (std::string_view(held_).substr(0, n) != kStatus.substr(0, n)) return false;
+    size_t nl = held_.find('\n');
+    if (nl != std::string::npos && nl + 1 < held_.size()) return false;
+    return held_.size() <= 64 * 1024;
+  }
+  bool Release() {
+    if (held_.empty()) return true;
+    std::string h;
+    h.swap(held_);
+    return sink_(h);
+  }
+
+  const runtime::LogSink& sink_;
+  std::string held_;
+  bool passing_ = false;
+};
+
+}  // namespace
+
 Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
                                const runtime::LogSink& sink) {
   std::string kns = KubeNamespace(spec.ns);
   auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
-  if (!list) return Fail(list.error());
-  std::string pod;
-  int64_t best = -1;
-  for (const auto& p : (*list)["items"]) {
-    int64_t g = GenerationOf(p);
-    if (g > best) {
-      best = g;
-      pod = p["metadata"].value("name", "");
-    }
+  if (!list) {
+    if (IsNotFound(list.error()))
+      return Fail(ErrorCode::kNotFound, "environment " + spec.Key() + " has no pod");
+    return Fail(list.error());
   }
-  if (pod.empty()) return Fail(ErrorCode::kNotFound, "no pod of " + spec.Key() + " is running");
+  // The pod to read: not being deleted, of the newest generation, running rather than not,
+  // the most recently created (RFC 3339 times in UTC compare as strings).
+  const nlohmann::json* pod = nullptr;
+  auto rank = [](const nlohmann::json& p) {
+    return std::make_tuple(!Terminating(p), GenerationOf(p),
+                           Str(Member(p, "status"), "phase") == "Running",
+                           Str(Member(p, "metadata"), "creationTimestamp"));
+  };
+  for (const auto& p : (*list)["items"])
+    if (!pod || rank(p) > rank(*pod)) pod = &p;
+  if (!pod) return Fail(ErrorCode::kNotFound, "environment " + spec.Key() + " has no pod");
+  std::string name = Str(Member(*pod, "metadata"), "name");
+  if (std::string why = NotLoggableYet(*pod, spec.name); !why.empty())
+    return Fail(ErrorCode::kUnavailable, "no logs for " + spec.Key() + " yet: " + why);
   std::string q = "?container=" + util::UrlEncode(spec.name);
   if (opts.follow) q += "&follow=true";
   if (opts.tail >= 0) q += "&tailLines=" + std::to_string(opts.tail);
   if (opts.timestamps) q += "&timestamps=true";
-  return client_->StreamBody(NamespacedPath(kCore, kns, "pods", pod) + "/log" + q,
-                             [&](std::string_view c) { return sink(c); });
+  StatusHoldback out(sink);
+  auto s = client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q,
+                               [&](std::string_view c) { return out.Feed(c); });
+  out.Finish(s.has_value());
+  if (!s) return Fail(Wrap(s.error(), "logs of " + spec.Key() + " (pod " + name + ")"));
+  return {};
 }
 
 Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -116,6 +118,28 @@ Status ControlPlane::MakePki() {
   // Service-account token signing key.
   if (auto s = Openssl({"genrsa", "-out", "sa.key", "2048"}, pki); !s) return s;
   if (auto s = Openssl({"rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"}, pki); !s) return s;
+  return {};
+}
+
+Status ControlPlane::AppendPodLog(const std::vector<std::string>& lines,
+                                  const std::string& stream) {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()) %
+               std::chrono::seconds(1);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[64];
+  std::snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(nanos.count()));
+  std::string records;
+  for (const auto& l : lines) records += std::string(stamp) + " " + stream + " F " + l + "\n";
+  // One write, so a follower never sees half a record.
+  std::ofstream f(pod_log_file(), std::ios::app | std::ios::binary);
+  f.write(records.data(), static_cast<std::streamsize>(records.size()));
+  f.flush();
+  if (!f) return Fail(ErrorCode::kInternal, "appending to " + pod_log_file());
   return {};
 }
 
@@ -234,6 +258,13 @@ Status ControlPlane::StartApiserver() {
         "--profiling=false",
         // ConfigMap watches go straight to etcd, so a test can provoke "410 Gone" by compacting.
         "--watch-cache-sizes=configmaps#0",
+        // Pod logs (and exec, port-forward) go to kwok's kubelet server: at the node's
+        // InternalIP (kwok also adds a Hostname address, which does not resolve), verified
+        // against the cluster CA, with a client certificate as a real kubelet requires.
+        "--kubelet-preferred-address-types=InternalIP",
+        "--kubelet-certificate-authority=" + pki + "/ca.crt",
+        "--kubelet-client-certificate=" + pki + "/user-kube-apiserver-kubelet-client.crt",
+        "--kubelet-client-key=" + pki + "/user-kube-apiserver-kubelet-client.key",
         "--v=1",
     };
     auto p = Launch("kube-apiserver", argv);
@@ -297,10 +328,25 @@ Status ControlPlane::StartControllers() {
 }
 
 Status ControlPlane::StartKwok() {
+  // kwok's kubelet server answers every container's log request from one file (ClusterLogs
+  // without a selector). It must exist before the first request.
+  if (auto s = util::MakeDirs(dir() + "/pod-logs", 0700); !s) return s;
+  if (auto s = Write(pod_log_file(), ""); !s) return s;
+  if (auto s = Write(dir() + "/kwok-logs.yaml",
+                     "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata:\n  name: "
+                     "berth-test-pod-logs\nspec:\n  logs:\n  - logsFile: " +
+                         pod_log_file() + "\n");
+      !s)
+    return s;
+  // One port for the server and the nodes' status.daemonEndpoints.kubeletEndpoint.Port (the
+  // node stages set it from --node-port): where the API server sends log requests.
+  std::string kubelet_port = std::to_string(FreeLoopbackPort());
+  std::string pki = dir() + "/pki";
   std::vector<std::string> argv = {
       bin_dir_ + "/kwok",
       // kwok's behaviour: the upstream default stages, put there by build.sh.
       "--config=" + bin_dir_ + "/kwok-stages.yaml",
+      "--config=" + dir() + "/kwok-logs.yaml",
       "--kubeconfig=" + admin_kubeconfig_,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
@@ -310,7 +356,12 @@ Status ControlPlane::StartKwok() {
       "--cidr=10.244.0.1/16",
       "--node-ip=127.0.0.1",
       "--node-lease-duration-seconds=40",
-      "--server-address=127.0.0.1:" + std::to_string(FreeLoopbackPort()),
+      "--server-address=127.0.0.1:" + kubelet_port,
+      "--node-port=" + kubelet_port,
+      // The API server's serving certificate (IP:127.0.0.1, from the cluster CA) also serves
+      // the kubelet API, so --kubelet-certificate-authority verifies it.
+      "--tls-cert-file=" + pki + "/server.crt",
+      "--tls-private-key-file=" + pki + "/server.key",
   };
   auto p = Launch("kwok", argv);
   if (!p) return Fail(p.error());
@@ -329,7 +380,11 @@ Status ControlPlane::StartKwok() {
         {"status",
          {{"allocatable", {{"cpu", "64"}, {"memory", "512Gi"}, {"pods", "500"}}},
           {"capacity", {{"cpu", "64"}, {"memory", "512Gi"}, {"pods", "500"}}},
-          {"addresses", {{{"type", "InternalIP"}, {"address", "127.0.0.1"}}}}}}};
+          // Both types: kwok's node-initialize stage rewrites the list when one is missing
+          // (with neither --node-name nor a Hostname it would empty it).
+          {"addresses",
+           {{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
+            {{"type", "Hostname"}, {"address", name}}}}}}};
     auto r = admin.Create("/api/v1/nodes", node);
     if (!r && r.error().code != ErrorCode::kAlreadyExists) return Fail(r.error());
   }
@@ -368,6 +423,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOptions op
   if (auto s = cp->MakePki(); !s) return Fail(s.error());
   auto admin = cp->IssueClientCert("admin", {"system:masters"});
   if (!admin) return Fail(admin.error());
+  // The API server's client certificate towards kubelets (kwok's server).
+  if (auto k = cp->IssueClientCert("kube-apiserver-kubelet-client", {}); !k) return Fail(k.error());
 
   EtcdServerOptions eo;
   eo.binary = cp->opts_.etcd_binary;

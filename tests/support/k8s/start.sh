@@ -5,6 +5,9 @@
 #   tests/support/k8s/stop.sh "$dir"
 # etcd (Debian's, or $BERTH_ETCD_BIN), kube-apiserver, controller-manager, scheduler, kwok with
 # one fake node (InternalIP 127.0.0.1). Logs and pids in the directory.
+# Pod logs: kwok's kubelet server (HTTPS, same port as the node's kubeletEndpoint) answers
+# every container's log request from DIR/pod-logs/containers.log (CRI format lines,
+# "2026-01-02T03:04:05.000000000Z stdout F text"), so `kubectl logs` works.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.sh"
@@ -33,6 +36,7 @@ client_cert() {  # name subject
 client_cert admin "/O=system:masters/CN=admin"
 client_cert kcm "/CN=system:kube-controller-manager"
 client_cert sched "/CN=system:kube-scheduler"
+client_cert kubelet-client "/CN=kube-apiserver-kubelet-client"
 
 eport=$(free_port); pport=$(free_port); aport=$(free_port)
 server="https://127.0.0.1:$aport"
@@ -72,7 +76,9 @@ launch kube-apiserver "$bin/kube-apiserver" --etcd-servers="http://127.0.0.1:$ep
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range=30000-32767 \
-  --authorization-mode=RBAC --allow-privileged=true --profiling=false
+  --authorization-mode=RBAC --allow-privileged=true --profiling=false \
+  --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
+  --kubelet-certificate-authority="$pki/ca.crt" --kubelet-preferred-address-types=InternalIP
 kc="$dir/admin.kubeconfig"
 for _ in $(seq 1 300); do
   [ "$("$bin/kubectl" --kubeconfig "$kc" get --raw /readyz 2>/dev/null)" = ok ] && break; sleep 0.3
@@ -85,11 +91,25 @@ for c in kube-controller-manager:kcm kube-scheduler:sched; do
   launch "$name" "$bin/$name" --kubeconfig="$k" --authentication-kubeconfig="$k" --authorization-kubeconfig="$k" \
     --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false "${extra[@]}"
 done
-launch kwok "$bin/kwok" --config="$bin/kwok-stages.yaml" --kubeconfig="$kc" --manage-all-nodes=false \
+# kwok's kubelet server: the pod log subresource reaches it at the node's InternalIP and
+# status.daemonEndpoints.kubeletEndpoint.Port (set from --node-port by the node stages).
+mkdir -p "$dir/pod-logs"; : >"$dir/pod-logs/containers.log"
+cat >"$dir/kwok-logs.yaml" <<LOGS
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: berth-test-pod-logs}
+spec:
+  logs:
+  - logsFile: $dir/pod-logs/containers.log
+LOGS
+kport=$(free_port)
+launch kwok "$bin/kwok" --config="$bin/kwok-stages.yaml" --config="$dir/kwok-logs.yaml" --kubeconfig="$kc" \
+  --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --manage-nodes-with-label-selector= \
   --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom --disregard-status-with-label-selector= \
   --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40 \
-  --server-address="127.0.0.1:$(free_port)"
+  --server-address="127.0.0.1:$kport" --node-port="$kport" \
+  --tls-cert-file="$pki/server.crt" --tls-private-key-file="$pki/server.key"
 "$bin/kubectl" --kubeconfig "$kc" apply -f - >/dev/null <<'NODE'
 apiVersion: v1
 kind: Node
@@ -100,7 +120,8 @@ metadata:
 status:
   allocatable: {cpu: "64", memory: 512Gi, pods: "500"}
   capacity: {cpu: "64", memory: 512Gi, pods: "500"}
-  addresses: [{type: InternalIP, address: 127.0.0.1}]
+  # Both types: kwok's node-initialize stage rewrites (here: empties) the list if one is missing.
+  addresses: [{type: InternalIP, address: 127.0.0.1}, {type: Hostname, address: kwok-node-0}]
 NODE
 "$bin/kubectl" --kubeconfig "$kc" wait --for=condition=Ready node/kwok-node-0 --timeout=180s >/dev/null
 for _ in $(seq 1 300); do

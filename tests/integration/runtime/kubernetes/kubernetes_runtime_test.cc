@@ -2,7 +2,12 @@
 // controller-manager, scheduler and kwok nodes with InternalIP 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <regex>
+#include <thread>
 
 #include "berth/config.h"
 #include "net/http_client.h"
@@ -405,6 +410,175 @@ TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
   EXPECT_NE(l.error().message.find("may not list deployments.apps at cluster scope"),
             std::string::npos)
       << l.error().message;
+}
+
+// Pod logs through the pod log subresource: kube-apiserver proxies to kwok's kubelet server
+// (at the node's InternalIP and kubeletEndpoint port), which reads g_cp->pod_log_file().
+TEST(KubernetesRuntimeTest, LogsStreamThroughTheApiServerFromTheKubelet) {
+  REQUIRE_CONTROL_PLANE();
+  // As the user bound only to deploy/kubernetes/rbac.yaml: pods/log get is enough.
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("talker");
+  auto applied = rt->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_TRUE(applied) << applied.error().message;
+  ASSERT_TRUE(g_cp->AppendPodLog({"booting talker", "listening on :8080"}));
+  ASSERT_TRUE(g_cp->AppendPodLog({"warning: no cache"}, "stderr"));
+
+  auto collect = [&](runtime::LogOptions o, std::string* out) {
+    return rt->Logs(spec, o, [out](std::string_view c) {
+      out->append(c);
+      return true;
+    });
+  };
+  // Everything, stdout and stderr interleaved as written.
+  std::string all;
+  auto s = collect({}, &all);
+  ASSERT_TRUE(s) << s.error().message << "\n" << g_cp->LogTail("kwok");
+  EXPECT_EQ(all, "booting talker\nlistening on :8080\nwarning: no cache\n");
+
+  // tail.
+  std::string tail;
+  runtime::LogOptions to;
+  to.tail = 2;
+  ASSERT_TRUE(collect(to, &tail));
+  EXPECT_EQ(tail, "listening on :8080\nwarning: no cache\n");
+  std::string none;
+  to.tail = 0;
+  ASSERT_TRUE(collect(to, &none));
+  EXPECT_EQ(none, "");
+
+  // timestamps: the kubelet prefixes each line with its RFC 3339 time.
+  std::string stamped;
+  runtime::LogOptions tso;
+  tso.timestamps = true;
+  tso.tail = 1;
+  ASSERT_TRUE(collect(tso, &stamped));
+  EXPECT_TRUE(std::regex_match(
+      stamped, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z warning: no cache\n)")))
+      << stamped;
+
+  // follow with tail=1: the last line at once, then what is written while following; the
+  // sink returning false ends the stream (cancellation) without an error.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string followed;
+  std::atomic<bool> stop{false};
+  Status follow_status;
+  runtime::LogOptions fo;
+  fo.follow = true;
+  fo.tail = 1;
+  std::thread follower([&] {
+    follow_status = rt->Logs(spec, fo, [&](std::string_view c) {
+      std::lock_guard lock(mu);
+      followed.append(c);
+      cv.notify_all();
+      return !stop.load();
+    });
+    std::lock_guard lock(mu);
+    cv.notify_all();
+  });
+  auto wait_for = [&](const std::string& text) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 30s, [&] { return followed.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(wait_for("warning: no cache\n")) << followed;
+  ASSERT_TRUE(g_cp->AppendPodLog({"request 1 served"}));
+  EXPECT_TRUE(wait_for("request 1 served\n")) << followed;
+  ASSERT_TRUE(g_cp->AppendPodLog({"request 2 served", "request 3 served"}));
+  EXPECT_TRUE(wait_for("request 3 served\n")) << followed;
+  stop = true;
+  auto stopped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(g_cp->AppendPodLog({"after cancel"}));  // the next chunk sees the cancellation
+  follower.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, 30s);
+  EXPECT_TRUE(follow_status) << follow_status.error().message;
+  EXPECT_EQ(followed.rfind("warning: no cache\nrequest 1 served\nrequest 2 served\n", 0), 0u)
+      << followed;
+  EXPECT_EQ(followed.find("booting talker"), std::string::npos) << "tail=1 while following";
+
+  // An environment without a pod: a clear NotFound, nothing written to the sink.
+  std::string missing_out;
+  auto ghost = Spec("ghost");
+  auto gone = rt->Logs(ghost, {}, [&](std::string_view c) {
+    missing_out.append(c);
+    return true;
+  });
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound) << gone.error().message;
+  EXPECT_NE(gone.error().message.find("team/ghost"), std::string::npos) << gone.error().message;
+  EXPECT_EQ(missing_out, "");
+
+  // A pod that does not exist (gone between the LIST and the log request): the API server's
+  // 404, mapped to NotFound with its message.
+  auto pod404 = rt->client().StreamBody("/api/v1/namespaces/berth-team/pods/no-such-pod/log",
+                                        [](std::string_view) { return true; });
+  ASSERT_FALSE(pod404);
+  EXPECT_EQ(pod404.error().code, ErrorCode::kNotFound) << pod404.error().message;
+  EXPECT_NE(pod404.error().message.find("\"no-such-pod\" in namespace \"berth-team\" not found"),
+            std::string::npos)
+      << pod404.error().message;
+
+  // A log request the API server refuses (here: no such container in the pod) answers with a
+  // JSON Status: it becomes the error, and none of it reaches the sink.
+  auto admin = Admin();
+  nlohmann::json stray = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata",
+       {{"name", "stray-0"},
+        {"labels",
+         {{"app.kubernetes.io/managed-by", "berth"},
+          {"berth.dev/namespace", "team"},
+          {"berth.dev/name", "stray"},
+          {"berth.dev/generation", "1"}}}}},
+      {"spec",
+       {{"nodeName", "kwok-node-0"},
+        {"containers", {{{"name", "not-stray"}, {"image", "registry.local/dev/java:1"}}}}}}};
+  ASSERT_TRUE(admin.Create("/api/v1/namespaces/berth-team/pods", stray));
+  std::string refused_out;
+  auto refused = rt->Logs(Spec("stray"), {}, [&](std::string_view c) {
+    refused_out.append(c);
+    return true;
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("container stray is not valid for pod stray-0"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(refused_out, "");
+  ASSERT_TRUE(admin.Delete("/api/v1/namespaces/berth-team/pods/stray-0", "Background"));
+
+  // A pod that is not scheduled: said plainly (the API server would answer an empty 200).
+  KubeRuntimeOptions o = rt->options();
+  o.apply_wait = 1s;
+  KubernetesRuntime short_wait(std::make_shared<KubeClient>(rt->client().connection()), o);
+  auto huge = Spec("hugelogs");
+  huge.resources.cpu_request = "1000";
+  huge.resources.cpu_limit = "1000";
+  ASSERT_TRUE(short_wait.Apply(huge, VolumeMount{}, nullptr));
+  auto pending = short_wait.WaitForPods(
+      "berth-team", SelectorString(huge), 1,
+      [](const PodSummary& p) { return p.reason == "Unschedulable"; }, 60s);
+  ASSERT_TRUE(pending) << pending.error().message;
+  std::string pending_out;
+  auto unscheduled = short_wait.Logs(huge, {}, [&](std::string_view c) {
+    pending_out.append(c);
+    return true;
+  });
+  ASSERT_FALSE(unscheduled);
+  EXPECT_EQ(unscheduled.error().code, ErrorCode::kUnavailable) << unscheduled.error().message;
+  EXPECT_NE(unscheduled.error().message.find("is not scheduled yet (Unschedulable: "),
+            std::string::npos)
+      << unscheduled.error().message;
+  EXPECT_EQ(pending_out, "");
+  ASSERT_TRUE(short_wait.Remove("team", "hugelogs"));
+
+  ASSERT_TRUE(rt->Remove("team", "talker"));
+  std::string after_remove;
+  auto removed = collect({}, &after_remove);
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, ErrorCode::kNotFound) << removed.error().message;
+  EXPECT_EQ(after_remove, "");
 }
 
 TEST(KubernetesClientTest, WatchFromCompactedVersionIsGone) {
