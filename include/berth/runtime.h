@@ -51,6 +51,17 @@ using LogSink = std::function<bool(std::string_view)>;
 // Progress reports while a slow step runs (pulling an image...).
 using ProgressFn = std::function<void(const std::string&)>;
 
+// Names an environment whose workload changed underneath Berth (a pod crashed or was
+// rescheduled, a container exited): the controller reconciles it now, not at the next resync.
+using ChangeFn = std::function<void(const std::string& ns, const std::string& name)>;
+
+// A running change feed from the runtime (a Kubernetes pod watch, Docker's event stream).
+// Destroying it stops it.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -63,6 +74,12 @@ class Runtime {
   virtual Status Remove(std::string_view ns, std::string_view name) = 0;
   virtual Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) = 0;
   virtual Result<std::vector<OwnedWorkload>> ListOwned() = 0;
+  // Starts following changes to owned workloads, calling `fn` from its own thread; reconnects
+  // by itself. nullptr where the runtime has no feed (the resync alone then notices changes).
+  virtual std::unique_ptr<ChangeWatch> WatchChanges(ChangeFn fn) {
+    (void)fn;
+    return nullptr;
+  }
 };
 
 }  // namespace berth::runtime

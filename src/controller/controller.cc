@@ -85,10 +85,18 @@ void Controller::Start() {
   threads_.emplace_back([this] { WatchLoop(); });
   threads_.emplace_back([this] { ResyncLoop(); });
   for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { Worker(); });
+  // Changes the runtime reports (a pod crashed, a container died) reconcile at once; the
+  // resync stays as the safety net for anything a feed misses.
+  if (opts_.watch_runtime)
+    runtime_changes_ =
+        runtime_.WatchChanges([this](const std::string& ns, const std::string& name) {
+          if (!stopping_) queue_.Add(ns + "/" + name);
+        });
 }
 
 void Controller::Stop() {
   if (stopping_.exchange(true)) return;
+  runtime_changes_.reset();
   queue_.ShutDown();
   {
     std::lock_guard<std::mutex> lk(watch_mu_);

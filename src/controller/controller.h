@@ -34,6 +34,8 @@ struct ControllerOptions {
   // where the published ports are reachable from this host (the docker runtime).
   bool probe_http = false;
   std::chrono::milliseconds readiness_timeout{15000};
+  // Follow the runtime's change feed (Runtime::WatchChanges) besides the store and the resync.
+  bool watch_runtime = true;
 };
 
 class Controller {
@@ -75,6 +77,7 @@ class Controller {
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
   std::unique_ptr<store::Watch> watch_;
+  std::unique_ptr<runtime::ChangeWatch> runtime_changes_;
   std::mutex watch_mu_;
   // When each key's current generation was first seen running but not yet answering.
   std::mutex probe_mu_;

@@ -157,6 +157,7 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_API_TOKEN", c.api_token);
   FromEnv("BERTH_STORE", c.store_url);
   FromEnvInt("BERTH_WORKERS", c.workers);
+  FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds);
   FromEnv("BERTH_LEADER_ELECTION", c.leader_election);
   FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds);
   FromEnv("BERTH_IDENTITY", c.identity);

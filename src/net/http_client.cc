@@ -109,13 +109,19 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, HeaderCb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &ctx);
-  // Cancel() is honoured through the progress callback.
+  // Cancel() and the request's own flag are honoured through the progress callback, which
+  // libcurl calls at least once a second even on an idle stream.
+  struct CancelFlags {
+    const std::atomic<bool>* client;
+    const std::atomic<bool>* request;
+  } flags{&impl_->cancel, req.cancel};
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, impl_.get());
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &flags);
   curl_easy_setopt(
       c, CURLOPT_XFERINFOFUNCTION,
       +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-        return static_cast<Impl*>(p)->cancel.load() ? 1 : 0;
+        auto* f = static_cast<CancelFlags*>(p);
+        return f->client->load() || (f->request && f->request->load()) ? 1 : 0;
       });
 
   const auto& tls = opts_.tls;
@@ -153,7 +159,8 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
     }
   }
 
-  CURLcode rc = impl_->cancel ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(c);
+  CURLcode rc = impl_->cancel || (req.cancel && req.cancel->load()) ? CURLE_ABORTED_BY_CALLBACK
+                                                                    : curl_easy_perform(c);
   impl_->cancel = false;  // a Cancel() ends one request, the running or the next one
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   if (rc == CURLE_WRITE_ERROR && ctx.stopped) return resp;

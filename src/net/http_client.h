@@ -3,6 +3,7 @@
 // One HttpClient per thread; it keeps its connection alive between requests.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -38,6 +39,8 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;
   std::string body;
   std::chrono::milliseconds timeout{-1};  // -1 = client default; 0 = none
+  // Set to true (from any thread) to end the request, even an idle stream, within ~1 s.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

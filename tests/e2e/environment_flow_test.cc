@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -300,9 +301,52 @@ TEST_F(EnvironmentFlow, HttpsThroughNginxWithATestCa) {
   EXPECT_EQ(r->status, 404);
 }
 
+// Changes made behind Berth's back arrive through the engine's event stream, not the resync
+// (set to an hour here): a paused container shows as Paused, a removed one is re-created.
+TEST_F(EnvironmentFlow, RuntimeEventsReconcileWithoutWaitingForTheResync) {
+  server_.reset();  // one Berth per Podman: another one's orphan GC would remove our container
+  BerthServerOptions o;
+  o.docker_host = podman_->docker_host();
+  o.default_image = image_;
+  o.env = {{"BERTH_RESYNC_SECONDS", "3600"}};
+  auto s = BerthServer::Start(o);
+  ASSERT_TRUE(s) << s.error().message;
+  auto& srv = **s;
+  auto v = Json(srv.Cli({"create", "evt", "--wait", "-o", "json"}));
+  ASSERT_EQ(v["status"]["phase"], "Running") << v.dump();
+  std::string first_id = v["status"]["workload_id"];
+  auto until = [&](const std::function<bool(const json&)>& pred) {
+    json last;
+    for (int i = 0; i < 300; ++i) {  // up to 30 s; the resync would take an hour
+      auto r = srv.Cli({"view", "evt", "-o", "json"});
+      if (r.exit_code == 0) {
+        last = json::parse(r.out);
+        if (pred(last)) return last;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no change seen: " << last.dump() << "\n" << srv.LogTail();
+    return last;
+  };
+  ASSERT_TRUE(podman_->PodmanOk({"pause", "berth-default.evt"}));
+  auto paused = until([](const json& j) { return j["status"].value("reason", "") == "Paused"; });
+  EXPECT_EQ(paused["status"]["phase"], "Pending");
+  auto up = podman_->PodmanOk({"unpause", "berth-default.evt"});
+  ASSERT_TRUE(up) << up.error().message;
+  // Removed behind our back: re-created at once, same ports, new container.
+  ASSERT_TRUE(podman_->PodmanOk({"rm", "-f", "berth-default.evt"}));
+  auto back = until([&](const json& j) {
+    return j["status"].value("phase", "") == "Running" &&
+           j["status"].value("workload_id", "") != first_id;
+  });
+  EXPECT_EQ(back["status"]["ports"], v["status"]["ports"]);
+  EXPECT_EQ(srv.Cli({"delete", "evt", "--wait"}).exit_code, 0);
+}
+
 // Two `berth serve` replicas on one etcd: both serve the API and route, one runs the controller
 // (leader election); kill -9 of the leader hands the controller to the other within a lease.
 TEST_F(EnvironmentFlow, TwoReplicasOnEtcdFailOverTheController) {
+  server_.reset();  // only the two replicas may own containers on this Podman
   if (EtcdServer::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_ETCD=1";
   auto etcd = EtcdServer::Start();
   ASSERT_TRUE(etcd) << etcd.error().message;

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "support/berth_server.h"
 #include "support/k8s/control_plane.h"
 
@@ -23,6 +26,8 @@ TEST(KubernetesFlow, CreateViewRebuildDeleteThroughBerthServe) {
   o.kubeconfig = (*cp)->admin_kubeconfig();
   o.default_image = "registry.invalid/berth/app:1";  // kwok never pulls
   o.router_mode = "off";
+  // An hour: whatever happens behind Berth's back must arrive through the pod watch.
+  o.env = {{"BERTH_RESYNC_SECONDS", "3600"}};
   auto s = BerthServer::Start(o);
   ASSERT_TRUE(s) << s.error().message;
   auto& server = **s;
@@ -57,6 +62,31 @@ TEST(KubernetesFlow, CreateViewRebuildDeleteThroughBerthServe) {
   auto r = server.Cli({"rebuild", "kube-web", "--wait", "--timeout", "180", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << server.LogTail();
   EXPECT_EQ(json::parse(r.out)["status"]["observed_generation"], 2);
+
+  // Deleted behind Berth's back: the pod watch sees the pods go and the controller re-applies
+  // the Deployment at once (a new uid), long before the hour-long resync.
+  auto deployment = [&]() -> json {
+    auto g =
+        (*cp)->Kubectl({"get", "deployments", "-A", "-l", "berth.dev/name=kube-web", "-o", "json"});
+    if (!g || g->exit_code != 0) return json();
+    auto items = json::parse(g->out)["items"];
+    return items.size() == 1 ? items[0] : json();
+  };
+  auto before = deployment();
+  ASSERT_TRUE(before.is_object());
+  std::string uid = before["metadata"]["uid"];
+  auto del = (*cp)->Kubectl({"delete", "deployment", "-n", before["metadata"]["namespace"],
+                             before["metadata"]["name"], "--wait=false"});
+  ASSERT_TRUE(del && del->exit_code == 0);
+  bool recreated = false;
+  for (int i = 0; i < 240 && !recreated; ++i) {
+    auto now = deployment();
+    recreated = now.is_object() && now["metadata"]["uid"] != uid;
+    if (!recreated) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(recreated) << server.LogTail();
+  auto w = server.Cli({"wait", "kube-web", "--timeout", "120"});
+  EXPECT_EQ(w.exit_code, 0) << w.err;
 
   auto d = server.Cli({"delete", "kube-web", "--wait", "--timeout", "180"});
   ASSERT_EQ(d.exit_code, 0) << d.err << server.LogTail();

@@ -155,13 +155,15 @@ Result<net::HttpResponse> DockerClient::Call(const std::string& method, const st
 Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
                                                    const std::string& path, milliseconds timeout,
                                                    const net::ChunkFn& on_chunk,
-                                                   std::string* error_body) {
+                                                   std::string* error_body,
+                                                   const std::atomic<bool>* cancel) {
   auto v = Negotiate();
   if (!v) return Fail(v.error());
   net::HttpRequest req;
   req.method = method;
   req.path = "/v" + v->ToString() + path;
   req.timeout = timeout;
+  req.cancel = cancel;
   // The status is only known afterwards, so keep the start of the body in case it is an error.
   auto wrapped = [&](std::string_view chunk) {
     if (error_body->size() < kMaxErrorBody)
@@ -254,6 +256,34 @@ Status DockerClient::Logs(const std::string& id, const LogOptions& opts, bool tt
   if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, raw, "logs of " + id));
   if (decoder.corrupt() && !stopped)
     return Fail(ErrorCode::kInternal, "logs of " + id + ": the engine sent an unframed stream");
+  return {};
+}
+
+Status DockerClient::Events(const json& filters, int64_t since, const std::atomic<bool>* cancel,
+                            const std::function<bool(const json&)>& fn) {
+  net::LineSplitter lines;
+  std::string raw;
+  bool stopped = false;
+  auto on_chunk = [&](std::string_view chunk) {
+    return lines.Feed(chunk, [&](std::string_view line) {
+      auto ev = json::parse(line, nullptr, false);
+      if (!ev.is_object()) return true;  // not an event (an error body is kept in raw)
+      if (!fn(ev)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+  };
+  std::string path = "/events?filters=" + util::UrlEncode(filters.dump());
+  if (since > 0) path += "&since=" + std::to_string(since);
+  auto resp = CallStream("GET", path, milliseconds(0), on_chunk, &raw, cancel);
+  if (!resp) {
+    if (cancel && cancel->load()) return {};
+    return Fail(resp.error());
+  }
+  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, raw, "events"));
+  (void)stopped;
   return {};
 }
 

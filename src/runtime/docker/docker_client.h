@@ -3,6 +3,8 @@
 // first call. Thread-safe: each call borrows its own HTTP connection from a small pool.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +62,12 @@ class DockerClient {
   Status PullImage(const std::string& ref, const ProgressFn& progress);
   Result<nlohmann::json> InspectImage(const std::string& ref);
 
+  // Follows `GET /events` with the given filters ({"type":["container"],...}), one JSON event
+  // per call of `fn` (return false to stop), replaying from `since` (unix seconds; 0 = now);
+  // ends when `cancel` becomes true (within ~1 s).
+  Status Events(const nlohmann::json& filters, int64_t since, const std::atomic<bool>* cancel,
+                const std::function<bool(const nlohmann::json&)>& fn);
+
  private:
   class Lease;
   Result<net::HttpResponse> Call(const std::string& method, const std::string& path,
@@ -68,7 +76,8 @@ class DockerClient {
   // Like Call but streams the body; non-2xx bodies are collected for the error message.
   Result<net::HttpResponse> CallStream(const std::string& method, const std::string& path,
                                        std::chrono::milliseconds timeout,
-                                       const net::ChunkFn& on_chunk, std::string* error_body);
+                                       const net::ChunkFn& on_chunk, std::string* error_body,
+                                       const std::atomic<bool>* cancel = nullptr);
   Error Unreachable(const Error& e) const;
 
   Endpoint endpoint_;

@@ -5,7 +5,10 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "berth/validate.h"
+#include "runtime/watch_loop.h"
 #include "util/strings.h"
 
 namespace berth::runtime {
@@ -233,6 +236,47 @@ Result<std::vector<OwnedWorkload>> DockerRuntime::ListOwned() {
     out.push_back(std::move(w));
   }
   return out;
+}
+
+std::unique_ptr<ChangeWatch> DockerRuntime::WatchChanges(ChangeFn fn) {
+  // Only what changes an environment's status without Berth asking: Berth's own start and
+  // create are already followed by the reconcile that made them.
+  static const std::set<std::string> kActions = {"die",   "oom",     "destroy",
+                                                 "pause", "unpause", "health_status"};
+  json filters = {{"type", {"container"}}, {"label", {std::string(kLabelManagedBy) + "=berth"}}};
+  return std::make_unique<WatchLoop>([this, fn = std::move(fn), filters](WatchLoop& loop) {
+    Backoff backoff;
+    int64_t since = 0;  // after a reconnect, replay from the last event seen (duplicates are fine)
+    while (!loop.stopping()) {
+      auto s = client_->Events(filters, since, &loop.stopping(), [&](const json& ev) {
+        backoff.Reset();
+        if (ev.contains("time") && ev["time"].is_number_integer())
+          since = ev["time"].get<int64_t>();
+        std::string action = ev.value("Action", ev.value("status", ""));
+        // "health_status: healthy" carries its value after a colon.
+        action = action.substr(0, action.find(':'));
+        if (!kActions.count(action)) return true;
+        const json attrs = ev.contains("Actor") && ev["Actor"].is_object()
+                               ? ev["Actor"].value("Attributes", json::object())
+                               : json::object();
+        std::string ns = attrs.value(std::string(kLabelNamespace), "");
+        std::string name = attrs.value(std::string(kLabelName), "");
+        if (ns.empty() || name.empty()) {
+          // Engines that leave labels out of events still give the name: berth-<ns>.<name>.
+          std::string cname = attrs.value("name", "");
+          auto dot = cname.find('.');
+          if (cname.rfind("berth-", 0) != 0 || dot == std::string::npos) return true;
+          ns = cname.substr(6, dot - 6);
+          name = cname.substr(dot + 1);
+        }
+        if (ValidateNamespace(ns) && ValidateName(name)) fn(ns, name);
+        return true;
+      });
+      if (loop.stopping()) break;
+      if (!s) spdlog::warn("docker events: {}; reconnecting", s.error().message);
+      loop.Sleep(backoff.Next());
+    }
+  });
 }
 
 }  // namespace berth::runtime::docker

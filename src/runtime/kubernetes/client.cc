@@ -151,7 +151,8 @@ Result<nlohmann::json> KubeClient::List(const std::string& collection,
 
 Status KubeClient::Watch(const std::string& collection, const std::string& selector,
                          const std::string& resource_version, int timeout_seconds,
-                         const WatchFn& fn, const std::string& field_selector) {
+                         const WatchFn& fn, const std::string& field_selector,
+                         const std::atomic<bool>* cancel) {
   std::string q = "watch=1&allowWatchBookmarks=true";
   if (!selector.empty()) q += "&labelSelector=" + util::UrlEncode(selector);
   if (!field_selector.empty()) q += "&fieldSelector=" + util::UrlEncode(field_selector);
@@ -161,6 +162,7 @@ Status KubeClient::Watch(const std::string& collection, const std::string& selec
   req.method = "GET";
   req.path = AddQuery(collection, q);
   req.timeout = std::chrono::milliseconds(0);
+  req.cancel = cancel;
   net::LineSplitter lines;
   Status result;
   bool stopped = false;

@@ -55,7 +55,7 @@ class KubeClient {
   // the server closes the stream (timeout_seconds); kGone when the version was compacted.
   Status Watch(const std::string& collection, const std::string& label_selector,
                const std::string& resource_version, int timeout_seconds, const WatchFn& fn,
-               const std::string& field_selector = "");
+               const std::string& field_selector = "", const std::atomic<bool>* cancel = nullptr);
   // Streams a plain body (pod logs) into fn.
   Status StreamBody(const std::string& path, const net::ChunkFn& fn);
   // Raw request; status >= 400 is mapped to an error.

@@ -44,6 +44,9 @@ class KubernetesRuntime : public runtime::Runtime {
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
   Result<std::vector<runtime::OwnedWorkload>> ListOwned() override;
+  // One cluster-wide watch of the pods Berth owns (pod_changes.cc): a pod that crashes, is
+  // evicted or rescheduled names its environment at once.
+  std::unique_ptr<runtime::ChangeWatch> WatchChanges(runtime::ChangeFn fn) override;
 
   std::string KubeNamespace(std::string_view berth_ns) const;
   KubeClient& client() { return *client_; }
