@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -17,7 +19,9 @@ namespace {
 // then closes without reading the body.
 class OneShotServer {
  public:
-  explicit OneShotServer(std::string reply) : reply_(std::move(reply)) {
+  // hold: keep the connection open after the reply until the server is destroyed.
+  explicit OneShotServer(std::string reply, bool hold = false)
+      : reply_(std::move(reply)), hold_(hold) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -38,10 +42,12 @@ class OneShotServer {
         head.append(buf, static_cast<size_t>(n));
       }
       (void)!::write(c, reply_.data(), reply_.size());
+      while (hold_ && !done_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       ::close(c);
     });
   }
   ~OneShotServer() {
+    done_ = true;
     thread_.join();
     ::close(fd_);
   }
@@ -49,6 +55,8 @@ class OneShotServer {
 
  private:
   std::string reply_;
+  bool hold_ = false;
+  std::atomic<bool> done_{false};
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -74,6 +82,26 @@ TEST(HttpClient, ASuccessCutShortIsATransportError) {
   auto resp = c.Send({.method = "GET", .path = "/x"});
   ASSERT_FALSE(resp);
   EXPECT_EQ(resp.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(HttpClient, ARequestsCancelFlagEndsAnIdleStream) {
+  // Headers, then silence: a watch with nothing to say. The flag must end it anyway.
+  OneShotServer srv("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true);
+  HttpClient c({.base_url = srv.Url()});
+  std::atomic<bool> cancel{false};
+  HttpRequest r;
+  r.path = "/watch";
+  r.timeout = std::chrono::milliseconds(0);
+  r.cancel = &cancel;
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto resp = c.Stream(r, [](std::string_view) { return true; });
+  t.join();
+  ASSERT_FALSE(resp);
+  EXPECT_EQ(resp.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(resp.error().message.find("cancelled"), std::string::npos) << resp.error().message;
 }
 
 }  // namespace
