@@ -19,17 +19,6 @@ std::string B64(std::string_view s) {
   return util::Base64Encode(s);
 }
 
-std::string ConflictMessage(const std::string& key, int64_t want, int64_t have) {
-  if (want == 0) {
-    return "key " + key + " already exists (mod_revision " + std::to_string(have) + ")";
-  }
-  if (have == 0) {
-    return "key " + key + " does not exist (expected mod_revision " + std::to_string(want) + ")";
-  }
-  return "key " + key + " was modified (mod_revision " + std::to_string(have) + ", expected " +
-         std::to_string(want) + ")";
-}
-
 int64_t HeaderRevision(const json& j) {
   auto it = j.find("header");
   return it == j.end() ? 0 : etcd::JsonInt(*it, "revision");

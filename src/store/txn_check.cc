@@ -28,4 +28,15 @@ Status ValidateTxn(const Txn& txn) {
   return {};
 }
 
+std::string ConflictMessage(const std::string& key, int64_t want, int64_t have) {
+  if (want == 0) {
+    return "key " + key + " already exists (mod_revision " + std::to_string(have) + ")";
+  }
+  if (have == 0) {
+    return "key " + key + " does not exist (expected mod_revision " + std::to_string(want) + ")";
+  }
+  return "key " + key + " was modified (mod_revision " + std::to_string(have) + ", expected " +
+         std::to_string(want) + ")";
+}
+
 }  // namespace berth::store
