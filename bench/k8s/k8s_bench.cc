@@ -2,7 +2,9 @@
 // (a) by Berth's KubernetesRuntime driven by W workers, as the controller drives it, and
 // (b) by `kubectl apply -f` of the same manifests one after another, waiting with
 //     `kubectl wait --for=jsonpath={.status.phase}=Running` and deleting with
-//     `kubectl delete --cascade=<propagation> --wait`.
+//     `kubectl delete --cascade=<propagation> --wait` then `kubectl wait --for=delete pod -l
+//     <the environment's labels>`: like Remove, until every pod is gone (delete --wait alone
+//     waits for the Deployment and Service, not for the pods the garbage collector removes).
 // Needs a running cluster: bench/k8s/run.sh starts the loopback control plane and runs this.
 //   k8s_bench --kubeconfig FILE --kubectl PATH [--count 100] [--workers 8]
 //             [--propagation Foreground|Background]
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
       count = std::stoi(argv[i + 1]);
     else if (a == "--workers")
       workers = std::stoi(argv[i + 1]);
+    else if (a == "--propagation")
+      propagation = argv[i + 1];
   }
   Config cfg;
   cfg.kubeconfig = kubeconfig;
@@ -142,11 +146,21 @@ int main(int argc, char** argv) {
   }
   auto t4 = Clock::now();
   int fkd = 0;
-  for (int i = 0; i < count; ++i)
-    if (!Kubectl(kubectl, kubeconfig,
-                 {"delete", "-f", files[i], "--cascade=" + util::ToLower(ro.propagation),
-                  "--wait=true"}))
+  for (int i = 0; i < count; ++i) {
+    auto s = Kubectl(
+        kubectl, kubeconfig,
+        {"delete", "-f", files[i], "--cascade=" + util::ToLower(ro.propagation), "--wait=true"});
+    // The same end state as Remove: no pod of the environment left (none matching is done).
+    if (s)
+      s = Kubectl(kubectl, kubeconfig,
+                  {"-n", "bench-kubectl", "wait", "pod", "-l",
+                   kube::SelectorString("kubectl", "env-" + std::to_string(i)), "--for=delete",
+                   "--timeout=300s"});
+    if (!s) {
       ++fkd;
+      std::fprintf(stderr, "kubectl delete env %d: %s\n", i, s.error().message.c_str());
+    }
+  }
   auto t5 = Clock::now();
 
   double bc = Seconds(t0, t1), bd = Seconds(t1, t2), kc = Seconds(t3, t4), kd = Seconds(t4, t5);
