@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/output.h"
+#include "cli/target.h"
 
 namespace berth::cli {
 
@@ -53,15 +54,14 @@ void AddStatusCommand(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* status = app.add_subcommand(
       "status", "Show the server: version, runtime, router, and which replica runs the controller");
   status->callback([&] {
-    auto cfg = LoadEffectiveConfig(g);
-    if (!cfg) {
-      rc = ReportError(cfg.error());
+    auto t = OpenTarget(g);
+    if (!t) {
+      rc = ReportError(t.error());
       return;
     }
     Format fmt;
     if (!ParseFormat(g.output, fmt)) fmt = Format::kTable;
-    ApiClient client(EndpointFor(g, *cfg));
-    auto info = client.Call("GET", "/v1/info");
+    auto info = t->client.Call("GET", "/v1/info");
     if (!info) {
       rc = ReportError(info.error());
       return;

@@ -60,6 +60,7 @@ Result<std::string> Base64Decode(std::string_view in, Base64DecodeOptions opts) 
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (opts.ignore_whitespace && IsSpace(c)) continue;
+    if (opts.ignore_newlines && (c == '\r' || c == '\n')) continue;
     if (c == '=') {
       // Padding only fills up a last group of two or three characters.
       if (chars < 2 || chars + pad == 4) return Illegal(i);

@@ -16,6 +16,8 @@ std::string Base64Encode(std::string_view in);
 struct Base64DecodeOptions {
   // Skip ' ', '\t', '\r' and '\n' anywhere (PEM data in a kubeconfig is often wrapped).
   bool ignore_whitespace = false;
+  // Skip only '\r' and '\n' (Go's StdEncoding.DecodeString, confd's base64Decode).
+  bool ignore_newlines = false;
   // With false, a final group of two or three characters may also come without its '='.
   // Padding that is there must still be complete and last.
   bool require_padding = true;

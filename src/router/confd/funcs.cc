@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "router/confd/gotime.h"
+#include "util/base64.h"
 
 namespace berth::router::confd {
 
@@ -47,78 +48,6 @@ Result<int64_t> Int(const Value& v) {
   auto var##_r = Int(expr);                             \
   if (!var##_r) return tl::unexpected(var##_r.error()); \
   int64_t var = *var##_r
-
-std::string Base64Encode(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += t[n >> 18];
-    out += t[(n >> 12) & 63];
-    out += t[(n >> 6) & 63];
-    out += t[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += t[n >> 18];
-    out += t[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += t[n >> 18];
-    out += t[(n >> 12) & 63];
-    out += t[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-// Go's base64.StdEncoding.DecodeString: padding required; \r and \n are ignored.
-Result<std::string> Base64Decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string clean;
-  std::vector<size_t> pos;
-  for (size_t i = 0; i < in.size(); ++i)
-    if (in[i] != '\r' && in[i] != '\n') clean += in[i], pos.push_back(i);
-  auto illegal = [&](size_t k) {
-    return Bad("illegal base64 data at input byte " +
-               std::to_string(k < pos.size() ? pos[k] : in.size()));
-  };
-  std::string out;
-  size_t i = 0;
-  while (i < clean.size()) {
-    int q[4];
-    int n = 0;
-    for (; n < 4; ++n) {
-      if (i + n >= clean.size()) return illegal(i + n);
-      char c = clean[i + n];
-      if (c == '=') break;
-      q[n] = val(c);
-      if (q[n] < 0) return illegal(i + n);
-    }
-    if (n < 4) {
-      if (n < 2) return illegal(i + n);
-      for (int k = n; k < 4; ++k)
-        if (i + k >= clean.size() || clean[i + k] != '=') return illegal(i + k);
-      if (i + 4 != clean.size()) return illegal(i + 4);
-    }
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v = (v << 6) | (k < n ? q[k] : 0);
-    out += static_cast<char>(v >> 16);
-    if (n > 2) out += static_cast<char>((v >> 8) & 0xFF);
-    if (n > 3) out += static_cast<char>(v & 0xFF);
-    i += 4;
-  }
-  return out;
-}
 
 std::vector<std::string> GoSplit(const std::string& s, const std::string& sep) {
   std::vector<std::string> out;
@@ -485,13 +414,13 @@ tmpl::FuncMap ConfdFuncs(const KVStore* kv) {
   m["base64Encode"] = MakeFunc(
       [](Args a) -> Result<Value> {
         TRY_STR(s, a[0]);
-        return Value(Base64Encode(s));
+        return Value(util::Base64Encode(s));
       },
       1, 1);
   m["base64Decode"] = MakeFunc(
       [](Args a) -> Result<Value> {
         TRY_STR(s, a[0]);
-        auto d = Base64Decode(s);
+        auto d = util::Base64Decode(s, {.ignore_newlines = true});
         if (!d) return tl::unexpected(d.error());
         return Value(*d);
       },

@@ -100,5 +100,13 @@ TEST(Base64, WhitespaceAndPaddingOptionsAreIndependent) {
   EXPECT_FALSE(Base64Decode("Zm9v\nYg", {.ignore_whitespace = true, .require_padding = true}));
 }
 
+TEST(Base64, NewlinesOnlyAsGoDoes) {
+  // Go's StdEncoding.DecodeString (confd's base64Decode) skips \r and \n, nothing else.
+  EXPECT_EQ(*Base64Decode("Zm9v\r\nYg==", {.ignore_newlines = true}), "foob");
+  auto space = Base64Decode("Zm9v Yg==", {.ignore_newlines = true});
+  ASSERT_FALSE(space);
+  EXPECT_NE(space.error().message.find("input byte 4"), std::string::npos) << space.error().message;
+}
+
 }  // namespace
 }  // namespace berth::util
