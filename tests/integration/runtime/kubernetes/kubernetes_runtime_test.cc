@@ -350,7 +350,11 @@ TEST(KubernetesRuntimeTest, UnschedulableIsReportedWithReason) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->phase, Phase::kPending);
   EXPECT_EQ(st->reason, "Unschedulable");
-  EXPECT_NE(st->message.find("Insufficient cpu"), std::string::npos) << st->message;
+  // The scheduler's own explanation. On a loaded machine the node lifecycle controller may
+  // also have tainted the fake node for a late heartbeat; the scheduler then names the taint.
+  EXPECT_TRUE(st->message.find("Insufficient cpu") != std::string::npos ||
+              st->message.find("untolerated taint") != std::string::npos)
+      << st->message;
   ASSERT_TRUE(short_wait.Remove("team", "huge"));
 }
 
