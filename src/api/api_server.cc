@@ -91,7 +91,10 @@ void ApiServer::Stop() {
 
 ServerResponse ApiServer::Handle(const ServerRequest& req) {
   // The unix socket is protected by file permissions; TCP needs the token when one is set.
-  if (req.peer != "unix" && !config_.api_token.empty() && req.path != "/healthz") {
+  // The dashboard page holds no data: it loads without the token so that it can ask for it.
+  const bool public_page =
+      req.path == "/healthz" || (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
+  if (req.peer != "unix" && !config_.api_token.empty() && !public_page) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + config_.api_token)
       return ErrorResponse(ErrorCode::kPermissionDenied, "missing or wrong bearer token");
