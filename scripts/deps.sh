@@ -12,7 +12,9 @@ build=(build-essential cmake ninja-build pkg-config clang-format
 run=(podman runc conmon containernetworking-plugins iptables uidmap slirp4netns fuse-overlayfs
   nginx libnginx-mod-http-lua busybox-static curl ca-certificates openssl)
 test=(etcd-server etcd-client docker-registry glusterfs-server glusterfs-client python3 jq
-  hyperfine clang-19 libclang-rt-19-dev)
+  hyperfine clang-19 libclang-rt-19-dev chromium)
+# The dashboard's browser test (tests/browser) runs on Node.js; Debian's only where none is.
+command -v node >/dev/null || test+=(nodejs npm)
 
 pkgs=()
 case "$what" in
@@ -39,4 +41,9 @@ if ((${#missing[@]})); then
   if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
     $sudo systemctl disable --now nginx >/dev/null 2>&1 || true
   fi
+fi
+# playwright-core for the dashboard's browser test, as pinned in its package-lock.json.
+if [[ "$what" != build && "$what" != run && ! -d "$here/tests/browser/node_modules" ]] && command -v npm >/dev/null; then
+  echo "berth: npm ci --prefix tests/browser" >&2
+  npm ci --prefix "$here/tests/browser" --no-audit --no-fund >/dev/null
 fi
