@@ -60,9 +60,7 @@ Status ApiClient::StreamLines(const std::string& path, const std::function<bool(
   req.path = path;
   req.timeout = std::chrono::milliseconds(0);
   net::LineSplitter splitter;
-  std::string head;  // the start of the body, for an error answer (which has no newline)
   auto r = http_->Stream(req, [&](std::string_view chunk) {
-    if (head.size() < 65536) head.append(chunk.substr(0, 65536 - head.size()));
     return splitter.Feed(chunk, [&](std::string_view line) {
       if (line.empty()) return true;
       try {
@@ -75,11 +73,7 @@ Status ApiClient::StreamLines(const std::string& path, const std::function<bool(
     });
   });
   if (!r) return Fail(Unreachable(r.error()));
-  if (r->status < 200 || r->status >= 300) {
-    net::HttpResponse er = *r;
-    er.body = head;
-    return Fail(FromResponse(er));
-  }
+  if (r->status < 200 || r->status >= 300) return Fail(FromResponse(*r));
   return {};
 }
 
@@ -88,12 +82,7 @@ Status ApiClient::StreamText(const std::string& path,
   net::HttpRequest req;
   req.path = path;
   req.timeout = std::chrono::milliseconds(0);
-  std::string first;
-  long status = 0;
-  auto r = http_->Stream(req, [&](std::string_view chunk) {
-    if (status == 0) status = 200;
-    return fn(chunk);
-  });
+  auto r = http_->Stream(req, [&](std::string_view chunk) { return fn(chunk); });
   if (!r) return Fail(Unreachable(r.error()));
   if (r->status >= 300) return Fail(FromResponse(*r));
   return {};

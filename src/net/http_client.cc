@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -21,17 +22,29 @@ struct CurlSlist {
   void Add(const std::string& s) { list = curl_slist_append(list, s.c_str()); }
 };
 
+// An error answer's body is kept up to this size.
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
 struct StreamCtx {
+  CURL* curl = nullptr;
   const ChunkFn* on_chunk = nullptr;
   std::string* body = nullptr;
   std::map<std::string, std::string>* headers = nullptr;
   bool stopped = false;
+  long status = 0;
 };
 
 size_t WriteCb(char* ptr, size_t size, size_t n, void* ud) {
   auto* ctx = static_cast<StreamCtx*>(ud);
   size_t len = size * n;
-  if (ctx->on_chunk) {
+  if (ctx->on_chunk && ctx->status == 0) {
+    // The status line has been read before the first byte of body.
+    curl_easy_getinfo(ctx->curl, CURLINFO_RESPONSE_CODE, &ctx->status);
+  }
+  if (ctx->on_chunk && (ctx->status < 200 || ctx->status >= 300)) {
+    if (ctx->body->size() < kMaxErrorBody)
+      ctx->body->append(ptr, std::min(len, kMaxErrorBody - ctx->body->size()));
+  } else if (ctx->on_chunk) {
     if (!(*ctx->on_chunk)(std::string_view(ptr, len))) {
       ctx->stopped = true;
       return 0;  // aborts the transfer
@@ -92,6 +105,7 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
   curl_easy_reset(c);
   HttpResponse resp;
   StreamCtx ctx;
+  ctx.curl = c;
   ctx.on_chunk = on_chunk ? &on_chunk : nullptr;
   ctx.body = &resp.body;
   ctx.headers = &resp.headers;

@@ -61,8 +61,10 @@ class HttpClient {
 
   // Transport failures are kUnavailable (or kTimeout); any HTTP status is a response.
   Result<HttpResponse> Send(const HttpRequest& req);
-  // Streams the body into `on_chunk` (headers and status land in the returned response; body
-  // stays empty). A false return from on_chunk ends the transfer without an error.
+  // Streams a 2xx body into `on_chunk` (headers and status land in the returned response; body
+  // stays empty). Any other answer is not streamed: its body (the first 64 KiB) is the
+  // response's, so an error message never reaches a caller's output. A false return from
+  // on_chunk ends the transfer without an error.
   Result<HttpResponse> Stream(const HttpRequest& req, const ChunkFn& on_chunk);
   // Aborts the Stream() running on another thread, or the next one if none runs yet.
   void Cancel();

@@ -12,7 +12,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-constexpr size_t kMaxErrorBody = 64 * 1024;
 constexpr milliseconds kPullTimeout{30 * 60 * 1000};
 
 bool Ok(long status) {
@@ -164,14 +163,10 @@ Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
   req.path = "/v" + v->ToString() + path;
   req.timeout = timeout;
   req.cancel = cancel;
-  // The status is only known afterwards, so keep the start of the body in case it is an error.
-  auto wrapped = [&](std::string_view chunk) {
-    if (error_body->size() < kMaxErrorBody)
-      error_body->append(chunk.substr(0, kMaxErrorBody - error_body->size()));
-    return on_chunk(chunk);
-  };
-  auto resp = Lease(*this)->Stream(req, wrapped);
+  auto resp = Lease(*this)->Stream(req, on_chunk);
   if (!resp) return Fail(Unreachable(resp.error()));
+  // An error answer is not streamed; its body is the response's.
+  if (!Ok(resp->status)) *error_body = resp->body;
   return resp;
 }
 

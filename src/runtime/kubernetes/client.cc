@@ -165,8 +165,7 @@ Status KubeClient::Watch(const std::string& collection, const std::string& selec
   req.cancel = cancel;
   net::LineSplitter lines;
   Status result;
-  bool stopped = false;
-  std::string error_body;  // a non-2xx reply arrives through the chunk callback too
+  // Only a 2xx answer is streamed here; an error reply's Status body is the response's.
   net::ChunkFn on_chunk = [&](std::string_view chunk) {
     return lines.Feed(chunk, [&](std::string_view line) {
       if (util::Trim(line).empty()) return true;
@@ -174,33 +173,22 @@ Status KubeClient::Watch(const std::string& collection, const std::string& selec
       try {
         ev = nlohmann::json::parse(line);
       } catch (const nlohmann::json::exception&) {
-        error_body += std::string(line);
-        return true;
+        return true;  // not an event
       }
-      if (!ev.contains("type")) {  // a Status body from an error reply
-        error_body += std::string(line);
-        return true;
-      }
+      if (!ev.contains("type")) return true;
       WatchEvent e{ev.value("type", ""), ev.value("object", nlohmann::json::object())};
       if (e.type == "ERROR") {
         long code = e.object.value("code", 500);
         result = Fail(MapApiError(ParseRequest("GET", req.path), code, e.object.dump()));
-        stopped = true;
         return false;
       }
-      if (!fn(e)) {
-        stopped = true;
-        return false;
-      }
-      return true;
+      return fn(e);
     });
   };
   auto resp = Do(req, &on_chunk);
   if (!resp) return Fail(resp.error());
-  if (resp->status >= 400) {
-    return Fail(MapApiError(ParseRequest("GET", req.path), resp->status, error_body));
-  }
-  (void)stopped;
+  if (resp->status >= 400)
+    return Fail(MapApiError(ParseRequest("GET", req.path), resp->status, resp->body));
   return result;
 }
 
@@ -208,17 +196,10 @@ Status KubeClient::StreamBody(const std::string& path, const net::ChunkFn& fn) {
   net::HttpRequest req;
   req.path = path;
   req.timeout = std::chrono::milliseconds(0);
-  long status = 0;
-  std::string error_body;
-  net::ChunkFn on_chunk = [&](std::string_view chunk) {
-    // The status is not known inside the callback; collect a bounded prefix for errors.
-    if (error_body.size() < 4096) error_body.append(chunk.substr(0, 4096 - error_body.size()));
-    return fn(chunk);
-  };
-  auto resp = Do(req, &on_chunk);
+  auto resp = Do(req, &fn);  // an error answer's body is the response's, never fn's
   if (!resp) return Fail(resp.error());
-  status = resp->status;
-  if (status >= 400) return Fail(MapApiError(ParseRequest("GET", path), status, error_body));
+  if (resp->status >= 400)
+    return Fail(MapApiError(ParseRequest("GET", path), resp->status, resp->body));
   return {};
 }
 

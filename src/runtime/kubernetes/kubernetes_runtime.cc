@@ -346,47 +346,6 @@ std::string NotLoggableYet(const nlohmann::json& pod, const std::string& contain
   return "";
 }
 
-// A failed log request (the pod went away after the LIST, the kubelet is unreachable...) is
-// answered with a JSON Status body, which KubeClient::StreamBody passes to its callback before
-// the HTTP status is known; the status then becomes the returned error. So a stream that starts
-// like a Status is held back until it is plainly a log (a second line, or longer than a Status
-// ever is) or ends: with an error it is dropped (its message is in the error), else delivered.
-class StatusHoldback {
- public:
-  explicit StatusHoldback(const runtime::LogSink& sink) : sink_(sink) {}
-  bool Feed(std::string_view chunk) {
-    if (passing_) return sink_(chunk);
-    held_.append(chunk);
-    if (CouldBeStatus()) return true;
-    passing_ = true;
-    return Release();
-  }
-  void Finish(bool ok) {
-    if (ok) Release();
-    held_.clear();
-  }
-
- private:
-  bool CouldBeStatus() const {
-    constexpr std::string_view kStatus = R"({"kind":"Status","apiVersion":"v1",)";
-    size_t n = std::min(held_.size(), kStatus.size());
-    if (std::string_view(held_).substr(0, n) != kStatus.substr(0, n)) return false;
-    size_t nl = held_.find('\n');
-    if (nl != std::string::npos && nl + 1 < held_.size()) return false;
-    return held_.size() <= 64 * 1024;
-  }
-  bool Release() {
-    if (held_.empty()) return true;
-    std::string h;
-    h.swap(held_);
-    return sink_(h);
-  }
-
-  const runtime::LogSink& sink_;
-  std::string held_;
-  bool passing_ = false;
-};
-
 }  // namespace
 
 Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
@@ -416,10 +375,9 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
   if (opts.follow) q += "&follow=true";
   if (opts.tail >= 0) q += "&tailLines=" + std::to_string(opts.tail);
   if (opts.timestamps) q += "&timestamps=true";
-  StatusHoldback out(sink);
-  auto s = client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q,
-                               [&](std::string_view c) { return out.Feed(c); });
-  out.Finish(s.has_value());
+  // An error answer (pod gone, container unknown) never reaches the sink: StreamBody returns
+  // it as the error.
+  auto s = client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q, sink);
   if (!s) return Fail(Wrap(s.error(), "logs of " + spec.Key() + " (pod " + name + ")"));
   return {};
 }

@@ -105,6 +105,11 @@ TEST_F(ApiServerTest, TcpNeedsTheToken) {
   r.headers["authorization"] = "Bearer s3cret";
   EXPECT_EQ(server->Handle(r).status, 200);
   EXPECT_EQ(Do("GET", "/healthz", "", "127.0.0.1").status, 200);
+  // The dashboard page holds no data and must load to ask for the token; /metrics does not.
+  EXPECT_EQ(Do("GET", "/", "", "127.0.0.1").status, 200);
+  EXPECT_EQ(Do("GET", "/ui", "", "127.0.0.1").status, 200);
+  EXPECT_EQ(Do("GET", "/metrics", "", "127.0.0.1").status, 403);
+  EXPECT_EQ(Do("GET", "/v1/info", "", "127.0.0.1").status, 403);
 }
 
 TEST_F(ApiServerTest, MetricsAndDashboard) {

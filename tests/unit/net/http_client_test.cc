@@ -84,6 +84,21 @@ TEST(HttpClient, ASuccessCutShortIsATransportError) {
   EXPECT_EQ(resp.error().code, ErrorCode::kUnavailable);
 }
 
+TEST(HttpClient, AnErrorAnswerIsNotStreamed) {
+  // A log or watch request answered 404 must not hand the error's JSON to the caller's output.
+  OneShotServer srv("HTTP/1.1 404 Not Found\r\nContent-Length: 16\r\n\r\n{\"message\":\"no\"}");
+  HttpClient c({.base_url = srv.Url()});
+  std::string streamed;
+  auto resp = c.Stream({.method = "GET", .path = "/logs"}, [&](std::string_view chunk) {
+    streamed.append(chunk);
+    return true;
+  });
+  ASSERT_TRUE(resp) << resp.error().message;
+  EXPECT_EQ(resp->status, 404);
+  EXPECT_EQ(streamed, "");
+  EXPECT_EQ(resp->body, "{\"message\":\"no\"}");
+}
+
 TEST(HttpClient, ARequestsCancelFlagEndsAnIdleStream) {
   // Headers, then silence: a watch with nothing to say. The flag must end it anyway.
   OneShotServer srv("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true);
