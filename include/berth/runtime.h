@@ -2,6 +2,7 @@
 // Every object it creates carries owner labels, so orphans can be found and collected.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +44,9 @@ struct LogOptions {
   bool follow = false;
   int tail = -1;  // -1 = all
   bool timestamps = false;
+  // Set (from another thread) to end a follow even while no line arrives: the API sets it when
+  // its client goes away.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Called with each chunk of log output; return false to stop following.

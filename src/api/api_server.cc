@@ -272,7 +272,9 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     r.stream =
         std::make_unique<QueueStream>([this, spec, lo](const std::function<bool(std::string)>& push,
                                                        const std::atomic<bool>& cancelled) {
-          auto s = logs_(spec, lo, [&](std::string_view chunk) {
+          runtime::LogOptions o = lo;
+          o.cancel = &cancelled;  // an idle follow ends when the client goes away
+          auto s = logs_(spec, o, [&](std::string_view chunk) {
             return !cancelled && !stopping_ && push(std::string(chunk));
           });
           if (!s && !cancelled) push("berth: logs: " + s.error().message + "\n");

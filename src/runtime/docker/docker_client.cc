@@ -245,9 +245,13 @@ Status DockerClient::Logs(const std::string& id, const LogOptions& opts, bool tt
     return go_on;
   };
   std::string raw;
-  auto resp = CallStream("GET", "/containers/" + PathEscape(id) + "/logs" + q,
-                         opts.follow ? milliseconds(0) : milliseconds(120000), on_chunk, &raw);
-  if (!resp) return Fail(resp.error());
+  auto resp =
+      CallStream("GET", "/containers/" + PathEscape(id) + "/logs" + q,
+                 opts.follow ? milliseconds(0) : milliseconds(120000), on_chunk, &raw, opts.cancel);
+  if (!resp) {
+    if (opts.cancel && opts.cancel->load()) return {};  // the reader left: not an error
+    return Fail(resp.error());
+  }
   if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, raw, "logs of " + id));
   if (decoder.corrupt() && !stopped)
     return Fail(ErrorCode::kInternal, "logs of " + id + ": the engine sent an unframed stream");

@@ -192,12 +192,17 @@ Status KubeClient::Watch(const std::string& collection, const std::string& selec
   return result;
 }
 
-Status KubeClient::StreamBody(const std::string& path, const net::ChunkFn& fn) {
+Status KubeClient::StreamBody(const std::string& path, const net::ChunkFn& fn,
+                              const std::atomic<bool>* cancel) {
   net::HttpRequest req;
   req.path = path;
   req.timeout = std::chrono::milliseconds(0);
+  req.cancel = cancel;
   auto resp = Do(req, &fn);  // an error answer's body is the response's, never fn's
-  if (!resp) return Fail(resp.error());
+  if (!resp) {
+    if (cancel && cancel->load()) return {};  // the reader left: not an error
+    return Fail(resp.error());
+  }
   if (resp->status >= 400)
     return Fail(MapApiError(ParseRequest("GET", path), resp->status, resp->body));
   return {};

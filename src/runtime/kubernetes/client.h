@@ -57,7 +57,8 @@ class KubeClient {
                const std::string& resource_version, int timeout_seconds, const WatchFn& fn,
                const std::string& field_selector = "", const std::atomic<bool>* cancel = nullptr);
   // Streams a plain body (pod logs) into fn.
-  Status StreamBody(const std::string& path, const net::ChunkFn& fn);
+  Status StreamBody(const std::string& path, const net::ChunkFn& fn,
+                    const std::atomic<bool>* cancel = nullptr);
   // Raw request; status >= 400 is mapped to an error.
   Result<std::string> Request(const std::string& method, const std::string& path,
                               const std::string& body, const std::string& content_type);

@@ -377,7 +377,8 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
   if (opts.timestamps) q += "&timestamps=true";
   // An error answer (pod gone, container unknown) never reaches the sink: StreamBody returns
   // it as the error.
-  auto s = client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q, sink);
+  auto s =
+      client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q, sink, opts.cancel);
   if (!s) return Fail(Wrap(s.error(), "logs of " + spec.Key() + " (pod " + name + ")"));
   return {};
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <set>
@@ -360,6 +361,17 @@ TEST_F(DockerRuntimeTest, LogsReturnStdoutAndStderr) {
   });
   EXPECT_TRUE(s.has_value()) << s.error().message;
   EXPECT_NE(seen.find("hello-err"), std::string::npos);
+
+  // An idle follow (nothing more will be printed) ends when its reader cancels.
+  std::atomic<bool> cancel{false};
+  follow.cancel = &cancel;
+  std::thread reader_leaves([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  auto idle = runtime_->Logs(spec, follow, [](std::string_view) { return true; });
+  reader_leaves.join();
+  EXPECT_TRUE(idle.has_value()) << idle.error().message;
 
   EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
   auto gone = runtime_->Logs(spec, {}, [](std::string_view) { return true; });
