@@ -16,6 +16,7 @@
 #include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/kubernetes/manifests.h"
 #include "support/k8s/control_plane.h"
+#include "unit/runtime/kubernetes/corefile_fixture.h"
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -784,27 +785,7 @@ TEST(KubeconfigVariantsTest, KubeconfigEnvMergeAndInCluster) {
 
 // --- cluster DNS ------------------------------------------------------------------------------
 
-const char* kCorefile = R"(.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-)";
+using fixtures::kCorefile;
 
 TEST(ClusterDnsTest, KubeDnsConfigMapRoundTrip) {
   REQUIRE_CONTROL_PLANE();

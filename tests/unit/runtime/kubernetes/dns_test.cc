@@ -3,32 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "runtime/kubernetes/corefile.h"
+#include "unit/runtime/kubernetes/corefile_fixture.h"
 
 namespace berth::kube {
 namespace {
 
-// The Corefile kubeadm installs.
-const char* kCorefile = R"(.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 # "quoted { in a comment"
-    loop
-    reload
-    loadbalance
-}
-)";
+using fixtures::kCorefile;
 
 TEST(CorefileTest, ScansBlocksAndForward) {
   auto blocks = corefile::Scan(kCorefile);
