@@ -3,6 +3,8 @@
 #   bench/k8s/run.sh [BUILD_DIR] [COUNT] [WORKERS]
 # Builds/finds the pinned control plane (tests/support/k8s/ensure.sh), starts it on loopback,
 # runs k8s_bench (Berth with WORKERS workers vs kubectl one after another), stops it.
+# BERTH_K8S_CLIENT_QPS=200 raises the controller-manager's and scheduler's client limits
+# (start.sh), which otherwise cap the cluster at ~5 Deployments/s (docs/benchmarks.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$root/build}"; count="${2:-100}"; workers="${3:-8}"
