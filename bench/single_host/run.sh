@@ -9,7 +9,19 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-20}"; C="${2:-50}"
 berth="${BERTH_BINARY:-$here/build/berth}"
 work="$(mktemp -d /tmp/berth-bench.XXXXXX)"
-trap 'podman_cmd rm -af -t 0 >/dev/null 2>&1; kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null; sleep 1; rm -rf "$work"' EXIT
+cleanup() {
+  # berth serve first (so it re-creates nothing), then every container while the engine's
+  # storage is still there, then the service; leftover shm mounts would pin the directory.
+  [[ -f "$work/serve.pid" ]] && kill "$(cat "$work/serve.pid")" 2>/dev/null
+  sleep 1
+  podman_cmd rm -af -t 0 >/dev/null 2>"$work/cleanup.err" || cat "$work/cleanup.err" >&2
+  kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null
+  sleep 1
+  grep -o " $work/[^ ]*" /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
+  # The engine may still be exiting: try again once it is gone.
+  rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work"; }
+}
+trap cleanup EXIT
 
 # shellcheck source=../../scripts/lib/podman-service.sh
 . "$here/scripts/lib/podman-service.sh"
@@ -72,6 +84,12 @@ running=$("$berth" list -o json | jq '[.[] | select(.status.phase=="Running")] |
 echo "$C concurrent creates: all Running after ${ct} ms ($running/$C Running, $distinct distinct of $ports ports)"
 t0=$(ms)
 pids=()
-for i in $(seq "$C"); do podman_cmd run -d --name "fc$i" -p 127.0.0.1:$((port+i)):80 localhost/bench:1 >/dev/null & pids+=($!); done
+for i in $(seq "$C"); do
+  # The same request Berth makes: three published ports, a volume, the same limits.
+  mkdir -p "$work/vol/c$i"
+  p=$((port + 3 * i))
+  podman_cmd run -d --name "fc$i" -p 127.0.0.1:$p:22 -p 127.0.0.1:$((p+1)):80 -p 127.0.0.1:$((p+2)):443 \
+    -v "$work/vol/c$i:/apps" --cpus 0.5 --memory 2000m localhost/bench:1 >/dev/null & pids+=($!)
+done
 wait "${pids[@]}"
-echo "$C concurrent podman run -d (floor): $(( ($(ms) - t0) / 1000000 )) ms"
+echo "$C concurrent podman run -d (floor, same ports/volume/limits): $(( ($(ms) - t0) / 1000000 )) ms"
