@@ -289,7 +289,8 @@ TEST_F(EnvironmentFlow, HttpsThroughNginxWithATestCa) {
   ASSERT_TRUE(util::WriteFileAtomic(VolumeDir("secure") + "/index.html", "over tls\n"));
   auto r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->status, 200) << server_->LogTail() << "\n"
+                            << server_->Cli({"view", "secure", "-o", "json"}).out;
   EXPECT_EQ(r->body, "over tls\n");
   ASSERT_EQ(server_->Cli({"rebuild", "secure", "--wait"}).exit_code, 0);
   r = GetTls(https_port, "secure.ctest.localhost", certs.path() + "/ca.pem", "/index.html");
