@@ -14,6 +14,7 @@
 #include "berth/store.h"
 #include "cli/commands.h"
 #include "router/confd/confd.h"
+#include "router/confd/log.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
 #include "router/router_options.h"
@@ -67,6 +68,7 @@ std::string StoreUrl(const RouterFlags& f, const Config& c) {
 }
 
 int RunConfd(const RouterFlags& f, const Config& c) {
+  if (!f.log_level.empty()) router::confd::SetLogLevel(f.log_level);
   router::confd::Options o;
   o.confdir = f.confdir;
   o.onetime = f.onetime;
@@ -177,7 +179,7 @@ void AddRouterCommand(CLI::App& app) {
       ->check(CLI::IsMember({"etcdv3"}))
       ->needs(confdir);
   cmd->add_option("--log-level", f->log_level,
-                  "confd mode: accepted for confd command lines; every level is logged")
+                  "confd mode: lowest level logged: debug|info (all), warn, error")
       ->check(
           CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}))
       ->needs(confdir);

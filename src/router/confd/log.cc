@@ -2,13 +2,17 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 
 namespace berth::router::confd {
 
 namespace {
-void Log(const char* level, const std::string& msg) {
+std::atomic<int> g_min_level{0};  // 0 info, 1 warning, 2 error
+
+void Log(int rank, const char* level, const std::string& msg) {
+  if (rank < g_min_level.load()) return;
   char ts[32];
   time_t now = time(nullptr);
   tm t{};
@@ -23,14 +27,21 @@ void Log(const char* level, const std::string& msg) {
 }
 }  // namespace
 
+void SetLogLevel(const std::string& level) {
+  int rank = 0;
+  if (level == "warn" || level == "warning") rank = 1;
+  if (level == "error" || level == "fatal" || level == "panic") rank = 2;
+  g_min_level = rank;
+}
+
 void LogInfo(const std::string& msg) {
-  Log("INFO", msg);
+  Log(0, "INFO", msg);
 }
 void LogWarn(const std::string& msg) {
-  Log("WARNING", msg);
+  Log(1, "WARNING", msg);
 }
 void LogError(const std::string& msg) {
-  Log("ERROR", msg);
+  Log(2, "ERROR", msg);
 }
 
 }  // namespace berth::router::confd

@@ -5,6 +5,10 @@
 
 namespace berth::router::confd {
 
+// confd's -log-level: lines below it are dropped ("debug"/"info" = all, "warn"/"warning",
+// "error"; "fatal"/"panic" keep only errors, which are all Berth logs at that level).
+void SetLogLevel(const std::string& level);
+
 void LogInfo(const std::string& msg);
 void LogWarn(const std::string& msg);
 void LogError(const std::string& msg);
