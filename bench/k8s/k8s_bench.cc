@@ -7,7 +7,7 @@
 //     waits for the Deployment and Service, not for the pods the garbage collector removes).
 // Needs a running cluster: bench/k8s/run.sh starts the loopback control plane and runs this.
 //   k8s_bench --kubeconfig FILE --kubectl PATH [--count 100] [--workers 8]
-//             [--propagation Foreground|Background]
+//             [--propagation Foreground|Background] [--controller deployment|rc]
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,8 +28,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+std::string g_controller = "deployment";  // --controller: deployment | rc (the original's)
+
 EnvironmentSpec Spec(const std::string& ns, int i) {
   EnvironmentSpec s;
+  s.controller = g_controller;
   s.ns = ns;
   s.name = "env-" + std::to_string(i);
   s.image = "registry.local/dev/app:1";
@@ -86,6 +89,12 @@ int main(int argc, char** argv) {
       workers = std::stoi(argv[i + 1]);
     else if (a == "--propagation")
       propagation = argv[i + 1];
+    else if (a == "--controller")
+      g_controller = argv[i + 1];
+  }
+  if (g_controller != "deployment" && g_controller != "rc") {
+    std::cerr << "--controller must be deployment or rc\n";
+    return 2;
   }
   Config cfg;
   cfg.kubeconfig = kubeconfig;
@@ -112,15 +121,17 @@ int main(int argc, char** argv) {
   // (b) kubectl, the same objects, one after another.
   util::TempDir dir("berth-k8s-bench");
   kube::ManifestOptions mo{
-      "bench-kubectl", "deployment", {}, {VolumeMount::Kind::kHostPath, "", "/apps"}};
+      "bench-kubectl", g_controller, {}, {VolumeMount::Kind::kHostPath, "", "/apps"}};
   std::vector<std::string> files;
   for (int i = 0; i < count; ++i) {
     auto s = Spec("kubectl", i);
     mo.volume.source = "/mnt/" + s.name;
-    nlohmann::json list = {
-        {"apiVersion", "v1"},
-        {"kind", "List"},
-        {"items", {kube::DeploymentManifest(s, mo), kube::ServiceManifest(s, mo)}}};
+    nlohmann::json list = {{"apiVersion", "v1"},
+                           {"kind", "List"},
+                           {"items",
+                            {g_controller == "rc" ? kube::ReplicationControllerManifest(s, mo)
+                                                  : kube::DeploymentManifest(s, mo),
+                             kube::ServiceManifest(s, mo)}}};
     files.push_back(dir.path() + "/" + s.name + ".json");
     (void)util::WriteFileAtomic(files.back(), list.dump(2));
   }
@@ -164,7 +175,8 @@ int main(int argc, char** argv) {
   auto t5 = Clock::now();
 
   double bc = Seconds(t0, t1), bd = Seconds(t1, t2), kc = Seconds(t3, t4), kd = Seconds(t4, t5);
-  std::printf("environments: %d, Berth workers: %d\n", count, workers);
+  std::printf("environments: %d, Berth workers: %d, controller: %s\n", count, workers,
+              g_controller.c_str());
   std::printf("%-36s %10s %10s %10s\n", "", "create(s)", "delete(s)", "total(s)");
   std::printf("%-36s %10.1f %10.1f %10.1f\n", "berth KubernetesRuntime (parallel)", bc, bd,
               bc + bd);
