@@ -305,42 +305,27 @@ Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name
 
 namespace {
 
-bool Terminating(const nlohmann::json& pod) {
-  return pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp") &&
-         !pod["metadata"]["deletionTimestamp"].is_null();
-}
-
-const nlohmann::json& Member(const nlohmann::json& obj, const char* key) {
-  static const nlohmann::json kNull;
-  return obj.is_object() && obj.contains(key) ? obj[key] : kNull;
-}
-
-std::string Str(const nlohmann::json& obj, const char* key) {
-  const auto& v = Member(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
 // Why the kubelet cannot give `container`'s log yet, or "" if it can (or may). An unscheduled
 // pod's log request succeeds with an empty body (no node to ask), and a container that never
 // started gets a 400 "is waiting to start": both are better said plainly.
 std::string NotLoggableYet(const nlohmann::json& pod, const std::string& container) {
-  std::string name = Str(Member(pod, "metadata"), "name");
-  const auto& status = Member(pod, "status");
-  if (Str(Member(pod, "spec"), "nodeName").empty()) {
+  std::string name = StrField(Field(pod, "metadata"), "name");
+  const auto& status = Field(pod, "status");
+  if (StrField(Field(pod, "spec"), "nodeName").empty()) {
     std::string why = "pod " + name + " is not scheduled yet";
-    for (const auto& c : Member(status, "conditions"))
-      if (Str(c, "type") == "PodScheduled" && !Str(c, "message").empty())
-        why += " (" + Str(c, "reason") + ": " + Str(c, "message") + ")";
+    for (const auto& c : Field(status, "conditions"))
+      if (StrField(c, "type") == "PodScheduled" && !StrField(c, "message").empty())
+        why += " (" + StrField(c, "reason") + ": " + StrField(c, "message") + ")";
     return why;
   }
-  for (const auto& c : Member(status, "containerStatuses")) {
-    if (Str(c, "name") != container) continue;
-    const auto& waiting = Member(Member(c, "state"), "waiting");
+  for (const auto& c : Field(status, "containerStatuses")) {
+    if (StrField(c, "name") != container) continue;
+    const auto& waiting = Field(Field(c, "state"), "waiting");
     // After a restart (CrashLoopBackOff) the kubelet serves the last instance's log.
-    if (waiting.is_null() || !Member(Member(c, "lastState"), "terminated").is_null()) return "";
+    if (waiting.is_null() || !Field(Field(c, "lastState"), "terminated").is_null()) return "";
     std::string why = "container " + container + " of pod " + name + " has not started";
-    if (std::string r = Str(waiting, "reason"); !r.empty()) why += ": " + r;
-    if (std::string m = Str(waiting, "message"); !m.empty()) why += " (" + m + ")";
+    if (std::string r = StrField(waiting, "reason"); !r.empty()) why += ": " + r;
+    if (std::string m = StrField(waiting, "message"); !m.empty()) why += " (" + m + ")";
     return why;
   }
   return "";
@@ -362,13 +347,13 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
   const nlohmann::json* pod = nullptr;
   auto rank = [](const nlohmann::json& p) {
     return std::make_tuple(!Terminating(p), GenerationOf(p),
-                           Str(Member(p, "status"), "phase") == "Running",
-                           Str(Member(p, "metadata"), "creationTimestamp"));
+                           StrField(Field(p, "status"), "phase") == "Running",
+                           StrField(Field(p, "metadata"), "creationTimestamp"));
   };
   for (const auto& p : (*list)["items"])
     if (!pod || rank(p) > rank(*pod)) pod = &p;
   if (!pod) return Fail(ErrorCode::kNotFound, "environment " + spec.Key() + " has no pod");
-  std::string name = Str(Member(*pod, "metadata"), "name");
+  std::string name = StrField(Field(*pod, "metadata"), "name");
   if (std::string why = NotLoggableYet(*pod, spec.name); !why.empty())
     return Fail(ErrorCode::kUnavailable, "no logs for " + spec.Key() + " yet: " + why);
   std::string q = "?container=" + util::UrlEncode(spec.name);
@@ -383,6 +368,18 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
   return {};
 }
 
+std::optional<std::pair<std::string, std::string>> KubernetesRuntime::OwnerOf(
+    const nlohmann::json& obj) const {
+  const auto& md = Field(obj, "metadata");
+  const auto& labels = Field(md, "labels");
+  std::string ns = StrField(labels, runtime::kLabelNamespace);
+  std::string name = StrField(labels, runtime::kLabelName);
+  // Only what this installation made: the namespace must be prefix + Berth namespace.
+  if (ns.empty() || name.empty() || StrField(md, "namespace") != KubeNamespace(ns))
+    return std::nullopt;
+  return std::make_pair(std::move(ns), std::move(name));
+}
+
 Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
   std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   std::map<std::string, runtime::OwnedWorkload> found;
@@ -391,13 +388,10 @@ Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
     auto list = client_->List(coll, sel);
     if (!list) return Fail(list.error());
     for (const auto& item : (*list)["items"]) {
+      auto owner = OwnerOf(item);
+      if (!owner) continue;
+      const auto& [ns, name] = *owner;
       const auto& md = item["metadata"];
-      if (!md.contains("labels")) continue;
-      const auto& l = md["labels"];
-      std::string ns = l.value(std::string(runtime::kLabelNamespace), "");
-      std::string name = l.value(std::string(runtime::kLabelName), "");
-      // Only what this installation made: the namespace must be prefix + Berth namespace.
-      if (ns.empty() || name.empty() || md.value("namespace", "") != KubeNamespace(ns)) continue;
       auto& w = found[ns + "/" + name];
       w.ns = ns;
       w.name = name;

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "berth/config.h"
@@ -49,6 +51,9 @@ class KubernetesRuntime : public runtime::Runtime {
   std::unique_ptr<runtime::ChangeWatch> WatchChanges(runtime::ChangeFn fn) override;
 
   std::string KubeNamespace(std::string_view berth_ns) const;
+  // The Berth environment an object belongs to, from its owner labels — only if it lives in
+  // that environment's Kubernetes namespace, i.e. this installation made it; nullopt otherwise.
+  std::optional<std::pair<std::string, std::string>> OwnerOf(const nlohmann::json& obj) const;
   KubeClient& client() { return *client_; }
   const KubeRuntimeOptions& options() const { return opts_; }
 

@@ -15,15 +15,9 @@ using nlohmann::json;
 std::unique_ptr<runtime::ChangeWatch> KubernetesRuntime::WatchChanges(runtime::ChangeFn fn) {
   const std::string selector = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   auto notify = [this, fn](const json& pod) {
-    if (!pod.is_object() || !pod.contains("metadata")) return;
-    const json& md = pod["metadata"];
-    if (!md.contains("labels") || !md["labels"].is_object()) return;
-    std::string ns = md["labels"].value(std::string(runtime::kLabelNamespace), "");
-    std::string name = md["labels"].value(std::string(runtime::kLabelName), "");
-    // Only this installation's pods: the Kubernetes namespace must be prefix + Berth namespace.
-    if (!ValidateNamespace(ns) || !ValidateName(name)) return;
-    if (md.value("namespace", "") != KubeNamespace(ns)) return;
-    fn(ns, name);
+    auto owner = OwnerOf(pod);
+    if (owner && ValidateNamespace(owner->first) && ValidateName(owner->second))
+      fn(owner->first, owner->second);
   };
   return std::make_unique<runtime::WatchLoop>([this, notify, selector](runtime::WatchLoop& loop) {
     runtime::Backoff backoff;

@@ -11,6 +11,8 @@ const std::set<std::string> kFailedWaiting = {
     "ImagePullBackOff",           "ErrImagePull",         "CrashLoopBackOff",  "InvalidImageName",
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "ErrImageNeverPull"};
 
+}  // namespace
+
 bool Terminating(const nlohmann::json& pod) {
   return pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp") &&
          !pod["metadata"]["deletionTimestamp"].is_null();
@@ -27,8 +29,6 @@ std::string StrField(const nlohmann::json& j, std::string_view key) {
   const auto& v = Field(j, key);
   return v.is_string() ? v.get<std::string>() : "";
 }
-
-}  // namespace
 
 int64_t GenerationOf(const nlohmann::json& obj) {
   auto v =

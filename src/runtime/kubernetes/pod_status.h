@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,12 @@ struct PodSummary {
   int live_pods = 0;               // pods not being deleted
   int all_pods = 0;                // including terminating ones
 };
+
+// Reading API objects without throwing: a missing member (or a non-object) reads as null / "".
+const nlohmann::json& Field(const nlohmann::json& j, std::string_view key);
+std::string StrField(const nlohmann::json& j, std::string_view key);
+// A pod being deleted (metadata.deletionTimestamp set).
+bool Terminating(const nlohmann::json& pod);
 
 int64_t GenerationOf(const nlohmann::json& obj);
 // `pods`: uid -> Pod; `controller`: the Deployment/RC (may be null) for ReplicaFailure.
