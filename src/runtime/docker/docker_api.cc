@@ -148,6 +148,16 @@ std::string ContainerName(std::string_view ns, std::string_view name) {
   return "berth-" + std::string(ns) + "." + std::string(name);
 }
 
+std::optional<std::pair<std::string, std::string>> ParseContainerName(std::string_view container) {
+  constexpr std::string_view kPrefix = "berth-";
+  if (container.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  container.remove_prefix(kPrefix.size());
+  auto dot = container.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  return std::make_pair(std::string(container.substr(0, dot)),
+                        std::string(container.substr(dot + 1)));
+}
+
 Result<json> BuildCreateBody(const EnvironmentSpec& spec, const VolumeMount& volume,
                              const CreateOptions& opts) {
   json body;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,8 @@ ImageName SplitImageRef(std::string_view ref);
 // Deterministic, so a create interrupted by a crash is found again and never duplicated.
 // '.' cannot occur in a namespace or a name (DNS-1123 labels), so the mapping is one to one.
 std::string ContainerName(std::string_view ns, std::string_view name);
+// The inverse: {ns, name} of "berth-<ns>.<name>"; nullopt for any other name.
+std::optional<std::pair<std::string, std::string>> ParseContainerName(std::string_view container);
 
 struct CreateOptions {
   std::string host_ip;  // published ports bind here

@@ -154,7 +154,6 @@ Result<net::HttpResponse> DockerClient::Call(const std::string& method, const st
 Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
                                                    const std::string& path, milliseconds timeout,
                                                    const net::ChunkFn& on_chunk,
-                                                   std::string* error_body,
                                                    const std::atomic<bool>* cancel) {
   auto v = Negotiate();
   if (!v) return Fail(v.error());
@@ -165,8 +164,6 @@ Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
   req.cancel = cancel;
   auto resp = Lease(*this)->Stream(req, on_chunk);
   if (!resp) return Fail(Unreachable(resp.error()));
-  // An error answer is not streamed; its body is the response's.
-  if (!Ok(resp->status)) *error_body = resp->body;
   return resp;
 }
 
@@ -244,15 +241,14 @@ Status DockerClient::Logs(const std::string& id, const LogOptions& opts, bool tt
     });
     return go_on;
   };
-  std::string raw;
   auto resp =
       CallStream("GET", "/containers/" + PathEscape(id) + "/logs" + q,
-                 opts.follow ? milliseconds(0) : milliseconds(120000), on_chunk, &raw, opts.cancel);
+                 opts.follow ? milliseconds(0) : milliseconds(120000), on_chunk, opts.cancel);
   if (!resp) {
     if (opts.cancel && opts.cancel->load()) return {};  // the reader left: not an error
     return Fail(resp.error());
   }
-  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, raw, "logs of " + id));
+  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, resp->body, "logs of " + id));
   if (decoder.corrupt() && !stopped)
     return Fail(ErrorCode::kInternal, "logs of " + id + ": the engine sent an unframed stream");
   return {};
@@ -261,28 +257,20 @@ Status DockerClient::Logs(const std::string& id, const LogOptions& opts, bool tt
 Status DockerClient::Events(const json& filters, int64_t since, const std::atomic<bool>* cancel,
                             const std::function<bool(const json&)>& fn) {
   net::LineSplitter lines;
-  std::string raw;
-  bool stopped = false;
   auto on_chunk = [&](std::string_view chunk) {
     return lines.Feed(chunk, [&](std::string_view line) {
       auto ev = json::parse(line, nullptr, false);
-      if (!ev.is_object()) return true;  // not an event (an error body is kept in raw)
-      if (!fn(ev)) {
-        stopped = true;
-        return false;
-      }
-      return true;
+      return !ev.is_object() || fn(ev);  // a line that is not an event is skipped
     });
   };
   std::string path = "/events?filters=" + util::UrlEncode(filters.dump());
   if (since > 0) path += "&since=" + std::to_string(since);
-  auto resp = CallStream("GET", path, milliseconds(0), on_chunk, &raw, cancel);
+  auto resp = CallStream("GET", path, milliseconds(0), on_chunk, cancel);
   if (!resp) {
     if (cancel && cancel->load()) return {};
     return Fail(resp.error());
   }
-  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, raw, "events"));
-  (void)stopped;
+  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, resp->body, "events"));
   return {};
 }
 
@@ -303,13 +291,12 @@ Status DockerClient::PullImage(const std::string& ref, const ProgressFn& progres
     });
     return true;
   };
-  std::string raw;
-  auto resp = CallStream("POST", path, kPullTimeout, on_chunk, &raw);
+  auto resp = CallStream("POST", path, kPullTimeout, on_chunk);
   if (!resp) return Fail(resp.error());
   // A last line without a newline.
   if (auto err = PullLineError(lines.pending()); err && !stream_error) stream_error = *err;
   if (!Ok(resp->status)) {
-    Error e = ErrorFromResponse(resp->status, raw, ref);
+    Error e = ErrorFromResponse(resp->status, resp->body, ref);
     return Fail(ErrorCode::kFailed, "image not found: " + e.message);
   }
   if (stream_error)

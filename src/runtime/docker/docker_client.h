@@ -73,10 +73,10 @@ class DockerClient {
   Result<net::HttpResponse> Call(const std::string& method, const std::string& path,
                                  const std::string& body = {},
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
-  // Like Call but streams the body; non-2xx bodies are collected for the error message.
+  // Like Call but streams a 2xx body into on_chunk; any other answer's body is the response's.
   Result<net::HttpResponse> CallStream(const std::string& method, const std::string& path,
                                        std::chrono::milliseconds timeout,
-                                       const net::ChunkFn& on_chunk, std::string* error_body,
+                                       const net::ChunkFn& on_chunk,
                                        const std::atomic<bool>* cancel = nullptr);
   Error Unreachable(const Error& e) const;
 

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -259,17 +260,16 @@ std::unique_ptr<ChangeWatch> DockerRuntime::WatchChanges(ChangeFn fn) {
         const json attrs = ev.contains("Actor") && ev["Actor"].is_object()
                                ? ev["Actor"].value("Attributes", json::object())
                                : json::object();
-        std::string ns = attrs.value(std::string(kLabelNamespace), "");
-        std::string name = attrs.value(std::string(kLabelName), "");
+        // Docker puts the container's labels among the attributes.
+        std::string ns = LabelOf(attrs, kLabelNamespace);
+        std::string name = LabelOf(attrs, kLabelName);
         if (ns.empty() || name.empty()) {
           // Engines that leave labels out of events still give the name: berth-<ns>.<name>.
-          std::string cname = attrs.value("name", "");
-          auto dot = cname.find('.');
-          if (cname.rfind("berth-", 0) != 0 || dot == std::string::npos) return true;
-          ns = cname.substr(6, dot - 6);
-          name = cname.substr(dot + 1);
+          auto parsed = ParseContainerName(LabelOf(attrs, "name"));
+          if (!parsed) return true;
+          std::tie(ns, name) = *parsed;
         }
-        if (ValidateNamespace(ns) && ValidateName(name)) fn(ns, name);
+        if (CheckIdentity(ns, name)) fn(ns, name);
         return true;
       });
       if (loop.stopping()) break;

@@ -159,6 +159,16 @@ TEST(ContainerName, IsOneToOne) {
   EXPECT_NE(ContainerName("a-b", "c"), ContainerName("a", "b-c"));
 }
 
+TEST(ContainerName, ParsesBackWhatItMade) {
+  auto p = ParseContainerName(ContainerName("team-a", "web-1"));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->first, "team-a");
+  EXPECT_EQ(p->second, "web-1");
+  EXPECT_FALSE(ParseContainerName("other-default.web"));
+  EXPECT_FALSE(ParseContainerName("berth-nodot"));
+  EXPECT_FALSE(ParseContainerName(""));
+}
+
 TEST(CreateBody, CarriesEverythingTheSpecAsks) {
   VolumeMount vol{VolumeMount::Kind::kBind, "/var/lib/berth/volumes/team/web", "/apps"};
   auto body = BuildCreateBody(Spec(), vol, {"127.0.0.1", "berthnet"});
