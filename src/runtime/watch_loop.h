@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "berth/runtime.h"
+#include "util/backoff.h"
 
 namespace berth::runtime {
 
@@ -31,20 +32,6 @@ class WatchLoop : public ChangeWatch {
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;
-};
-
-// Exponential backoff for reconnects: 500 ms doubling to 30 s; Reset() after a success.
-class Backoff {
- public:
-  std::chrono::milliseconds Next() {
-    auto d = next_;
-    next_ = std::min(next_ * 2, std::chrono::milliseconds(30000));
-    return d;
-  }
-  void Reset() { next_ = std::chrono::milliseconds(500); }
-
- private:
-  std::chrono::milliseconds next_{500};
 };
 
 }  // namespace berth::runtime

@@ -8,6 +8,7 @@
 
 #include "router/confd/log.h"
 #include "router/confd/runner.h"
+#include "util/backoff.h"
 
 namespace berth::router::confd {
 
@@ -66,27 +67,25 @@ Status WatchLoop(const Options& opts, store::Store& store,
   (void)opts;
   std::string root = WatchRoot(rs);
   std::vector<bool> all(rs.size(), true);
-  auto backoff = std::chrono::milliseconds(500);
-  const auto kMaxBackoff = std::chrono::milliseconds(30000);
+  util::Backoff backoff;
   while (!stop) {
     // List (render everything) at a known revision, then watch from it: no change is missed.
     auto rev = store.Revision();
     if (!rev) {
+      auto d = backoff.Next();
       LogError("store unavailable: " + rev.error().message + "; retrying in " +
-               std::to_string(backoff.count()) + "ms");
-      SleepUnless(stop, backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
+               std::to_string(d.count()) + "ms");
+      SleepUnless(stop, d);
       continue;
     }
     (void)ProcessSome(rs, all, store);  // errors are logged; the next change retries
     auto watch = store.WatchPrefix(root, *rev);
     if (!watch) {
       LogError("watch " + root + ": " + watch.error().message);
-      SleepUnless(stop, backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
+      SleepUnless(stop, backoff.Next());
       continue;
     }
-    backoff = std::chrono::milliseconds(500);
+    backoff.Reset();
     while (!stop) {
       auto evs = (*watch)->Next(std::chrono::milliseconds(500));
       if (!evs) {
@@ -94,8 +93,7 @@ Status WatchLoop(const Options& opts, store::Store& store,
           LogWarn("watch revision compacted; relisting");
         } else {
           LogError("watch " + root + ": " + evs.error().message + "; reconnecting");
-          SleepUnless(stop, backoff);
-          backoff = std::min(backoff * 2, kMaxBackoff);
+          SleepUnless(stop, backoff.Next());
         }
         break;
       }

@@ -246,7 +246,7 @@ std::unique_ptr<ChangeWatch> DockerRuntime::WatchChanges(ChangeFn fn) {
                                                  "pause", "unpause", "health_status"};
   json filters = {{"type", {"container"}}, {"label", {std::string(kLabelManagedBy) + "=berth"}}};
   return std::make_unique<WatchLoop>([this, fn = std::move(fn), filters](WatchLoop& loop) {
-    Backoff backoff;
+    util::Backoff backoff;
     int64_t since = 0;  // after a reconnect, replay from the last event seen (duplicates are fine)
     while (!loop.stopping()) {
       auto s = client_->Events(filters, since, &loop.stopping(), [&](const json& ev) {

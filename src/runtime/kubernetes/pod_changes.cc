@@ -20,7 +20,7 @@ std::unique_ptr<runtime::ChangeWatch> KubernetesRuntime::WatchChanges(runtime::C
       fn(owner->first, owner->second);
   };
   return std::make_unique<runtime::WatchLoop>([this, notify, selector](runtime::WatchLoop& loop) {
-    runtime::Backoff backoff;
+    util::Backoff backoff;
     std::string rv;
     while (!loop.stopping()) {
       if (rv.empty()) {
