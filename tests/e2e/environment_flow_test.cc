@@ -78,8 +78,10 @@ class EnvironmentFlow : public ::testing::Test {
     }
   }
 
-  json Json(const util::CommandResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.err << "\n" << server_->LogTail();
+  // `srv`: the server that ran the command, when it is not server_ (for its log on failure).
+  json Json(const util::CommandResult& r, const BerthServer* srv = nullptr) {
+    if (!srv) srv = server_.get();
+    EXPECT_EQ(r.exit_code, 0) << r.err << "\n" << (srv ? srv->LogTail() : "");
     try {
       return json::parse(r.out);
     } catch (...) {
@@ -313,7 +315,7 @@ TEST_F(EnvironmentFlow, RuntimeEventsReconcileWithoutWaitingForTheResync) {
   auto s = BerthServer::Start(o);
   ASSERT_TRUE(s) << s.error().message;
   auto& srv = **s;
-  auto v = Json(srv.Cli({"create", "evt", "--wait", "-o", "json"}));
+  auto v = Json(srv.Cli({"create", "evt", "--wait", "-o", "json"}), &srv);
   ASSERT_EQ(v["status"]["phase"], "Running") << v.dump();
   std::string first_id = v["status"]["workload_id"];
   auto until = [&](const std::function<bool(const json&)>& pred) {
@@ -381,7 +383,7 @@ TEST_F(EnvironmentFlow, TwoReplicasOnEtcdFailOverTheController) {
   EXPECT_NE(human.out.find("on r1 (this replica follows)"), std::string::npos) << human.out;
 
   // The follower takes the request; the leader's controller runs it; both routers serve it.
-  auto v1 = Json((*b)->Cli({"create", "ha1", "--wait", "-o", "json"}));
+  auto v1 = Json((*b)->Cli({"create", "ha1", "--wait", "-o", "json"}), b->get());
   ASSERT_EQ(v1["status"]["phase"], "Running") << v1.dump() << (*a)->LogTail();
   ASSERT_TRUE(util::WriteFileAtomic(shared.path() + "/default/ha1/index.html", "ha\n"));
   for (auto* s : {a->get(), b->get()}) {
@@ -396,7 +398,8 @@ TEST_F(EnvironmentFlow, TwoReplicasOnEtcdFailOverTheController) {
 
   // kill -9 the leader: r2 takes the lease after at most one lease and converges new work.
   (*a)->Kill9();
-  auto v2 = Json((*b)->Cli({"create", "ha2", "--wait", "--timeout", "120", "-o", "json"}));
+  auto v2 =
+      Json((*b)->Cli({"create", "ha2", "--wait", "--timeout", "120", "-o", "json"}), b->get());
   EXPECT_EQ(v2["status"]["phase"], "Running") << v2.dump() << (*b)->LogTail();
   EXPECT_TRUE(leader_of(**b).value("leader", false));
 

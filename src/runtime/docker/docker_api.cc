@@ -53,6 +53,14 @@ Status CheckBindSource(const std::string& src) {
   return {};
 }
 
+bool JustExited(const json& state, std::time_t now) {
+  auto finished = ParseEngineTime(Str(state, "FinishedAt"));
+  if (!finished) return false;
+  // Either side of now: a remote engine's clock may run a little ahead of ours.
+  int64_t age = static_cast<int64_t>(now) - static_cast<int64_t>(*finished);
+  return age > -kExitSettleSeconds && age < kExitSettleSeconds;
+}
+
 }  // namespace
 
 Result<ApiVersion> ParseApiVersion(std::string_view text) {
@@ -272,6 +280,11 @@ WorkloadStatus StatusFromInspect(const json& inspect, const EnvironmentSpec& spe
     st.reason = "CrashLoop";
     st.message = "the container keeps exiting (last " + exited + "); restarted " +
                  std::to_string(restarts) + " times";
+  } else if (status == "stopping" ||
+             ((status == "exited" || status == "stopped") && JustExited(state, now))) {
+    st.phase = Phase::kPending;
+    st.reason = "Exiting";
+    st.message = "the container is stopping (last " + exited + ")";
   } else if (status == "exited" || status == "stopped" || status == "dead" || Bool(state, "Dead")) {
     st.phase = Phase::kFailed;
     st.reason = Bool(state, "OOMKilled") ? "OOMKilled" : exited;

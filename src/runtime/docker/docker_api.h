@@ -86,6 +86,11 @@ Result<nlohmann::json> BuildCreateBody(const EnvironmentSpec& spec, const Volume
 // kCrashLoopWindowSeconds of its last start.
 inline constexpr int kCrashLoopRestarts = 2;
 inline constexpr int64_t kCrashLoopWindowSeconds = 30;
+// A container that exited less than this long ago is still the engine's to handle: its restart
+// policy may be bringing it back, or someone's `rm -f` may be finishing. Starting it then races
+// the removal (Podman 4 then drops the record but leaves the process and its ports behind), so
+// it reads as Pending "Exiting" until the engine is done.
+inline constexpr int64_t kExitSettleSeconds = 3;
 // Maps a `GET /containers/{id}/json` body onto a WorkloadStatus. Ports are named after the
 // spec's ports. `now` is the current time (seconds since the epoch).
 WorkloadStatus StatusFromInspect(const nlohmann::json& inspect, const EnvironmentSpec& spec,

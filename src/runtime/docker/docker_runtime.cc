@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/validate.h"
+#include "net/port_probe.h"
 #include "runtime/watch_loop.h"
 #include "util/strings.h"
 
@@ -21,6 +22,7 @@ Result<std::unique_ptr<Runtime>> MakeDockerRuntime(const berth::Config& config) 
   opts.host_ip = config.host_ip.empty() ? "127.0.0.1" : config.host_ip;
   if (auto s = ValidateHostIp(opts.host_ip); !s) return Fail(Wrap(s.error(), "host_ip"));
   opts.network = config.network;
+  opts.probe_host_ports = !ep->unix_socket.empty();
   return std::unique_ptr<Runtime>(std::make_unique<docker::DockerRuntime>(
       std::make_unique<docker::DockerClient>(std::move(*ep)), std::move(opts)));
 }
@@ -92,6 +94,7 @@ Status DockerRuntime::CreateAndStart(const EnvironmentSpec& spec, const VolumeMo
                                      const std::string& name, const ProgressFn& progress) {
   auto body = BuildCreateBody(spec, volume, CreateOptions{opts_.host_ip, opts_.network});
   if (!body) return Fail(body.error());
+  if (auto s = WaitHostPortsFree(spec, progress); !s) return s;
   Report(progress, "Creating container " + name);
   auto id = client_->CreateContainer(name, *body);
   if (!id) {
@@ -116,6 +119,32 @@ Status DockerRuntime::CreateAndStart(const EnvironmentSpec& spec, const VolumeMo
   return {};
 }
 
+Status DockerRuntime::WaitHostPortsFree(const EnvironmentSpec& spec, const ProgressFn& progress) {
+  if (!opts_.probe_host_ports) return {};
+  auto deadline = std::chrono::steady_clock::now() + opts_.port_wait;
+  bool reported = false;
+  for (;;) {
+    const PortSpec* busy = nullptr;
+    for (const auto& p : spec.ports) {
+      if (p.host_port == 0) continue;
+      auto free = net::TcpPortFree(opts_.host_ip, p.host_port);
+      if (!free) return {};  // cannot tell from here: let the engine decide
+      if (!*free) {
+        busy = &p;
+        break;
+      }
+    }
+    if (!busy) return {};
+    std::string what = "host port " + std::to_string(busy->host_port) + " (" + busy->name +
+                       ") on " + opts_.host_ip + " is in use";
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Fail(ErrorCode::kUnavailable, what + " by another process");
+    if (!reported) Report(progress, "Waiting: " + what);
+    reported = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 Status DockerRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                             const ProgressFn& progress) {
   if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
@@ -133,8 +162,10 @@ Status DockerRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volu
       std::string state = StateOf(*existing);
       if (gen == spec.generation && state != "removing" && state != "dead") {
         if (state == "running" || state == "restarting" || state == "paused") return {};
+        if (state == "stopping")  // a start now would race whoever is stopping it
+          return Fail(ErrorCode::kUnavailable, "container " + name + " is stopping");
         // Created but never started (a crash between the two), or stopped: start it.
-        Report(progress, "Starting container " + name);
+        Report(progress, "Starting container " + name + " (" + state + ")");
         auto s = client_->StartContainer(existing->value("Id", name));
         if (!s) return Fail(ErrorCode::kFailed, s.error().message);
         return {};
@@ -173,18 +204,27 @@ Result<WorkloadStatus> DockerRuntime::Inspect(const EnvironmentSpec& spec) {
 }
 
 Status DockerRuntime::RemoveOne(const std::string& id) {
-  auto s = client_->RemoveContainer(id, /*force=*/true, /*volumes=*/false);
-  if (s || s.error().code == ErrorCode::kNotFound) return {};
-  if (s.error().code != ErrorCode::kAlreadyExists) return s;
-  // 409: a removal is already in progress; wait until it is done.
   auto deadline = std::chrono::steady_clock::now() + kRemoveWait;
-  while (std::chrono::steady_clock::now() < deadline) {
+  int unsettled = 0;  // refusals other than 409: a state change settles in well under 5 s
+  for (int attempt = 0;; ++attempt) {
+    auto s = client_->RemoveContainer(id, /*force=*/true, /*volumes=*/false);
+    if (s || s.error().code == ErrorCode::kNotFound) return {};
+    if (s.error().code == ErrorCode::kUnavailable || s.error().code == ErrorCode::kTimeout)
+      return s;
+    // 409: a removal is already in progress. Anything else while the container is between
+    // states (Podman: "could not be stopped ... container state improper" when it exits
+    // under a restart policy just as we kill it) is worth another try once it settles.
+    if (s.error().code != ErrorCode::kAlreadyExists && ++unsettled > 10) return s;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return s.error().code == ErrorCode::kAlreadyExists
+                 ? Fail(ErrorCode::kTimeout, "container " + id + " is still being removed")
+                 : s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 5 ? 100 : 500));
     auto j = client_->InspectContainer(id);
     if (!j && j.error().code == ErrorCode::kNotFound) return {};
-    if (!j) return Fail(j.error());
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!j && (j.error().code == ErrorCode::kUnavailable || j.error().code == ErrorCode::kTimeout))
+      return Fail(j.error());
   }
-  return Fail(ErrorCode::kTimeout, "container " + id + " is still being removed");
 }
 
 Status DockerRuntime::Remove(std::string_view ns, std::string_view name) {

@@ -2,6 +2,7 @@
 // environment, named deterministically and labelled with its owner and generation.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,12 @@ namespace berth::runtime::docker {
 struct DockerRuntimeOptions {
   std::string host_ip = "127.0.0.1";  // published ports bind here; reported as the host IP
   std::string network;                // "" = the engine's default bridge
+  // The engine shares this host's network (a unix socket): wait for published ports to be
+  // free before starting. Podman binds them itself and, when one bind fails, keeps the ports
+  // it did bind until its garbage collector runs, so a start racing the previous container's
+  // exit would block the ports for minutes.
+  bool probe_host_ports = false;
+  std::chrono::milliseconds port_wait{10000};
 };
 
 class DockerRuntime : public Runtime {
@@ -46,6 +53,8 @@ class DockerRuntime : public Runtime {
   Status CreateAndStart(const EnvironmentSpec& spec, const VolumeMount& volume,
                         const std::string& name, const ProgressFn& progress);
   Status RemoveOne(const std::string& id);
+  // Waits up to opts_.port_wait for the spec's host ports to be free; kUnavailable if not.
+  Status WaitHostPortsFree(const EnvironmentSpec& spec, const ProgressFn& progress);
 
   std::unique_ptr<DockerClient> client_;
   DockerRuntimeOptions opts_;

@@ -118,6 +118,11 @@ class DockerRuntimeTest : public ::testing::Test {
     return s;
   }
 
+  static void ExpectRemoved(Runtime& rt, const EnvironmentSpec& s) {
+    auto r = rt.Remove(s.ns, s.name);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+  }
+
   WorkloadStatus MustInspect(const EnvironmentSpec& s) {
     auto st = runtime_->Inspect(s);
     EXPECT_TRUE(st.has_value()) << st.error().message;
@@ -165,7 +170,7 @@ TEST_F(DockerRuntimeTest, ApplyRunsTheContainerAndServesTheVolume) {
   std::string all = util::Join(steps, "|");
   EXPECT_NE(all.find("Pulling image"), std::string::npos) << all;
   EXPECT_NE(all.find("Creating container"), std::string::npos) << all;
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, ApplyAgainWithTheSameGenerationKeepsTheContainer) {
@@ -179,7 +184,7 @@ TEST_F(DockerRuntimeTest, ApplyAgainWithTheSameGenerationKeepsTheContainer) {
   EXPECT_EQ(first.id, second.id);
   EXPECT_TRUE(steps.empty()) << util::Join(steps, "|");
   EXPECT_EQ(CountNamed(ContainerName(spec.ns, spec.name)), 1);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, NewGenerationReplacesTheContainerAndKeepsTheData) {
@@ -199,7 +204,7 @@ TEST_F(DockerRuntimeTest, NewGenerationReplacesTheContainerAndKeepsTheData) {
   EXPECT_TRUE(Eventually([&] { return HttpGet(spec.ports[0].host_port, "/index.html") != ""; }));
   EXPECT_EQ(HttpGet(spec.ports[0].host_port, "/index.html"), "data survives\n");
   EXPECT_EQ(CountNamed(ContainerName(spec.ns, spec.name)), 1);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, MissingImageFailsAndLeavesNoContainer) {
@@ -232,7 +237,7 @@ TEST_F(DockerRuntimeTest, RebuildWithAMissingImageKeepsTheOldContainer) {
   auto still = MustInspect(spec);
   EXPECT_EQ(still.id, old.id);
   EXPECT_EQ(still.generation, 1);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, IfNotPresentUsesTheLocalImage) {
@@ -242,7 +247,7 @@ TEST_F(DockerRuntimeTest, IfNotPresentUsesTheLocalImage) {
   auto s = runtime_->Apply(spec, volume_, nullptr);
   ASSERT_TRUE(s.has_value()) << s.error().message;
   EXPECT_EQ(MustInspect(spec).phase, Phase::kRunning);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, DuplicateNamesAreAlreadyExists) {
@@ -266,7 +271,7 @@ TEST_F(DockerRuntimeTest, DuplicateNamesAreAlreadyExists) {
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, ErrorCode::kAlreadyExists);
   EXPECT_EQ(CountNamed(cname), 1);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());  // not ours: left alone
+  ExpectRemoved(*runtime_, spec);  // not ours: left alone
   EXPECT_EQ(CountNamed(cname), 1);
   EXPECT_TRUE(podman_->PodmanOk({"rm", "-f", cname}).has_value());
 }
@@ -285,7 +290,7 @@ TEST_F(DockerRuntimeTest, ApplyAdoptsAContainerCreatedBeforeACrash) {
   EXPECT_EQ(st.id, *id);
   EXPECT_EQ(st.phase, Phase::kRunning);
   EXPECT_EQ(CountNamed(ContainerName(spec.ns, spec.name)), 1);
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, RemoveIsCompleteAndIdempotent) {
@@ -308,8 +313,8 @@ TEST_F(DockerRuntimeTest, RemoveIsCompleteAndIdempotent) {
   EXPECT_TRUE(util::PathExists(volume_.source + "/index.html"));
   EXPECT_TRUE(MustInspect(neighbour).exists);
   EXPECT_TRUE(MustInspect(other_ns).exists);
-  EXPECT_TRUE(runtime_->Remove(neighbour.ns, neighbour.name).has_value());
-  EXPECT_TRUE(runtime_->Remove(other_ns.ns, other_ns.name).has_value());
+  ExpectRemoved(*runtime_, neighbour);
+  ExpectRemoved(*runtime_, other_ns);
 }
 
 TEST_F(DockerRuntimeTest, ListOwnedFindsOnlyLabelledContainers) {
@@ -330,7 +335,7 @@ TEST_F(DockerRuntimeTest, ListOwnedFindsOnlyLabelledContainers) {
   }
   EXPECT_TRUE(found);
   EXPECT_TRUE(podman_->PodmanOk({"rm", "-f", "not-berth"}).has_value());
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, LogsReturnStdoutAndStderr) {
@@ -373,7 +378,7 @@ TEST_F(DockerRuntimeTest, LogsReturnStdoutAndStderr) {
   reader_leaves.join();
   EXPECT_TRUE(idle.has_value()) << idle.error().message;
 
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
   auto gone = runtime_->Logs(spec, {}, [](std::string_view) { return true; });
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
@@ -392,7 +397,7 @@ TEST_F(DockerRuntimeTest, AContainerThatExitsIsFailedWithAReason) {
       << PhaseName(st.phase);
   EXPECT_TRUE(st.reason == "Exited(3)" || st.reason == "CrashLoop") << st.reason;
   EXPECT_FALSE(st.message.empty());
-  EXPECT_TRUE(runtime_->Remove(spec.ns, spec.name).has_value());
+  ExpectRemoved(*runtime_, spec);
 }
 
 TEST_F(DockerRuntimeTest, ConcurrentAppliesShareOneRuntime) {
@@ -420,26 +425,88 @@ TEST_F(DockerRuntimeTest, ConcurrentAppliesShareOneRuntime) {
     EXPECT_EQ(HttpGet(port, "/index.html"), "env " + std::to_string(i) + "\n");
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kCount));
-  for (const auto& s : specs) EXPECT_TRUE(runtime_->Remove(s.ns, s.name).has_value());
+  for (const auto& s : specs) ExpectRemoved(*runtime_, s);
 }
 
+// Holds 127.0.0.1:port open (listening) until destroyed or Release()d.
+class PortHolder {
+ public:
+  explicit PortHolder(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ok_ = fd_.get() >= 0 &&
+          ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+          ::listen(fd_.get(), 1) == 0;
+  }
+  bool ok() const { return ok_; }
+  void Release() { fd_ = util::UniqueFd(); }
+
+ private:
+  util::UniqueFd fd_;
+  bool ok_ = false;
+};
+
 TEST_F(DockerRuntimeTest, AFailedStartLeavesNoContainer) {
-  // Someone else holds the host port: the engine creates the container, then cannot start it.
+  // Someone else holds the host port and the runtime does not look first (a remote engine):
+  // the engine creates the container, then cannot start it.
+  auto ep = ResolveDockerHost(podman_->docker_host());
+  ASSERT_TRUE(ep.has_value());
+  DockerRuntimeOptions o;
+  o.probe_host_ports = false;
+  DockerRuntime rt(std::make_unique<DockerClient>(*ep), o);
   auto spec = MakeSpec("busyport", "x\n");
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(spec.ports[0].host_port));
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  auto s = runtime_->Apply(spec, volume_, nullptr);
-  ::close(fd);
+  PortHolder hold(spec.ports[0].host_port);
+  ASSERT_TRUE(hold.ok());
+  auto s = rt.Apply(spec, volume_, nullptr);
+  hold.Release();
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, ErrorCode::kFailed);
   EXPECT_FALSE(MustInspect(spec).exists);
   EXPECT_EQ(CountNamed(ContainerName(spec.ns, spec.name)), 0);
+}
+
+// On a local engine the runtime waits for a busy host port instead of handing the engine a
+// start that must fail: the port's holder is named, nothing is created, and a port that
+// frees up during the wait is used.
+TEST_F(DockerRuntimeTest, ABusyHostPortIsWaitedForOnALocalEngine) {
+  auto ep = ResolveDockerHost(podman_->docker_host());
+  ASSERT_TRUE(ep.has_value());
+  DockerRuntimeOptions o;
+  o.probe_host_ports = true;
+  o.port_wait = std::chrono::milliseconds(1500);
+  DockerRuntime rt(std::make_unique<DockerClient>(*ep), o);
+  auto spec = MakeSpec("waitport", "waited\n");
+  const int port = spec.ports[0].host_port;
+  {
+    PortHolder hold(port);
+    ASSERT_TRUE(hold.ok());
+    std::vector<std::string> progress;
+    auto s = rt.Apply(spec, volume_, [&](const std::string& m) { progress.push_back(m); });
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(s.error().message.find("host port " + std::to_string(port) + " (http)"),
+              std::string::npos)
+        << s.error().message;
+    EXPECT_EQ(CountNamed(ContainerName(spec.ns, spec.name)), 0);
+    bool told = false;
+    for (const auto& m : progress) told = told || m.find("Waiting: host port") == 0;
+    EXPECT_TRUE(told);
+  }
+  o.port_wait = std::chrono::seconds(20);
+  DockerRuntime patient(std::make_unique<DockerClient>(*ep), o);
+  auto hold = std::make_unique<PortHolder>(port);
+  ASSERT_TRUE(hold->ok());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    hold->Release();
+  });
+  auto s = patient.Apply(spec, volume_, nullptr);
+  release.join();
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_TRUE(Eventually([&] { return HttpGet(port, "/index.html") == "waited\n"; }));
+  ExpectRemoved(rt, spec);
 }
 
 TEST_F(DockerRuntimeTest, AMissingNetworkFailsWithoutAContainer) {

@@ -276,6 +276,28 @@ TEST(StatusFromInspect, ExitedAndOomKilledAreFailed) {
   EXPECT_EQ(created.phase, Phase::kPending);
 }
 
+// Just after an exit the engine is still at work (a restart policy, someone's rm -f): the
+// container reads as Pending "Exiting", so the controller waits instead of starting it.
+TEST(StatusFromInspect, AFreshExitOrAStopInProgressIsPending) {
+  auto t0 = *ParseEngineTime("2026-11-26T10:00:00Z");
+  auto j = Inspect("exited", 137, 0);
+  j["State"]["FinishedAt"] = "2026-11-26T10:00:00.25Z";
+  auto fresh = StatusFromInspect(j, Spec(), "127.0.0.1", t0 + 1);
+  EXPECT_EQ(fresh.phase, Phase::kPending);
+  EXPECT_EQ(fresh.reason, "Exiting");
+  EXPECT_NE(fresh.message.find("Exited(137)"), std::string::npos) << fresh.message;
+  auto ahead = StatusFromInspect(j, Spec(), "127.0.0.1", t0 - 1);  // engine clock a bit ahead
+  EXPECT_EQ(ahead.phase, Phase::kPending);
+  auto settled = StatusFromInspect(j, Spec(), "127.0.0.1", t0 + kExitSettleSeconds);
+  EXPECT_EQ(settled.phase, Phase::kFailed);
+  EXPECT_EQ(settled.reason, "Exited(137)");
+  auto skewed = StatusFromInspect(j, Spec(), "127.0.0.1", t0 - 3600);  // far off: not waited on
+  EXPECT_EQ(skewed.phase, Phase::kFailed);
+  auto stopping = StatusFromInspect(Inspect("stopping", 0, 0), Spec(), "127.0.0.1", t0);
+  EXPECT_EQ(stopping.phase, Phase::kPending);
+  EXPECT_EQ(stopping.reason, "Exiting");
+}
+
 TEST(StatusFromInspect, CrashLoopIsFailedButAnOldRestartIsNot) {
   auto t0 = *ParseEngineTime("2026-11-26T10:00:00Z");
   auto looping = StatusFromInspect(Inspect("running", 0, 7), Spec(), "127.0.0.1", t0 + 1);
