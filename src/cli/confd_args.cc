@@ -32,7 +32,7 @@ const std::map<std::string, ConfdFlag, std::less<>>& ConfdFlags() {
       {"client-cert", {nullptr, true}},
       {"client-insecure", {nullptr, false}},
       {"client-key", {nullptr, true}},
-      {"config-file", {nullptr, true}},
+      {"config-file", {"--confd-config-file", true}},
       {"file", {nullptr, true}},
       {"filter", {nullptr, true}},
       {"password", {nullptr, true}},
@@ -40,10 +40,11 @@ const std::map<std::string, ConfdFlag, std::less<>>& ConfdFlags() {
       {"role-id", {nullptr, true}},
       {"scheme", {nullptr, true}},
       {"secret-id", {nullptr, true}},
+      {"secret-keyring", {nullptr, true}},
       {"separator", {nullptr, true}},
       {"srv-domain", {nullptr, true}},
       {"srv-record", {nullptr, true}},
-      {"sync-only", {nullptr, false}},
+      {"sync-only", {"--sync-only", false}},
       {"table", {nullptr, true}},
       {"user-id", {nullptr, true}},
       {"username", {nullptr, true}},
@@ -93,10 +94,7 @@ Result<std::vector<std::string>> RewriteConfdRouterArgs(const std::vector<std::s
     if (f.takes_value && eq == std::string_view::npos && i + 1 < args.size())
       out.push_back(args[++i]);
   }
-  if (rewrote && !has_confdir) {
-    out.push_back("--confdir");
-    out.push_back("/etc/confd");
-  }
+  if (rewrote && !has_confdir) out.push_back("--confd");
   out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   return out;
 }

@@ -13,13 +13,15 @@
 namespace berth::cli {
 
 // Rewrites confd's single-dash flags in the arguments that follow `berth router`:
-//   -confdir -onetime -watch -interval -node -noop -keep-stage-file -backend -log-level
-//     -> the same name with "--";
-//   -prefix (confd's key prefix) -> --confd-prefix (--prefix is the nginx prefix here).
+//   -confdir -onetime -watch -interval -node -noop -sync-only -keep-stage-file -backend
+//   -log-level -> the same name with "--";
+//   -prefix (confd's key prefix) -> --confd-prefix (--prefix is the nginx prefix here);
+//   -config-file -> --confd-config-file (--config is berth.toml).
 // Both "-flag value" and "-flag=value". A value is never rewritten, nor anything after "--" or
 // anything already spelled with "--". If a confd flag was rewritten and no confdir was given,
-// "--confdir /etc/confd" (confd's default) is added. A confd flag berth router does not
-// implement (-srv-record, -client-cert, -sync-only, ...) fails with kInvalidArgument.
+// "--confd" is added: confd mode, with the confdir from confd.toml or confd's /etc/confd. A confd
+// flag berth router does not implement (-srv-record, -client-cert, -sync-only, ...) fails with
+// kInvalidArgument.
 Result<std::vector<std::string>> RewriteConfdRouterArgs(const std::vector<std::string>& args);
 
 // Finds the subcommand in a whole command line (argv[0] first; `value_options` are the global

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "berth/store.h"
 #include "cli/commands.h"
 #include "router/confd/confd.h"
+#include "router/confd/config_file.h"
 #include "router/confd/log.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
@@ -37,6 +39,9 @@ struct RouterFlags {
   std::string upstream_scheme;
   std::string snippet;
   // confd mode
+  bool confd = false;  // confd's flags without -confdir: confdir from confd.toml or /etc/confd
+  std::string confd_config_file;
+  bool sync_only = false;
   std::string confdir;
   bool onetime = false;
   bool watch = false;
@@ -67,24 +72,41 @@ std::string StoreUrl(const RouterFlags& f, const Config& c) {
   return "sqlite://" + c.state_dir + "/berth.db";
 }
 
-int RunConfd(const RouterFlags& f, const Config& c) {
-  if (!f.log_level.empty()) router::confd::SetLogLevel(f.log_level);
+// confd's precedence: its defaults, then confd.toml, then the flags given on the command line.
+int RunConfd(const RouterFlags& f, const std::function<bool(const char*)>& given, const Config& c) {
+  const bool explicit_file = !f.confd_config_file.empty();
+  const std::string file = explicit_file ? f.confd_config_file : router::confd::kDefaultConfigFile;
+  auto fs = router::confd::LoadConfigFile(file, /*optional=*/!explicit_file);
+  if (!fs) return ReportError(Wrap(fs.error(), "confd config file"));
+  for (const auto& k : fs->ignored) spdlog::warn("{}: ignoring unknown key \"{}\"", file, k);
+  auto pick = [&](const char* flag, const auto& flag_value, const auto& file_value,
+                  const auto& fallback) {
+    using T = std::decay_t<decltype(flag_value)>;
+    if (given(flag)) return T(flag_value);
+    if (file_value) return T(*file_value);
+    return T(fallback);
+  };
+  std::string log_level = pick("--log-level", f.log_level, fs->log_level, std::string());
+  if (!log_level.empty()) router::confd::SetLogLevel(log_level);
   router::confd::Options o;
-  o.confdir = f.confdir;
+  o.confdir = pick("--confdir", f.confdir, fs->confdir, std::string("/etc/confd"));
   o.onetime = f.onetime;
-  o.watch = f.watch;
-  o.interval_seconds = f.interval;
-  o.prefix = f.confd_prefix;
-  o.noop = f.noop;
+  o.watch = pick("--watch", f.watch, fs->watch, false);
+  o.interval_seconds = pick("--interval", f.interval, fs->interval, 600);
+  o.prefix = pick("--confd-prefix", f.confd_prefix, fs->prefix, std::string());
+  o.noop = pick("--noop", f.noop, fs->noop, false);
+  o.sync_only = pick("--sync-only", f.sync_only, fs->sync_only, false);
   o.keep_stage_file = f.keep_stage_file;
-  if (!f.nodes.empty()) {
+  auto nodes = pick("--node", f.nodes, fs->nodes, std::vector<std::string>());
+  auto backend = pick("--backend", f.backend, fs->backend, std::string());
+  if (!nodes.empty()) {
     o.backend = "etcdv3";
-    o.nodes = f.nodes;
+    o.nodes = nodes;
   } else if (!f.etcd.empty()) {
     o.backend = "etcdv3";
     for (const auto& e : util::Split(f.etcd, ','))
       o.nodes.push_back(util::StartsWith(e, "http") ? e : "http://" + e);
-  } else if (f.backend == "etcdv3") {  // confd's -backend etcdv3 without -node
+  } else if (backend == "etcdv3") {  // confd's -backend etcdv3 without -node
     o.backend = "etcdv3";
     o.nodes = {"http://127.0.0.1:2379"};
   } else {
@@ -161,38 +183,56 @@ void AddRouterCommand(CLI::App& app) {
          "The HTTPS listener proxies to the route's http port (http) or https port (https)")
       ->check(CLI::IsMember({"http", "https"}));
   cmd->add_option("--snippet", f->snippet, "File of extra nginx directives for the http block");
-  auto* confdir = cmd->add_option("--confdir", f->confdir,
-                                  "confd mode: directory with conf.d/*.toml and templates/");
-  cmd->add_flag("--onetime", f->onetime, "confd mode: render once and exit")->needs(confdir);
-  cmd->add_flag("--watch", f->watch, "confd mode: re-render on every change")->needs(confdir);
-  cmd->add_option("--interval", f->interval, "confd mode: re-render every N seconds (default 600)")
-      ->needs(confdir);
-  cmd->add_option("--node", f->nodes, "confd mode: etcd endpoint http://host:port (repeatable)")
-      ->needs(confdir);
-  cmd->add_option("--confd-prefix", f->confd_prefix, "confd mode: key prefix, like confd -prefix")
-      ->needs(confdir);
-  cmd->add_flag("--noop", f->noop, "confd mode: render and check only")->needs(confdir);
-  cmd->add_flag("--keep-stage-file", f->keep_stage_file, "confd mode: keep staged files")
-      ->needs(confdir);
-  cmd->add_option("--backend", f->backend,
-                  "confd mode: etcdv3 (etcd v3 at --node, default http://127.0.0.1:2379)")
-      ->check(CLI::IsMember({"etcdv3"}))
-      ->needs(confdir);
-  cmd->add_option("--log-level", f->log_level,
-                  "confd mode: lowest level logged: debug|info (all), warn, error")
-      ->check(
-          CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"}))
-      ->needs(confdir);
+  // confd mode's options; each needs confd mode (checked in the callback, since confd mode
+  // may also come from --confd or --confd-config-file).
+  std::vector<CLI::Option*> confd_only;
+  cmd->add_option("--confdir", f->confdir,
+                  "confd mode: directory with conf.d/*.toml and templates/");
+  cmd->add_flag("--confd", f->confd, "confd mode with the confdir of confd.toml or /etc/confd")
+      ->group("");  // what confd's single-dash flags turn into; not for typing
+  cmd->add_option("--confd-config-file", f->confd_config_file,
+                  "confd mode: confd's config file (default /etc/confd/confd.toml if present)");
+  confd_only.push_back(cmd->add_flag("--onetime", f->onetime, "confd mode: render once and exit"));
+  confd_only.push_back(cmd->add_flag("--watch", f->watch, "confd mode: re-render on every change"));
+  confd_only.push_back(cmd->add_option("--interval", f->interval,
+                                       "confd mode: re-render every N seconds (default 600)"));
+  confd_only.push_back(cmd->add_option("--node", f->nodes,
+                                       "confd mode: etcd endpoint http://host:port (repeatable)"));
+  confd_only.push_back(cmd->add_option("--confd-prefix", f->confd_prefix,
+                                       "confd mode: key prefix, like confd -prefix"));
+  confd_only.push_back(cmd->add_flag("--noop", f->noop, "confd mode: render and check only"));
+  confd_only.push_back(cmd->add_flag(
+      "--sync-only", f->sync_only, "confd mode: write changed files without check_cmd/reload_cmd"));
+  confd_only.push_back(
+      cmd->add_flag("--keep-stage-file", f->keep_stage_file, "confd mode: keep staged files"));
+  confd_only.push_back(
+      cmd->add_option("--backend", f->backend,
+                      "confd mode: etcdv3 (etcd v3 at --node, default http://127.0.0.1:2379)")
+          ->check(CLI::IsMember({"etcdv3"})));
+  confd_only.push_back(
+      cmd->add_option("--log-level", f->log_level,
+                      "confd mode: lowest level logged: debug|info (all), warn, error")
+          ->check(CLI::IsMember(
+              {"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"})));
   cmd->footer(
       "confd users: confd's own command line works here too: -confdir, -onetime, -watch,\n"
-      "-interval, -node, -prefix (= --confd-prefix), -noop, -keep-stage-file, -backend etcdv3,\n"
-      "-log-level, as -flag value or -flag=value; without -confdir, /etc/confd (docs/confd.md).\n"
+      "-interval, -node, -prefix (= --confd-prefix), -noop, -sync-only, -keep-stage-file,\n"
+      "-backend etcdv3, -log-level, -config-file, as -flag value or -flag=value. confd.toml\n"
+      "(default /etc/confd/confd.toml) is read as confd reads it; flags win (docs/confd.md).\n"
       "Config keys: [router] in berth.toml (docs/router.md).");
-  cmd->callback([f, &app] {
+  cmd->callback([f, &app, cmd, confd_only] {
     auto cfg = LoadConfig(ConfigPath(app));
     if (!cfg) std::exit(ReportError(cfg.error()));
-    int rc = f->confdir.empty() ? RunRouter(*f, *cfg) : RunConfd(*f, *cfg);
-    std::exit(rc);
+    const bool confd_mode = !f->confdir.empty() || f->confd || !f->confd_config_file.empty();
+    if (!confd_mode) {
+      for (const auto* o : confd_only)
+        if (o->count() > 0)
+          std::exit(ReportError(Error{ErrorCode::kInvalidArgument,
+                                      o->get_name() + " needs confd mode (--confdir DIR)"}));
+      std::exit(RunRouter(*f, *cfg));
+    }
+    auto given = [cmd](const char* name) { return cmd->get_option(name)->count() > 0; };
+    std::exit(RunConfd(*f, given, *cfg));
   });
 }
 

@@ -133,7 +133,10 @@ Result<std::string> StoreUrl(const Options& opts) {
   std::string url = "etcd://";
   for (size_t i = 0; i < nodes.size(); ++i) {
     std::string n = nodes[i];
-    for (const char* scheme : {"http://", "https://", "etcd://"}) {
+    if (n.rfind("https://", 0) == 0)
+      return Fail(ErrorCode::kInvalidArgument,
+                  "etcd node \"" + nodes[i] + "\": TLS to etcd is not supported in confd mode");
+    for (const char* scheme : {"http://", "etcd://"}) {
       if (n.rfind(scheme, 0) == 0) n = n.substr(std::string_view(scheme).size());
     }
     while (!n.empty() && n.back() == '/') n.pop_back();

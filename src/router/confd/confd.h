@@ -20,6 +20,7 @@ struct Options {
   bool watch = false;
   int interval_seconds = 600;
   bool noop = false;
+  bool sync_only = false;  // write changed files without check_cmd and reload_cmd
   bool keep_stage_file = false;
 };
 

@@ -130,6 +130,7 @@ Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Opt
 TemplateResource::TemplateResource(ResourceConfig cfg, const Options& opts)
     : cfg_(std::move(cfg)),
       noop_(opts.noop),
+      sync_only_(opts.sync_only),
       keep_stage_file_(opts.keep_stage_file),
       kv_(std::make_unique<KVStore>()) {
   for (const auto& k : cfg_.keys) store_keys_.push_back(JoinPath(cfg_.prefix, k));
@@ -254,7 +255,7 @@ Result<SyncResult> TemplateResource::Sync(const std::string& content) {
     LogWarn("Noop mode enabled. " + dest + " will not be modified");
     return SyncResult::kNoop;
   }
-  if (!cfg_.check_cmd.empty()) {
+  if (!cfg_.check_cmd.empty() && !sync_only_) {
     // check_cmd is itself a template: {{.src}} is the staged file.
     auto ct = tmpl::Template::Parse("check_cmd", cfg_.check_cmd);
     if (!ct)
@@ -283,7 +284,7 @@ Result<SyncResult> TemplateResource::Sync(const std::string& content) {
   } else {
     stage.Consumed();
   }
-  if (!cfg_.reload_cmd.empty()) {
+  if (!cfg_.reload_cmd.empty() && !sync_only_) {
     if (auto st = RunShell(cfg_.reload_cmd, kCommandTimeout); !st) {
       return Fail(ErrorCode::kFailed, "reload of " + dest + " failed: " + st.error().message);
     }

@@ -57,6 +57,7 @@ class TemplateResource {
 
   ResourceConfig cfg_;
   bool noop_;
+  bool sync_only_;
   bool keep_stage_file_;
   std::vector<std::string> store_keys_;
   std::unique_ptr<KVStore> kv_;  // stable address: the template's functions point at it

@@ -55,9 +55,12 @@ TEST(ConfdArgs, ValuesAreNeverRewritten) {
             (Args{"--confdir", "/c", "--interval", "-1"}));
 }
 
-TEST(ConfdArgs, DefaultsConfdirLikeConfd) {
+TEST(ConfdArgs, ConfdFlagsWithoutConfdirMeanConfdMode) {
+  // --confd: confd mode, the confdir coming from confd.toml or confd's /etc/confd.
   EXPECT_EQ(Router({"-onetime", "-backend", "etcdv3"}),
-            (Args{"--onetime", "--backend", "etcdv3", "--confdir", "/etc/confd"}));
+            (Args{"--onetime", "--backend", "etcdv3", "--confd"}));
+  EXPECT_EQ(Router({"-config-file", "/x/confd.toml", "-sync-only"}),
+            (Args{"--confd-config-file", "/x/confd.toml", "--sync-only", "--confd"}));
   EXPECT_EQ(Router({"-onetime", "--confdir", "/c"}), (Args{"--onetime", "--confdir", "/c"}));
   EXPECT_EQ(Router({"--confdir=/c", "-watch"}), (Args{"--confdir=/c", "--watch"}));
   // Nothing in confd's spelling: nothing is added.
@@ -70,13 +73,12 @@ TEST(ConfdArgs, LeavesEverythingElseAlone) {
                 "0.0.0.0:80", "-v",      "-h",     "--watch",       "--confdir",
                 "/c",         "-x",      "-",      "-oyaml",        "-nfoo"};
   EXPECT_EQ(Router(berth), berth);
-  // After "--" everything is positional, and the default confdir goes before it.
-  EXPECT_EQ(Router({"-onetime", "--", "-watch"}),
-            (Args{"--onetime", "--confdir", "/etc/confd", "--", "-watch"}));
+  // After "--" everything is positional, and --confd goes before it.
+  EXPECT_EQ(Router({"-onetime", "--", "-watch"}), (Args{"--onetime", "--confd", "--", "-watch"}));
 }
 
 TEST(ConfdArgs, RejectsConfdFlagsBerthRouterDoesNotImplement) {
-  for (const char* f : {"-srv-record", "-client-cert=/c.pem", "-sync-only", "-config-file",
+  for (const char* f : {"-srv-record", "-client-cert=/c.pem", "-scheme", "-secret-keyring",
                         "-version", "-basic-auth", "-username"}) {
     auto r = RewriteConfdRouterArgs({"-onetime", f, "x"});
     ASSERT_FALSE(r) << f;

@@ -11,8 +11,10 @@
 #include "berth/store.h"
 #include "router/confd/confd.h"
 #include "router/confd/runner.h"
+#include "support/berth_server.h"
 #include "support/etcd.h"
 #include "util/fs.h"
+#include "util/process.h"
 
 namespace berth::router::confd {
 namespace {
@@ -111,6 +113,52 @@ TEST_F(ConfdEtcdTest, OnetimeWithGlobalPrefix) {
   auto st = RunOnce(opts_);
   ASSERT_TRUE(st.has_value()) << st.error().message;
   EXPECT_EQ(ReadText(dest_), "upstream p-app { server 127.0.0.1:31000; }\n");
+}
+
+// An existing confd deployment keeps its settings in confd.toml: `berth router -config-file F
+// -onetime` takes confdir, backend, nodes and prefix from it; flags on the command line win;
+// sync-only writes the file without check_cmd and reload_cmd.
+TEST_F(ConfdEtcdTest, ConfdTomlIsReadAndFlagsWin) {
+  Put("/edge1/devnginx/default/f-app", Route("f-app", 31001));
+  Put("/edge2/devnginx/default/g-app", Route("g-app", 31002));
+  const std::string file = dir_.path() + "/confd.toml";
+  WriteText(file, "backend = \"etcdv3\"\nconfdir = \"" + confdir_ + "\"\nnodes = [\"" +
+                      etcd_->endpoint() + "\"]\nprefix = \"/edge1\"\nlog-level = \"error\"\n");
+  auto berth = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {testing::BerthBinary(), "router"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    util::SpawnOptions so;
+    so.env_set = {{"BERTH_STATE_DIR", dir_.path() + "/state"}};
+    auto r = util::RunCommand(argv, std::chrono::seconds(60), so);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : util::CommandResult{};
+  };
+  auto r = berth({"-config-file", file, "-onetime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadText(dest_), "upstream f-app { server 127.0.0.1:31001; }\n");
+  EXPECT_EQ(ReadText(dir_.path() + "/reloads"), "reload\n");
+
+  r = berth({"-config-file=" + file, "-prefix", "/edge2", "-onetime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadText(dest_), "upstream g-app { server 127.0.0.1:31002; }\n");
+  EXPECT_EQ(ReadText(dir_.path() + "/reloads"), "reload\nreload\n");
+
+  // sync-only (here from the file): a record the check would refuse is written, nothing reloads.
+  Put("/edge1/devnginx/default/forbidden", Route("forbidden", 31003));
+  WriteText(file, ReadText(file) + "sync-only = true\n");
+  r = berth({"-config-file", file, "-onetime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(ReadText(dest_).find("upstream forbidden"), std::string::npos);
+  EXPECT_EQ(ReadText(dir_.path() + "/reloads"), "reload\nreload\n");
+
+  // What Berth cannot honour stops it before anything is touched, naming the key.
+  WriteText(file, "confdir = \"" + confdir_ + "\"\nclient_cert = \"/etc/ssl/c.pem\"\n");
+  r = berth({"-config-file", file, "-onetime"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("client_cert is not supported"), std::string::npos) << r.err;
+  // An explicit file that does not exist is an error, not silently skipped.
+  r = berth({"-config-file", dir_.path() + "/nope.toml", "-onetime"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
 }
 
 TEST_F(ConfdEtcdTest, WatchPicksUpChangesAndSurvivesRestart) {
