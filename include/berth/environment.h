@@ -63,10 +63,11 @@ struct EnvironmentSpec {
 enum class Phase { kPending, kRunning, kFailed, kDeleting };
 
 struct Event {
-  std::string time;  // RFC 3339
+  std::string time;  // RFC 3339, of the latest occurrence
   std::string type;  // "Normal" | "Warning"
   std::string reason;
   std::string message;
+  int count = 1;  // occurrences; a repeat is folded into one event, as Kubernetes does
 };
 
 struct EnvStatus {
@@ -81,6 +82,8 @@ struct EnvStatus {
   std::vector<Event> events;  // newest last, bounded
   std::string updated_at;
 
+  // Appends an event, or moves an identical one (type, reason, message) to the end with its
+  // count raised: a retry loop cannot push the history out of the bounded list.
   void AddEvent(std::string type, std::string reason, std::string message);
 };
 

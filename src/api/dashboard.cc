@@ -672,7 +672,8 @@ function renderDetail() {
   const evs = s.events || [];
   $('d-events').replaceChildren(...(evs.length ? evs.map(e => el('tr', {class: e.type},
       el('td', {class: 'small', text: fmtTime(e.time)}), el('td', {text: e.type}),
-      el('td', {text: e.reason}), el('td', {text: e.message})))
+      el('td', {text: e.reason}),
+      el('td', {text: e.message + (e.count > 1 ? ' (x' + e.count + ')' : '')})))
     : [el('tr', {}, el('td', {colSpan: 4, class: 'muted', text: 'no events yet'}))]));
   const box = $('events');
   box.scrollTop = box.scrollHeight;

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
+#include <string>
 
 #include "berth/validate.h"
 #include "cli/output.h"
@@ -128,9 +130,12 @@ void PrintView(const GlobalOptions& g, const json& view) {
     std::cout << "Last error:  " << Str(st, "last_error") << "\n";
   if (st.is_object() && st.contains("events") && !st["events"].empty()) {
     std::cout << "Events:\n";
-    for (const auto& e : st["events"])
+    for (const auto& e : st["events"]) {
+      int count = e.value("count", 1);
       std::cout << "  " << Str(e, "time") << "  " << Str(e, "type") << "  " << Str(e, "reason")
-                << "  " << Str(e, "message") << "\n";
+                << "  " << Str(e, "message")
+                << (count > 1 ? " (x" + std::to_string(count) + ")" : "") << "\n";
+    }
   }
 }
 
@@ -201,7 +206,7 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
   Followed f;
   std::optional<Error>& failure = f.failure;
   bool done = false;
-  size_t events_shown = 0;
+  std::set<std::string> events_shown;  // time|reason|message|count of what was printed
   bool router_enabled = false;
   if (auto info = client.Call("GET", "/v1/info"); info && (*info).contains("components"))
     router_enabled = (*info)["components"].contains("router");
@@ -210,14 +215,17 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
     const auto& st = last["status"];
     if (!st.is_object()) return true;
     if (progress && st.contains("events")) {
-      const auto& evs = st["events"];
-      // Events are bounded; show the ones that are new since the last update.
-      size_t n = evs.size();
-      size_t from = events_shown < n ? events_shown : (n ? n - 1 : 0);
-      for (size_t i = from; i < n; ++i)
-        std::fprintf(stderr, "[%5.1fs] %-10s %s\n", elapsed(), Str(evs[i], "reason").c_str(),
-                     Str(evs[i], "message").c_str());
-      events_shown = n;
+      // Events are bounded and a repeat is folded into an earlier one with a higher count:
+      // print each (event, count) once, whatever its position.
+      for (const auto& e : st["events"]) {
+        int count = e.value("count", 1);
+        std::string key = Str(e, "time") + "|" + Str(e, "reason") + "|" + Str(e, "message") + "|" +
+                          std::to_string(count);
+        if (!events_shown.insert(key).second) continue;
+        std::fprintf(stderr, "[%5.1fs] %-10s %s%s\n", elapsed(), Str(e, "reason").c_str(),
+                     Str(e, "message").c_str(),
+                     count > 1 ? (" (x" + std::to_string(count) + ")").c_str() : "");
+      }
     }
     std::string phase = st.value("phase", "");
     int64_t observed = st.value("observed_generation", int64_t{0});

@@ -1,5 +1,6 @@
 #include "berth/environment.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -20,8 +21,15 @@ int EnvironmentSpec::PortFor(const std::string& port_name) const {
 }
 
 void EnvStatus::AddEvent(std::string type, std::string reason_word, std::string message) {
-  events.push_back(
-      Event{NowRfc3339(), std::move(type), std::move(reason_word), std::move(message)});
+  Event e{NowRfc3339(), std::move(type), std::move(reason_word), std::move(message)};
+  auto same = std::find_if(events.begin(), events.end(), [&](const Event& o) {
+    return o.type == e.type && o.reason == e.reason && o.message == e.message;
+  });
+  if (same != events.end()) {
+    e.count = same->count + 1;
+    events.erase(same);
+  }
+  events.push_back(std::move(e));
   if (events.size() > kMaxEvents) events.erase(events.begin(), events.end() - kMaxEvents);
 }
 
@@ -79,13 +87,18 @@ std::vector<PortSpec> DefaultPorts() {
 }
 
 void to_json(json& j, const Event& e) {
-  j = json{{"time", e.time}, {"type", e.type}, {"reason", e.reason}, {"message", e.message}};
+  j = json{{"time", e.time},
+           {"type", e.type},
+           {"reason", e.reason},
+           {"message", e.message},
+           {"count", e.count}};
 }
 void from_json(const json& j, Event& e) {
   e.time = j.value("time", "");
   e.type = j.value("type", "");
   e.reason = j.value("reason", "");
   e.message = j.value("message", "");
+  e.count = std::max(1, j.value("count", 1));
 }
 
 void to_json(json& j, const EnvironmentSpec& s) {

@@ -162,5 +162,34 @@ TEST(EnvStatus, EventsAreBounded) {
   EXPECT_EQ(st.events.back().message, "99");
 }
 
+// A retry loop (Creating, ApplyFailed, Creating, ...) folds into two counted events and the
+// history before it stays.
+TEST(EnvStatus, RepeatedEventsAreFoldedWithACount) {
+  EnvStatus st;
+  st.AddEvent("Normal", "Accepted", "environment accepted");
+  for (int i = 0; i < 50; ++i) {
+    st.AddEvent("Normal", "Creating", "creating workload for generation 1");
+    st.AddEvent("Warning", "ApplyError", "host port 31329 (ssh) on 127.0.0.1 is in use");
+  }
+  ASSERT_EQ(st.events.size(), 3u);
+  EXPECT_EQ(st.events[0].reason, "Accepted");
+  EXPECT_EQ(st.events[0].count, 1);
+  EXPECT_EQ(st.events[1].reason, "Creating");
+  EXPECT_EQ(st.events[1].count, 50);
+  EXPECT_EQ(st.events[2].reason, "ApplyError");
+  EXPECT_EQ(st.events[2].count, 50);
+  // Same reason, other message: a different event. The count survives the JSON round trip.
+  st.AddEvent("Warning", "ApplyError", "image not found");
+  EXPECT_EQ(st.events.size(), 4u);
+  auto back = ParseStatus(SerializeStatus(st));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->events.size(), 4u);
+  EXPECT_EQ(back->events[2].count, 50);
+  EXPECT_EQ(back->events[3].count, 1);
+  auto old = ParseStatus(R"({"events":[{"time":"t","type":"Normal","reason":"R","message":"m"}]})");
+  ASSERT_TRUE(old);  // stored before counts existed
+  EXPECT_EQ(old->events.at(0).count, 1);
+}
+
 }  // namespace
 }  // namespace berth
