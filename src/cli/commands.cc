@@ -28,6 +28,12 @@ std::string Str(const json& j, const char* k) {
   return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
 }
 
+// " (xN)" for an event that happened N > 1 times (the server folds repeats), else "".
+std::string RepeatSuffix(const json& event) {
+  int count = event.value("count", 1);
+  return count > 1 ? " (x" + std::to_string(count) + ")" : "";
+}
+
 std::string PortCell(const json& view, const std::string& name) {
   int p = PublishedPort(view, name);
   return p ? std::to_string(p) : "-";
@@ -130,12 +136,9 @@ void PrintView(const GlobalOptions& g, const json& view) {
     std::cout << "Last error:  " << Str(st, "last_error") << "\n";
   if (st.is_object() && st.contains("events") && !st["events"].empty()) {
     std::cout << "Events:\n";
-    for (const auto& e : st["events"]) {
-      int count = e.value("count", 1);
+    for (const auto& e : st["events"])
       std::cout << "  " << Str(e, "time") << "  " << Str(e, "type") << "  " << Str(e, "reason")
-                << "  " << Str(e, "message")
-                << (count > 1 ? " (x" + std::to_string(count) + ")" : "") << "\n";
-    }
+                << "  " << Str(e, "message") << RepeatSuffix(e) << "\n";
   }
 }
 
@@ -218,13 +221,11 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
       // Events are bounded and a repeat is folded into an earlier one with a higher count:
       // print each (event, count) once, whatever its position.
       for (const auto& e : st["events"]) {
-        int count = e.value("count", 1);
         std::string key = Str(e, "time") + "|" + Str(e, "reason") + "|" + Str(e, "message") + "|" +
-                          std::to_string(count);
+                          std::to_string(e.value("count", 1));
         if (!events_shown.insert(key).second) continue;
         std::fprintf(stderr, "[%5.1fs] %-10s %s%s\n", elapsed(), Str(e, "reason").c_str(),
-                     Str(e, "message").c_str(),
-                     count > 1 ? (" (x" + std::to_string(count) + ")").c_str() : "");
+                     Str(e, "message").c_str(), RepeatSuffix(e).c_str());
       }
     }
     std::string phase = st.value("phase", "");

@@ -20,7 +20,7 @@ namespace berth::cli {
 // Both "-flag value" and "-flag=value". A value is never rewritten, nor anything after "--" or
 // anything already spelled with "--". If a confd flag was rewritten and no confdir was given,
 // "--confd" is added: confd mode, with the confdir from confd.toml or confd's /etc/confd. A confd
-// flag berth router does not implement (-srv-record, -client-cert, -sync-only, ...) fails with
+// flag berth router does not implement (-srv-record, -client-cert, -scheme, ...) fails with
 // kInvalidArgument.
 Result<std::vector<std::string>> RewriteConfdRouterArgs(const std::vector<std::string>& args);
 

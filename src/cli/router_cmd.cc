@@ -212,8 +212,7 @@ void AddRouterCommand(CLI::App& app) {
   confd_only.push_back(
       cmd->add_option("--log-level", f->log_level,
                       "confd mode: lowest level logged: debug|info (all), warn, error")
-          ->check(CLI::IsMember(
-              {"trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"})));
+          ->check(CLI::IsMember(router::confd::LogLevelNames())));
   cmd->footer(
       "confd users: confd's own command line works here too: -confdir, -onetime, -watch,\n"
       "-interval, -node, -prefix (= --confd-prefix), -noop, -sync-only, -keep-stage-file,\n"

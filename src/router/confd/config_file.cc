@@ -1,10 +1,13 @@
 #include "router/confd/config_file.h"
 
+#include <algorithm>
 #include <set>
 
 #include <toml++/toml.h>
 
+#include "router/confd/log.h"
 #include "util/fs.h"
+#include "util/strings.h"
 
 namespace berth::router::confd {
 namespace {
@@ -62,6 +65,10 @@ Result<FileSettings> ParseConfigFile(const std::string& text, const std::string&
       st = str(key, node, &s.prefix);
     } else if (key == "log-level") {
       st = str(key, node, &s.log_level);
+      const auto& names = LogLevelNames();
+      if (st && std::find(names.begin(), names.end(), *s.log_level) == names.end())
+        return Fail(Invalid(
+            path, "log-level \"" + *s.log_level + "\" is not one of " + util::Join(names, ", ")));
     } else if (key == "watch") {
       st = boolean(key, node, &s.watch);
     } else if (key == "noop") {

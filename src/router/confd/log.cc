@@ -27,6 +27,12 @@ void Log(int rank, const char* level, const std::string& msg) {
 }
 }  // namespace
 
+const std::vector<std::string>& LogLevelNames() {
+  static const std::vector<std::string> names = {"trace",   "debug", "info",  "warn",
+                                                 "warning", "error", "fatal", "panic"};
+  return names;
+}
+
 void SetLogLevel(const std::string& level) {
   int rank = 0;
   if (level == "warn" || level == "warning") rank = 1;

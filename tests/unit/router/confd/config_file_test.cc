@@ -62,13 +62,19 @@ TEST(ConfdConfigFile, WhatBerthCannotHonourIsAnErrorNamingTheKey) {
 }
 
 TEST(ConfdConfigFile, BadValuesAndSyntaxAreErrorsWithTheFile) {
-  for (const char* text : {"interval = \"60\"", "interval = 0", "watch = \"yes\"", "nodes = \"h\"",
-                           "nodes = [1]", "confdir = 3", "prefix = [", "= 1"}) {
+  for (const char* text :
+       {"interval = \"60\"", "interval = 0", "watch = \"yes\"", "nodes = \"h\"", "nodes = [1]",
+        "confdir = 3", "prefix = [", "= 1", "log-level = \"verbose\"", "log-level = 3"}) {
     auto s = ParseConfigFile(text, "bad.toml");
     ASSERT_FALSE(s) << text;
     EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument) << text;
     EXPECT_EQ(s.error().message.rfind("bad.toml: ", 0), 0u) << s.error().message;
   }
+  auto level = ParseConfigFile("log-level = \"verbose\"", "bad.toml");
+  ASSERT_FALSE(level);
+  EXPECT_EQ(level.error().message,
+            "bad.toml: log-level \"verbose\" is not one of trace, debug, info, warn, warning, "
+            "error, fatal, panic");
 }
 
 TEST(ConfdConfigFile, AMissingDefaultFileIsSkippedAnExplicitOneIsNot) {
