@@ -5,6 +5,9 @@
 //   auto etcd = EtcdServer::Start();
 //   ASSERT_TRUE(etcd.has_value()) << etcd.error().message;
 //   auto store = store::OpenStore((*etcd)->url());
+//
+// EtcdCluster starts N such members as one cluster (--initial-cluster) for fault tests: kill -9
+// one, stop two to lose quorum, bring them back on the same ports and data.
 #pragma once
 
 #include <chrono>
@@ -23,6 +26,8 @@ struct EtcdServerOptions {
   std::vector<std::string> extra_args;  // e.g. {"--auto-compaction-retention=1"}
   std::chrono::milliseconds start_timeout{30000};
 };
+
+class EtcdCluster;
 
 class EtcdServer {
  public:
@@ -46,22 +51,59 @@ class EtcdServer {
   // same ports and data.
   void Stop();
   Status Restart();
+  // SIGKILL, no shutdown at all (data kept, as after a crash).
+  void Kill9();
   bool running();
   // The last `bytes` of etcd's log, for failure messages.
   std::string LogTail(size_t bytes = 4000) const;
 
  private:
+  friend class EtcdCluster;
   EtcdServer() = default;
-  Status Launch();
+  Status Launch();  // Spawn() + WaitHealthy()
+  Status Spawn();
   Status WaitHealthy();
 
   EtcdServerOptions opts_;
+  std::string name_ = "berth-test";
+  std::string initial_cluster_;         // "" = a cluster of this one member
   std::unique_ptr<util::TempDir> dir_;  // destroyed after proc_ (declared first)
   util::Subprocess proc_;
   std::string data_dir_;
   std::string log_path_;
   int client_port_ = 0;
   int peer_port_ = 0;
+};
+
+struct EtcdClusterOptions {
+  int members = 3;
+  EtcdServerOptions member;  // binary, extra_args and start_timeout of every member
+};
+
+class EtcdCluster {
+ public:
+  // Starts every member, then waits until each reports healthy (the cluster has a leader).
+  static Result<std::unique_ptr<EtcdCluster>> Start(EtcdClusterOptions opts = {});
+
+  size_t size() const { return members_.size(); }
+  EtcdServer& member(size_t i) { return *members_.at(i); }
+  std::vector<std::string> endpoints() const;  // "http://127.0.0.1:PORT" for each member
+  std::string url() const;                     // "etcd://127.0.0.1:P1,127.0.0.1:P2,..."
+
+  void Kill9(size_t i) { members_.at(i)->Kill9(); }
+  void Stop(size_t i) { members_.at(i)->Stop(); }
+  // Starts a stopped member again on its ports and data, without waiting: a member alone in a
+  // cluster that lost quorum never reports healthy. WaitHealthy() waits for all running members.
+  Status Restart(size_t i);
+  Status WaitHealthy();
+  // The index of the member that is the raft leader now, as the running members report it.
+  Result<size_t> Leader();
+  // Every member's log tail, for failure messages.
+  std::string LogTails(size_t bytes = 2000) const;
+
+ private:
+  EtcdCluster() = default;
+  std::vector<std::unique_ptr<EtcdServer>> members_;
 };
 
 }  // namespace berth::testing
