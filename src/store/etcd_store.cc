@@ -1,5 +1,9 @@
 #include "store/etcd_store.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include "store/etcd/client.h"
 #include "store/etcd/watch.h"
 #include "store/key_range.h"
@@ -124,11 +128,20 @@ Result<int64_t> EtcdStore::Commit(const Txn& txn) {
       success.push_back({{"request_delete_range", {{"key", B64(op.key)}}}});
     }
   }
-  auto r = client_->Call("/kv/txn",
-                         json{{"compare", compare}, {"success", success}, {"failure", failure}});
+  bool retried = false;
+  auto r = client_->Call(
+      "/kv/txn", json{{"compare", compare}, {"success", success}, {"failure", failure}}, &retried);
   if (!r) return Fail(r.error());
   try {
     if (r->value("succeeded", false)) return HeaderRevision(*r);
+    // A member that died (or lost its leader) after taking the txn leaves its outcome unknown;
+    // the retry then trips over the txn's own writes. Answering kConflict would tell a create
+    // that its environment "already exists".
+    if (retried && !txn.compares.empty() && !txn.ops.empty()) {
+      auto applied = AppliedBefore(txn);
+      if (!applied) return Fail(applied.error());
+      if (*applied) return **applied;
+    }
     const auto& responses = r->value("responses", json::array());
     for (size_t i = 0; i < txn.compares.size(); ++i) {
       int64_t have = 0;
@@ -147,6 +160,25 @@ Result<int64_t> EtcdStore::Commit(const Txn& txn) {
   } catch (const json::exception& e) {
     return Fail(ErrorCode::kInternal, std::string("etcd txn: ") + e.what());
   }
+}
+
+Result<std::optional<int64_t>> EtcdStore::AppliedBefore(const Txn& txn) {
+  int64_t rev = 0;
+  for (const auto& op : txn.ops) {
+    auto kv = Get(op.key);
+    if (!kv) return Fail(kv.error());
+    bool in_effect = op.kind == Op::Kind::kPut ? (*kv && (*kv)->value == op.value) : !*kv;
+    if (!in_effect) return std::optional<int64_t>();
+    if (*kv) rev = std::max(rev, (*kv)->mod_revision);
+  }
+  if (rev == 0) {
+    auto current = Revision();
+    if (!current) return Fail(current.error());
+    rev = *current;
+  }
+  spdlog::info("etcd: a txn's answer was lost with a member; the retry found it applied at {}",
+               rev);
+  return std::optional<int64_t>(rev);
 }
 
 Result<int64_t> EtcdStore::Revision() {

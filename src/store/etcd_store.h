@@ -19,8 +19,8 @@ struct EtcdStoreOptions {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", tried in order on failure
   net::TlsOptions tls;
   std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds request_timeout{15000};
-  int list_page_size = 1000;  // List reads in pages at one revision
+  std::chrono::milliseconds request_timeout{10000};  // per call, over all endpoints
+  int list_page_size = 1000;                         // List reads in pages at one revision
 };
 
 class EtcdStore final : public Store {
@@ -43,6 +43,10 @@ class EtcdStore final : public Store {
 
  private:
   EtcdStore(std::shared_ptr<etcd::Client> c, EtcdStoreOptions opts);
+  // After a txn was retried on another member and failed its compare: true (with the
+  // revision) when every op of it is in effect, i.e. the first attempt was applied and only
+  // its answer was lost.
+  Result<std::optional<int64_t>> AppliedBefore(const Txn& txn);
   std::shared_ptr<etcd::Client> client_;
   EtcdStoreOptions opts_;
 };

@@ -1,5 +1,7 @@
 #include "store/etcd/client.h"
 
+#include <algorithm>
+
 #include "util/base64.h"
 
 namespace berth::store::etcd {
@@ -8,14 +10,16 @@ using nlohmann::json;
 
 namespace {
 constexpr size_t kMaxIdlePerEndpoint = 8;
+constexpr std::chrono::milliseconds kMinAttempt{2000};
 
 // gRPC status codes, as the gateway reports them.
 ErrorCode FromGrpc(int code) {
   switch (code) {
     case 3:  // INVALID_ARGUMENT
       return ErrorCode::kInvalidArgument;
-    case 4:  // DEADLINE_EXCEEDED
-      return ErrorCode::kTimeout;
+    case 4:   // DEADLINE_EXCEEDED: no quorum to answer in time
+    case 14:  // UNAVAILABLE: no leader, leader changed, member stopping, "request timed out"
+      return ErrorCode::kUnavailable;
     case 5:  // NOT_FOUND
       return ErrorCode::kNotFound;
     case 7:   // PERMISSION_DENIED
@@ -25,8 +29,6 @@ ErrorCode FromGrpc(int code) {
       return ErrorCode::kConflict;
     case 11:  // OUT_OF_RANGE: "required revision has been compacted"
       return ErrorCode::kGone;
-    case 14:  // UNAVAILABLE: no leader, leader changed, member stopping
-      return ErrorCode::kUnavailable;
     default:
       return ErrorCode::kInternal;
   }
@@ -63,25 +65,37 @@ void Client::Release(size_t endpoint, std::unique_ptr<net::HttpClient> c) {
   if (pool_[endpoint].size() < kMaxIdlePerEndpoint) pool_[endpoint].push_back(std::move(c));
 }
 
-Result<json> Client::Call(const std::string& path, const json& body) {
+Result<json> Client::Call(const std::string& path, const json& body, bool* retried) {
   if (cfg_.endpoints.empty()) return Fail(ErrorCode::kInvalidArgument, "etcd: no endpoints");
   const size_t n = cfg_.endpoints.size();
   const size_t start = preferred_.load();
+  const auto deadline = std::chrono::steady_clock::now() + cfg_.request_timeout;
+  // Each endpoint gets its share of the budget (at least kMinAttempt): a member that holds the
+  // request (no quorum: etcd answers only after 7 s) or swallows it (a partition) costs one
+  // share, and the next member is still tried in time.
+  const auto share = std::max(kMinAttempt, cfg_.request_timeout / static_cast<int64_t>(n));
   Error last{ErrorCode::kUnavailable, "etcd: no endpoint answered"};
   net::HttpRequest req;
   req.method = "POST";
   req.path = cfg_.api_prefix + path;
   req.body = body.dump();
   for (size_t i = 0; i < n; ++i) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (i > 0 && retried) *retried = true;
     size_t ep = (start + i) % n;
+    req.timeout = std::min(left, share);
     auto http = Acquire(ep);
     auto resp = http->Send(req);
     if (!resp) {
-      // A broken connection is not returned to the pool.
-      last = Wrap(resp.error(), "etcd " + cfg_.endpoints[ep]);
+      // A broken connection is not returned to the pool. A time-out is a member that cannot
+      // answer (no quorum, or gone): unavailable, like a refused connection.
+      last = Error{ErrorCode::kUnavailable,
+                   "etcd " + cfg_.endpoints[ep] + ": " + resp.error().message};
       if (resp.error().code == ErrorCode::kUnavailable || resp.error().code == ErrorCode::kTimeout)
         continue;
-      return Fail(last);
+      return Fail(resp.error());
     }
     Release(ep, std::move(http));
     if (resp->status != 200) {
@@ -100,6 +114,9 @@ Result<json> Client::Call(const std::string& path, const json& body) {
       return Fail(ErrorCode::kInternal, "etcd " + path + ": bad JSON: " + ex.what());
     }
   }
+  last.message = "etcd unavailable (no member answered within " +
+                 std::to_string(cfg_.request_timeout.count()) +
+                 " ms; quorum lost?): " + last.message;
   return Fail(last);
 }
 
@@ -150,7 +167,10 @@ Error GatewayError(long http_status, const std::string& body) {
     auto j = json::parse(body);
     if (j.is_object() && j.contains("code")) {
       std::string msg = j.value("message", j.value("error", std::string("etcd error")));
-      return Error{FromGrpc(static_cast<int>(JsonInt(j, "code"))), msg};
+      ErrorCode code = FromGrpc(static_cast<int>(JsonInt(j, "code")));
+      // A txn on a member without quorum ends as UNKNOWN "context deadline exceeded".
+      if (msg.find("deadline exceeded") != std::string::npos) code = ErrorCode::kUnavailable;
+      return Error{code, msg};
     }
   } catch (const json::exception&) {
   }

@@ -22,7 +22,11 @@ struct ClientConfig {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", "https://10.0.0.1:2379"
   net::TlsOptions tls;
   std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds request_timeout{15000};
+  // The whole Call's budget, over every endpoint it tries (each gets an equal share, at least
+  // 2 s). A member without quorum holds a request for 7 s (5 s + 2 election timeouts) before
+  // it answers "request timed out"; the share cuts that short, so a store without quorum is a
+  // prompt kUnavailable (503), well within an API client's patience, never a hang.
+  std::chrono::milliseconds request_timeout{10000};
   std::string api_prefix = "/v3";  // etcd 3.4+ (3.3 had /v3beta)
 };
 
@@ -32,11 +36,12 @@ class Client {
   ~Client();
 
   // POSTs `body` to api_prefix + path ("/kv/range") and returns the parsed answer. Transport
-  // failures and an unavailable member move on to the next endpoint; every endpoint is tried
-  // once. Retrying a txn whose answer was lost is safe for Berth: a guarded txn then fails its
-  // compare (a spurious kConflict, which callers already handle), an unguarded one rewrites the
-  // same values.
-  Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
+  // failures, time-outs and an unavailable member move on to the next endpoint; every endpoint
+  // is tried once, all within request_timeout. Whatever fails for want of a member or a quorum
+  // is kUnavailable. `retried`, if given, is set when an attempt failed before the answer: a
+  // txn sent then may have been applied (EtcdStore::Commit checks for that).
+  Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body,
+                              bool* retried = nullptr);
 
   const ClientConfig& config() const { return cfg_; }
   // The endpoint that answered last; watches start there.
