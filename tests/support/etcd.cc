@@ -121,7 +121,10 @@ Status EtcdServer::WaitHealthy() {
 }
 
 void EtcdServer::Stop() {
-  if (proc_.pid() > 0) proc_.Stop(std::chrono::milliseconds(5000));
+  if (proc_.pid() > 0) {
+    proc_.Signal(SIGCONT);  // a paused member would only die at the SIGKILL after the grace
+    proc_.Stop(std::chrono::milliseconds(5000));
+  }
   proc_ = util::Subprocess();
 }
 
@@ -131,6 +134,14 @@ void EtcdServer::Kill9() {
     proc_.Wait(std::chrono::milliseconds(10000));
   }
   proc_ = util::Subprocess();
+}
+
+void EtcdServer::Pause() {
+  if (proc_.pid() > 0) proc_.Signal(SIGSTOP);
+}
+
+void EtcdServer::Resume() {
+  if (proc_.pid() > 0) proc_.Signal(SIGCONT);
 }
 
 Status EtcdServer::Restart() {

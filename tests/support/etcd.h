@@ -53,6 +53,10 @@ class EtcdServer {
   Status Restart();
   // SIGKILL, no shutdown at all (data kept, as after a crash).
   void Kill9();
+  // SIGSTOP / SIGCONT: a member that hangs (a stalled disk, a frozen VM) with its connections
+  // open, so clients see no error, only silence.
+  void Pause();
+  void Resume();
   bool running();
   // The last `bytes` of etcd's log, for failure messages.
   std::string LogTail(size_t bytes = 4000) const;

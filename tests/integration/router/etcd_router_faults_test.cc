@@ -139,5 +139,19 @@ TEST_F(EtcdRouterFaults, NginxKeepsTheLastGoodTableThroughMemberLoss) {
   EXPECT_TRUE(router_.running()) << Logs();
 }
 
+// The member the router watches hangs: no error, only silence. Route changes made through the
+// other members still reach nginx.
+TEST_F(EtcdRouterFaults, FrozenMemberDoesNotStallRoutes) {
+  ASSERT_TRUE(PutRoute("a"));
+  StartRouter();
+  ASSERT_TRUE(Answers("a", 200));
+  cluster_->member(0).Pause();
+  ASSERT_TRUE(PutRoute("b"));
+  ASSERT_TRUE(DeleteRoute("a"));
+  EXPECT_TRUE(Answers("b", 200));
+  EXPECT_TRUE(Answers("a", 404));
+  cluster_->member(0).Resume();
+}
+
 }  // namespace
 }  // namespace berth::router

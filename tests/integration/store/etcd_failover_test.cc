@@ -108,5 +108,35 @@ TEST(EtcdFailover, WatchResumesOnAnotherMemberAfterKill9) {
   EXPECT_EQ(seen, (std::vector<std::string>{"/w/1=a", "/w/2=b", "/w/3=c"}));
 }
 
+// A member that hangs keeps the watch's connection open and sends nothing; the watch must
+// notice (its probe gets no answer) and resume on another member.
+TEST(EtcdFailover, WatchMovesOffAFrozenMember) {
+  if (EtcdServer::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_ETCD=1";
+  auto cluster = EtcdCluster::Start();
+  ASSERT_TRUE(cluster) << cluster.error().message;
+  auto st = OpenStore((*cluster)->url());
+  ASSERT_TRUE(st) << st.error().message;
+  auto from = (*st)->Revision();
+  ASSERT_TRUE(from);
+  auto w = (*st)->WatchPrefix("/f/", *from);  // on member 0, every client's first endpoint
+  ASSERT_TRUE(w);
+  std::vector<std::string> seen;
+  auto collect = [&](size_t n) {
+    for (int i = 0; i < 80 && seen.size() < n; ++i) {
+      auto ev = (*w)->Next(500ms);
+      ASSERT_TRUE(ev) << ev.error().message;
+      for (const auto& e : *ev) seen.push_back(e.kv.key + "=" + e.kv.value);
+    }
+  };
+  ASSERT_TRUE((*st)->Put("/f/1", "a"));
+  collect(1);
+  (*cluster)->member(0).Pause();
+  auto put = (*st)->Put("/f/2", "b");  // fails over to the others
+  ASSERT_TRUE(put) << put.error().message;
+  collect(2);
+  (*cluster)->member(0).Resume();
+  EXPECT_EQ(seen, (std::vector<std::string>{"/f/1=a", "/f/2=b"})) << (*cluster)->LogTails();
+}
+
 }  // namespace
 }  // namespace berth::store
