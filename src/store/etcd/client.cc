@@ -79,6 +79,7 @@ Result<json> Client::Call(const std::string& path, const json& body, bool* retri
   req.method = "POST";
   req.path = cfg_.api_prefix + path;
   req.body = body.dump();
+  req.headers[kRequireLeaderHeader] = "true";
   for (size_t i = 0; i < n; ++i) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -118,6 +119,25 @@ Result<json> Client::Call(const std::string& path, const json& body, bool* retri
                  std::to_string(cfg_.request_timeout.count()) +
                  " ms; quorum lost?): " + last.message;
   return Fail(last);
+}
+
+Status Client::Probe(size_t endpoint, std::chrono::milliseconds timeout,
+                     const std::atomic<bool>* cancel) {
+  if (endpoint >= cfg_.endpoints.size())
+    return Fail(ErrorCode::kInvalidArgument, "etcd: no endpoint " + std::to_string(endpoint));
+  net::HttpRequest req;
+  req.method = "POST";
+  req.path = cfg_.api_prefix + "/kv/range";
+  req.body = json{{"key", util::Base64Encode(std::string(1, '\0'))}, {"count_only", true}}.dump();
+  req.headers[kRequireLeaderHeader] = "true";
+  req.timeout = timeout;
+  req.cancel = cancel;
+  auto http = Acquire(endpoint);
+  auto resp = http->Send(req);
+  if (!resp) return Fail(ErrorCode::kUnavailable, resp.error().message);
+  Release(endpoint, std::move(http));
+  if (resp->status != 200) return Fail(GatewayError(resp->status, resp->body));
+  return {};
 }
 
 int64_t JsonInt(const json& obj, const char* field) {

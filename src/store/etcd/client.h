@@ -43,6 +43,12 @@ class Client {
   Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body,
                               bool* retried = nullptr);
 
+  // One cheap linearizable read on `endpoint` alone: fails unless that member answers and is
+  // part of a quorum with a leader. Watches use it to tell a quiet stream from a dead one.
+  // `cancel` (optional) ends it early.
+  Status Probe(size_t endpoint, std::chrono::milliseconds timeout,
+               const std::atomic<bool>* cancel = nullptr);
+
   const ClientConfig& config() const { return cfg_; }
   // The endpoint that answered last; watches start there.
   size_t preferred() const { return preferred_.load(); }
@@ -57,6 +63,11 @@ class Client {
   std::mutex pool_mu_;
   std::vector<std::vector<std::unique_ptr<net::HttpClient>>> pool_;
 };
+
+// Asks the member to refuse (unary calls) or cancel (watches) at once when it has no leader,
+// instead of holding the request until its own time-out: gRPC metadata "hasleader", which the
+// gateway takes from this header (etcd clientv3's WithRequireLeader).
+inline constexpr const char* kRequireLeaderHeader = "Grpc-Metadata-hasleader";
 
 // JSON helpers for the gateway's encoding: int64 as strings, bytes as base64, zero values
 // omitted.

@@ -14,6 +14,15 @@ using nlohmann::json;
 namespace {
 constexpr std::chrono::milliseconds kMinBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
+// A stream quiet this long gets its member probed; the probe's own limit.
+constexpr std::chrono::milliseconds kProbeAfter{5000};
+constexpr std::chrono::milliseconds kProbeTimeout{3000};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 EtcdWatch::EtcdWatch(std::shared_ptr<Client> client, std::string prefix, int64_t from)
@@ -22,6 +31,7 @@ EtcdWatch::EtcdWatch(std::shared_ptr<Client> client, std::string prefix, int64_t
       end_(PrefixEnd(prefix_)),
       last_(from) {
   thread_ = std::thread([this] { Run(); });
+  monitor_ = std::thread([this] { Monitor(); });
 }
 
 EtcdWatch::~EtcdWatch() {
@@ -38,6 +48,7 @@ EtcdWatch::~EtcdWatch() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   thread_.join();
+  monitor_.join();
 }
 
 void EtcdWatch::Cancel() {
@@ -78,6 +89,30 @@ void EtcdWatch::Run() {
     if (!session_ok_) endpoint = (endpoint + 1) % n;  // this one did not answer: try another
   }
   done_ = true;
+  cv_.notify_all();
+}
+
+void EtcdWatch::Monitor() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::seconds(1), [&] { return cancelled() || done_.load(); });
+      if (cancelled() || done_.load()) return;
+    }
+    int64_t since = activity_ns_.load();
+    if (since == 0 || NowNs() - since < std::chrono::nanoseconds(kProbeAfter).count()) continue;
+    size_t ep = session_endpoint_.load();
+    auto probe = client_->Probe(ep, kProbeTimeout, &cancelled_);
+    if (probe) {
+      // Alive and in a quorum: the prefix is just quiet. Probe again after another while.
+      activity_ns_.compare_exchange_strong(since, NowNs());
+      continue;
+    }
+    if (cancelled()) return;
+    spdlog::warn("etcd watch {}: member {} does not answer ({}); moving on", prefix_,
+                 client_->config().endpoints[ep], probe.error().message);
+    abort_session_ = true;
+  }
 }
 
 void EtcdWatch::Session(size_t endpoint) {
@@ -87,6 +122,9 @@ void EtcdWatch::Session(size_t endpoint) {
     if (cancelled()) return;
     active_ = &http;
   }
+  abort_session_ = false;
+  session_endpoint_ = endpoint;
+  activity_ns_ = NowNs();
   json create = {{"key", util::Base64Encode(prefix_.empty() ? std::string(1, '\0') : prefix_)},
                  {"range_end", util::Base64Encode(end_.empty() ? std::string(1, '\0') : end_)},
                  {"start_revision", std::to_string(last_ + 1)},
@@ -96,15 +134,20 @@ void EtcdWatch::Session(size_t endpoint) {
   req.path = client_->config().api_prefix + "/watch";
   req.body = json{{"create_request", create}}.dump();
   req.timeout = std::chrono::milliseconds(0);
+  req.headers[kRequireLeaderHeader] = "true";
+  req.cancel = &abort_session_;
   net::LineSplitter lines;
   auto resp = http.Stream(req, [&](std::string_view chunk) {
     if (cancelled()) return false;
+    activity_ns_ = NowNs();
     return lines.Feed(chunk, [&](std::string_view line) { return HandleLine(line); });
   });
   {
     std::lock_guard<std::mutex> l(mu_);
     active_ = nullptr;
   }
+  activity_ns_ = 0;
+  if (abort_session_) session_ok_ = false;  // the probe gave up on this member: try another
   if (cancelled()) return;
   if (!resp) {
     spdlog::warn("etcd watch {} on {}: {}; reconnecting", prefix_,
@@ -125,7 +168,9 @@ bool EtcdWatch::HandleLine(std::string_view line) {
     return false;
   }
   if (j.contains("error")) {
+    // "no leader" and the like: this member cannot serve the watch now; try another.
     spdlog::warn("etcd watch {}: {}", prefix_, j.dump());
+    session_ok_ = false;
     return false;
   }
   auto it = j.find("result");

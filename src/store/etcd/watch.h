@@ -1,6 +1,9 @@
 // An etcd watch: a background thread holds the streaming POST /v3/watch open, queues events,
 // and reconnects with backoff (next endpoint, resuming after the last revision seen) when the
-// stream drops. Next() hands over whatever is queued.
+// stream drops. A second thread probes the member when the stream has been quiet for a while:
+// a member that hangs (frozen, partitioned away, without a leader) keeps the connection open
+// but sends nothing, and only the probe tells that from a quiet prefix. Next() hands over
+// whatever is queued.
 #pragma once
 
 #include <atomic>
@@ -28,6 +31,7 @@ class EtcdWatch final : public Watch {
 
  private:
   void Run();
+  void Monitor();
   // One streaming session against one endpoint; returns when the stream ends.
   void Session(size_t endpoint);
   // Handles one JSON line; false ends the session.
@@ -46,9 +50,15 @@ class EtcdWatch final : public Watch {
   net::HttpClient* active_ = nullptr;  // guarded by mu_: the stream to abort on Cancel
   int64_t last_;                       // thread-only: last revision fully received
   bool session_ok_ = false;            // thread-only: the current session got a response
+  // Shared with Monitor(): the session's endpoint, when it last received bytes (steady clock,
+  // ns; 0 = no session), and the flag that ends it.
+  std::atomic<size_t> session_endpoint_{0};
+  std::atomic<int64_t> activity_ns_{0};
+  std::atomic<bool> abort_session_{false};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> done_{false};
   std::thread thread_;
+  std::thread monitor_;
 };
 
 }  // namespace berth::store::etcd
