@@ -115,9 +115,9 @@ Result<json> Client::Call(const std::string& path, const json& body, bool* retri
       return Fail(ErrorCode::kInternal, "etcd " + path + ": bad JSON: " + ex.what());
     }
   }
-  last.message = "etcd unavailable (no member answered within " +
-                 std::to_string(cfg_.request_timeout.count()) +
-                 " ms; quorum lost?): " + last.message;
+  last.message = std::string("etcd unavailable (") +
+                 (n == 1 ? "its member" : "none of its " + std::to_string(n) + " members") +
+                 " could serve the request: down, or no quorum): " + last.message;
   return Fail(last);
 }
 

@@ -259,7 +259,7 @@ TEST_F(EtcdClusterFaults, QuorumLossIs503AndConvergesAfter) {
     auto c = r(i).Cli({"create", "during" + std::to_string(i), "--no-wait"}, 45s);
     EXPECT_FALSE(c.timed_out);
     EXPECT_EQ(c.exit_code, 6) << c.err;
-    EXPECT_NE(c.err.find("unavailable"), std::string::npos) << c.err;
+    EXPECT_NE(c.err.find("etcd unavailable"), std::string::npos) << c.err;
     auto ls = r(i).Cli({"list"}, 45s);
     EXPECT_FALSE(ls.timed_out);
     EXPECT_EQ(ls.exit_code, 6) << ls.err;
