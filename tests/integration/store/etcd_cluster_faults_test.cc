@@ -18,6 +18,7 @@
 #include "support/berth_server.h"
 #include "support/etcd.h"
 #include "support/images.h"
+#include "support/nginx.h"
 #include "support/podman.h"
 #include "util/fs.h"
 
@@ -286,6 +287,17 @@ TEST_F(EtcdClusterFaults, QuorumLossIs503AndConvergesAfter) {
   Converges(r(1), {"keep", "pend1", "pend2"}, {"during0", "during1"});
   auto after = r(1).Cli({"create", "after", "--wait", "--timeout", "90", "-o", "json"}, 120s);
   EXPECT_EQ(after.exit_code, 0) << after.err << Logs();
+  // Both replicas' routers, whose watches lived through the outage, route it.
+  ASSERT_TRUE(util::WriteFileAtomic(shared_->path() + "/default/after/index.html", "after\n"));
+  for (size_t i = 0; i < 2; ++i) {
+    bool ok = false;
+    for (int n = 0; n < 100 && !ok; ++n) {
+      auto g = GetWithHost(r(i).nginx_port(), "after.ctest.localhost", "/index.html");
+      ok = g && g->status == 200 && g->body == "after\n";
+      if (!ok) std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_TRUE(ok) << "not routed by replica " << i << "\n" << Logs();
+  }
   // One replica leads, and both say which.
   std::string holder[2];
   int leaders = 0;
