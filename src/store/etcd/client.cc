@@ -1,6 +1,7 @@
 #include "store/etcd/client.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "util/base64.h"
 
@@ -11,6 +12,8 @@ using nlohmann::json;
 namespace {
 constexpr size_t kMaxIdlePerEndpoint = 8;
 constexpr std::chrono::milliseconds kMinAttempt{2000};
+// How long a call keeps going round the members while all of them refuse (an election).
+constexpr std::chrono::milliseconds kElectionWait{3000};
 
 // gRPC status codes, as the gateway reports them.
 ErrorCode FromGrpc(int code) {
@@ -80,7 +83,17 @@ Result<json> Client::Call(const std::string& path, const json& body, bool* retri
   req.path = cfg_.api_prefix + path;
   req.body = body.dump();
   req.headers[kRequireLeaderHeader] = "true";
-  for (size_t i = 0; i < n; ++i) {
+  const auto started = std::chrono::steady_clock::now();
+  auto pause = std::chrono::milliseconds(100);
+  for (size_t i = 0;; ++i) {
+    if (i > 0 && i % n == 0) {
+      // Every member refused: while a new leader is elected (they say "no leader" for a moment)
+      // or a member restarts. Go round again for a few seconds, not the whole budget: a cluster
+      // that stays without quorum is answered as unavailable promptly.
+      if (std::chrono::steady_clock::now() + pause - started > kElectionWait) break;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;

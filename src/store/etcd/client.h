@@ -36,8 +36,9 @@ class Client {
   ~Client();
 
   // POSTs `body` to api_prefix + path ("/kv/range") and returns the parsed answer. Transport
-  // failures, time-outs and an unavailable member move on to the next endpoint; every endpoint
-  // is tried once, all within request_timeout. Whatever fails for want of a member or a quorum
+  // failures, time-outs and an unavailable member move on to the next endpoint, all within
+  // request_timeout; when every endpoint refused, it goes round again for up to 3 s (a leader
+  // election). Whatever fails for want of a member or a quorum
   // is kUnavailable. `retried`, if given, is set when an attempt failed before the answer: a
   // txn sent then may have been applied (EtcdStore::Commit checks for that).
   Result<nlohmann::json> Call(const std::string& path, const nlohmann::json& body,
