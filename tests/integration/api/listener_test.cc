@@ -19,6 +19,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,7 @@ Result<std::unique_ptr<BerthServer>> StartWithTcp(BerthServerOptions o, int& por
     port = FreeLoopbackPort();
     BerthServerOptions a = o;
     a.router_mode = "off";
+    a.default_image = "localhost/listener-test:1";  // stored only; never run
     a.docker_host = "unix:///nonexistent/berth-listener-test.sock";
     a.env["BERTH_LISTEN_HTTP"] = "127.0.0.1:" + std::to_string(port);
     if (token) a.env["BERTH_API_TOKEN"] = kToken;
@@ -55,21 +57,21 @@ Result<std::unique_ptr<BerthServer>> StartWithTcp(BerthServerOptions o, int& por
   return Fail(last);
 }
 
-net::HttpClient TcpClient(int port, bool token = true) {
+std::unique_ptr<net::HttpClient> TcpClient(int port, bool token = true) {
   net::ClientOptions o;
   o.base_url = "http://127.0.0.1:" + std::to_string(port);
   o.timeout = 20s;
-  net::HttpClient c(o);
-  if (token) c.set_bearer_token(kToken);
+  auto c = std::make_unique<net::HttpClient>(o);
+  if (token) c->set_bearer_token(kToken);
   return c;
 }
 
-net::HttpClient UnixClient(const BerthServer& s) {
+std::unique_ptr<net::HttpClient> UnixClient(const BerthServer& s) {
   net::ClientOptions o;
   o.base_url = "http://berth";
   o.unix_socket = s.socket();
   o.timeout = 20s;
-  return net::HttpClient(o);
+  return std::make_unique<net::HttpClient>(o);
 }
 
 Result<net::HttpResponse> Send(net::HttpClient& c, const std::string& method,
@@ -192,11 +194,11 @@ TEST_F(Listener, ElevenHundredUnfinishedRequestsLockNobodyOut) {
 
   // Connections are accepted in order: once this one is answered, the flood has been seen.
   auto tcp = TcpClient(port_);
-  auto t = Send(tcp, "GET", "/v1/environments");
+  auto t = Send(*tcp, "GET", "/v1/environments");
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t->status, 200) << t->body;
   auto unix_client = UnixClient(*server_);
-  auto u = Send(unix_client, "GET", "/v1/environments");
+  auto u = Send(*unix_client, "GET", "/v1/environments");
   ASSERT_TRUE(u) << u.error().message;
   EXPECT_EQ(u->status, 200) << u->body;
 
@@ -211,26 +213,26 @@ TEST_F(Listener, ElevenHundredUnfinishedRequestsLockNobodyOut) {
 TEST_F(Listener, WritesNeedJsonAndTheGuards) {
   auto tcp = TcpClient(port_);
   // A cross-origin form can send text/plain: refused, nothing stored.
-  auto plain =
-      Send(tcp, "POST", "/v1/environments", R"({"name":"csrf"})", {{"Content-Type", "text/plain"}});
+  auto plain = Send(*tcp, "POST", "/v1/environments", R"({"name":"csrf"})",
+                    {{"Content-Type", "text/plain"}});
   ASSERT_TRUE(plain) << plain.error().message;
   EXPECT_EQ(plain->status, 415) << plain->body;
   auto unix_client = UnixClient(*server_);
-  auto plain_unix = Send(unix_client, "POST", "/v1/environments", R"({"name":"csrf"})",
+  auto plain_unix = Send(*unix_client, "POST", "/v1/environments", R"({"name":"csrf"})",
                          {{"Content-Type", "text/plain"}});
   ASSERT_TRUE(plain_unix) << plain_unix.error().message;
   EXPECT_EQ(plain_unix->status, 415) << plain_unix->body;
-  auto gone = Send(unix_client, "GET", "/v1/environments/default/csrf");
+  auto gone = Send(*unix_client, "GET", "/v1/environments/default/csrf");
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 404);
   // JSON (with a charset) is taken.
-  auto ok = Send(tcp, "POST", "/v1/environments", R"({"name":"json-ok"})",
+  auto ok = Send(*tcp, "POST", "/v1/environments", R"({"name":"json-ok"})",
                  {{"Content-Type", "application/json; charset=utf-8"}});
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 201) << ok->body;
   // No token, no write.
   auto anon = TcpClient(port_, false);
-  auto no_token = Send(anon, "POST", "/v1/environments", R"({"name":"anon"})");
+  auto no_token = Send(*anon, "POST", "/v1/environments", R"({"name":"anon"})");
   ASSERT_TRUE(no_token);
   EXPECT_EQ(no_token->status, 403) << no_token->body;
 }
@@ -239,17 +241,18 @@ TEST_F(Listener, WritesNeedJsonAndTheGuards) {
 TEST_F(Listener, ForeignHostIsRefused) {
   auto tcp = TcpClient(port_);
   const std::string p = ":" + std::to_string(port_);
-  for (const std::string host : {"evil.example" + p, "evil.example", "127.0.0.1.evil.example"}) {
-    auto r = Send(tcp, "GET", "/v1/environments", "", {{"Host", host}});
+  for (const std::string& host :
+       std::vector<std::string>{"evil.example" + p, "evil.example", "127.0.0.1.evil.example"}) {
+    auto r = Send(*tcp, "GET", "/v1/environments", "", {{"Host", host}});
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 421) << host << ": " << r->body;
-    auto page = Send(tcp, "GET", "/", "", {{"Host", host}});
+    auto page = Send(*tcp, "GET", "/", "", {{"Host", host}});
     ASSERT_TRUE(page);
     EXPECT_EQ(page->status, 421) << host;
   }
-  for (const std::string host :
-       {"127.0.0.1" + p, "localhost" + p, "LOCALHOST", "berth.test" + p, "[::1]" + p}) {
-    auto r = Send(tcp, "GET", "/v1/environments", "", {{"Host", host}});
+  for (const std::string& host : std::vector<std::string>{
+           "127.0.0.1" + p, "localhost" + p, "LOCALHOST", "berth.test" + p, "[::1]" + p}) {
+    auto r = Send(*tcp, "GET", "/v1/environments", "", {{"Host", host}});
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 200) << host << ": " << r->body;
   }
@@ -266,23 +269,23 @@ TEST_F(Listener, WrongMethodIs405WithAllow) {
                                          {"GET", "/v1/environments/default/x/rebuild", "POST"},
                                          {"DELETE", "/v1/info", "GET"},
                                          {"POST", "/v1/environments/default/x/logs", "GET"}}) {
-    auto r = Send(unix_client, c.method, c.path);
+    auto r = Send(*unix_client, c.method, c.path);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 405) << c.method << " " << c.path << ": " << r->body;
     EXPECT_EQ(r->headers["allow"], c.allow) << c.method << " " << c.path;
   }
   auto tcp = TcpClient(port_);
-  auto r = Send(tcp, "POST", "/healthz", "", {{"X-Berth-Client", "test"}});
+  auto r = Send(*tcp, "POST", "/healthz", "", {{"X-Berth-Client", "test"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
-  auto nf = Send(unix_client, "GET", "/v1/nothing-here");
+  auto nf = Send(*unix_client, "GET", "/v1/nothing-here");
   ASSERT_TRUE(nf);
   EXPECT_EQ(nf->status, 404);
 }
 
 TEST_F(Listener, BadQueryNumbersAre400NamingTheParameter) {
   auto unix_client = UnixClient(*server_);
-  auto c = Send(unix_client, "POST", "/v1/environments", R"({"name":"query"})");
+  auto c = Send(*unix_client, "POST", "/v1/environments", R"({"name":"query"})");
   ASSERT_TRUE(c);
   ASSERT_EQ(c->status, 201) << c->body;
   for (const auto& [path, param] : std::vector<std::pair<std::string, std::string>>{
@@ -293,12 +296,12 @@ TEST_F(Listener, BadQueryNumbersAre400NamingTheParameter) {
            {"/v1/environments/default/query/logs?follow=maybe", "follow"},
            {"/v1/environments/default/query/watch?timeout=abc", "timeout"},
            {"/v1/environments/default/query/watch?timeout=", "timeout"}}) {
-    auto r = Send(unix_client, "GET", path);
+    auto r = Send(*unix_client, "GET", path);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 400) << path << ": " << r->body;
     EXPECT_NE(r->body.find("query parameter " + param), std::string::npos) << path << r->body;
   }
-  auto del = Send(unix_client, "DELETE", "/v1/environments/default/query?purge=perhaps");
+  auto del = Send(*unix_client, "DELETE", "/v1/environments/default/query?purge=perhaps");
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 400) << del->body;
 }
@@ -306,17 +309,17 @@ TEST_F(Listener, BadQueryNumbersAre400NamingTheParameter) {
 // MHD's decoding stops at %00, so "demo%00" used to be answered as "demo".
 TEST_F(Listener, ControlBytesInPathsAreRefused) {
   auto unix_client = UnixClient(*server_);
-  auto c = Send(unix_client, "POST", "/v1/environments", R"({"name":"demo"})");
+  auto c = Send(*unix_client, "POST", "/v1/environments", R"({"name":"demo"})");
   ASSERT_TRUE(c);
   ASSERT_EQ(c->status, 201) << c->body;
-  auto plain = Send(unix_client, "GET", "/v1/environments/default/demo");
+  auto plain = Send(*unix_client, "GET", "/v1/environments/default/demo");
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->status, 200);
   for (const std::string path :
        {"/v1/environments/default/demo%00", "/v1/environments/default/demo%00/logs",
         "/v1/environments/default/demo%0a", "/v1/environments/default/de%7Fmo",
         "/v1/environments/default/demo%zz", "/v1/environments/default/demo%2", "/healthz%00"}) {
-    auto r = Send(unix_client, "GET", path);
+    auto r = Send(*unix_client, "GET", path);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->status == 400 || r->status == 404) << path << ": " << r->status << r->body;
     EXPECT_EQ(r->body.find("\"name\":\"demo\""), std::string::npos) << path;
@@ -343,7 +346,7 @@ TEST(ListenerTimeouts, SlowHeadersAreClosedButQuietStreamsAreNot) {
   // A watch that outlives several idle time-outs ends on its own terms: a complete chunked
   // body ("0\r\n\r\n"), not a connection cut mid-stream.
   auto unix_client = UnixClient(**s);
-  auto c = Send(unix_client, "POST", "/v1/environments", R"({"name":"quiet"})");
+  auto c = Send(*unix_client, "POST", "/v1/environments", R"({"name":"quiet"})");
   ASSERT_TRUE(c);
   ASSERT_EQ(c->status, 201) << c->body;
   auto w = ConnectFrom("127.0.0.1", port);
@@ -394,11 +397,11 @@ TEST(ListenerAuth, ServeRefusesAnOpenTcpListenerUnlessToldTo) {
   EXPECT_NE(human.out.find("insecure"), std::string::npos) << human.out;
   // Open, but writes still need a header a cross-origin form cannot send.
   auto tcp = TcpClient(port, false);
-  auto bare = Send(tcp, "POST", "/v1/environments", R"({"name":"open"})");
+  auto bare = Send(*tcp, "POST", "/v1/environments", R"({"name":"open"})");
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->status, 403) << bare->body;
   auto marked =
-      Send(tcp, "POST", "/v1/environments", R"({"name":"open"})", {{"X-Berth-Client", "test"}});
+      Send(*tcp, "POST", "/v1/environments", R"({"name":"open"})", {{"X-Berth-Client", "test"}});
   ASSERT_TRUE(marked);
   EXPECT_EQ(marked->status, 201) << marked->body;
   // The CLI sends it too.
