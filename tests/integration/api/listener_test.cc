@@ -210,6 +210,29 @@ TEST_F(Listener, ElevenHundredUnfinishedRequestsLockNobodyOut) {
   flood.clear();
 }
 
+// Many clients together fill the TCP listener (100 connections here); the unix socket, a
+// server apart with its own budget, still answers, and the threads stay bounded by the limit.
+TEST_F(Listener, AFullTcpListenerLeavesTheSocketAnswering) {
+  const int before = Threads(server_->pid());
+  std::vector<util::UniqueFd> flood;
+  for (int client = 3; client < 13; ++client) {  // 10 addresses x 20 = twice the limit
+    const std::string source = "127.0.0." + std::to_string(client);
+    for (int i = 0; i < 20; ++i) {
+      auto fd = ConnectFrom(source.c_str(), port_);
+      ASSERT_TRUE(fd) << source << ": " << std::strerror(errno);
+      flood.push_back(std::move(fd));
+    }
+  }
+  // Half are refused by the listener's limit and closed.
+  EXPECT_GE(CountClosed(flood, 100, 60s), 100u);
+  auto unix_client = UnixClient(*server_);
+  auto u = Send(*unix_client, "GET", "/v1/environments");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->status, 200) << u->body;
+  EXPECT_LE(Threads(server_->pid()), before + 100 + 16) << "threads before: " << before;
+  flood.clear();
+}
+
 TEST_F(Listener, WritesNeedJsonAndTheGuards) {
   auto tcp = TcpClient(port_);
   // A cross-origin form can send text/plain: refused, nothing stored.
