@@ -37,8 +37,11 @@ using namespace std::chrono_literals;
 
 constexpr char kToken[] = "listener-test-token";
 
+bool TcpAnswersAgain(int port);
+
 // Starts a server with the API on a free loopback port (retried: a free port can be taken
-// between choosing and binding it).
+// between choosing and binding it). The harness waits for the unix socket; this also waits for
+// the TCP listener, which opens just after it.
 Result<std::unique_ptr<BerthServer>> StartWithTcp(BerthServerOptions o, int& port,
                                                   bool token = true) {
   Error last;
@@ -51,8 +54,10 @@ Result<std::unique_ptr<BerthServer>> StartWithTcp(BerthServerOptions o, int& por
     a.env["BERTH_LISTEN_HTTP"] = "127.0.0.1:" + std::to_string(port);
     if (token) a.env["BERTH_API_TOKEN"] = kToken;
     auto s = BerthServer::Start(a);
-    if (s) return s;
-    last = s.error();
+    if (s && TcpAnswersAgain(port)) return s;
+    last = s ? Error{ErrorCode::kUnavailable,
+                     "no answer on 127.0.0.1:" + std::to_string(port) + ":\n" + (*s)->LogTail()}
+             : s.error();
   }
   return Fail(last);
 }
@@ -83,6 +88,19 @@ Result<net::HttpResponse> Send(net::HttpClient& c, const std::string& method,
   r.body = body;
   r.headers = std::move(headers);
   return c.Send(r);
+}
+
+// Waits (bounded) until the TCP listener takes a request: after a start, or after a flood once
+// the server has let go of the closed connections, so the next test starts from a quiet server.
+bool TcpAnswersAgain(int port) {
+  auto c = TcpClient(port, false);  // /healthz needs no token
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < end) {
+    auto r = Send(*c, "GET", "/healthz");
+    if (r && r->status == 200) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
 }
 
 int Threads(int pid) {
@@ -208,6 +226,7 @@ TEST_F(Listener, ElevenHundredUnfinishedRequestsLockNobodyOut) {
   // Beyond its share, the client's connections were closed rather than held.
   EXPECT_GE(CountClosed(flood, 1100 - 20, 30s), 1100u - 20u);
   flood.clear();
+  EXPECT_TRUE(TcpAnswersAgain(port_));
 }
 
 // Many clients together fill the TCP listener (100 connections here); the unix socket, a
@@ -231,6 +250,7 @@ TEST_F(Listener, AFullTcpListenerLeavesTheSocketAnswering) {
   EXPECT_EQ(u->status, 200) << u->body;
   EXPECT_LE(Threads(server_->pid()), before + 100 + 16) << "threads before: " << before;
   flood.clear();
+  EXPECT_TRUE(TcpAnswersAgain(port_));
 }
 
 TEST_F(Listener, WritesNeedJsonAndTheGuards) {
@@ -362,7 +382,9 @@ TEST(ListenerTimeouts, SlowHeadersAreClosedButQuietStreamsAreNot) {
   pollfd p{fd.get(), POLLOUT, 0};
   ASSERT_EQ(::poll(&p, 1, 10000), 1);
   const char partial[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  ASSERT_GT(::send(fd.get(), partial, sizeof partial - 1, MSG_NOSIGNAL), 0);
+  ASSERT_GT(::send(fd.get(), partial, sizeof partial - 1, MSG_NOSIGNAL), 0)
+      << std::strerror(errno) << "\n"
+      << (*s)->LogTail();
   // Bounded wait for the close; the old server never closed it.
   EXPECT_TRUE(ClosedByPeer(fd, 30s)) << (*s)->LogTail();
 
