@@ -23,7 +23,10 @@ using net::ServerResponse;
 
 ServerResponse ErrorResponse(const Error& e) {
   json j = {{"error", {{"code", ErrorCodeName(e.code)}, {"message", e.message}}}};
-  return ServerResponse::Json(HttpStatusFor(e.code), j.dump());
+  // Messages may quote the request (a path, a query value, a Host): bytes that are not UTF-8
+  // are replaced rather than letting the encoder throw and turn a 400 into a 500.
+  return ServerResponse::Json(HttpStatusFor(e.code),
+                              j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 ServerResponse ErrorResponse(ErrorCode c, std::string msg) {

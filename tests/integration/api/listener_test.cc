@@ -284,8 +284,8 @@ TEST_F(Listener, WritesNeedJsonAndTheGuards) {
 TEST_F(Listener, ForeignHostIsRefused) {
   auto tcp = TcpClient(port_);
   const std::string p = ":" + std::to_string(port_);
-  for (const std::string& host :
-       std::vector<std::string>{"evil.example" + p, "evil.example", "127.0.0.1.evil.example"}) {
+  for (const std::string& host : std::vector<std::string>{
+           "evil.example" + p, "evil.example", "127.0.0.1.evil.example", "ev\xffil.example"}) {
     auto r = Send(*tcp, "GET", "/v1/environments", "", {{"Host", host}});
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 421) << host << ": " << r->body;
@@ -337,6 +337,7 @@ TEST_F(Listener, BadQueryNumbersAre400NamingTheParameter) {
            {"/v1/environments/default/query/logs?tail=99999999999999999999", "tail"},
            {"/v1/environments/default/query/logs?tail=-7", "tail"},
            {"/v1/environments/default/query/logs?follow=maybe", "follow"},
+           {"/v1/environments/default/query/logs?tail=%ff", "tail"},
            {"/v1/environments/default/query/watch?timeout=abc", "timeout"},
            {"/v1/environments/default/query/watch?timeout=", "timeout"}}) {
     auto r = Send(*unix_client, "GET", path);
@@ -361,7 +362,8 @@ TEST_F(Listener, ControlBytesInPathsAreRefused) {
   for (const std::string path :
        {"/v1/environments/default/demo%00", "/v1/environments/default/demo%00/logs",
         "/v1/environments/default/demo%0a", "/v1/environments/default/de%7Fmo",
-        "/v1/environments/default/demo%zz", "/v1/environments/default/demo%2", "/healthz%00"}) {
+        "/v1/environments/default/demo%zz", "/v1/environments/default/demo%2", "/healthz%00",
+        "/v1/environments/default/demo%ff"}) {
     auto r = Send(*unix_client, "GET", path);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->status == 400 || r->status == 404) << path << ": " << r->status << r->body;
