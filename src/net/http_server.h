@@ -21,7 +21,7 @@ struct ListenerLimits {
   unsigned max_connections_per_client = 0;
   // A connection that sends or takes nothing for this long is closed: a request that never
   // finishes its headers or body, or an idle keep-alive. Not while a handler runs, and never
-  // for a streamed body (a follow may be legitimately silent; it is authenticated and counted).
+  // for a streamed body (a follow may be legitimately silent; it still counts as a connection).
   unsigned idle_timeout_seconds = 30;
   // Per-connection buffer: caps the request line plus headers (431 beyond it).
   size_t connection_memory_bytes = 64 * 1024;
