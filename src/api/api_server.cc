@@ -366,9 +366,10 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return ServerResponse::Json(202, SerializeView(*v));
   }
   if (action == "watch" && m == "GET") {
-    auto timeout_q = QueryInt(req, "timeout", 300, 1);
+    // 0 is taken as 1 s (the CLI passes its --timeout through); above an hour is capped.
+    auto timeout_q = QueryInt(req, "timeout", 300, 0);
     if (!timeout_q) return ErrorResponse(timeout_q.error());
-    int timeout = std::min(*timeout_q, 3600);
+    int timeout = std::clamp(*timeout_q, 1, 3600);
     // Probe first, so a missing environment is a plain 404 rather than a stream.
     if (auto v = service_.Get(ns, name); !v) return ErrorResponse(v.error());
     ServerResponse r;

@@ -339,7 +339,8 @@ TEST_F(Listener, BadQueryNumbersAre400NamingTheParameter) {
            {"/v1/environments/default/query/logs?follow=maybe", "follow"},
            {"/v1/environments/default/query/logs?tail=%ff", "tail"},
            {"/v1/environments/default/query/watch?timeout=abc", "timeout"},
-           {"/v1/environments/default/query/watch?timeout=", "timeout"}}) {
+           {"/v1/environments/default/query/watch?timeout=", "timeout"},
+           {"/v1/environments/default/query/watch?timeout=-1", "timeout"}}) {
     auto r = Send(*unix_client, "GET", path);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 400) << path << ": " << r->body;
