@@ -19,6 +19,17 @@ struct Config {
   std::string socket;       // REST API unix socket (the CLI's transport)
   std::string listen_http;  // optional "127.0.0.1:8080"
   std::string api_token;    // required for HTTP listeners when set
+  // listen_http without api_token is refused unless this says the open API is wanted.
+  bool insecure_no_auth = false;
+  // Host header names answered on listen_http besides IP literals and "localhost" (DNS
+  // rebinding: a browser sends the attacker's name).
+  std::vector<std::string> api_hosts;
+  // Listener bounds (docs/configuration.md, "API listeners").
+  int api_max_connections = 256;            // per TCP listener
+  int api_max_connections_per_client = 32;  // per client address on TCP
+  int api_socket_max_connections = 128;     // the unix socket's own budget
+  int api_idle_timeout_seconds = 30;        // an unfinished request or idle keep-alive
+  int api_max_header_kib = 64;              // request line + headers, per connection
   std::string store_url;    // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
   int workers = 8;          // controller reconcile workers
   int resync_seconds = 10;  // level-triggered full resync period

@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <optional>
 #include <set>
 
 #include "api/dashboard.h"
@@ -19,26 +23,80 @@ using net::ServerResponse;
 
 ServerResponse ErrorResponse(const Error& e) {
   json j = {{"error", {{"code", ErrorCodeName(e.code)}, {"message", e.message}}}};
-  return ServerResponse::Json(HttpStatusFor(e.code), j.dump());
+  // Messages may quote the request (a path, a query value, a Host): bytes that are not UTF-8
+  // are replaced rather than letting the encoder throw and turn a 400 into a 500.
+  return ServerResponse::Json(HttpStatusFor(e.code),
+                              j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 ServerResponse ErrorResponse(ErrorCode c, std::string msg) {
   return ErrorResponse(Error{c, std::move(msg)});
 }
 
-bool QueryBool(const ServerRequest& r, const std::string& k) {
-  auto it = r.query.find(k);
-  return it != r.query.end() && (it->second == "1" || it->second == "true" || it->second.empty());
+// An error with its own HTTP status (405, 415, 421): the JSON code stays one of ErrorCode's.
+ServerResponse ErrorResponse(int status, ErrorCode c, std::string msg) {
+  ServerResponse r = ErrorResponse(c, std::move(msg));
+  r.status = status;
+  return r;
 }
 
-int QueryInt(const ServerRequest& r, const std::string& k, int def) {
+// Query parameters are strict: a value that does not parse is a 400 naming the parameter, not
+// silently the default.
+Result<bool> QueryBool(const ServerRequest& r, const std::string& k) {
+  auto it = r.query.find(k);
+  if (it == r.query.end()) return false;
+  const std::string& v = it->second;
+  if (v.empty() || v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  return Fail(ErrorCode::kInvalidArgument,
+              "query parameter " + k + " must be true or false, not \"" + v.substr(0, 64) + "\"");
+}
+
+Result<int> QueryInt(const ServerRequest& r, const std::string& k, int def, int min) {
   auto it = r.query.find(k);
   if (it == r.query.end()) return def;
-  try {
-    return std::stoi(it->second);
-  } catch (...) {
-    return def;
+  const std::string& v = it->second;
+  int n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < min)
+    return Fail(ErrorCode::kInvalidArgument, "query parameter " + k +
+                                                 " must be an integer >= " + std::to_string(min) +
+                                                 ", not \"" + v.substr(0, 64) + "\"");
+  return n;
+}
+
+bool IsWrite(const std::string& m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+// The methods an endpoint answers ("" = no such endpoint); any other method is a 405.
+std::string AllowedMethods(const std::string& path, const std::vector<std::string>& parts) {
+  if (path == "/" || path == "/ui" || path == "/healthz" || path == "/v1/info" ||
+      path == "/metrics")
+    return "GET";
+  if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "environments") return "";
+  if (parts.size() == 2) return "GET, POST";
+  if (parts.size() == 4) return "GET, DELETE";
+  if (parts.size() == 5) {
+    if (parts[4] == "rebuild") return "POST";
+    if (parts[4] == "watch" || parts[4] == "logs") return "GET";
   }
+  return "";
+}
+
+// The Host part of a Host header: "a.b:8080" -> "a.b", "[::1]:8080" -> "[::1]".
+std::string HostName(const std::string& host) {
+  if (!host.empty() && host.front() == '[')
+    return util::ToLower(host.substr(0, host.find(']') + 1));
+  return util::ToLower(host.substr(0, host.rfind(':')));
+}
+
+bool IsIpLiteral(const std::string& h) {
+  in6_addr a6{};
+  in_addr a4{};
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    return inet_pton(AF_INET6, h.substr(1, h.size() - 2).c_str(), &a6) == 1;
+  return inet_pton(AF_INET, h.c_str(), &a4) == 1;
 }
 
 }  // namespace
@@ -75,11 +133,35 @@ ApiServer::~ApiServer() {
   Stop();
 }
 
+Status CheckTcpAuth(const Config& c) {
+  if (c.listen_http.empty() || !c.api_token.empty() || c.insecure_no_auth) return {};
+  return Fail(
+      ErrorCode::kInvalidArgument,
+      "listen_http " + c.listen_http +
+          " without api_token would let anyone who can reach it run containers: set "
+          "api_token (BERTH_API_TOKEN), or pass --insecure-no-auth (server.insecure_no_auth "
+          "= true) to serve an open API on purpose");
+}
+
 Status ApiServer::Start() {
+  if (auto s = CheckTcpAuth(config_); !s) return s;
+  if (!config_.listen_http.empty() && config_.api_token.empty())
+    spdlog::warn(
+        "API on {} has no api_token (--insecure-no-auth): anyone who can reach it can "
+        "run containers",
+        config_.listen_http);
   server_ = std::make_unique<net::HttpServer>([this](const ServerRequest& r) { return Handle(r); });
-  if (auto s = server_->ListenUnix(config_.socket); !s) return s;
-  if (!config_.listen_http.empty())
-    if (auto s = server_->ListenTcp(config_.listen_http); !s) return s;
+  net::ListenerLimits limits;
+  limits.idle_timeout_seconds = static_cast<unsigned>(config_.api_idle_timeout_seconds);
+  limits.connection_memory_bytes = static_cast<size_t>(config_.api_max_header_kib) * 1024;
+  limits.max_connections = static_cast<unsigned>(config_.api_socket_max_connections);
+  if (auto s = server_->ListenUnix(config_.socket, limits); !s) return s;
+  if (!config_.listen_http.empty()) {
+    limits.max_connections = static_cast<unsigned>(config_.api_max_connections);
+    limits.max_connections_per_client =
+        static_cast<unsigned>(config_.api_max_connections_per_client);
+    if (auto s = server_->ListenTcp(config_.listen_http, limits); !s) return s;
+  }
   return {};
 }
 
@@ -89,24 +171,73 @@ void ApiServer::Stop() {
   server_.reset();
 }
 
+bool ApiServer::HostAllowed(const ServerRequest& req) const {
+  auto it = req.headers.find("host");
+  if (it == req.headers.end()) return true;  // HTTP/1.0 without Host: not a browser
+  const std::string name = HostName(it->second);
+  if (name == "localhost" || IsIpLiteral(name)) return true;
+  return std::any_of(config_.api_hosts.begin(), config_.api_hosts.end(),
+                     [&](const std::string& h) { return util::ToLower(h) == name; });
+}
+
 ServerResponse ApiServer::Handle(const ServerRequest& req) {
+  auto refused = Admit(req);
+  ServerResponse r = refused ? std::move(*refused) : Route(req);
+  spdlog::debug("{} {} -> {}", req.method, req.path, r.status);
+  return r;
+}
+
+std::optional<ServerResponse> ApiServer::Admit(const ServerRequest& req) {
+  const bool tcp = req.peer != "unix";
+  // DNS rebinding: a page of evil.example whose name now resolves to this host is same-origin
+  // with the API to the browser, but its requests still carry "Host: evil.example".
+  if (tcp && !HostAllowed(req))
+    return ErrorResponse(421, ErrorCode::kPermissionDenied,
+                         "this API does not answer for Host \"" +
+                             req.headers.at("host").substr(0, 253) +
+                             "\" (allowed: IP addresses, localhost and server.api_hosts)");
   // The unix socket is protected by file permissions; TCP needs the token when one is set.
   // The dashboard page holds no data: it loads without the token so that it can ask for it.
   const bool public_page =
       req.path == "/healthz" || (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
-  if (req.peer != "unix" && !config_.api_token.empty() && !public_page) {
+  if (tcp && !config_.api_token.empty() && !public_page) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + config_.api_token)
       return ErrorResponse(ErrorCode::kPermissionDenied, "missing or wrong bearer token");
   }
-  ServerResponse r = Route(req);
-  spdlog::debug("{} {} -> {}", req.method, req.path, r.status);
-  return r;
+  if (IsWrite(req.method)) {
+    // CSRF: a cross-origin form can POST text/plain or form data but cannot set a JSON content
+    // type or a custom header without the browser asking (CORS preflight, never granted here).
+    if (!req.body.empty()) {
+      auto ct = req.headers.find("content-type");
+      std::string type = ct == req.headers.end() ? "" : ct->second.substr(0, ct->second.find(';'));
+      if (util::ToLower(util::Trim(type)) != "application/json")
+        return ErrorResponse(415, ErrorCode::kInvalidArgument,
+                             "a request body must be sent as Content-Type: application/json");
+    }
+    // With a token the Authorization header is that proof; without one (--insecure-no-auth)
+    // a write must carry X-Berth-Client, which the CLI and the dashboard send.
+    if (tcp && config_.api_token.empty() && !req.headers.count("x-berth-client"))
+      return ErrorResponse(ErrorCode::kPermissionDenied,
+                           "writes over TCP without api_token need the X-Berth-Client header");
+  }
+  return std::nullopt;
 }
 
 ServerResponse ApiServer::Route(const ServerRequest& req) {
   const auto parts = util::Split(req.path, '/');
   const std::string& m = req.method;
+  const std::string allow = AllowedMethods(req.path, parts);
+  if (allow.empty()) return ErrorResponse(ErrorCode::kNotFound, "no such endpoint: " + req.path);
+  bool allowed = false;
+  for (const auto& a : util::Split(allow, ',')) allowed = allowed || util::Trim(a) == m;
+  if (!allowed) {
+    ServerResponse r = ErrorResponse(
+        405, ErrorCode::kInvalidArgument,
+        "method " + m + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+    r.headers["Allow"] = allow;
+    return r;
+  }
   if (req.path == "/" || req.path == "/ui") {
     ServerResponse r;
     r.headers["Content-Type"] = "text/html; charset=utf-8";
@@ -120,7 +251,13 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
               {"base_domains", config_.base_domains},
               {"host_ip", config_.host_ip},
               {"default_namespace", config_.default_namespace},
-              {"default_image", config_.default_image}};
+              {"default_image", config_.default_image},
+              {"api",
+               {{"listen_http", config_.listen_http},
+                {"auth", config_.listen_http.empty() ? "socket only"
+                         : config_.api_token.empty() ? "none (insecure: --insecure-no-auth)"
+                                                     : "bearer token"},
+                {"insecure", !config_.listen_http.empty() && config_.api_token.empty()}}}};
     if (info_) {
       try {
         j["components"] = json::parse(info_());
@@ -178,16 +315,16 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
       for (const auto& v : *list) arr.push_back(json::parse(SerializeView(v)));
       return ServerResponse::Json(200, json{{"items", arr}}.dump());
     }
-    if (m == "POST") {
-      CreateOptions opts;
-      auto spec = ParseCreateRequest(req.body, &opts.pull_policy_given);
-      if (!spec) return ErrorResponse(spec.error());
-      if (req.query.count("rollback")) opts.rollback_on_failure = QueryBool(req, "rollback");
-      auto v = service_.Create(std::move(*spec), opts);
-      if (!v) return ErrorResponse(v.error());
-      return ServerResponse::Json(201, SerializeView(*v));
-    }
-    return ErrorResponse(ErrorCode::kInvalidArgument, "method " + m + " not allowed");
+    // POST (AllowedMethods)
+    CreateOptions opts;
+    auto rollback = QueryBool(req, "rollback");
+    if (!rollback) return ErrorResponse(rollback.error());
+    auto spec = ParseCreateRequest(req.body, &opts.pull_policy_given);
+    if (!spec) return ErrorResponse(spec.error());
+    if (req.query.count("rollback")) opts.rollback_on_failure = *rollback;
+    auto v = service_.Create(std::move(*spec), opts);
+    if (!v) return ErrorResponse(v.error());
+    return ServerResponse::Json(201, SerializeView(*v));
   }
   if (parts.size() < 4) return ErrorResponse(ErrorCode::kNotFound, "no such endpoint: " + req.path);
   const std::string& ns = parts[2];
@@ -201,12 +338,12 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
       if (!v) return ErrorResponse(v.error());
       return ServerResponse::Json(200, SerializeView(*v));
     }
-    if (m == "DELETE") {
-      auto v = service_.Delete(ns, name, QueryBool(req, "purge"));
-      if (!v) return ErrorResponse(v.error());
-      return ServerResponse::Json(202, SerializeView(*v));
-    }
-    return ErrorResponse(ErrorCode::kInvalidArgument, "method " + m + " not allowed");
+    // DELETE (AllowedMethods)
+    auto purge = QueryBool(req, "purge");
+    if (!purge) return ErrorResponse(purge.error());
+    auto v = service_.Delete(ns, name, *purge);
+    if (!v) return ErrorResponse(v.error());
+    return ServerResponse::Json(202, SerializeView(*v));
   }
   const std::string& action = parts[4];
   if (action == "rebuild" && m == "POST") {
@@ -229,7 +366,10 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return ServerResponse::Json(202, SerializeView(*v));
   }
   if (action == "watch" && m == "GET") {
-    int timeout = std::clamp(QueryInt(req, "timeout", 300), 1, 3600);
+    // 0 is taken as 1 s (the CLI passes its --timeout through); above an hour is capped.
+    auto timeout_q = QueryInt(req, "timeout", 300, 0);
+    if (!timeout_q) return ErrorResponse(timeout_q.error());
+    int timeout = std::clamp(*timeout_q, 1, 3600);
     // Probe first, so a missing environment is a plain 404 rather than a stream.
     if (auto v = service_.Get(ns, name); !v) return ErrorResponse(v.error());
     ServerResponse r;
@@ -259,13 +399,19 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return r;
   }
   if (action == "logs" && m == "GET") {
+    auto follow = QueryBool(req, "follow");
+    auto tail = QueryInt(req, "tail", -1, -1);
+    auto timestamps = QueryBool(req, "timestamps");
+    if (!follow) return ErrorResponse(follow.error());
+    if (!tail) return ErrorResponse(tail.error());
+    if (!timestamps) return ErrorResponse(timestamps.error());
     auto v = service_.Get(ns, name);
     if (!v) return ErrorResponse(v.error());
     if (!logs_) return ErrorResponse(ErrorCode::kUnavailable, "logs are not available");
     runtime::LogOptions lo;
-    lo.follow = QueryBool(req, "follow");
-    lo.tail = QueryInt(req, "tail", -1);
-    lo.timestamps = QueryBool(req, "timestamps");
+    lo.follow = *follow;
+    lo.tail = *tail;
+    lo.timestamps = *timestamps;
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; charset=utf-8";
     auto spec = v->spec;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/environment_service.h"
@@ -28,6 +29,9 @@ class ApiServer {
   net::ServerResponse Handle(const net::ServerRequest& req);
 
  private:
+  // Host, token, content type and CSRF checks: the refusal, or nullopt = admitted.
+  std::optional<net::ServerResponse> Admit(const net::ServerRequest& req);
+  bool HostAllowed(const net::ServerRequest& req) const;
   net::ServerResponse Route(const net::ServerRequest& req);
 
   EnvironmentService& service_;
@@ -37,6 +41,10 @@ class ApiServer {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<net::HttpServer> server_;
 };
+
+// Refuses listen_http without api_token unless insecure_no_auth says so (serve checks it
+// before starting anything).
+Status CheckTcpAuth(const Config& c);
 
 // Parses a create request body (strict: unknown fields are errors, to catch typos).
 Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,

@@ -247,7 +247,9 @@ async function errorOf(r) {
 // 20 s is abandoned, so a stalled connection cannot stop the polling.
 const CALL_TIMEOUT = 20000;
 async function api(method, path, body, opts = {}) {
-  const headers = {};
+  // X-Berth-Client: a header a cross-origin form cannot send; the API takes writes over TCP
+  // without a token only with it (--insecure-no-auth).
+  const headers = {'X-Berth-Client': 'dashboard'};
   if (S.token) headers['Authorization'] = 'Bearer ' + S.token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const ctrl = new AbortController();

@@ -77,7 +77,11 @@ int Main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
   std::string listen_http;
+  bool insecure_no_auth = false;
   serve->add_option("--listen-http", listen_http, "Also serve the API on this TCP address");
+  serve->add_flag("--insecure-no-auth", insecure_no_auth,
+                  "Serve --listen-http without api_token: anyone who can reach it may run "
+                  "containers (server.insecure_no_auth)");
   serve->callback([&] {
     auto cfg = LoadEffectiveConfig(g);
     if (!cfg) {
@@ -85,6 +89,7 @@ int Main(int argc, char** argv) {
       return;
     }
     if (!listen_http.empty()) cfg->listen_http = listen_http;
+    if (insecure_no_auth) cfg->insecure_no_auth = true;
     rc = RunServe(*cfg);
   });
 

@@ -25,6 +25,7 @@ int RunServe(const Config& config) {
     spdlog::error("{}: {}", what, e.message);
     return ExitCodeFor(e.code);
   };
+  if (auto s = api::CheckTcpAuth(config); !s) return fail("API", s.error());
   if (auto s = util::MakeDirs(config.state_dir, 0755); !s) return fail("state dir", s.error());
 
   // Block the stop signals in every thread; the main thread waits for them below.

@@ -45,6 +45,9 @@ void PrintHuman(const json& info) {
   }
   rows.push_back({"domains", info.contains("base_domains") ? info["base_domains"].dump() : "-"});
   rows.push_back({"host ip", Str(info, "host_ip")});
+  const json api = info.value("api", json::object());
+  if (Str(api, "listen_http") != "-")
+    rows.push_back({"api tcp", Str(api, "listen_http") + " (auth: " + Str(api, "auth") + ")"});
   PrintTable(std::cout, {"FIELD", "VALUE"}, rows);
 }
 

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 
 #include "berth/validate.h"
 #include "util/fs.h"
@@ -106,6 +108,15 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "server", "socket", c.socket);
     Read(t, "server", "listen_http", c.listen_http);
     Read(t, "server", "api_token", c.api_token);
+    Read(t, "server", "insecure_no_auth", c.insecure_no_auth);
+    ReadList(t, "server", "api_hosts", c.api_hosts);
+    for (auto [key, out] : {std::pair{"api_max_connections", &c.api_max_connections},
+                            {"api_max_connections_per_client", &c.api_max_connections_per_client},
+                            {"api_socket_max_connections", &c.api_socket_max_connections},
+                            {"api_idle_timeout_seconds", &c.api_idle_timeout_seconds},
+                            {"api_max_header_kib", &c.api_max_header_kib}})
+      if (auto v = t["server"][key].value<int64_t>())
+        *out = static_cast<int>(std::clamp<int64_t>(*v, -1, 1 << 30));
     Read(t, "server", "store", c.store_url);
     int64_t i = 0;
     if (auto v = t["server"]["workers"].value<int64_t>()) c.workers = static_cast<int>(i = *v);
@@ -155,6 +166,9 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_SOCKET", c.socket);
   FromEnv("BERTH_LISTEN_HTTP", c.listen_http);
   FromEnv("BERTH_API_TOKEN", c.api_token);
+  if (const char* v = std::getenv("BERTH_INSECURE_NO_AUTH"))
+    c.insecure_no_auth = std::string(v) == "1" || std::string(v) == "true";
+  FromEnvList("BERTH_API_HOSTS", c.api_hosts);
   FromEnv("BERTH_STORE", c.store_url);
   FromEnvInt("BERTH_WORKERS", c.workers);
   FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds);
@@ -219,6 +233,20 @@ Status ValidateConfig(const Config& c) {
   if (c.upstream_scheme != "http" && c.upstream_scheme != "https")
     return bad("router.upstream_scheme must be http or https");
   if (c.workers < 1 || c.workers > 256) return bad("server.workers must be 1-256");
+  if (c.api_max_connections < 1 || c.api_max_connections > 10000)
+    return bad("server.api_max_connections must be 1-10000");
+  if (c.api_max_connections_per_client < 0 ||
+      c.api_max_connections_per_client > c.api_max_connections)
+    return bad("server.api_max_connections_per_client must be 0 (no limit) to api_max_connections");
+  if (c.api_socket_max_connections < 1 || c.api_socket_max_connections > 10000)
+    return bad("server.api_socket_max_connections must be 1-10000");
+  if (c.api_idle_timeout_seconds < 1 || c.api_idle_timeout_seconds > 3600)
+    return bad("server.api_idle_timeout_seconds must be 1-3600");
+  if (c.api_max_header_kib < 8 || c.api_max_header_kib > 1024)
+    return bad("server.api_max_header_kib must be 8-1024");
+  for (const auto& h : c.api_hosts)
+    if (h.empty() || h.find_first_of(" /:@[]") != std::string::npos)
+      return bad("server.api_hosts: \"" + h + "\" is not a host name (no port, no scheme)");
   if (c.leader_election != "auto" && c.leader_election != "on" && c.leader_election != "off")
     return bad("server.leader_election must be auto, on or off");
   if (c.leader_lease_seconds < 2 || c.leader_lease_seconds > 300)

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -24,7 +25,17 @@ namespace {
 
 constexpr size_t kMaxBody = 1 << 20;  // 1 MiB: specs are small; bigger is a mistake or abuse
 
+// Why a thread per connection, bounded, rather than MHD's event loop: handlers block (store
+// writes, engine calls, log follows and watch streams that wait for data), and MHD's internal
+// polling modes call them on the loop's own threads, where one slow handler or stream stalls
+// every connection of that thread; making them all asynchronous (suspend/resume) would touch
+// every handler. A thread per connection keeps handlers independent, and the three bounds make
+// it safe: a connection limit per listener (so threads are bounded), a per-client limit on TCP
+// (so one client cannot take the whole listener), and an idle timeout (so connections that
+// never finish their request go away). docs/configuration.md, "API listeners".
 struct ConnCtx {
+  std::string target;  // the request target as sent: path?query, still percent-encoded
+  bool started = false;
   std::string body;
   bool too_large = false;
 };
@@ -74,19 +85,40 @@ void LogMhd(void*, const char* fmt, va_list ap) {
 }  // namespace
 
 struct HttpServer::Impl {
+  // One per daemon: the callbacks' context.
+  struct Listener {
+    Impl* impl = nullptr;
+    ListenerLimits limits;
+  };
   Handler handler;
   std::vector<MHD_Daemon*> daemons;
+  std::vector<std::unique_ptr<Listener>> listeners;
   std::vector<std::string> unix_paths;
 
-  static MHD_Result Access(void* cls, MHD_Connection* conn, const char* url, const char* method,
+  // Called with the raw request target before MHD decodes it: MHD's decoding stops at a %00,
+  // which would answer "/x%00" as "/x". Its result is the request's context.
+  static void* LogUri(void*, const char* uri, MHD_Connection*) {
+    auto* ctx = new ConnCtx();
+    ctx->target = uri ? uri : "";
+    return ctx;
+  }
+
+  static ServerResponse BadPath() {
+    return ServerResponse::Json(
+        400,
+        R"({"error":{"code":"InvalidArgument","message":"request path has a bad escape or a control character"}})");
+  }
+
+  static MHD_Result Access(void* cls, MHD_Connection* conn, const char*, const char* method,
                            const char*, const char* upload_data, size_t* upload_size,
                            void** con_cls) {
-    auto* self = static_cast<Impl*>(cls);
-    if (*con_cls == nullptr) {
-      *con_cls = new ConnCtx();
+    auto* listener = static_cast<Listener*>(cls);
+    auto* ctx = static_cast<ConnCtx*>(*con_cls);
+    if (!ctx) return MHD_NO;  // LogUri always runs first
+    if (!ctx->started) {
+      ctx->started = true;
       return MHD_YES;
     }
-    auto* ctx = static_cast<ConnCtx*>(*con_cls);
     if (*upload_size > 0) {
       if (ctx->body.size() + *upload_size > kMaxBody)
         ctx->too_large = true;
@@ -95,14 +127,20 @@ struct HttpServer::Impl {
       *upload_size = 0;
       return MHD_YES;
     }
+    ServerRequest req;
+    const std::string raw_path = ctx->target.substr(0, ctx->target.find('?'));
+    const bool path_ok = util::UrlDecode(raw_path, req.path) &&
+                         std::none_of(req.path.begin(), req.path.end(), [](char c) {
+                           return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                         });
     ServerResponse resp;
     if (ctx->too_large) {
       resp = ServerResponse::Json(
           413, R"({"error":{"code":"InvalidArgument","message":"request body over 1 MiB"}})");
+    } else if (!path_ok) {
+      resp = BadPath();
     } else {
-      ServerRequest req;
       req.method = method;
-      req.path = url;
       req.body = std::move(ctx->body);
       MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectKv, &req.query);
       MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req.headers);
@@ -115,12 +153,19 @@ struct HttpServer::Impl {
         inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
         req.peer = buf;
       }
+      // The idle timeout is for the client's silence, not the handler's work: MHD would close
+      // a connection whose handler ran longer than the timeout before sending its answer.
+      MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
       try {
-        resp = self->handler(req);
+        resp = listener->impl->handler(req);
       } catch (const std::exception& e) {
         resp = ServerResponse::Json(
             500, std::string(R"({"error":{"code":"Internal","message":"unexpected error"}})"));
       }
+      // A stream stays exempt: a follow may be silent for hours. From 0, MHD restarts the clock.
+      if (!resp.stream)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  listener->limits.idle_timeout_seconds);
     }
     MHD_Response* r = nullptr;
     if (resp.stream) {
@@ -138,22 +183,36 @@ struct HttpServer::Impl {
     return ret;
   }
 
-  static void Completed(void*, MHD_Connection*, void** con_cls, enum MHD_RequestTerminationCode) {
+  static void Completed(void* cls, MHD_Connection* conn, void** con_cls,
+                        enum MHD_RequestTerminationCode) {
     delete static_cast<ConnCtx*>(*con_cls);
     *con_cls = nullptr;
+    // A kept-alive connection after a stream waits for its next request under the timeout again.
+    if (conn)
+      MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                static_cast<Listener*>(cls)->limits.idle_timeout_seconds);
   }
 
-  Status Start(int fd, const std::string& what) {
+  Status Start(int fd, const std::string& what, const ListenerLimits& limits) {
+    auto listener = std::make_unique<Listener>();
+    listener->impl = this;
+    listener->limits = limits;
     MHD_Daemon* d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        nullptr, nullptr, &Access, this, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-        &Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_EXTERNAL_LOGGER, &LogMhd,
-        nullptr, MHD_OPTION_END);
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        0, nullptr, nullptr, &Access, listener.get(), MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_URI_LOG_CALLBACK, &LogUri, nullptr, MHD_OPTION_NOTIFY_COMPLETED, &Completed,
+        listener.get(), MHD_OPTION_CONNECTION_LIMIT, limits.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.max_connections_per_client,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory_bytes,
+        MHD_OPTION_EXTERNAL_LOGGER, &LogMhd, nullptr, MHD_OPTION_END);
     if (!d) {
       ::close(fd);
       return Fail(ErrorCode::kUnavailable, "cannot start HTTP server on " + what);
     }
     daemons.push_back(d);
+    listeners.push_back(std::move(listener));
     return {};
   }
 };
@@ -166,7 +225,7 @@ HttpServer::~HttpServer() {
   Stop();
 }
 
-Status HttpServer::ListenUnix(const std::string& path) {
+Status HttpServer::ListenUnix(const std::string& path, const ListenerLimits& limits) {
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path))
     return Fail(ErrorCode::kInvalidArgument, "socket path too long: " + path);
@@ -194,10 +253,12 @@ Status HttpServer::ListenUnix(const std::string& path) {
   }
   ::chmod(path.c_str(), 0660);
   impl_->unix_paths.push_back(path);
-  return impl_->Start(fd, path);
+  ListenerLimits unix_limits = limits;
+  unix_limits.max_connections_per_client = 0;  // every unix client has the same (no) address
+  return impl_->Start(fd, path, unix_limits);
 }
 
-Status HttpServer::ListenTcp(const std::string& address) {
+Status HttpServer::ListenTcp(const std::string& address, const ListenerLimits& limits) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos)
     return Fail(ErrorCode::kInvalidArgument, "listen address must be host:port, not " + address);
@@ -222,12 +283,13 @@ Status HttpServer::ListenTcp(const std::string& address) {
     ::close(fd);
     return Fail(ErrorCode::kUnavailable, "cannot listen on " + address + ": " + std::strerror(e));
   }
-  return impl_->Start(fd, address);
+  return impl_->Start(fd, address, limits);
 }
 
 void HttpServer::Stop() {
   for (auto* d : impl_->daemons) MHD_stop_daemon(d);
   impl_->daemons.clear();
+  impl_->listeners.clear();
   for (const auto& p : impl_->unix_paths) ::unlink(p.c_str());
   impl_->unix_paths.clear();
 }

@@ -1,5 +1,7 @@
-// An HTTP/1.1 server over libmicrohttpd, on a unix socket or a TCP address. One thread per
-// connection, so handlers may block (watch streams, log follows) without stalling others.
+// An HTTP/1.1 server over libmicrohttpd, on a unix socket or a TCP address: one daemon per
+// listener, each with its own bounded connection count, so a flood on TCP never reaches the
+// unix socket. Handlers run on the connection's own thread and may block (watch streams, log
+// follows, store writes) without stalling others; see ListenerLimits for the bounds.
 #pragma once
 
 #include <functional>
@@ -11,9 +13,23 @@
 
 namespace berth::net {
 
+// The bounds of one listener (docs/configuration.md, [server] api_*).
+struct ListenerLimits {
+  // Open connections; one more is accepted and closed at once. Also bounds the threads.
+  unsigned max_connections = 256;
+  // Open connections from one client address (TCP only); 0 = no per-client bound.
+  unsigned max_connections_per_client = 0;
+  // A connection that sends or takes nothing for this long is closed: a request that never
+  // finishes its headers or body, or an idle keep-alive. Not while a handler runs, and never
+  // for a streamed body (a follow may be legitimately silent; it still counts as a connection).
+  unsigned idle_timeout_seconds = 30;
+  // Per-connection buffer: caps the request line plus headers (431 beyond it).
+  size_t connection_memory_bytes = 64 * 1024;
+};
+
 struct ServerRequest {
   std::string method;
-  std::string path;  // without the query
+  std::string path;  // percent-decoded, without the query; never holds a control byte
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -52,9 +68,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Creates the socket (mode 0660, replacing a stale one) and starts serving.
-  Status ListenUnix(const std::string& path);
+  Status ListenUnix(const std::string& path, const ListenerLimits& limits = {});
   // "127.0.0.1:8080" or ":8080".
-  Status ListenTcp(const std::string& address);
+  Status ListenTcp(const std::string& address, const ListenerLimits& limits = {});
   void Stop();
 
  private:

@@ -15,5 +15,8 @@ bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 // Percent-encodes for a URL query or path segment.
 std::string UrlEncode(std::string_view s);
+// Decodes %XX escapes (strict: a '%' not followed by two hex digits is an error, returned as
+// false). '+' stays '+': this is for URL paths, not form bodies.
+bool UrlDecode(std::string_view s, std::string& out);
 
 }  // namespace berth::util

@@ -27,8 +27,7 @@ Result<std::unique_ptr<BerthServer>> BerthServer::Start(BerthServerOptions opts)
     domains += (domains.empty() ? "\"" : ", \"") + d + "\"";
   std::string toml =
       "[server]\nstate_dir = \"" + s->state_dir() + "\"\nsocket = \"" + s->socket() +
-      "\"\nresync_seconds = 2\n"
-      "[environments]\nbase_domains = [" +
+      "\"\nresync_seconds = 2\n" + s->opts_.server_toml + "[environments]\nbase_domains = [" +
       domains + "]\npull_policy = \"" + s->opts_.pull_policy + "\"\nport_range = [" +
       std::to_string(s->opts_.port_min) + ", " + std::to_string(s->opts_.port_max) +
       "]\nhost_ip = \"127.0.0.1\"\n" +
@@ -58,7 +57,9 @@ Status BerthServer::Run() {
   so.stdout_path = dir_.path() + "/serve.log";
   so.stderr_path = "=stdout";
   so.new_process_group = false;  // nginx is its child; Kill9 must not take nginx down with it
-  auto p = util::Subprocess::Spawn({BerthBinary(), "serve"}, so);
+  std::vector<std::string> argv{BerthBinary(), "serve"};
+  argv.insert(argv.end(), opts_.serve_args.begin(), opts_.serve_args.end());
+  auto p = util::Subprocess::Spawn(argv, so);
   if (!p) return Fail(p.error());
   proc_ = std::move(*p);
   net::ClientOptions co;

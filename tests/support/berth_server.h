@@ -25,6 +25,8 @@ struct BerthServerOptions {
   int port_min = 30000;
   int port_max = 32767;
   std::string extra_toml;                  // appended verbatim
+  std::string server_toml;                 // lines added to the [server] table
+  std::vector<std::string> serve_args;     // after `berth serve`
   std::map<std::string, std::string> env;  // for the serve process
 };
 
@@ -47,6 +49,7 @@ class BerthServer {
   std::string socket() const { return dir_.path() + "/berth.sock"; }
   std::string state_dir() const { return dir_.path() + "/state"; }
   int nginx_port() const { return nginx_port_; }
+  int pid() const { return proc_.pid(); }
   std::string LogTail(size_t bytes = 6000) const;
 
  private:

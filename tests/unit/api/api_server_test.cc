@@ -39,6 +39,7 @@ class ApiServerTest : public ::testing::Test {
       r.query[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
     }
     r.body = body;
+    if (!body.empty()) r.headers["content-type"] = "application/json";
     r.peer = peer;
     return server->Handle(r);
   }

@@ -84,5 +84,36 @@ TEST_F(ConfigTest, MissingNamedFileIsAnError) {
   EXPECT_NE(c.error().message.find("does not exist"), std::string::npos);
 }
 
+TEST_F(ConfigTest, ApiListenerKeys) {
+  auto c = LoadConfig(Write(R"(
+[server]
+state_dir = "/srv/berth"
+insecure_no_auth = true
+api_hosts = ["berth.example.com"]
+api_max_connections = 50
+api_max_connections_per_client = 5
+api_socket_max_connections = 20
+api_idle_timeout_seconds = 7
+api_max_header_kib = 16
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->insecure_no_auth);
+  EXPECT_EQ(c->api_hosts, (std::vector<std::string>{"berth.example.com"}));
+  EXPECT_EQ(c->api_max_connections, 50);
+  EXPECT_EQ(c->api_max_connections_per_client, 5);
+  EXPECT_EQ(c->api_socket_max_connections, 20);
+  EXPECT_EQ(c->api_idle_timeout_seconds, 7);
+  EXPECT_EQ(c->api_max_header_kib, 16);
+  for (const char* bad :
+       {"api_max_connections = 0", "api_max_connections_per_client = 999",
+        "api_idle_timeout_seconds = 0", "api_max_header_kib = 1", "api_hosts = [\"a.com:80\"]"}) {
+    auto b = LoadConfig(Write(std::string("[server]\nstate_dir = \"/srv/b\"\n") + bad + "\n"));
+    ASSERT_FALSE(b) << bad;
+    EXPECT_NE(b.error().message.find(std::string(bad).substr(0, std::string(bad).find(' '))),
+              std::string::npos)
+        << b.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace berth
