@@ -92,8 +92,8 @@ void ApiServer::Stop() {
 ServerResponse ApiServer::Handle(const ServerRequest& req) {
   // The unix socket is protected by file permissions; TCP needs the token when one is set.
   // The dashboard page holds no data: it loads without the token so that it can ask for it.
-  const bool public_page =
-      req.path == "/healthz" || (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
+  const bool public_page = req.path == "/healthz" || req.path == "/readyz" ||
+                           (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
   if (req.peer != "unix" && !config_.api_token.empty() && !public_page) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + config_.api_token)
@@ -113,7 +113,20 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     r.body = DashboardHtml();
     return r;
   }
+  // Liveness: the process answers. Readiness: each dependency, checked now (readiness.h).
+  if ((req.path == "/healthz" || req.path == "/readyz") && m != "GET" && m != "HEAD") {
+    auto r = ErrorResponse(ErrorCode::kInvalidArgument, "method " + m + " not allowed");
+    r.status = 405;
+    r.headers["Allow"] = "GET, HEAD";
+    return r;
+  }
   if (req.path == "/healthz") return ServerResponse::Json(200, R"({"ok":true})");
+  if (req.path == "/readyz") {
+    auto auth = req.headers.find("authorization");
+    bool trusted = req.peer == "unix" || config_.api_token.empty() ||
+                   (auth != req.headers.end() && auth->second == "Bearer " + config_.api_token);
+    return ReadinessResponse(readiness_, trusted);
+  }
   if (req.path == "/v1/info" && m == "GET") {
     json j = {{"version", BERTH_VERSION_STRING},
               {"runtime", config_.runtime},
@@ -269,16 +282,28 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; charset=utf-8";
     auto spec = v->spec;
-    r.stream =
-        std::make_unique<QueueStream>([this, spec, lo](const std::function<bool(std::string)>& push,
-                                                       const std::atomic<bool>& cancelled) {
+    // An error before any output (engine unreachable, no container) is the response's status,
+    // so the CLI exits non-zero; one after output has started can only be a last line.
+    auto early_error = std::make_shared<std::optional<Error>>();
+    auto stream = std::make_unique<QueueStream>(
+        [this, spec, lo, early_error](const std::function<bool(std::string)>& push,
+                                      const std::atomic<bool>& cancelled) {
           runtime::LogOptions o = lo;
           o.cancel = &cancelled;  // an idle follow ends when the client goes away
+          bool sent = false;
           auto s = logs_(spec, o, [&](std::string_view chunk) {
+            sent = true;
             return !cancelled && !stopping_ && push(std::string(chunk));
           });
-          if (!s && !cancelled) push("berth: logs: " + s.error().message + "\n");
+          if (s || cancelled) return;
+          if (sent)
+            push("berth: logs: " + s.error().message + "\n");
+          else
+            *early_error = s.error();  // read after EndedEmpty saw the producer finish
         });
+    if (stream->EndedEmpty(std::chrono::seconds(2)) && *early_error)
+      return ErrorResponse(Wrap(**early_error, "logs"));
+    r.stream = std::move(stream);
     return r;
   }
   return ErrorResponse(ErrorCode::kNotFound, "no such endpoint: " + m + " " + req.path);

@@ -78,6 +78,10 @@ int Main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
   std::string listen_http;
   serve->add_option("--listen-http", listen_http, "Also serve the API on this TCP address");
+  bool stop_nginx = false;
+  serve->add_flag("--stop-nginx-on-exit", stop_nginx,
+                  "Stop the router's nginx on exit (by default it keeps serving and the next "
+                  "serve adopts it)");
   serve->callback([&] {
     auto cfg = LoadEffectiveConfig(g);
     if (!cfg) {
@@ -85,6 +89,7 @@ int Main(int argc, char** argv) {
       return;
     }
     if (!listen_http.empty()) cfg->listen_http = listen_http;
+    if (stop_nginx) cfg->stop_nginx_on_exit = true;
     rc = RunServe(*cfg);
   });
 
