@@ -15,6 +15,15 @@ export BERTH_CONFIG="$state/berth.toml"
 
 stop() {
   [[ -f "$run/serve.pid" ]] && kill "$(cat "$run/serve.pid")" 2>/dev/null || true
+  # serve leaves its nginx serving for the next start to adopt (docs/router.md): a full stop
+  # stops it too (SIGQUIT: requests in flight finish).
+  local ngx="$state/berth/nginx/logs/nginx.pid" pid
+  pid="$(cat "$ngx" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+    grep -qF "nginx: master process" && tr '\0' ' ' <"/proc/$pid/cmdline" |
+    grep -qF -- "-p $state/berth/nginx/ "; then
+    kill -QUIT "$pid" 2>/dev/null || true
+  fi
   [[ -f "$run/podman.pid" ]] && kill "$(cat "$run/podman.pid")" 2>/dev/null || true
   rm -f "$run"/*.pid
 }

@@ -80,6 +80,9 @@ struct Config {
   std::string tls_key;
   std::string upstream_scheme = "http";     // TLS listener proxies to "http" port or "https" port
   std::vector<std::string> etcd_endpoints;  // publish routes to etcd v3 when set
+  // false: `serve`/`router` leave their nginx running when they exit, and the next start adopts
+  // it, so a restart or an upgrade drops no request (docs/router.md).
+  bool stop_nginx_on_exit = false;
 
   std::string source;  // which file was loaded, for `berth config`
 };

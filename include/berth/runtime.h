@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -78,6 +79,13 @@ class Runtime {
   virtual Status Remove(std::string_view ns, std::string_view name) = 0;
   virtual Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) = 0;
   virtual Result<std::vector<OwnedWorkload>> ListOwned() = 0;
+  // A cheap reachability check that gives up after `deadline` (Docker `GET /_ping`, the
+  // Kubernetes API's `/version`): kUnavailable or kTimeout naming the engine when it does not
+  // answer. A runtime without such a check reports reachable.
+  virtual Status Ping(std::chrono::milliseconds deadline) {
+    (void)deadline;
+    return {};
+  }
   // Starts following changes to owned workloads, calling `fn` from its own thread; reconnects
   // by itself. nullptr where the runtime has no feed (the resync alone then notices changes).
   virtual std::unique_ptr<ChangeWatch> WatchChanges(ChangeFn fn) {

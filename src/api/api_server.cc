@@ -71,9 +71,8 @@ bool IsWrite(const std::string& m) {
 
 // The methods an endpoint answers ("" = no such endpoint); any other method is a 405.
 std::string AllowedMethods(const std::string& path, const std::vector<std::string>& parts) {
-  if (path == "/" || path == "/ui" || path == "/healthz" || path == "/v1/info" ||
-      path == "/metrics")
-    return "GET";
+  if (path == "/healthz" || path == "/readyz") return "GET, HEAD";  // probes
+  if (path == "/" || path == "/ui" || path == "/v1/info" || path == "/metrics") return "GET";
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "environments") return "";
   if (parts.size() == 2) return "GET, POST";
   if (parts.size() == 4) return "GET, DELETE";
@@ -198,8 +197,8 @@ std::optional<ServerResponse> ApiServer::Admit(const ServerRequest& req) {
                              "\" (allowed: IP addresses, localhost and server.api_hosts)");
   // The unix socket is protected by file permissions; TCP needs the token when one is set.
   // The dashboard page holds no data: it loads without the token so that it can ask for it.
-  const bool public_page =
-      req.path == "/healthz" || (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
+  const bool public_page = req.path == "/healthz" || req.path == "/readyz" ||
+                           (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
   if (tcp && !config_.api_token.empty() && !public_page) {
     auto it = req.headers.find("authorization");
     if (it == req.headers.end() || it->second != "Bearer " + config_.api_token)
@@ -244,7 +243,14 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     r.body = DashboardHtml();
     return r;
   }
+  // Liveness: the process answers. Readiness: each dependency, checked now (readiness.h).
   if (req.path == "/healthz") return ServerResponse::Json(200, R"({"ok":true})");
+  if (req.path == "/readyz") {
+    auto auth = req.headers.find("authorization");
+    bool trusted = req.peer == "unix" || config_.api_token.empty() ||
+                   (auth != req.headers.end() && auth->second == "Bearer " + config_.api_token);
+    return ReadinessResponse(readiness_, trusted);
+  }
   if (req.path == "/v1/info" && m == "GET") {
     json j = {{"version", BERTH_VERSION_STRING},
               {"runtime", config_.runtime},
@@ -415,16 +421,28 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     ServerResponse r;
     r.headers["Content-Type"] = "text/plain; charset=utf-8";
     auto spec = v->spec;
-    r.stream =
-        std::make_unique<QueueStream>([this, spec, lo](const std::function<bool(std::string)>& push,
-                                                       const std::atomic<bool>& cancelled) {
+    // An error before any output (engine unreachable, no container) is the response's status,
+    // so the CLI exits non-zero; one after output has started can only be a last line.
+    auto early_error = std::make_shared<std::optional<Error>>();
+    auto stream = std::make_unique<QueueStream>(
+        [this, spec, lo, early_error](const std::function<bool(std::string)>& push,
+                                      const std::atomic<bool>& cancelled) {
           runtime::LogOptions o = lo;
           o.cancel = &cancelled;  // an idle follow ends when the client goes away
+          bool sent = false;
           auto s = logs_(spec, o, [&](std::string_view chunk) {
+            sent = true;
             return !cancelled && !stopping_ && push(std::string(chunk));
           });
-          if (!s && !cancelled) push("berth: logs: " + s.error().message + "\n");
+          if (s || cancelled) return;
+          if (sent)
+            push("berth: logs: " + s.error().message + "\n");
+          else
+            *early_error = s.error();  // read after EndedEmpty saw the producer finish
         });
+    if (stream->EndedEmpty(std::chrono::seconds(2)) && *early_error)
+      return ErrorResponse(Wrap(**early_error, "logs"));
+    r.stream = std::move(stream);
     return r;
   }
   return ErrorResponse(ErrorCode::kNotFound, "no such endpoint: " + m + " " + req.path);

@@ -6,8 +6,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/environment_service.h"
+#include "api/readiness.h"
 #include "berth/runtime.h"
 #include "net/http_server.h"
 
@@ -23,6 +25,8 @@ class ApiServer {
   ApiServer(EnvironmentService& service, const Config& config, LogsFn logs, InfoFn info);
   ~ApiServer();
 
+  // What GET /readyz checks (set before Start).
+  void SetReadinessChecks(std::vector<ReadinessCheck> checks) { readiness_ = std::move(checks); }
   Status Start();
   void Stop();
   // Exposed for tests: handles one request without a socket.
@@ -38,6 +42,7 @@ class ApiServer {
   Config config_;
   LogsFn logs_;
   InfoFn info_;
+  std::vector<ReadinessCheck> readiness_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<net::HttpServer> server_;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,6 +34,14 @@ class QueueStream : public net::BodyStream {
     cancelled_ = true;
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+  }
+
+  // Waits up to `wait` for the first chunk or the producer's end; true when the producer ended
+  // without pushing anything (so the handler can still answer with an error status).
+  bool EndedEmpty(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait_for(lk, wait, [&] { return !q_.empty() || done_; });
+    return done_ && q_.empty();
   }
 
   bool Next(std::string& chunk) override {

@@ -82,6 +82,10 @@ int Main(int argc, char** argv) {
   serve->add_flag("--insecure-no-auth", insecure_no_auth,
                   "Serve --listen-http without api_token: anyone who can reach it may run "
                   "containers (server.insecure_no_auth)");
+  bool stop_nginx = false;
+  serve->add_flag("--stop-nginx-on-exit", stop_nginx,
+                  "Stop the router's nginx on exit (by default it keeps serving and the next "
+                  "serve adopts it)");
   serve->callback([&] {
     auto cfg = LoadEffectiveConfig(g);
     if (!cfg) {
@@ -90,6 +94,7 @@ int Main(int argc, char** argv) {
     }
     if (!listen_http.empty()) cfg->listen_http = listen_http;
     if (insecure_no_auth) cfg->insecure_no_auth = true;
+    if (stop_nginx) cfg->stop_nginx_on_exit = true;
     rc = RunServe(*cfg);
   });
 

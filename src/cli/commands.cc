@@ -251,16 +251,29 @@ Result<json> WaitRunning(ApiClient& client, const std::string& ns, const std::st
     }
     return true;
   });
+  // The error's class decides the exit code (ExitCodeFor): a server that went away or an engine
+  // that does not answer is "unavailable" (6), not a timeout (7) nor a failed environment.
+  if (!s && s.error().code == ErrorCode::kUnavailable && !last.is_null())
+    return Fail(ErrorCode::kUnavailable,
+                "berth serve went away while waiting for " + ns + "/" + name);
   if (!s) return Fail(s.error());
+  const json& st = last.is_object() ? last["status"] : json();
+  if (failure && failure->code == ErrorCode::kTimeout && st.is_object() &&
+      Str(st, "reason") == "RuntimeUnavailable")
+    return Fail(ErrorCode::kUnavailable, "timed out after " + std::to_string(timeout_s) +
+                                             "s waiting for " + ns + "/" + name + ": " +
+                                             Str(st, "last_error"));
   if (failure) {
     Error e = *failure;
     if (f.gone) e.message += " (the environment was removed; nothing is left behind)";
     return Fail(e);
   }
   if (f.gone) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " was deleted");
+  // The server ends a watch with a "deleted" or "error" line (its own timeout included): a
+  // stream that simply stops means the server went away.
   if (!done)
-    return Fail(ErrorCode::kTimeout, "timed out after " + std::to_string(timeout_s) +
-                                         "s waiting for " + ns + "/" + name);
+    return Fail(ErrorCode::kUnavailable,
+                "berth serve went away while waiting for " + ns + "/" + name);
   if (progress) std::fprintf(stderr, "[%5.1fs] ready\n", elapsed());
   return last;
 }
@@ -368,6 +381,16 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       bool human = g.output == "table" || g.output == "wide";
       auto v = WaitRunning(t->client, view["spec"]["namespace"], ca->name, 1, ca->timeout,
                            human && ::isatty(STDERR_FILENO));
+      if (!v && v.error().code == ErrorCode::kUnavailable) {
+        // The create itself succeeded: say so, whatever happened while waiting.
+        const std::string ns = view["spec"].value("namespace", t->ns);
+        return void(
+            rc = ReportError(Error{
+                ErrorCode::kUnavailable,
+                "environment " + ns + "/" + ca->name + " was accepted and stored, but " +
+                    v.error().message + "; it carries on without this command: see `berth view " +
+                    ca->name + (ns == t->cfg.default_namespace ? "" : " -n " + ns) + "`"}));
+      }
       if (!v) return void(rc = ReportError(v.error()));
       view = *v;
     }
@@ -396,6 +419,9 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       const auto& st = v["status"];
       std::string phase = Phase(v);
       if (st.is_object() && st.value("routed", false)) phase += "+routed";
+      // A condition that does not change the phase (the engine does not answer) still shows.
+      if (st.is_object() && Str(st, "reason") == "RuntimeUnavailable")
+        phase += "(RuntimeUnavailable)";
       std::string url =
           v["spec"]["domains"].empty() ? "-" : v["spec"]["domains"][0].get<std::string>();
       rows.push_back({Str(v["spec"], "namespace"), Str(v["spec"], "name"), phase,

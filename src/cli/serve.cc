@@ -15,6 +15,7 @@
 #include "router/router_options.h"
 #include "runtime/docker/docker_runtime.h"
 #include "runtime/kubernetes/kubernetes_runtime.h"
+#include "runtime/reachability.h"
 #include "storage/volume_provider_factory.h"
 #include "util/fs.h"
 
@@ -82,6 +83,14 @@ int RunServe(const Config& config) {
     if (ctl) ctl->Stop();
     ctl.reset();
   };
+  // The engine's reachability, pinged in the background: `berth status` and /readyz show an
+  // outage; a change queues every environment so each shows it (or converges) at once.
+  runtime::ReachabilityMonitor engine(**rt, std::chrono::seconds(2), std::chrono::seconds(2),
+                                      [&](bool) {
+                                        std::lock_guard<std::mutex> l(ctl_mu);
+                                        if (ctl) ctl->ResyncNow();
+                                      });
+  engine.Start();
   std::unique_ptr<controller::LeaderElector> elector;
   if (config.LeaderElectionEnabled()) {
     controller::LeaderElectionOptions lo;
@@ -105,6 +114,11 @@ int RunServe(const Config& config) {
       [&]() {
         nlohmann::json j;
         j["runtime"] = runtime_ptr->Name();
+        auto reach = engine.State();
+        j["engine"] = {{"reachable", reach.reachable},
+                       {"checked", reach.checked},
+                       {"since", reach.since},
+                       {"error", reach.error}};
         j["volumes"] = (*volumes)->Name();
         if (elector) {
           auto le = elector->State();
@@ -135,9 +149,19 @@ int RunServe(const Config& config) {
         }
         return j.dump();
       });
+  server.SetReadinessChecks({
+      {"engine", [&engine] { return engine.Check(); }},
+      {"store",
+       [&store]() -> Status {
+         if (auto r = (*store)->Revision(); !r) return Fail(r.error());
+         return {};
+       }},
+      {"router", [&router]() -> Status { return router ? router->Ready() : Status{}; }},
+  });
   auto stop_all = [&] {
     if (elector) elector->Stop();  // steps down, then gives up the lease
     stop_controller();
+    engine.Stop();
   };
   if (auto s = server.Start(); !s) {
     stop_all();

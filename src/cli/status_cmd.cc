@@ -24,6 +24,15 @@ void PrintHuman(const json& info) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"version", Str(info, "version")});
   rows.push_back({"runtime", Str(comps, "runtime")});
+  if (comps.contains("engine") && comps["engine"].is_object()) {
+    const auto& e = comps["engine"];
+    if (!e.value("checked", false))
+      rows.push_back({"engine", "not checked yet"});
+    else if (e.value("reachable", false))
+      rows.push_back({"engine", "reachable since " + Str(e, "since")});
+    else
+      rows.push_back({"engine", "unreachable since " + Str(e, "since") + ": " + Str(e, "error")});
+  }
   rows.push_back({"volumes", Str(comps, "volumes")});
   if (comps.contains("router") && comps["router"].is_object()) {
     const auto& r = comps["router"];

@@ -34,6 +34,10 @@ bool SplitKey(const std::string& key, std::string& ns, std::string& name) {
   return !ns.empty() && !name.empty() && name.find('/') == std::string::npos;
 }
 
+// The condition of an environment whose engine does not answer (docs/api.md, status.reason).
+constexpr const char* kRuntimeUnavailable = "RuntimeUnavailable";
+constexpr std::chrono::milliseconds kPingDeadline{2000};
+
 bool SameStatus(const EnvStatus& a, const EnvStatus& b) {
   return a.phase == b.phase && a.reason == b.reason && a.host_ip == b.host_ip &&
          a.ports == b.ports && a.routed == b.routed && a.last_error == b.last_error &&
@@ -215,7 +219,15 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
                                 EnvStatus& status, bool* requeue_soon) {
   const EnvStatus before = status;
   auto ws = runtime_.Inspect(spec);
-  if (!ws) return Fail(Wrap(ws.error(), "inspecting workload"));
+  if (!ws) {
+    EngineUnreachable(spec, status);
+    return Fail(Wrap(ws.error(), "inspecting workload"));
+  }
+  if (status.reason == kRuntimeUnavailable) {
+    // The reason is replaced below by what the workload now shows.
+    status.last_error.clear();
+    status.AddEvent("Normal", "RuntimeAvailable", "engine reachable again");
+  }
 
   // A workload left created-but-not-started (a crash between create and start) is not current:
   // Apply, being idempotent, adopts and starts it.
@@ -253,6 +265,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     auto applied = runtime_.Apply(
         spec, vol, [&](const std::string& msg) { spdlog::debug("{}: {}", spec.Key(), msg); });
     if (!applied) {
+      // The engine went away mid-apply: not the environment's failure; retried as it is.
+      if (EngineUnreachable(spec, status)) return Fail(applied.error());
       status.phase = Phase::kFailed;
       status.reason = applied.error().code == ErrorCode::kFailed ? "ApplyFailed" : "ApplyError";
       status.last_error = applied.error().message;
@@ -375,7 +389,24 @@ Status Controller::ReconcileDelete(const store::KeyValue&, EnvironmentSpec& spec
     status.AddEvent("Normal", "Deleting", spec.purge ? "deleting with volume" : "deleting");
     if (auto w = WriteStatus(spec, status, before); !w) return w;
   }
-  return RemoveEverything(spec.ns, spec.name, &spec, spec.purge);
+  Status s = RemoveEverything(spec.ns, spec.name, &spec, spec.purge);
+  if (!s) EngineUnreachable(spec, status);
+  return s;
+}
+
+bool Controller::EngineUnreachable(const EnvironmentSpec& spec, EnvStatus& status) {
+  auto ping = runtime_.Ping(kPingDeadline);
+  if (ping) return false;
+  if (status.reason != kRuntimeUnavailable) {
+    // Nothing is known to have changed: the phase, ports and route stay as they were.
+    const EnvStatus before = status;
+    status.reason = kRuntimeUnavailable;
+    status.last_error = "engine unreachable: " + ping.error().message;
+    status.AddEvent("Warning", kRuntimeUnavailable, status.last_error);
+    if (auto w = WriteStatus(spec, status, before); !w)
+      spdlog::warn("{}: recording the engine outage: {}", spec.Key(), w.error().message);
+  }
+  return true;
 }
 
 Status Controller::RemoveEverything(const std::string& ns, const std::string& name,

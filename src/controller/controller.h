@@ -51,6 +51,8 @@ class Controller {
   Status Reconcile(const std::string& key);
   // Removes workloads, statuses, routes and port reservations with no spec.
   Status CollectGarbage();
+  // Queues every environment now (the engine came back, or went away).
+  void ResyncNow() { EnqueueAll(); }
 
   runtime::Runtime& runtime() { return runtime_; }
 
@@ -65,6 +67,9 @@ class Controller {
                       bool* requeue_soon);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.
   Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
+  // After a failed runtime call: true when the engine itself does not answer a ping. The
+  // environment then shows reason RuntimeUnavailable and a Warning event, its phase kept.
+  bool EngineUnreachable(const EnvironmentSpec& spec, EnvStatus& status);
   Status RemoveEverything(const std::string& ns, const std::string& name,
                           const EnvironmentSpec* spec, bool purge_volume);
 

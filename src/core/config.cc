@@ -160,6 +160,7 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "router", "tls_key", c.tls_key);
     Read(t, "router", "upstream_scheme", c.upstream_scheme);
     ReadList(t, "router", "etcd_endpoints", c.etcd_endpoints);
+    Read(t, "router", "stop_nginx_on_exit", c.stop_nginx_on_exit);
     c.source = file;
   }
   FromEnv("BERTH_STATE_DIR", c.state_dir);

@@ -13,7 +13,8 @@ class ClassicBackend : public Backend {
   Status Start() override {
     auto text = RenderClassicConf(opts_, {});
     if (!text) return Fail(text.error());
-    return nginx_.Start(*text);
+    // An adopted nginx keeps its routes until the first Apply renders the table.
+    return nginx_.Start(*text, /*keep_adopted_config=*/true);
   }
   bool NeedsFull() const override { return true; }
   Status Apply(const ApplyInput& in) override {

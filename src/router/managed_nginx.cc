@@ -104,10 +104,30 @@ void ManagedNginx::Prune() {
   }
 }
 
-Status ManagedNginx::Start(const std::string& text) {
+bool ManagedNginx::IsLive(const std::string& text) const {
+  return text == live_text_ || (!live_file_.empty() && Substitute(text, generation_) == live_file_);
+}
+
+Status ManagedNginx::Start(const std::string& text, bool keep_adopted_config) {
   // nginx -t opens the error log and tries the pid file and temp paths: they must exist.
   for (const auto& d : {paths_.confs, paths_.logs, paths_.temp, paths_.run}) {
     if (auto s = util::MakeDirs(d); !s) return s;
+  }
+  // A restart of serve must not drop routes: the running master keeps serving, and only a
+  // changed config reloads it (gracefully, after nginx -t).
+  if (auto adopted = proc_.Adopt(); adopted) {
+    generation_ = *adopted;
+    live_text_.clear();
+    live_file_ =
+        util::ReadFile(paths_.confs + "/" + GenName(generation_) + "/nginx.conf").value_or("");
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.generation = generation_;
+    }
+    if (keep_adopted_config || IsLive(text)) return {};
+    if (auto s = Apply(text); !s)
+      spdlog::warn("router: the adopted nginx keeps its config: {}", s.error().message);
+    return {};
   }
   auto gens = Generations(paths_.confs);
   int64_t g = (gens.empty() ? 0 : gens.back()) + 1;
@@ -130,7 +150,10 @@ Status ManagedNginx::Start(const std::string& text) {
 }
 
 Status ManagedNginx::Apply(const std::string& text) {
-  if (text == live_text_) return {};
+  if (IsLive(text)) {
+    live_text_ = text;
+    return {};
+  }
   const int64_t prev = generation_;
   const int64_t g = prev + 1;
   if (auto s = Install(text, g); !s) {
@@ -156,6 +179,7 @@ Status ManagedNginx::Apply(const std::string& text) {
   proc_.WaitRetired(old_workers, opts_.reload_timeout);
   generation_ = g;
   live_text_ = text;
+  live_file_.clear();
   {
     std::lock_guard<std::mutex> l(mu_);
     stats_.generation = g;
@@ -180,7 +204,10 @@ Result<bool> ManagedNginx::EnsureRunning() {
 }
 
 void ManagedNginx::Stop() {
-  proc_.Stop();
+  if (opts_.stop_nginx_on_exit)
+    proc_.Stop();
+  else
+    proc_.Release();
 }
 
 NginxStats ManagedNginx::Stats() const {

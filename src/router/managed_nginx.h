@@ -26,15 +26,19 @@ class ManagedNginx {
   explicit ManagedNginx(const RouterOptions& o);
   ~ManagedNginx();
 
-  // Installs `text` as the first config (checked) and starts the master on it.
-  Status Start(const std::string& text);
+  // Installs `text` as the first config (checked) and starts the master on it — or adopts the
+  // master an earlier run left on this prefix (NginxProcess::Adopt), which keeps serving
+  // throughout: then `text` is applied (checked, HUP, confirmed) if it differs from what that
+  // master runs, unless `keep_adopted_config` (the caller's first Apply follows at once).
+  Status Start(const std::string& text, bool keep_adopted_config = false);
   // Installs `text` and reloads; a no-op when it equals the live config.
   Status Apply(const std::string& text);
   // Starts the master again on the live config if it died. True when it had to.
   Result<bool> EnsureRunning();
+  // Stops the master, or with RouterOptions::stop_nginx_on_exit false leaves it serving.
   void Stop();
 
-  bool IsLive(const std::string& text) const { return text == live_text_; }
+  bool IsLive(const std::string& text) const;
   NginxStats Stats() const;
   NginxProcess& process() { return proc_; }
 
@@ -49,6 +53,7 @@ class ManagedNginx {
   NginxPaths paths_;
   NginxProcess proc_;
   std::string live_text_;  // with the generation token, as rendered
+  std::string live_file_;  // an adopted master's config file, until the first apply
   int64_t generation_ = 0;
   mutable std::mutex mu_;  // guards stats_
   NginxStats stats_;

@@ -25,17 +25,60 @@ NginxProcess::~NginxProcess() {
   Stop();
 }
 
-void NginxProcess::StopStaleMaster() {
-  auto pid_text = util::ReadFile(paths_.pid_file);
-  if (!pid_text) return;
-  pid_t pid = static_cast<pid_t>(std::atoi(util::Trim(*pid_text).c_str()));
-  if (pid <= 1 || kill(pid, 0) != 0) return;
-  // Only a master of this very prefix: never signal a process we cannot identify.
-  auto cmdline = util::ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-  if (!cmdline || cmdline->find("nginx") == std::string::npos ||
-      cmdline->find(paths_.prefix) == std::string::npos) {
-    return;
+bool IsOwnMasterCmdline(std::string_view cmdline, const NginxPaths& paths) {
+  // nginx rewrites its argv into the title "nginx: master process <argv joined by spaces>".
+  std::string text(cmdline);
+  for (char& c : text)
+    if (c == '\0') c = ' ';
+  auto words = util::SplitWhitespace(text);
+  if (words.size() < 4 || words[0] != "nginx:" || words[1] != "master" || words[2] != "process")
+    return false;
+  bool prefix = false, conf = false;
+  for (size_t i = 3; i + 1 < words.size(); ++i) {
+    if (words[i] == "-p") prefix = prefix || words[i + 1] == paths.prefix + "/";
+    if (words[i] == "-c") conf = conf || words[i + 1] == paths.conf_file;
   }
+  return prefix && conf;
+}
+
+pid_t NginxProcess::OwnMasterFromPidFile() const {
+  auto pid_text = util::ReadFile(paths_.pid_file);
+  if (!pid_text) return -1;
+  const std::string t = util::Trim(*pid_text);
+  if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  pid_t pid = static_cast<pid_t>(std::atoi(t.c_str()));
+  if (pid <= 1 || pid == ::getpid() || kill(pid, 0) != 0) return -1;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  struct stat st {};
+  if (::stat(proc.c_str(), &st) != 0 || st.st_uid != ::geteuid()) return -1;
+  auto cmdline = util::ReadFile(proc + "/cmdline");
+  if (!cmdline || !IsOwnMasterCmdline(*cmdline, paths_)) return -1;
+  return pid;
+}
+
+Result<int64_t> NginxProcess::Adopt() {
+  if (Running()) return Fail(ErrorCode::kAlreadyExists, "nginx is already running");
+  pid_t pid = OwnMasterFromPidFile();
+  if (pid <= 0) return Fail(ErrorCode::kNotFound, "no nginx master of ours on " + paths_.prefix);
+  // Our config answers on our control socket: the proof that it runs a config we staged.
+  auto g = Generation();
+  if (!g) return Fail(Wrap(g.error(), "nginx master " + std::to_string(pid)));
+  adopted_ = pid;
+  spdlog::info("router: adopted nginx master {} on {} (generation {})", pid, paths_.prefix, *g);
+  return *g;
+}
+
+void NginxProcess::Release() {
+  if (pid() > 0) spdlog::info("router: leaving nginx master {} running", pid());
+  proc_.Release();
+  adopted_ = -1;
+}
+
+void NginxProcess::StopStaleMaster() {
+  // Only a master of this very prefix: never signal a process we cannot identify.
+  pid_t pid = OwnMasterFromPidFile();
+  if (pid <= 0) return;
   spdlog::warn("router: stopping nginx master {} left over on {}", pid, paths_.prefix);
   kill(pid, SIGQUIT);
   for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
@@ -44,7 +87,7 @@ void NginxProcess::StopStaleMaster() {
 }
 
 Status NginxProcess::Start() {
-  if (proc_.running()) return {};
+  if (Running()) return {};
   for (const auto& d : {paths_.logs, paths_.temp, paths_.run}) {
     if (auto s = util::MakeDirs(d); !s) return s;
   }
@@ -64,16 +107,33 @@ Status NginxProcess::Start() {
 }
 
 Status NginxProcess::Reload() {
-  if (!proc_.running()) return Fail(ErrorCode::kUnavailable, "nginx is not running");
-  if (kill(proc_.pid(), SIGHUP) != 0) return Fail(ErrorCode::kInternal, "kill(SIGHUP) failed");
+  if (!Running()) return Fail(ErrorCode::kUnavailable, "nginx is not running");
+  if (kill(pid(), SIGHUP) != 0) return Fail(ErrorCode::kInternal, "kill(SIGHUP) failed");
   return {};
 }
 
 bool NginxProcess::Running() {
-  return proc_.pid() > 0 && proc_.running();
+  if (proc_.pid() > 0) return proc_.running();
+  if (adopted_ <= 0) return false;
+  // Not our child: alive and still the same master (a pid is reused only after it exited).
+  if (OwnMasterFromPidFile() == adopted_) return true;
+  adopted_ = -1;
+  return false;
 }
 
 void NginxProcess::Stop(milliseconds grace) {
+  if (proc_.pid() <= 0 && Running()) {
+    // An adopted master: the same SIGQUIT, then SIGKILL after `grace`.
+    pid_t p = adopted_;
+    kill(p, SIGQUIT);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (kill(p, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(20));
+    if (kill(p, 0) == 0) kill(p, SIGKILL);
+    adopted_ = -1;
+    return;
+  }
+  adopted_ = -1;
   if (proc_.pid() <= 0) return;
   if (proc_.running()) {
     kill(proc_.pid(), SIGQUIT);
@@ -100,9 +160,13 @@ Status NginxProcess::Test(const std::string& conf_file, const std::string& prefi
 }
 
 Result<int64_t> NginxProcess::Generation() const {
+  return ControlGeneration(paths_);
+}
+
+Result<int64_t> ControlGeneration(const NginxPaths& paths) {
   net::ClientOptions co;
   co.base_url = "http://berth-control";
-  co.unix_socket = paths_.control_socket;
+  co.unix_socket = paths.control_socket;
   co.connect_timeout = milliseconds(1000);
   co.timeout = milliseconds(2000);
   net::HttpClient c(co);  // a fresh connection: an old worker must not answer for the new config
@@ -115,7 +179,7 @@ Result<int64_t> NginxProcess::Generation() const {
 
 std::vector<pid_t> NginxProcess::Workers() const {
   std::vector<pid_t> out;
-  pid_t master = proc_.pid();
+  pid_t master = pid();
   if (master <= 0) return out;
   DIR* d = opendir("/proc");
   if (!d) return out;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/result.h"
@@ -14,6 +15,15 @@
 #include "util/process.h"
 
 namespace berth::router {
+
+// The generation the router's nginx under `paths` answers on its control socket (a fresh
+// connection, bounded by 2 s): kUnavailable when nothing answers there.
+Result<int64_t> ControlGeneration(const NginxPaths& paths);
+
+// True when `cmdline` (/proc/<pid>/cmdline) is the title of an nginx master this router
+// started on `paths`: "nginx: master process <binary> -p <prefix>/ ... -c <conf_file> ...".
+// A worker, another prefix (even one that starts with ours) or any other process is not.
+bool IsOwnMasterCmdline(std::string_view cmdline, const NginxPaths& paths);
 
 class NginxProcess {
  public:
@@ -23,12 +33,19 @@ class NginxProcess {
   NginxProcess& operator=(const NginxProcess&) = delete;
 
   // Starts the master on <prefix>/conf/nginx.conf. A master left over from an earlier run on
-  // the same prefix (its pid file, its cmdline) is stopped first.
+  // the same prefix that could not be adopted (its pid file, its cmdline) is stopped first.
   Status Start();
+  // Takes over a master an earlier run started on this prefix and left running: its pid file
+  // names a live process of this user whose cmdline is our master's (IsOwnMasterCmdline) and
+  // which answers on our control socket. Returns the generation it serves; kNotFound when
+  // there is none. A foreign process is never adopted nor signalled.
+  Result<int64_t> Adopt();
+  // Forgets the master without stopping it (it keeps serving; the next run adopts it).
+  void Release();
   // Asks the master to re-read its config (SIGHUP). Confirm with WaitGeneration.
   Status Reload();
   bool Running();
-  pid_t pid() const { return proc_.pid(); }
+  pid_t pid() const { return proc_.pid() > 0 ? proc_.pid() : adopted_; }
   // SIGQUIT (finish requests), then SIGTERM/SIGKILL after `grace`.
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
@@ -54,9 +71,12 @@ class NginxProcess {
 
  private:
   void StopStaleMaster();
+  // The pid in the pid file if it is our live master (see Adopt), else -1.
+  pid_t OwnMasterFromPidFile() const;
   std::string binary_;
   NginxPaths paths_;
-  util::Subprocess proc_;
+  util::Subprocess proc_;  // a master we started
+  pid_t adopted_ = -1;     // or one an earlier run started (not our child)
 };
 
 }  // namespace berth::router

@@ -225,6 +225,18 @@ RouterStats RouteSync::Stats() const {
   return s;
 }
 
+Status RouteSync::Ready() const {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!started_) return Fail(ErrorCode::kUnavailable, "the router is not running");
+  }
+  if (auto g = ControlGeneration(NginxPaths(opts_.prefix)); !g)
+    return Fail(ErrorCode::kUnavailable, "nginx does not answer: " + g.error().message);
+  std::string e = LastError();
+  if (!e.empty()) return Fail(ErrorCode::kUnavailable, "routes not applied: " + e);
+  return {};
+}
+
 std::string RouteSync::LastError() const {
   std::lock_guard<std::mutex> l(mu_);
   return last_error_;

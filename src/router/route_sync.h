@@ -54,6 +54,8 @@ class RouteSync {
   // True once AppliedRevision() >= revision; false after `timeout`.
   bool WaitApplied(int64_t revision, std::chrono::milliseconds timeout);
   RouterStats Stats() const;
+  // For /readyz: the nginx answers on its control socket and the last apply succeeded.
+  Status Ready() const;
   std::string LastError() const;
 
  private:

@@ -34,6 +34,7 @@ RouterOptions RouterOptionsFromConfig(const Config& c) {
   o.tls_cert = c.tls_cert;
   o.tls_key = c.tls_key;
   o.upstream_scheme = c.upstream_scheme;
+  o.stop_nginx_on_exit = c.stop_nginx_on_exit;
   return o;
 }
 

@@ -22,6 +22,9 @@ struct RouterOptions {
   std::string module_dir = "/usr/lib/nginx/modules";  // ndk_http_module.so, ngx_http_lua_module.so
   std::string http_snippet_file;  // operator's extra nginx text inlined into the http block
   int worker_processes = 1;
+  // Stop nginx when the router stops. Off for `berth serve`/`berth router` (the next start
+  // adopts the running nginx; config router.stop_nginx_on_exit); on for embedded uses.
+  bool stop_nginx_on_exit = true;
   // Classic mode coalescing: apply when no change came for min_wait, or max_wait after the first.
   std::chrono::milliseconds min_wait{20};
   std::chrono::milliseconds max_wait{1000};

@@ -82,6 +82,11 @@ void BerthServer::Kill9() {
   proc_ = util::Subprocess();
 }
 
+void BerthServer::Terminate() {
+  if (proc_.pid() > 0) proc_.Stop(std::chrono::seconds(20));
+  proc_ = util::Subprocess();
+}
+
 void BerthServer::Stop() {
   if (proc_.pid() > 0) proc_.Stop(std::chrono::seconds(20));
   proc_ = util::Subprocess();

@@ -38,6 +38,9 @@ class BerthServer {
   // Starts `berth serve` (again) and waits until /healthz answers.
   Status Run();
   void Kill9();
+  // A graceful stop (SIGTERM) that leaves the router's nginx as serve leaves it (running).
+  void Terminate();
+  // Stops serve and then its nginx (through the pid file).
   void Stop();
 
   // Runs the CLI with this server's config; never through a shell.

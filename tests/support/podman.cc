@@ -110,18 +110,34 @@ Result<std::unique_ptr<PodmanService>> PodmanService::Start(PodmanOptions opts) 
       "bcni" + std::to_string(::getpid() % 10000000) + "x" + std::to_string(g_instance++ % 100);
   if (auto s = p->WriteConfig(opts); !s) return Fail(s.error());
 
-  util::SpawnOptions so;
-  so.env_set = p->env();
-  so.stdout_path = p->log_path_;
-  so.stderr_path = "=stdout";
-  std::vector<std::string> argv = {"/usr/bin/podman",     "--root", p->dir() + "/root", "--runroot",
-                                   p->dir() + "/runroot", "system", "service",          "--time=0",
-                                   "unix://" + p->socket_};
-  auto proc = util::Subprocess::Spawn(argv, so);
-  if (!proc) return Fail(proc.error());
-  p->service_ = std::move(*proc);
+  if (auto s = p->SpawnService(); !s) return Fail(s.error());
   if (auto s = p->WaitReady(opts.start_timeout); !s) return Fail(s.error());
   return p;
+}
+
+Status PodmanService::SpawnService() {
+  util::SpawnOptions so;
+  so.env_set = env();
+  so.stdout_path = log_path_;
+  so.stderr_path = "=stdout";
+  std::vector<std::string> argv = {"/usr/bin/podman", "--root",           dir() + "/root",
+                                   "--runroot",       dir() + "/runroot", "system",
+                                   "service",         "--time=0",         "unix://" + socket_};
+  auto proc = util::Subprocess::Spawn(argv, so);
+  if (!proc) return Fail(proc.error());
+  service_ = std::move(*proc);
+  return {};
+}
+
+void PodmanService::StopService() {
+  service_.Stop(milliseconds(5000));
+  ::unlink(socket_.c_str());  // nothing answers there now: a connect fails at once
+}
+
+Status PodmanService::StartService(milliseconds timeout) {
+  if (service_.running()) return {};
+  if (auto s = SpawnService(); !s) return s;
+  return WaitReady(timeout);
 }
 
 Status PodmanService::WriteConfig(const PodmanOptions& opts) {

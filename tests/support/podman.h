@@ -57,10 +57,15 @@ class PodmanService {
 
   // Removes all containers and stops the service (the destructor calls it).
   void Stop();
+  // An engine outage: stops only this instance's `podman system service` (its containers keep
+  // running under conmon); StartService() brings it back on the same socket and storage.
+  void StopService();
+  Status StartService(std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
  private:
   PodmanService() = default;
   Status WriteConfig(const PodmanOptions& opts);
+  Status SpawnService();
   Status WaitReady(std::chrono::milliseconds timeout);
   void CleanupLeftovers();
 

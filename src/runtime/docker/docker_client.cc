@@ -122,6 +122,16 @@ Result<json> DockerClient::Version() {
   return j;
 }
 
+Status DockerClient::Ping(milliseconds timeout) {
+  net::HttpRequest req;
+  req.path = "/_ping";
+  req.timeout = timeout;
+  auto resp = Lease(*this)->Send(req);
+  if (!resp) return Fail(Unreachable(resp.error()));
+  if (!Ok(resp->status)) return Fail(ErrorFromResponse(resp->status, resp->body, "GET /_ping"));
+  return {};
+}
+
 Result<ApiVersion> DockerClient::Negotiate() {
   {
     std::lock_guard lock(mu_);

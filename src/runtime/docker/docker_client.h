@@ -42,6 +42,8 @@ class DockerClient {
 
   // `GET /version`, unversioned. Connection failures are kUnavailable naming the socket.
   Result<nlohmann::json> Version();
+  // `GET /_ping` (unversioned) with a deadline: the engine answers, nothing more.
+  Status Ping(std::chrono::milliseconds timeout);
   // The API version in use (negotiated once, then cached).
   Result<ApiVersion> Negotiate();
 

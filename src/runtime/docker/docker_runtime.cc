@@ -260,6 +260,10 @@ Status DockerRuntime::Logs(const EnvironmentSpec& spec, const LogOptions& opts,
   return client_->Logs(j->value("Id", ContainerName(spec.ns, spec.name)), opts, tty, sink);
 }
 
+Status DockerRuntime::Ping(std::chrono::milliseconds deadline) {
+  return client_->Ping(deadline);
+}
+
 Result<std::vector<OwnedWorkload>> DockerRuntime::ListOwned() {
   auto list = client_->ListContainers({std::string(kLabelManagedBy) + "=berth"});
   if (!list) return Fail(list.error());

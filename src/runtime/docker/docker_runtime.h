@@ -41,6 +41,7 @@ class DockerRuntime : public Runtime {
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
   Result<std::vector<OwnedWorkload>> ListOwned() override;
+  Status Ping(std::chrono::milliseconds deadline) override;
   // Follows the engine's event stream for owned containers that die, are removed, paused...
   std::unique_ptr<ChangeWatch> WatchChanges(ChangeFn fn) override;
 

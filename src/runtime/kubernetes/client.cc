@@ -74,6 +74,17 @@ Result<net::HttpResponse> KubeClient::Do(net::HttpRequest req, const net::ChunkF
   }
 }
 
+Status KubeClient::Ping(std::chrono::milliseconds timeout) {
+  net::HttpRequest req;
+  req.path = "/version";
+  req.timeout = timeout;
+  auto resp = Do(std::move(req), nullptr);
+  if (!resp) return Fail(resp.error());
+  if (resp->status >= 400)
+    return Fail(MapApiError(ParseRequest("GET", "/version"), resp->status, resp->body));
+  return {};
+}
+
 Result<std::string> KubeClient::Request(const std::string& method, const std::string& path,
                                         const std::string& body, const std::string& content_type) {
   net::HttpRequest req;

@@ -59,6 +59,8 @@ class KubeClient {
   // Streams a plain body (pod logs) into fn.
   Status StreamBody(const std::string& path, const net::ChunkFn& fn,
                     const std::atomic<bool>* cancel = nullptr);
+  // `GET /version` with a deadline: the API server answers (any authenticated user may ask).
+  Status Ping(std::chrono::milliseconds timeout);
   // Raw request; status >= 400 is mapped to an error.
   Result<std::string> Request(const std::string& method, const std::string& path,
                               const std::string& body, const std::string& content_type);

@@ -380,6 +380,10 @@ std::optional<std::pair<std::string, std::string>> KubernetesRuntime::OwnerOf(
   return std::make_pair(std::move(ns), std::move(name));
 }
 
+Status KubernetesRuntime::Ping(std::chrono::milliseconds deadline) {
+  return client_->Ping(deadline);
+}
+
 Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
   std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   std::map<std::string, runtime::OwnedWorkload> found;

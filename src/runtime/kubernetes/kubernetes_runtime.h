@@ -46,6 +46,7 @@ class KubernetesRuntime : public runtime::Runtime {
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
   Result<std::vector<runtime::OwnedWorkload>> ListOwned() override;
+  Status Ping(std::chrono::milliseconds deadline) override;
   // One cluster-wide watch of the pods Berth owns (pod_changes.cc): a pod that crashes, is
   // evicted or rescheduled names its environment at once.
   std::unique_ptr<runtime::ChangeWatch> WatchChanges(runtime::ChangeFn fn) override;

@@ -16,6 +16,7 @@
 #include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/kubernetes/manifests.h"
 #include "support/k8s/control_plane.h"
+#include "support/ports.h"
 #include "unit/runtime/kubernetes/corefile_fixture.h"
 #include "util/fs.h"
 #include "util/process.h"
@@ -415,6 +416,33 @@ TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
   EXPECT_NE(l.error().message.find("may not list deployments.apps at cluster scope"),
             std::string::npos)
       << l.error().message;
+}
+
+// The readiness ping (/readyz, the controller's outage check): the API server's /version with
+// the shipped RBAC, and a clear kUnavailable at once where nothing listens.
+TEST(KubernetesRuntimeTest, PingAnswersAndAClosedPortIsUnavailable) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto ok = rt->Ping(2s);
+  EXPECT_TRUE(ok) << ok.error().message;
+
+  auto text = util::ReadFile(g_runtime_kubeconfig);
+  ASSERT_TRUE(text) << text.error().message;
+  std::string moved = *text;
+  const std::string dead = "https://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  for (auto pos = moved.find(g_cp->server()); pos != std::string::npos;
+       pos = moved.find(g_cp->server(), pos + dead.size()))
+    moved.replace(pos, g_cp->server().size(), dead);
+  ASSERT_NE(moved, *text);
+  util::TempDir dir("berth-k8s-ping");
+  ASSERT_TRUE(util::WriteFileAtomic(dir.path() + "/kubeconfig", moved));
+  auto down = MakeRuntime(RuntimeConfig(dir.path() + "/kubeconfig"));
+  ASSERT_NE(down, nullptr);
+  auto bad = down->Ping(2s);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kUnavailable) << bad.error().message;
+  EXPECT_NE(bad.error().message.find(dead), std::string::npos) << bad.error().message;
 }
 
 // Pod logs through the pod log subresource: kube-apiserver proxies to kwok's kubelet server
