@@ -306,7 +306,8 @@ TEST_F(Listener, WrongMethodIs405WithAllow) {
   struct Case {
     std::string method, path, allow;
   };
-  for (const auto& c : std::vector<Case>{{"POST", "/healthz", "GET"},
+  for (const auto& c : std::vector<Case>{{"POST", "/healthz", "GET, HEAD"},
+                                         {"DELETE", "/readyz", "GET, HEAD"},
                                          {"PUT", "/v1/environments", "GET, POST"},
                                          {"PATCH", "/v1/environments/default/x", "GET, DELETE"},
                                          {"GET", "/v1/environments/default/x/rebuild", "POST"},
