@@ -18,6 +18,9 @@ struct Route {
   int https_port = 0;
   std::vector<std::string> domains;  // "domain" in the JSON, space separated
   std::string host_ip;
+  // The installation that wrote it (an added field, after the original's; confd templates
+  // ignore it). "" = written by a release before installation ids.
+  std::string installation;
 
   bool operator==(const Route&) const = default;
 };
@@ -27,6 +30,9 @@ std::string SerializeRoute(const Route& r);
 // Parses and validates a record read from a store: anything that could break out of an
 // nginx block (quotes, ;, {}, $, whitespace in names, bad ports, bad IPs) is rejected.
 Result<Route> ParseRoute(std::string_view key, std::string_view value);
+// The "installation" field of a route record's JSON, "" when absent or unreadable: whose
+// record it is, for deleting only one's own.
+std::string RouteInstallation(std::string_view value);
 // The route of a Running environment.
 Route RouteFor(const EnvironmentSpec& spec, const std::string& host_ip,
                const std::map<std::string, int>& ports);

@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,34 @@ inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-b
 inline constexpr std::string_view kLabelNamespace = "berth.dev/namespace";
 inline constexpr std::string_view kLabelName = "berth.dev/name";
 inline constexpr std::string_view kLabelGeneration = "berth.dev/generation";
+// The installation (its id, generated once into the store) that made the object. Two Berths on
+// one engine or cluster never touch each other's objects: each lists, changes and removes only
+// what carries its own id.
+inline constexpr std::string_view kLabelInstallation = "berth.dev/installation";
+
+// Whose a managed object is, as far as this installation is concerned.
+enum class Owner {
+  kThis,      // carries this installation's id, or was adopted at first start
+  kOther,     // carries another installation's id
+  kLegacy,    // made by a release before installation ids, and not adopted
+  kNotBerth,  // no managed-by=berth label
+};
+
+// Who this installation is. `installation` empty = no installation id (a runtime used on its
+// own, as in the runtime tests): every managed-by=berth object counts as this one's and new
+// objects carry no id, which is how releases before installation ids behaved.
+struct Ownership {
+  std::string installation;
+  // Workload ids (OwnedWorkload::id) of unlabelled workloads adopted at the store's first
+  // start with an installation id: this store had their specs, so they were its own.
+  std::set<std::string> adopted;
+
+  // Pure: from an object's managed-by and installation label values and its workload id.
+  Owner Of(std::string_view managed_by, std::string_view installation_label,
+           std::string_view workload_id) const;
+  // A refusal naming who owns `what` ("container name berth-default.demo"), for kOther/kLegacy.
+  std::string Refusal(const std::string& what, std::string_view installation_label) const;
+};
 
 struct WorkloadStatus {
   bool exists = false;
@@ -39,6 +69,7 @@ struct OwnedWorkload {
   std::string name;
   std::string id;
   int64_t generation = 0;
+  std::string installation;  // its installation label ("" = made before installation ids)
 };
 
 struct LogOptions {
@@ -78,7 +109,14 @@ class Runtime {
   // Removes every object of the environment and waits until gone; OK if nothing exists.
   virtual Status Remove(std::string_view ns, std::string_view name) = 0;
   virtual Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) = 0;
-  virtual Result<std::vector<OwnedWorkload>> ListOwned() = 0;
+  // Every workload labelled managed-by=berth on the engine, whoever's (for adoption).
+  virtual Result<std::vector<OwnedWorkload>> ListManaged() = 0;
+  // This installation's workloads only: the orphan collector's list. Unlabelled ones of an
+  // earlier release that were not adopted are left alone and logged once each.
+  Result<std::vector<OwnedWorkload>> ListOwned();
+  // Set once before the runtime is used (berth serve does, from the store's installation).
+  void SetOwnership(Ownership o) { ownership_ = std::move(o); }
+  const Ownership& ownership() const { return ownership_; }
   // A cheap reachability check that gives up after `deadline` (Docker `GET /_ping`, the
   // Kubernetes API's `/version`): kUnavailable or kTimeout naming the engine when it does not
   // answer. A runtime without such a check reports reachable.
@@ -92,6 +130,13 @@ class Runtime {
     (void)fn;
     return nullptr;
   }
+
+ protected:
+  Ownership ownership_;
+
+ private:
+  std::mutex legacy_mu_;
+  std::set<std::string> legacy_logged_;
 };
 
 }  // namespace berth::runtime

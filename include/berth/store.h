@@ -95,6 +95,8 @@ inline constexpr std::string_view kSpecs = "/berth/envs/";
 inline constexpr std::string_view kStatus = "/berth/status/";
 inline constexpr std::string_view kPorts = "/berth/ports/";
 inline constexpr std::string_view kRoutes = "/devnginx/";
+// This installation's identity (controller/installation.h), written once on first start.
+inline constexpr std::string_view kInstallation = "/berth/installation";
 inline std::string Spec(std::string_view ns, std::string_view name) {
   return std::string(kSpecs) + std::string(ns) + "/" + std::string(name);
 }

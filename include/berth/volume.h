@@ -23,6 +23,9 @@ class VolumeProvider {
   virtual Result<VolumeMount> Ensure(const EnvironmentSpec& spec) = 0;
   // Removes the volume and its data (only on delete --purge). OK if missing.
   virtual Status Remove(const EnvironmentSpec& spec) = 0;
+  // This installation's id, set once before use. Drivers that can record an owner refuse a
+  // volume recorded for another id (Ensure) and never delete one (Remove). "" = no owners.
+  virtual void SetInstallation(const std::string& id) { (void)id; }
 };
 
 }  // namespace berth

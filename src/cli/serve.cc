@@ -9,6 +9,7 @@
 #include "api/api_server.h"
 #include "api/environment_service.h"
 #include "controller/controller.h"
+#include "controller/installation.h"
 #include "controller/leader_election.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
@@ -46,6 +47,13 @@ int RunServe(const Config& config) {
   if (!rt) return fail("runtime " + config.runtime, rt.error());
   auto volumes = storage::MakeVolumeProvider(config);
   if (!volumes) return fail("volumes " + config.volume_driver, volumes.error());
+  // Who this installation is: everything below creates only objects carrying its id and
+  // touches nothing carrying another's.
+  auto installation = controller::EnsureInstallation(**store, **rt);
+  if (!installation) return fail("installation id", installation.error());
+  (*rt)->SetOwnership(installation->ownership());
+  (*volumes)->SetInstallation(installation->id);
+  spdlog::info("installation {}", installation->id);
 
   std::unique_ptr<router::RouteSync> router;
   if (config.router_mode != "off") {
@@ -57,6 +65,7 @@ int RunServe(const Config& config) {
     auto p = router::EtcdRoutePublisher::Open(**store, config.etcd_endpoints);
     if (!p) return fail("etcd route publisher", p.error());
     publisher = std::move(*p);
+    publisher->SetInstallation(installation->id);
     publisher->Start();
   }
 
@@ -64,6 +73,7 @@ int RunServe(const Config& config) {
   copts.workers = config.workers;
   copts.resync = std::chrono::seconds(config.resync_seconds);
   copts.probe_http = config.runtime == "docker";
+  copts.installation = installation->id;
   controller::RouteWaiter waiter;
   if (router)
     waiter = [&router](int64_t rev, std::chrono::milliseconds t) {
@@ -114,6 +124,7 @@ int RunServe(const Config& config) {
       [&]() {
         nlohmann::json j;
         j["runtime"] = runtime_ptr->Name();
+        j["installation"] = installation->id;
         auto reach = engine.State();
         j["engine"] = {{"reachable", reach.reachable},
                        {"checked", reach.checked},

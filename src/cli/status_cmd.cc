@@ -23,6 +23,7 @@ void PrintHuman(const json& info) {
   const json comps = info.value("components", json::object());
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"version", Str(info, "version")});
+  rows.push_back({"installation", Str(comps, "installation")});
   rows.push_back({"runtime", Str(comps, "runtime")});
   if (comps.contains("engine") && comps["engine"].is_object()) {
     const auto& e = comps["engine"];

@@ -340,6 +340,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
   // Route record: the original's layout, written once the workload runs.
   if (opts_.publish_routes && !spec.domains.empty() && ws->ports.count("http")) {
     Route route = RouteFor(spec, ws->host_ip, ws->ports);
+    route.installation = opts_.installation;
     std::string value = SerializeRoute(route);
     std::string rkey = store::keys::Route(spec.ns, spec.name);
     auto existing = store_.Get(rkey);
@@ -413,7 +414,7 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
                                     const EnvironmentSpec* spec, bool purge_volume) {
   // Order: route first (stop traffic), then the workload, then the volume, then records.
   std::string rkey = store::keys::Route(ns, name);
-  if (auto r = store_.Get(rkey); r && *r) {
+  if (auto r = store_.Get(rkey); r && *r && MayDeleteRoute(rkey, (*r)->value, spec != nullptr)) {
     auto d = store_.Commit(Txn{{Compare{rkey, (*r)->mod_revision}}, {Op::Delete(rkey)}});
     if (d && route_waiter_) route_waiter_(*d, opts_.route_wait);
   }
@@ -443,6 +444,19 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
   return {};
 }
 
+bool Controller::MayDeleteRoute(const std::string& key, const std::string& value,
+                                bool ours_by_spec) {
+  if (opts_.installation.empty()) return true;
+  std::string owner = RouteInstallation(value);
+  if (owner == opts_.installation || (owner.empty() && ours_by_spec)) return true;
+  std::lock_guard<std::mutex> l(route_log_mu_);
+  if (foreign_routes_logged_.insert(key + "\n" + owner).second)
+    spdlog::warn("leaving route record {} alone: {}", key,
+                 owner.empty() ? "written without an installation id and no spec here"
+                               : "it belongs to installation " + owner);
+  return false;
+}
+
 Status Controller::CollectGarbage() {
   auto specs = store_.List(store::keys::kSpecs);
   if (!specs) return Fail(specs.error());
@@ -468,7 +482,9 @@ Status Controller::CollectGarbage() {
     for (const auto& kv : snap->kvs) {
       std::string key = kv.key.substr(prefix.size());
       if (live.count(key)) continue;
-      if (prefix == store::keys::kRoutes && key.find('/') == std::string::npos) continue;
+      if (prefix == store::keys::kRoutes &&
+          (key.find('/') == std::string::npos || !MayDeleteRoute(kv.key, kv.value, false)))
+        continue;
       store_.Commit(Txn{
           {Compare{store::keys::Spec(key.substr(0, key.find('/')), key.substr(key.find('/') + 1)),
                    0},

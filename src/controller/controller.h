@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,9 @@ struct ControllerOptions {
   std::chrono::milliseconds readiness_timeout{15000};
   // Follow the runtime's change feed (Runtime::WatchChanges) besides the store and the resync.
   bool watch_runtime = true;
+  // This installation's id (controller/installation.h), written into every route record; route
+  // records of another id are never deleted. "" = none (records carry none, all are ours).
+  std::string installation;
 };
 
 class Controller {
@@ -72,6 +76,9 @@ class Controller {
   bool EngineUnreachable(const EnvironmentSpec& spec, EnvStatus& status);
   Status RemoveEverything(const std::string& ns, const std::string& name,
                           const EnvironmentSpec* spec, bool purge_volume);
+  // Whether the route record `value` may be deleted: this installation's, or an unlabelled one
+  // (an earlier release's) of an environment this store is deleting (`ours_by_spec`).
+  bool MayDeleteRoute(const std::string& key, const std::string& value, bool ours_by_spec);
 
   store::Store& store_;
   runtime::Runtime& runtime_;
@@ -87,6 +94,8 @@ class Controller {
   // When each key's current generation was first seen running but not yet answering.
   std::mutex probe_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> not_ready_since_;
+  std::mutex route_log_mu_;
+  std::set<std::string> foreign_routes_logged_;
 };
 
 }  // namespace berth::controller

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "berth/route.h"
 #include "util/strings.h"
 
 namespace berth::router {
@@ -67,6 +68,18 @@ void EtcdRoutePublisher::Mirrored(int64_t revision) {
   cv_.notify_all();
 }
 
+bool EtcdRoutePublisher::Mine(const std::string& key, const std::string& value, bool deleting) {
+  if (installation_.empty()) return true;
+  std::string owner = RouteInstallation(value);
+  if (owner == installation_ || (owner.empty() && !deleting)) return true;
+  std::lock_guard<std::mutex> l(mu_);
+  if (left_logged_.insert(key + "\n" + owner).second)
+    spdlog::warn("route publisher: leaving {} in etcd alone: {}", key,
+                 owner.empty() ? "written without an installation id"
+                               : "it belongs to installation " + owner);
+  return false;
+}
+
 Status EtcdRoutePublisher::Resync(int64_t* revision) {
   auto src = source_.List(prefix_);
   if (!src) return Fail(Wrap(src.error(), "listing the source"));
@@ -78,12 +91,12 @@ Status EtcdRoutePublisher::Resync(int64_t* revision) {
   int64_t puts = 0, dels = 0;
   for (const auto& [k, v] : want) {
     auto it = have.find(k);
-    if (it != have.end() && it->second == v) continue;
+    if (it != have.end() && (it->second == v || !Mine(k, it->second, false))) continue;
     if (auto r = target_->Put(k, v); !r) return Fail(Wrap(r.error(), "put " + k));
     puts++;
   }
-  for (const auto& [k, _] : have) {
-    if (want.count(k)) continue;
+  for (const auto& [k, v] : have) {
+    if (want.count(k) || !Mine(k, v, true)) continue;
     if (auto r = target_->Delete(k); !r) return Fail(Wrap(r.error(), "delete " + k));
     dels++;
   }
@@ -99,11 +112,20 @@ Status EtcdRoutePublisher::Resync(int64_t* revision) {
 }
 
 Status EtcdRoutePublisher::Mirror(const store::WatchEvent& e) {
+  // What etcd holds decides: a record of another installation stays as it is.
+  std::optional<store::KeyValue> have;
+  if (!installation_.empty()) {
+    auto g = target_->Get(e.kv.key);
+    if (!g) return Fail(g.error());
+    have = std::move(*g);
+  }
   if (e.type == store::WatchEvent::Type::kPut) {
+    if (have && !Mine(e.kv.key, have->value, false)) return {};
     if (auto r = target_->Put(e.kv.key, e.kv.value); !r) return Fail(r.error());
     std::lock_guard<std::mutex> l(mu_);
     stats_.puts++;
   } else {
+    if (have && !Mine(e.kv.key, have->value, true)) return {};
     if (auto r = target_->Delete(e.kv.key); !r) return Fail(r.error());
     std::lock_guard<std::mutex> l(mu_);
     stats_.deletes++;

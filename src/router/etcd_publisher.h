@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +35,10 @@ class EtcdRoutePublisher {
   static Result<std::unique_ptr<EtcdRoutePublisher>> Open(
       store::Store& source, const std::vector<std::string>& endpoints);
 
+  // This installation's id, before Start: a record in etcd carrying another id (a second
+  // installation publishing to the same etcd) is neither overwritten nor deleted, and records
+  // without one (another tool's, an earlier release's) are not deleted. "" = mirror everything.
+  void SetInstallation(std::string id) { installation_ = std::move(id); }
   void Start();
   void Stop();
   // True once the source revision `revision` is mirrored.
@@ -44,12 +49,16 @@ class EtcdRoutePublisher {
   void Loop();
   Status Resync(int64_t* revision);
   Status Mirror(const store::WatchEvent& e);
+  // Whether this publisher may overwrite (`deleting` false) or delete the etcd record `value`.
+  bool Mine(const std::string& key, const std::string& value, bool deleting);
   void Mirrored(int64_t revision);
   void Error(const std::string& e);
 
   store::Store& source_;
   std::unique_ptr<store::Store> target_;
   std::string prefix_;
+  std::string installation_;
+  std::set<std::string> left_logged_;  // guarded by mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -59,7 +59,9 @@ std::string SerializeRoute(const Route& r) {
   out += ", \"http_port\": " + std::to_string(r.http_port);
   out += ", \"https_port\": " + std::to_string(r.https_port);
   out += ", \"domain\": " + Quote(util::Join(r.domains, " "));
-  out += ", \"host_ip\": " + Quote(r.host_ip) + "}";
+  out += ", \"host_ip\": " + Quote(r.host_ip);
+  if (!r.installation.empty()) out += ", \"installation\": " + Quote(r.installation);
+  out += "}";
   return out;
 }
 
@@ -112,7 +114,19 @@ Result<Route> ParseRoute(std::string_view key, std::string_view value) {
   if (!ip) return bad(ip.error().message);
   if (auto s = ValidateHostIp(*ip); !s) return bad("host_ip: " + s.error().message);
   r.host_ip = *ip;
+  if (auto it = j.find("installation"); it != j.end()) {
+    if (!it->is_string()) return bad("installation is not a string");
+    r.installation = it->get<std::string>();
+  }
   return r;
+}
+
+std::string RouteInstallation(std::string_view value) {
+  if (value.size() > kMaxRecordBytes) return "";
+  nlohmann::json j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "";
+  auto it = j.find("installation");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 Route RouteFor(const EnvironmentSpec& spec, const std::string& host_ip,

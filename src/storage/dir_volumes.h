@@ -22,8 +22,13 @@ class DirVolumes final : public VolumeProvider {
   std::string Name() const override { return "dir"; }
   // mkdir -p <root>/<ns>/<name> 0755; a symlink on the way is refused (kPermissionDenied).
   Result<VolumeMount> Ensure(const EnvironmentSpec& spec) override;
-  // Deletes <root>/<ns>/<name> without following any symlink inside it.
+  // Deletes <root>/<ns>/<name> without following any symlink inside it — only if this
+  // installation's (or made before installation ids): another installation's is left, logged.
   Status Remove(const EnvironmentSpec& spec) override;
+  // Ownership is a marker file beside the volume, <parent>/.<name>.installation holding the
+  // id: outside the directory the container mounts, so it cannot forge it, and '.' cannot
+  // start an environment's name, so it never collides with a volume.
+  void SetInstallation(const std::string& id) override { installation_ = id; }
 
   // The directory Ensure would create, without touching the disk.
   Result<std::string> PathFor(const EnvironmentSpec& spec) const;
@@ -33,6 +38,7 @@ class DirVolumes final : public VolumeProvider {
   Result<std::string> AbsoluteRoot() const;
 
   DirVolumesOptions opts_;
+  std::string installation_;
 };
 
 }  // namespace berth::storage

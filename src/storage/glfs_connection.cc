@@ -119,8 +119,10 @@ Status GlfsConnection::RemoveTree(const std::string& path) {
   return {};
 }
 
-Status GlfsConnection::WriteFile(const std::string& path, const std::string& content, mode_t mode) {
-  GlfsFile fd(::glfs_creat(fs_, path.c_str(), O_WRONLY | O_TRUNC | O_CREAT, mode));
+Status GlfsConnection::WriteFile(const std::string& path, const std::string& content, mode_t mode,
+                                 bool exclusive) {
+  int flags = O_WRONLY | O_CREAT | (exclusive ? O_EXCL | O_NOFOLLOW : O_TRUNC);
+  GlfsFile fd(::glfs_creat(fs_, path.c_str(), flags, mode));
   if (!fd) return Fail(ErrnoError(errno, "create " + path));
   size_t done = 0;
   while (done < content.size()) {

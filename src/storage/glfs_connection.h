@@ -42,8 +42,10 @@ class GlfsConnection {
   // Removes path and everything under it, symlinks themselves rather than their targets.
   // OK if missing.
   Status RemoveTree(const std::string& path);
-  // Writes a whole file (create or truncate); for tests and tools.
-  Status WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644);
+  // Writes a whole file (create or truncate). `exclusive`: only if it does not exist yet
+  // (kAlreadyExists otherwise), never through a symlink.
+  Status WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644,
+                   bool exclusive = false);
   Result<std::string> ReadFile(const std::string& path);
 
  private:

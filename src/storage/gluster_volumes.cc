@@ -99,12 +99,48 @@ auto GlusterVolumes::WithConnection(Op op) -> decltype(op(std::declval<GlfsConne
   }
 }
 
+namespace {
+
+std::string MarkerPath(const std::vector<std::string>& parts) {
+  std::string path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) path += "/" + parts[i];
+  return path + "/." + parts.back() + ".installation";
+}
+
+// The installation recorded for the volume, "" if none is.
+Result<std::string> ReadOwner(GlfsConnection& c, const std::vector<std::string>& parts) {
+  auto text = c.ReadFile(MarkerPath(parts));
+  if (!text) return text.error().code == ErrorCode::kNotFound ? std::string() : text;
+  std::string id = *text;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+}  // namespace
+
 Result<VolumeMount> GlusterVolumes::Ensure(const EnvironmentSpec& spec) {
   auto parts = VolumeComponents(spec, opts_.layout, opts_.default_namespace);
   if (!parts) return Fail(parts.error());
   if (spec.volume_mount.empty()) return VolumeMount{};
   std::lock_guard lock(mu_);
-  auto s = WithConnection([&](GlfsConnection& c) { return c.MakeDirs(*parts, 0755); });
+  auto s = WithConnection([&](GlfsConnection& c) -> Status {
+    if (!installation_.empty()) {
+      // Claimed before the directory is made; O_EXCL: of two installations racing, one wins.
+      std::vector<std::string> parents(parts->begin(), parts->end() - 1);
+      if (!parents.empty())
+        if (auto m = c.MakeDirs(parents, 0755); !m) return m;
+      auto w = c.WriteFile(MarkerPath(*parts), installation_ + "\n", 0644, /*exclusive=*/true);
+      if (!w && w.error().code != ErrorCode::kAlreadyExists) return w;
+      auto owner = ReadOwner(c, *parts);
+      if (!owner) return Fail(owner.error());
+      if (*owner != installation_)
+        return Fail(ErrorCode::kAlreadyExists, "gluster volume directory /" +
+                                                   JoinComponents(*parts) +
+                                                   " belongs to another Berth installation (" +
+                                                   *owner + "; this is " + installation_ + ")");
+    }
+    return c.MakeDirs(*parts, 0755);
+  });
   if (!s) return Fail(Wrap(s.error(), "creating gluster volume directory for " + spec.Key()));
   return VolumeMount{opts_.kind, opts_.mount_root + "/" + JoinComponents(*parts),
                      spec.volume_mount};
@@ -125,7 +161,13 @@ Status GlusterVolumes::Remove(const EnvironmentSpec& spec) {
       if (!S_ISDIR(st->st_mode))
         return Fail(ErrorCode::kPermissionDenied, prefix + " is a symlink or not a directory");
     }
-    return c.RemoveTree(path);
+    if (!installation_.empty()) {
+      auto owner = ReadOwner(c, *parts);
+      if (!owner) return Fail(owner.error());
+      if (!owner->empty() && *owner != installation_) return Status{};  // another's data
+    }
+    if (auto r = c.RemoveTree(path); !r) return r;
+    return installation_.empty() ? Status{} : c.RemoveTree(MarkerPath(*parts));
   });
   if (!s) return Fail(Wrap(s.error(), "removing gluster volume directory of " + spec.Key()));
   return {};

@@ -47,8 +47,11 @@ class GlusterVolumes final : public VolumeProvider {
   std::string Name() const override { return "gluster"; }
   // mkdir -p /<ns>/<name> 0755 on the volume (EEXIST is fine); a symlink on the way is refused.
   Result<VolumeMount> Ensure(const EnvironmentSpec& spec) override;
-  // Deletes /<ns>/<name> on the volume recursively, never following symlinks.
+  // Deletes /<ns>/<name> on the volume recursively, never following symlinks — only if this
+  // installation's (or made before installation ids).
   Status Remove(const EnvironmentSpec& spec) override;
+  // The owner file beside the volume, as the dir driver's: /<ns>/.<name>.installation.
+  void SetInstallation(const std::string& id) override { installation_ = id; }
 
  private:
   explicit GlusterVolumes(GlusterVolumesOptions opts);
@@ -58,6 +61,7 @@ class GlusterVolumes final : public VolumeProvider {
   auto WithConnection(Op op) -> decltype(op(std::declval<GlfsConnection&>()));
 
   GlusterVolumesOptions opts_;
+  std::string installation_;
   std::mutex mu_;  // one operation at a time; guards conn_
   std::unique_ptr<GlfsConnection> conn_;
 };

@@ -96,5 +96,89 @@ TEST(KubernetesFlow, CreateViewRebuildDeleteThroughBerthServe) {
   EXPECT_EQ(left->out, "") << left->out;
 }
 
+// Two installations — two `berth serve` with their own stores — on one cluster: the second's
+// orphan collection and its delete of the same name leave the first's objects as they are, and
+// the name the first holds is refused naming it (issue 11, item 3).
+TEST(KubernetesFlow, SecondInstallationNeverTouchesTheFirstsObjects) {
+  if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";
+  auto cp = ControlPlane::Start();
+  ASSERT_TRUE(cp) << cp.error().message;
+  auto serve = [&]() {
+    BerthServerOptions o;
+    o.runtime = "kubernetes";
+    o.kubeconfig = (*cp)->admin_kubeconfig();
+    o.default_image = "registry.invalid/berth/app:1";  // kwok never pulls
+    o.router_mode = "off";
+    auto s = BerthServer::Start(o);
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  };
+  auto installation = [](BerthServer& srv) -> std::string {
+    auto r = srv.Cli({"status", "-o", "json"});
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_object() && j.contains("components") ? j["components"].value("installation", "")
+                                                     : "";
+  };
+  auto deployment_uid = [&](const std::string& name) -> std::string {
+    auto g = (*cp)->Kubectl({"get", "deployment", "-n", "default", name, "-o", "json"});
+    if (!g || g->exit_code != 0) return "";
+    return json::parse(g->out)["metadata"].value("uid", "");
+  };
+  auto a = serve();
+  ASSERT_NE(a, nullptr);
+  auto c = a->Cli({"create", "demo", "--wait", "--timeout", "180", "-o", "json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err << a->LogTail();
+  const std::string a_id = installation(*a);
+  EXPECT_EQ(a_id.size(), 16u);
+  const std::string uid = deployment_uid("demo");
+  ASSERT_FALSE(uid.empty());
+
+  auto b = serve();
+  ASSERT_NE(b, nullptr);
+  const std::string b_id = installation(*b);
+  EXPECT_EQ(b_id.size(), 16u);
+  EXPECT_NE(a_id, b_id);
+  // An orphan of B's own: once it is gone, B's collection has run over the whole cluster.
+  ASSERT_TRUE((*cp)->ApplyManifest(R"(apiVersion: v1
+kind: Service
+metadata:
+  name: ghost
+  namespace: default
+  labels: {app.kubernetes.io/managed-by: berth, berth.dev/namespace: default, berth.dev/name: ghost, berth.dev/installation: ")" +
+                                   b_id + R"("}
+spec:
+  ports: [{name: http, port: 80}]
+)"));
+  bool collected = false;
+  for (int i = 0; i < 360 && !collected; ++i) {
+    auto g = (*cp)->Kubectl({"get", "service", "-n", "default", "ghost", "-o", "name"});
+    collected = g && g->exit_code != 0;
+    if (!collected) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(collected) << b->LogTail();
+  EXPECT_EQ(deployment_uid("demo"), uid) << b->LogTail();
+
+  // The same name in B: an ApplyError naming A; B's delete leaves A's Deployment.
+  ASSERT_EQ(b->Cli({"create", "demo", "-o", "json"}).exit_code, 0);
+  json bv;
+  for (int i = 0; i < 240; ++i) {
+    bv = json::parse(b->Cli({"view", "demo", "-o", "json"}).out, nullptr, false);
+    if (bv.is_object() && bv["status"].is_object() &&
+        bv["status"].value("reason", "") == "ApplyError")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(bv.is_object() && bv["status"].is_object()) << bv.dump();
+  EXPECT_EQ(bv["status"].value("reason", ""), "ApplyError") << bv.dump();
+  EXPECT_NE(bv["status"].value("last_error", "").find(a_id), std::string::npos) << bv.dump();
+  auto d = b->Cli({"delete", "demo", "--wait", "--timeout", "180"});
+  EXPECT_EQ(d.exit_code, 0) << d.err << b->LogTail();
+  EXPECT_EQ(deployment_uid("demo"), uid) << b->LogTail();
+  auto av = json::parse(a->Cli({"view", "demo", "-o", "json"}).out, nullptr, false);
+  EXPECT_EQ(av["status"]["phase"], "Running") << av.dump();
+  EXPECT_EQ(a->Cli({"delete", "demo", "--wait", "--timeout", "180"}).exit_code, 0);
+  EXPECT_TRUE(deployment_uid("demo").empty());
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -176,6 +176,7 @@ Result<json> BuildCreateBody(const EnvironmentSpec& spec, const VolumeMount& vol
   labels[std::string(kLabelNamespace)] = spec.ns;
   labels[std::string(kLabelName)] = spec.name;
   labels[std::string(kLabelGeneration)] = std::to_string(spec.generation);
+  if (!opts.installation.empty()) labels[std::string(kLabelInstallation)] = opts.installation;
   body["Labels"] = std::move(labels);
   json env = json::array();
   for (const auto& [k, v] : spec.env) env.push_back(k + "=" + v);
@@ -248,6 +249,10 @@ int64_t GenerationOf(const json& labels) {
 
 bool IsOwned(const json& labels) {
   return Str(labels, std::string(kLabelManagedBy).c_str()) == "berth";
+}
+
+std::string InstallationOf(const json& labels) {
+  return Str(labels, std::string(kLabelInstallation).c_str());
 }
 
 WorkloadStatus StatusFromInspect(const json& inspect, const EnvironmentSpec& spec,

@@ -75,8 +75,9 @@ std::string ContainerName(std::string_view ns, std::string_view name);
 std::optional<std::pair<std::string, std::string>> ParseContainerName(std::string_view container);
 
 struct CreateOptions {
-  std::string host_ip;  // published ports bind here
-  std::string network;  // "" = engine default
+  std::string host_ip;       // published ports bind here
+  std::string network;       // "" = engine default
+  std::string installation;  // the installation label's value; "" = none
 };
 // The body of `POST /containers/create` for a spec.
 Result<nlohmann::json> BuildCreateBody(const EnvironmentSpec& spec, const VolumeMount& volume,
@@ -99,6 +100,8 @@ WorkloadStatus StatusFromInspect(const nlohmann::json& inspect, const Environmen
 int64_t GenerationOf(const nlohmann::json& labels);
 // True if the labels say Berth made this container.
 bool IsOwned(const nlohmann::json& labels);
+// The container's installation label ("" when missing).
+std::string InstallationOf(const nlohmann::json& labels);
 
 // An engine's error response as an Error: 404 -> kNotFound, 409 and Podman's 500 "name is
 // already in use" -> kAlreadyExists, 400 -> kInvalidArgument, other -> kInternal. The message

@@ -65,6 +65,12 @@ std::string LabelOf(const json& labels, std::string_view key) {
   return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Whose a container is, from its labels (`from_inspect`: an inspect body, else a list entry).
+Owner OwnerOf(const Ownership& ownership, const json& c, bool from_inspect) {
+  const json& labels = LabelsOf(c, from_inspect);
+  return ownership.Of(LabelOf(labels, kLabelManagedBy), InstallationOf(labels), c.value("Id", ""));
+}
+
 Status CheckIdentity(std::string_view ns, std::string_view name) {
   if (auto s = ValidateNamespace(ns); !s) return s;
   return ValidateName(name);
@@ -92,7 +98,8 @@ Status DockerRuntime::EnsureImage(const EnvironmentSpec& spec, const ProgressFn&
 
 Status DockerRuntime::CreateAndStart(const EnvironmentSpec& spec, const VolumeMount& volume,
                                      const std::string& name, const ProgressFn& progress) {
-  auto body = BuildCreateBody(spec, volume, CreateOptions{opts_.host_ip, opts_.network});
+  auto body = BuildCreateBody(spec, volume,
+                              CreateOptions{opts_.host_ip, opts_.network, ownership_.installation});
   if (!body) return Fail(body.error());
   if (auto s = WaitHostPortsFree(spec, progress); !s) return s;
   Report(progress, "Creating container " + name);
@@ -158,6 +165,11 @@ Status DockerRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volu
       if (!IsOwned(labels))
         return Fail(ErrorCode::kAlreadyExists,
                     "container name " + name + " is taken by a container Berth does not manage");
+      // Another installation's container (or an unadopted one of an earlier release) keeps
+      // its name: refusing is the only answer that touches nothing of theirs.
+      if (OwnerOf(ownership_, *existing, true) != Owner::kThis)
+        return Fail(ErrorCode::kAlreadyExists,
+                    ownership_.Refusal("container name " + name, InstallationOf(labels)));
       int64_t gen = GenerationOf(labels);
       std::string state = StateOf(*existing);
       if (gen == spec.generation && state != "removing" && state != "dead") {
@@ -200,6 +212,12 @@ Result<WorkloadStatus> DockerRuntime::Inspect(const EnvironmentSpec& spec) {
   if (!IsOwned(LabelsOf(*j, true)))
     return Fail(ErrorCode::kAlreadyExists, "container name " + ContainerName(spec.ns, spec.name) +
                                                " is taken by a container Berth does not manage");
+  if (OwnerOf(ownership_, *j, true) != Owner::kThis) {
+    // Not this installation's workload: this one has none (Apply then says whose the name is).
+    WorkloadStatus st;
+    st.host_ip = opts_.host_ip;
+    return st;
+  }
   return StatusFromInspect(*j, spec, opts_.host_ip, std::time(nullptr));
 }
 
@@ -236,10 +254,12 @@ Status DockerRuntime::Remove(std::string_view ns, std::string_view name) {
                                        std::string(kLabelName) + "=" + std::string(name)});
   if (!list) return Fail(list.error());
   for (const auto& c : *list)
-    if (c.contains("Id") && c["Id"].is_string()) ids.insert(c["Id"].get<std::string>());
+    if (c.is_object() && c.contains("Id") && c["Id"].is_string() &&
+        OwnerOf(ownership_, c, false) == Owner::kThis)
+      ids.insert(c["Id"].get<std::string>());
   const std::string cname = ContainerName(ns, name);
   auto j = client_->InspectContainer(cname);
-  if (j && IsOwned(LabelsOf(*j, true))) ids.insert(j->value("Id", cname));
+  if (j && OwnerOf(ownership_, *j, true) == Owner::kThis) ids.insert(j->value("Id", cname));
   if (!j && j.error().code != ErrorCode::kNotFound) return Fail(j.error());
   for (const auto& id : ids)
     if (auto s = RemoveOne(id); !s) return s;
@@ -255,6 +275,12 @@ Status DockerRuntime::Logs(const EnvironmentSpec& spec, const LogOptions& opts,
       return Fail(ErrorCode::kNotFound, "environment " + spec.Key() + " has no container");
     return Fail(j.error());
   }
+  if (OwnerOf(ownership_, *j, true) != Owner::kThis)
+    return Fail(ErrorCode::kNotFound,
+                "environment " + spec.Key() + " has no container (" +
+                    ownership_.Refusal("container name " + ContainerName(spec.ns, spec.name),
+                                       InstallationOf(LabelsOf(*j, true))) +
+                    ")");
   bool tty = false;
   if (auto c = j->find("Config"); c != j->end() && c->is_object()) tty = c->value("Tty", false);
   return client_->Logs(j->value("Id", ContainerName(spec.ns, spec.name)), opts, tty, sink);
@@ -264,7 +290,7 @@ Status DockerRuntime::Ping(std::chrono::milliseconds deadline) {
   return client_->Ping(deadline);
 }
 
-Result<std::vector<OwnedWorkload>> DockerRuntime::ListOwned() {
+Result<std::vector<OwnedWorkload>> DockerRuntime::ListManaged() {
   auto list = client_->ListContainers({std::string(kLabelManagedBy) + "=berth"});
   if (!list) return Fail(list.error());
   std::vector<OwnedWorkload> out;
@@ -277,6 +303,7 @@ Result<std::vector<OwnedWorkload>> DockerRuntime::ListOwned() {
     w.name = LabelOf(labels, kLabelName);
     w.generation = GenerationOf(labels);
     w.id = c.value("Id", "");
+    w.installation = InstallationOf(labels);
     if (w.ns.empty() || w.name.empty()) continue;
     out.push_back(std::move(w));
   }
@@ -307,6 +334,10 @@ std::unique_ptr<ChangeWatch> DockerRuntime::WatchChanges(ChangeFn fn) {
         // Docker puts the container's labels among the attributes.
         std::string ns = LabelOf(attrs, kLabelNamespace);
         std::string name = LabelOf(attrs, kLabelName);
+        // Another installation's container: its own Berth follows it.
+        std::string inst = LabelOf(attrs, kLabelInstallation);
+        if (!inst.empty() && !ownership_.installation.empty() && inst != ownership_.installation)
+          return true;
         if (ns.empty() || name.empty()) {
           // Engines that leave labels out of events still give the name: berth-<ns>.<name>.
           auto parsed = ParseContainerName(LabelOf(attrs, "name"));

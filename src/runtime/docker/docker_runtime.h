@@ -40,7 +40,7 @@ class DockerRuntime : public Runtime {
   Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
-  Result<std::vector<OwnedWorkload>> ListOwned() override;
+  Result<std::vector<OwnedWorkload>> ListManaged() override;
   Status Ping(std::chrono::milliseconds deadline) override;
   // Follows the engine's event stream for owned containers that die, are removed, paused...
   std::unique_ptr<ChangeWatch> WatchChanges(ChangeFn fn) override;

@@ -89,9 +89,12 @@ Result<VolumeMount> KubernetesRuntime::ResolveVolume(const EnvironmentSpec& spec
       break;
   }
   if (!opts_.storage_class.empty()) {
-    auto pvc = ClaimManifest(spec, kns, opts_.storage_class, opts_.claim_size);
-    auto r = client_->Apply(
-        NamespacedPath(kCore, kns, "persistentvolumeclaims", VolumeName(spec.name)), pvc);
+    auto pvc =
+        ClaimManifest(spec, kns, opts_.storage_class, opts_.claim_size, ownership_.installation);
+    std::string path = NamespacedPath(kCore, kns, "persistentvolumeclaims", VolumeName(spec.name));
+    if (auto s = RefuseForeign(path, "volume claim " + kns + "/" + VolumeName(spec.name)); !s)
+      return Fail(s.error());
+    auto r = client_->Apply(path, pvc);
     if (!r) return Fail(Wrap(r.error(), "volume claim"));
     v.kind = VolumeMount::Kind::kClaim;
     v.source = VolumeName(spec.name);
@@ -117,10 +120,21 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
   std::string kns = KubeNamespace(spec.ns);
   if (auto s = ValidateNamespace(kns); !s) return Fail(Wrap(s.error(), "Kubernetes namespace"));
   if (auto s = EnsureNamespace(kns); !s) return s;
+  // Names are shared by every installation using this Kubernetes namespace: what another one
+  // made is refused before anything is written.
+  for (const char* c : {"deployment", "rc"})
+    if (auto s = RefuseForeign(WorkloadCollection(kns, c) + "/" + spec.name,
+                               Kind(c) + " " + kns + "/" + spec.name);
+        !s)
+      return s;
+  if (auto s = RefuseForeign(NamespacedPath(kCore, kns, "services", spec.name),
+                             "Service " + kns + "/" + spec.name);
+      !s)
+    return s;
   auto vol = ResolveVolume(spec, volume, kns);
   if (!vol) return Fail(vol.error());
 
-  ManifestOptions mo{kns, controller, opts_.image_pull_secrets, *vol};
+  ManifestOptions mo{kns, controller, opts_.image_pull_secrets, *vol, ownership_.installation};
   std::string coll = WorkloadCollection(kns, controller);
   // The generation now running decides whether an RC's pods must be recreated.
   int64_t old_generation = 0;
@@ -227,6 +241,7 @@ Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec
     if (IsNotFound(wl.error())) return st;  // exists = false
     return Fail(wl.error());
   }
+  if (InstallationOwner(*wl) != runtime::Owner::kThis) return st;  // not ours: we have none
   st.exists = true;
   st.id = Kind(controller) + "/" + kns + "/" + spec.name;
   auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
@@ -278,18 +293,40 @@ Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name
   auto deadline = std::chrono::steady_clock::now() + opts_.remove_wait;
   // An explicit propagation policy: without it an RC's pods would be orphaned.
   std::vector<std::string> workloads;
+  // Another installation's objects of the same name are left as they are; its pods then carry
+  // the same selector labels, so there is nothing of ours to wait for.
+  bool foreign = false;
+  auto mine = [&](const std::string& path) -> Result<bool> {
+    auto obj = client_->Get(path);
+    if (!obj) {
+      if (IsNotFound(obj.error())) return false;
+      return Fail(obj.error());
+    }
+    if (InstallationOwner(*obj) == runtime::Owner::kThis) return true;
+    foreign = true;
+    return false;
+  };
   for (const char* c : {"deployment", "rc"}) {
     std::string coll = WorkloadCollection(kns, c);
+    auto m = mine(coll + "/" + name);
+    if (!m) return Fail(m.error());
+    if (!*m) continue;
     auto d = client_->Delete(coll + "/" + name, opts_.propagation);
     if (d)
       workloads.push_back(coll);
     else if (!IsNotFound(d.error()))
       return Fail(d.error());
   }
-  auto svc = client_->Delete(NamespacedPath(kCore, kns, "services", name), "Background");
-  if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
+  std::string svc_path = NamespacedPath(kCore, kns, "services", name);
+  auto svc_mine = mine(svc_path);
+  if (!svc_mine) return Fail(svc_mine.error());
+  if (*svc_mine) {
+    auto svc = client_->Delete(svc_path, "Background");
+    if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
+  }
   for (const auto& coll : workloads)
     if (auto s = WaitGone(coll, name, deadline); !s) return s;
+  if (foreign) return {};
   // Foreground deletion has already waited for the pods; Background has not.
   auto left =
       std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
@@ -336,6 +373,14 @@ std::string NotLoggableYet(const nlohmann::json& pod, const std::string& contain
 Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
                                const runtime::LogSink& sink) {
   std::string kns = KubeNamespace(spec.ns);
+  if (auto wl = client_->Get(WorkloadCollection(kns, ControllerOf(spec)) + "/" + spec.name);
+      wl && InstallationOwner(*wl) != runtime::Owner::kThis)
+    return Fail(ErrorCode::kNotFound,
+                "environment " + spec.Key() + " has no pod here (" +
+                    ownership_.Refusal(Kind(ControllerOf(spec)) + " " + kns + "/" + spec.name,
+                                       StrField(Field(Field(*wl, "metadata"), "labels"),
+                                                runtime::kLabelInstallation)) +
+                    ")");
   auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
   if (!list) {
     if (IsNotFound(list.error()))
@@ -384,7 +429,25 @@ Status KubernetesRuntime::Ping(std::chrono::milliseconds deadline) {
   return client_->Ping(deadline);
 }
 
-Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
+runtime::Owner KubernetesRuntime::InstallationOwner(const nlohmann::json& obj) const {
+  const auto& md = Field(obj, "metadata");
+  const auto& labels = Field(md, "labels");
+  return ownership_.Of(StrField(labels, runtime::kLabelManagedBy),
+                       StrField(labels, runtime::kLabelInstallation),
+                       StrField(md, "namespace") + "/" + StrField(labels, runtime::kLabelName));
+}
+
+Status KubernetesRuntime::RefuseForeign(const std::string& path, const std::string& what) {
+  auto obj = client_->Get(path);
+  if (!obj) return IsNotFound(obj.error()) ? Status{} : Fail(obj.error());
+  auto owner = InstallationOwner(*obj);
+  if (owner != runtime::Owner::kOther && owner != runtime::Owner::kLegacy) return {};
+  return Fail(ErrorCode::kAlreadyExists,
+              ownership_.Refusal(what, StrField(Field(Field(*obj, "metadata"), "labels"),
+                                                runtime::kLabelInstallation)));
+}
+
+Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListManaged() {
   std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   std::map<std::string, runtime::OwnedWorkload> found;
   for (const char* coll :
@@ -401,8 +464,12 @@ Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListOwned() {
       w.name = name;
       int64_t g = GenerationOf(item);
       if (g > w.generation) w.generation = g;
-      if (w.id.empty() || std::string(coll).find("services") == std::string::npos)
-        w.id = std::string(item.value("kind", "")) + "/" + md.value("namespace", "") + "/" + name;
+      // The same id as InstallationOwner's, so adoption recognises it.
+      w.id = md.value("namespace", "") + "/" + name;
+      // An environment whose objects disagree (one labelled by another installation) must
+      // not look like this one's: the first non-empty label seen wins.
+      if (w.installation.empty())
+        w.installation = StrField(Field(md, "labels"), runtime::kLabelInstallation);
     }
   }
   std::vector<runtime::OwnedWorkload> out;

@@ -45,7 +45,7 @@ class KubernetesRuntime : public runtime::Runtime {
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
-  Result<std::vector<runtime::OwnedWorkload>> ListOwned() override;
+  Result<std::vector<runtime::OwnedWorkload>> ListManaged() override;
   Status Ping(std::chrono::milliseconds deadline) override;
   // One cluster-wide watch of the pods Berth owns (pod_changes.cc): a pod that crashes, is
   // evicted or rescheduled names its environment at once.
@@ -55,6 +55,9 @@ class KubernetesRuntime : public runtime::Runtime {
   // The Berth environment an object belongs to, from its owner labels — only if it lives in
   // that environment's Kubernetes namespace, i.e. this installation made it; nullopt otherwise.
   std::optional<std::pair<std::string, std::string>> OwnerOf(const nlohmann::json& obj) const;
+  // Which installation an object belongs to. Its workload id (for adoption) is
+  // "<kubernetes namespace>/<environment name>", shared by the environment's objects.
+  runtime::Owner InstallationOwner(const nlohmann::json& obj) const;
   KubeClient& client() { return *client_; }
   const KubeRuntimeOptions& options() const { return opts_; }
 
@@ -70,6 +73,9 @@ class KubernetesRuntime : public runtime::Runtime {
   Status EnsureNamespace(const std::string& kns);
   Result<VolumeMount> ResolveVolume(const EnvironmentSpec& spec, const VolumeMount& given,
                                     const std::string& kns);
+  // OK if nothing is at `path` or it is this installation's; kAlreadyExists naming the owner if
+  // another installation (or an unadopted earlier release) made it.
+  Status RefuseForeign(const std::string& path, const std::string& what);
   Status WaitGone(const std::string& collection, const std::string& name,
                   std::chrono::steady_clock::time_point deadline);
 

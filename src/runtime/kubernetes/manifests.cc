@@ -24,9 +24,11 @@ const char* PullPolicyValue(PullPolicy p) {
 }
 
 nlohmann::json Metadata(const EnvironmentSpec& spec, const std::string& name,
-                        const std::string& kns, bool with_generation) {
+                        const std::string& kns, bool with_generation,
+                        const std::string& installation) {
   nlohmann::json labels = SelectorLabels(spec);
   if (with_generation) labels[S(runtime::kLabelGeneration)] = std::to_string(spec.generation);
+  if (!installation.empty()) labels[S(runtime::kLabelInstallation)] = installation;
   return {{"name", name}, {"namespace", kns}, {"labels", labels}};
 }
 
@@ -55,6 +57,7 @@ nlohmann::json PodTemplate(const EnvironmentSpec& spec, const ManifestOptions& o
   for (const auto& [k, v] : spec.labels) labels[k] = v;
   for (const auto& [k, v] : SelectorLabels(spec)) labels[k] = v;  // ours win
   labels[S(runtime::kLabelGeneration)] = std::to_string(spec.generation);
+  if (!o.installation.empty()) labels[S(runtime::kLabelInstallation)] = o.installation;
 
   nlohmann::json container = {
       {"name", spec.name},
@@ -100,7 +103,7 @@ nlohmann::json PodTemplate(const EnvironmentSpec& spec, const ManifestOptions& o
 nlohmann::json DeploymentManifest(const EnvironmentSpec& spec, const ManifestOptions& o) {
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
-          {"metadata", Metadata(spec, spec.name, o.kube_namespace, true)},
+          {"metadata", Metadata(spec, spec.name, o.kube_namespace, true, o.installation)},
           {"spec",
            {{"replicas", spec.replicas},
             {"selector", {{"matchLabels", SelectorLabels(spec)}}},
@@ -113,7 +116,7 @@ nlohmann::json ReplicationControllerManifest(const EnvironmentSpec& spec,
                                              const ManifestOptions& o) {
   return {{"apiVersion", "v1"},
           {"kind", "ReplicationController"},
-          {"metadata", Metadata(spec, spec.name, o.kube_namespace, true)},
+          {"metadata", Metadata(spec, spec.name, o.kube_namespace, true, o.installation)},
           {"spec",
            {{"replicas", spec.replicas},
             {"selector", SelectorLabels(spec)},
@@ -133,15 +136,16 @@ nlohmann::json ServiceManifest(const EnvironmentSpec& spec, const ManifestOption
   }
   return {{"apiVersion", "v1"},
           {"kind", "Service"},
-          {"metadata", Metadata(spec, spec.name, o.kube_namespace, false)},
+          {"metadata", Metadata(spec, spec.name, o.kube_namespace, false, o.installation)},
           {"spec", {{"type", "NodePort"}, {"selector", SelectorLabels(spec)}, {"ports", ports}}}};
 }
 
 nlohmann::json ClaimManifest(const EnvironmentSpec& spec, const std::string& kns,
-                             const std::string& storage_class, const std::string& size) {
+                             const std::string& storage_class, const std::string& size,
+                             const std::string& installation) {
   return {{"apiVersion", "v1"},
           {"kind", "PersistentVolumeClaim"},
-          {"metadata", Metadata(spec, VolumeName(spec.name), kns, false)},
+          {"metadata", Metadata(spec, VolumeName(spec.name), kns, false, installation)},
           {"spec",
            {{"accessModes", {"ReadWriteOnce"}},
             {"storageClassName", storage_class},

@@ -23,6 +23,9 @@ struct ManifestOptions {
   std::vector<std::string> image_pull_secrets;
   // How the /apps volume is provided (kNone = no volume).
   VolumeMount volume;
+  // The installation label on every object and pod ("" = none). Never in a selector: a
+  // Deployment's selector cannot change, and workloads of earlier releases have none.
+  std::string installation;
 };
 
 // Labels identifying the environment (the selector), without the generation.
@@ -38,7 +41,8 @@ nlohmann::json DeploymentManifest(const EnvironmentSpec& spec, const ManifestOpt
 nlohmann::json ReplicationControllerManifest(const EnvironmentSpec& spec, const ManifestOptions& o);
 nlohmann::json ServiceManifest(const EnvironmentSpec& spec, const ManifestOptions& o);
 nlohmann::json ClaimManifest(const EnvironmentSpec& spec, const std::string& kube_namespace,
-                             const std::string& storage_class, const std::string& size);
+                             const std::string& storage_class, const std::string& size,
+                             const std::string& installation = "");
 nlohmann::json NamespaceManifest(const std::string& kube_namespace);
 
 }  // namespace berth::kube

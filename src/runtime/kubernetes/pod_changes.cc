@@ -15,6 +15,7 @@ using nlohmann::json;
 std::unique_ptr<runtime::ChangeWatch> KubernetesRuntime::WatchChanges(runtime::ChangeFn fn) {
   const std::string selector = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   auto notify = [this, fn](const json& pod) {
+    if (InstallationOwner(pod) == runtime::Owner::kOther) return;  // its own Berth follows it
     auto owner = OwnerOf(pod);
     if (owner && ValidateNamespace(owner->first) && ValidateName(owner->second))
       fn(owner->first, owner->second);

@@ -67,6 +67,49 @@ TEST_F(EtcdRouterTest, PublisherMirrorsTheEmbeddedStore) {
   pub.Stop();
 }
 
+// Two installations publishing to one etcd (and records of other tools there): a publisher
+// neither overwrites nor deletes a record carrying another installation's id, nor deletes an
+// unlabelled one; it keeps its own in step.
+TEST_F(EtcdRouterTest, PublisherLeavesAnotherInstallationsRecords) {
+  const std::string mine = "1111111111111111", theirs = "2222222222222222";
+  auto record = [](const std::string& name, const std::string& inst) {
+    return SerializeRoute(
+        Route{"default", name, 30001, 0, {name + ".ctest.localhost"}, "127.0.0.1", inst});
+  };
+  ASSERT_TRUE(etcd_store_->Put("/devnginx/default/theirs", record("theirs", theirs)));
+  ASSERT_TRUE(etcd_store_->Put("/devnginx/default/clash", record("clash", theirs)));
+  ASSERT_TRUE(etcd_store_->Put("/devnginx/default/confd", record("confd", "")));
+  ASSERT_TRUE(store_->Put("/devnginx/default/mine", record("mine", mine)));
+  ASSERT_TRUE(store_->Put("/devnginx/default/clash", record("clash", mine)));
+  auto target = store::OpenStore(etcd_->url());
+  ASSERT_TRUE(target);
+  EtcdRoutePublisher pub(*store_, std::move(*target));
+  pub.SetInstallation(mine);
+  pub.Start();
+  auto rev = store_->Put("/devnginx/default/later", record("later", mine));
+  ASSERT_TRUE(rev);
+  ASSERT_TRUE(pub.WaitMirrored(*rev, std::chrono::seconds(20))) << pub.Stats().last_error;
+  auto value = [&](const std::string& key) {
+    auto g = etcd_store_->Get(key);
+    return g && *g ? (*g)->value : std::string("(none)");
+  };
+  EXPECT_EQ(value("/devnginx/default/theirs"), record("theirs", theirs));
+  EXPECT_EQ(value("/devnginx/default/clash"), record("clash", theirs));
+  EXPECT_EQ(value("/devnginx/default/confd"), record("confd", ""));
+  EXPECT_EQ(value("/devnginx/default/mine"), record("mine", mine));
+  EXPECT_EQ(value("/devnginx/default/later"), record("later", mine));
+
+  // Deletes: its own go; the clashing name stays the other's.
+  ASSERT_TRUE(store_->Delete("/devnginx/default/mine"));
+  auto del = store_->Delete("/devnginx/default/clash");
+  ASSERT_TRUE(del);
+  ASSERT_TRUE(pub.WaitMirrored(*del, std::chrono::seconds(20))) << pub.Stats().last_error;
+  EXPECT_EQ(value("/devnginx/default/mine"), "(none)");
+  EXPECT_EQ(value("/devnginx/default/clash"), record("clash", theirs));
+  EXPECT_EQ(value("/devnginx/default/theirs"), record("theirs", theirs));
+  pub.Stop();
+}
+
 TEST_F(EtcdRouterTest, PublisherResyncsAfterEtcdRestart) {
   auto target = store::OpenStore(etcd_->url());
   ASSERT_TRUE(target);

@@ -185,6 +185,30 @@ TEST_F(GlusterVolumesTest, EnsureAgainIsFineAndAFileWrittenSurvives) {
   EXPECT_EQ(*berth::util::ReadFile(server_->brick_dir() + "/default/web/data.txt"), "hello");
 }
 
+// Two installations on one Gluster volume: a volume directory belongs to the first that made
+// it (an owner file beside it); the other is refused it, and its purge deletes nothing.
+TEST_F(GlusterVolumesTest, AVolumeBelongsToOneInstallation) {
+  auto first = Driver();
+  ASSERT_NE(first, nullptr);
+  auto second = GlusterVolumes::Create(Options(VolumeLayout::kNamespaced));
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  first->SetInstallation("aaaaaaaaaaaaaaaa");
+  (*second)->SetInstallation("bbbbbbbbbbbbbbbb");
+  ASSERT_TRUE(first->Ensure(Spec("default", "web")).has_value());
+  ASSERT_TRUE(glfs_->WriteFile("/default/web/data", "first's").has_value());
+  EXPECT_EQ(glfs_->ReadFile("/default/.web.installation").value_or(""), "aaaaaaaaaaaaaaaa\n");
+  auto refused = (*second)->Ensure(Spec("default", "web"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("aaaaaaaaaaaaaaaa"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE((*second)->Remove(Spec("default", "web")).has_value());
+  EXPECT_EQ(glfs_->ReadFile("/default/web/data").value_or(""), "first's");
+  EXPECT_TRUE(first->Remove(Spec("default", "web")).has_value());
+  ExpectDirectory("default/web", false);
+  EXPECT_FALSE(glfs_->Lstat("/default/.web.installation").has_value());
+  first->SetInstallation("");  // the shared driver goes back to no owners
+}
+
 TEST_F(GlusterVolumesTest, RemoveDeletesTheTreeButNotWhatSymlinksPointAt) {
   auto d = Driver();
   ASSERT_NE(d, nullptr);

@@ -50,15 +50,19 @@ class MemRuntime : public runtime::Runtime {
               const runtime::LogSink&) override {
     return {};
   }
-  Result<std::vector<runtime::OwnedWorkload>> ListOwned() override {
+  Result<std::vector<runtime::OwnedWorkload>> ListManaged() override {
     std::lock_guard<std::mutex> lk(mu);
     std::vector<runtime::OwnedWorkload> out;
     for (const auto& [k, w] : workloads) {
       auto slash = k.find('/');
-      out.push_back({k.substr(0, slash), k.substr(slash + 1), w.id, w.generation});
+      // What Apply made carries this runtime's installation; `labelled` says otherwise.
+      auto l = labelled.find(k);
+      out.push_back({k.substr(0, slash), k.substr(slash + 1), w.id, w.generation,
+                     l != labelled.end() ? l->second : ownership().installation});
     }
     return out;
   }
+  std::map<std::string, std::string> labelled;  // key -> installation label of foreign ones
   std::mutex mu;
   std::map<std::string, runtime::WorkloadStatus> workloads;
   std::set<std::string> missing_images;
@@ -217,6 +221,48 @@ TEST_F(ControllerTest, GarbageCollectsOrphans) {
   EXPECT_EQ(rt.workloads.count("default/alive"), 1u);
   EXPECT_FALSE(*st->Get("/berth/status/default/ghost"));
   EXPECT_FALSE(*st->Get("/berth/ports/31555"));
+}
+
+// Orphan collection selects managed-by=berth AND this installation's id: another
+// installation's workloads and route records, and an earlier release's unadopted ones, stay.
+TEST_F(ControllerTest, GarbageCollectionTouchesOnlyThisInstallationsThings) {
+  const std::string mine = "1111111111111111", theirs = "2222222222222222";
+  rt.SetOwnership({mine, {}});
+  ControllerOptions o;
+  o.installation = mine;
+  ctl = std::make_unique<Controller>(*st, rt, vols, o);
+  for (const char* n : {"theirs", "old", "orphan"}) ASSERT_TRUE(rt.Apply(Spec(n), {}, nullptr));
+  rt.labelled["default/theirs"] = theirs;
+  rt.labelled["default/old"] = "";
+  auto route = [&](const std::string& name, const std::string& inst) {
+    Route r{"default", name, 31001, 0, {name + ".ctest.a.com"}, "127.0.0.1", inst};
+    ASSERT_TRUE(st->Put(store::keys::Route("default", name), SerializeRoute(r)));
+  };
+  route("theirs", theirs);
+  route("old", "");
+  route("orphan", mine);
+  ASSERT_TRUE(ctl->CollectGarbage());
+  EXPECT_EQ(rt.workloads.count("default/theirs"), 1u);
+  EXPECT_EQ(rt.workloads.count("default/old"), 1u);
+  EXPECT_EQ(rt.workloads.count("default/orphan"), 0u);
+  EXPECT_TRUE(*st->Get("/devnginx/default/theirs"));
+  EXPECT_TRUE(*st->Get("/devnginx/default/old"));
+  EXPECT_FALSE(*st->Get("/devnginx/default/orphan"));
+  // A reconcile of a key with no spec here (a change event) leaves the other's route too.
+  ASSERT_TRUE(ctl->Reconcile("default/theirs"));
+  EXPECT_TRUE(*st->Get("/devnginx/default/theirs"));
+}
+
+// The route record carries the installation that wrote it.
+TEST_F(ControllerTest, RouteRecordCarriesTheInstallation) {
+  ControllerOptions o;
+  o.installation = "1111111111111111";
+  ctl = std::make_unique<Controller>(*st, rt, vols, o);
+  ASSERT_TRUE(service->Create(Spec("routed")));
+  ASSERT_TRUE(ctl->Reconcile("default/routed"));
+  auto r = st->Get("/devnginx/default/routed");
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ(RouteInstallation((*r)->value), "1111111111111111") << (*r)->value;
 }
 
 TEST_F(ControllerTest, DuplicateCreateIsRefusedAndChangesNothing) {

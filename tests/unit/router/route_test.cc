@@ -38,6 +38,25 @@ TEST(RouteTest, RoundTrips) {
   EXPECT_EQ(*back, r);
 }
 
+// The installation that wrote a record rides after the original's fields; a record without
+// one (the original's, an earlier release's) reads as "".
+TEST(RouteTest, CarriesTheInstallationAfterTheOriginalsFields) {
+  Route r{"ns1", "web", 30001, 0, {"web.ctest.localhost"}, "127.0.0.1", "0123456789abcdef"};
+  std::string text = SerializeRoute(r);
+  EXPECT_EQ(
+      text,
+      R"({"name": "web", "http_port": 30001, "https_port": 0, "domain": "web.ctest.localhost", "host_ip": "127.0.0.1", "installation": "0123456789abcdef"})");
+  auto back = ParseRoute("/devnginx/ns1/web", text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, r);
+  EXPECT_EQ(RouteInstallation(text), "0123456789abcdef");
+  EXPECT_EQ(RouteInstallation(kOriginal), "");
+  EXPECT_EQ(RouteInstallation("not json"), "");
+  EXPECT_FALSE(ParseRoute("/devnginx/ns1/web",
+                          R"({"name": "web", "http_port": 1, "https_port": 0, "domain": "a.b", )"
+                          R"("host_ip": "127.0.0.1", "installation": 7})"));
+}
+
 TEST(RouteTest, RouteForUsesPublishedPorts) {
   EnvironmentSpec spec;
   spec.ns = "default";

@@ -50,6 +50,41 @@ class DirVolumesTest : public ::testing::Test {
   std::string outside_;
 };
 
+// Two installations sharing a volume root: a volume belongs to whoever made it first (a marker
+// beside it, out of the container's reach); the other is refused it and its purge deletes
+// nothing. A volume made before installation ids is claimed by the store that has its spec.
+TEST_F(DirVolumesTest, AVolumeBelongsToOneInstallation) {
+  auto first = Make();
+  first.SetInstallation("aaaaaaaaaaaaaaaa");
+  auto second = Make();
+  second.SetInstallation("bbbbbbbbbbbbbbbb");
+  ASSERT_TRUE(first.Ensure(Spec("default", "web")).has_value());
+  ASSERT_TRUE(util::WriteFileAtomic(root_ + "/default/web/data", "first's"));
+  EXPECT_EQ(util::ReadFile(root_ + "/default/.web.installation").value_or(""),
+            "aaaaaaaaaaaaaaaa\n");
+
+  auto refused = second.Ensure(Spec("default", "web"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(refused.error().message.find("aaaaaaaaaaaaaaaa"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(second.Remove(Spec("default", "web")).has_value());
+  EXPECT_EQ(util::ReadFile(root_ + "/default/web/data").value_or(""), "first's");
+
+  // The owner's own Ensure is idempotent, and its purge removes the volume and the marker.
+  EXPECT_TRUE(first.Ensure(Spec("default", "web")).has_value());
+  EXPECT_TRUE(first.Remove(Spec("default", "web")).has_value());
+  EXPECT_FALSE(fs::exists(root_ + "/default/web"));
+  EXPECT_FALSE(fs::exists(root_ + "/default/.web.installation"));
+
+  // An earlier release's volume (no marker) is claimed by the store that asks for it.
+  fs::create_directories(root_ + "/default/old");
+  ASSERT_TRUE(second.Ensure(Spec("default", "old")).has_value());
+  EXPECT_EQ(util::ReadFile(root_ + "/default/.old.installation").value_or(""),
+            "bbbbbbbbbbbbbbbb\n");
+  EXPECT_FALSE(first.Ensure(Spec("default", "old")).has_value());
+}
+
 TEST_F(DirVolumesTest, EnsureCreatesDirectory0755AndSaysHowToMountIt) {
   mode_t old = ::umask(077);  // the volume must be 0755 whatever the daemon's umask
   auto v = Make();

@@ -536,5 +536,49 @@ TEST_F(DockerRuntimeTest, AnUnreachableEngineIsUnavailable) {
   EXPECT_NE(st.error().message.find("no-such.sock"), std::string::npos) << st.error().message;
 }
 
+// Two installations on one engine: each sees, changes and removes only its own containers; the
+// deterministic name taken by the other is refused with an error naming it, never replaced.
+TEST_F(DockerRuntimeTest, AnotherInstallationsContainerIsNeverTouched) {
+  Config c;
+  c.docker_host = podman_->docker_host();
+  c.host_ip = "127.0.0.1";
+  auto other_rt = MakeDockerRuntime(c);
+  ASSERT_TRUE(other_rt.has_value()) << other_rt.error().message;
+  auto& first = *runtime_;
+  auto& second = **other_rt;
+  first.SetOwnership({"aaaaaaaaaaaaaaaa", {}});
+  second.SetOwnership({"bbbbbbbbbbbbbbbb", {}});
+  auto spec = MakeSpec("shared", "first\n");
+  ASSERT_TRUE(first.Apply(spec, volume_, nullptr).has_value());
+  const std::string id = MustInspect(spec).id;
+
+  // The second installation has no workload of that name, and may not make one.
+  auto seen = second.Inspect(spec);
+  ASSERT_TRUE(seen.has_value()) << seen.error().message;
+  EXPECT_FALSE(seen->exists);
+  auto applied = second.Apply(spec, volume_, nullptr);
+  ASSERT_FALSE(applied.has_value());
+  EXPECT_EQ(applied.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(applied.error().message.find("aaaaaaaaaaaaaaaa"), std::string::npos)
+      << applied.error().message;
+  // Its listing, removal and logs leave the first's container alone.
+  auto owned = second.ListOwned();
+  ASSERT_TRUE(owned.has_value());
+  for (const auto& w : *owned) EXPECT_NE(w.id, id);
+  ASSERT_TRUE(second.Remove(spec.ns, spec.name).has_value());
+  EXPECT_FALSE(second.Logs(spec, {}, [](std::string_view) { return true; }).has_value());
+  auto still = MustInspect(spec);
+  EXPECT_EQ(still.id, id);
+  EXPECT_EQ(still.phase, Phase::kRunning);
+
+  // The first still lists it as its own.
+  auto mine = first.ListOwned();
+  ASSERT_TRUE(mine.has_value());
+  bool listed = false;
+  for (const auto& w : *mine) listed = listed || w.id == id;
+  EXPECT_TRUE(listed);
+  ExpectRemoved(first, spec);
+}
+
 }  // namespace
 }  // namespace berth::runtime::docker

@@ -399,6 +399,57 @@ spec:
   for (const auto& w : *after) EXPECT_NE(w.name, "leftover");
 }
 
+// Two installations on one cluster with the same namespace prefix: every object carries the
+// installation's id; the second neither sees, lists, changes nor removes the first's objects,
+// and a name the first holds is refused naming it.
+TEST(KubernetesRuntimeTest, AnotherInstallationsObjectsAreNeverTouched) {
+  REQUIRE_CONTROL_PLANE();
+  auto first = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  auto second = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_TRUE(first && second);
+  first->SetOwnership({"aaaaaaaaaaaaaaaa", {}});
+  second->SetOwnership({"bbbbbbbbbbbbbbbb", {}});
+  auto spec = Spec("twice");
+  ASSERT_TRUE(first->Apply(spec, VolumeMount{}, nullptr));
+  const std::string dep_path = "/apis/apps/v1/namespaces/berth-team/deployments/twice";
+  auto dep = first->client().Get(dep_path);
+  ASSERT_TRUE(dep) << dep.error().message;
+  EXPECT_EQ((*dep)["metadata"]["labels"].value("berth.dev/installation", ""), "aaaaaaaaaaaaaaaa");
+  EXPECT_EQ((*dep)["spec"]["template"]["metadata"]["labels"].value("berth.dev/installation", ""),
+            "aaaaaaaaaaaaaaaa");
+  EXPECT_FALSE((*dep)["spec"]["selector"]["matchLabels"].contains("berth.dev/installation"));
+  auto svc = first->client().Get("/api/v1/namespaces/berth-team/services/twice");
+  ASSERT_TRUE(svc) << svc.error().message;
+  EXPECT_EQ((*svc)["metadata"]["labels"].value("berth.dev/installation", ""), "aaaaaaaaaaaaaaaa");
+
+  auto seen = second->Inspect(spec);
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_FALSE(seen->exists);
+  auto applied = second->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(applied.error().message.find("aaaaaaaaaaaaaaaa"), std::string::npos)
+      << applied.error().message;
+  auto theirs = second->ListOwned();
+  ASSERT_TRUE(theirs) << theirs.error().message;
+  for (const auto& w : *theirs) EXPECT_FALSE(w.ns == "team" && w.name == "twice");
+  auto mine = first->ListOwned();
+  ASSERT_TRUE(mine) << mine.error().message;
+  bool listed = false;
+  for (const auto& w : *mine) listed = listed || (w.ns == "team" && w.name == "twice");
+  EXPECT_TRUE(listed);
+
+  ASSERT_TRUE(second->Remove("team", "twice"));
+  auto after = first->client().Get(dep_path);
+  ASSERT_TRUE(after) << "the second installation deleted the first's Deployment";
+  EXPECT_EQ((*after)["metadata"].value("uid", ""), (*dep)["metadata"].value("uid", ""));
+  EXPECT_TRUE(first->client().Get("/api/v1/namespaces/berth-team/services/twice"));
+  auto still = first->Inspect(spec);
+  ASSERT_TRUE(still);
+  EXPECT_TRUE(still->exists);
+  ASSERT_TRUE(first->Remove("team", "twice"));
+}
+
 TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
   REQUIRE_CONTROL_PLANE();
   auto kc = g_cp->UserKubeconfig("alice", {"developers"});

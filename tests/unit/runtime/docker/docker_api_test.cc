@@ -213,6 +213,18 @@ TEST(CreateBody, CommandReplacesTheEntrypointAndOwnLabelsWin) {
   EXPECT_FALSE((*body)["HostConfig"].contains("NetworkMode"));
 }
 
+TEST(CreateBody, CarriesTheInstallationAndNoUserCanForgeIt) {
+  auto spec = Spec();
+  spec.labels["berth.dev/installation"] = "ffffffffffffffff";
+  auto body = BuildCreateBody(spec, {}, {"127.0.0.1", "", "0123456789abcdef"});
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ((*body)["Labels"]["berth.dev/installation"], "0123456789abcdef");
+  EXPECT_EQ(InstallationOf((*body)["Labels"]), "0123456789abcdef");
+  auto none = BuildCreateBody(Spec(), {}, {"127.0.0.1", ""});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE((*none)["Labels"].contains("berth.dev/installation"));
+}
+
 TEST(CreateBody, RejectsBadVolumesAndQuantities) {
   auto spec = Spec();
   EXPECT_FALSE(BuildCreateBody(spec, {VolumeMount::Kind::kBind, "relative/dir", "/apps"}, {}));

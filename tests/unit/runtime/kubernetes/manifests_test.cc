@@ -17,6 +17,28 @@ EnvironmentSpec Spec() {
   return s;
 }
 
+// Every object and pod carries the installation; no selector does (a Deployment's selector is
+// immutable, and earlier releases' objects have no such label).
+TEST(ManifestsTest, EveryObjectCarriesTheInstallationButNoSelector) {
+  ManifestOptions o{"berth-default", "deployment", {}, {}, "0123456789abcdef"};
+  const std::string key = "berth.dev/installation";
+  for (const auto& m : {DeploymentManifest(Spec(), o), ReplicationControllerManifest(Spec(), o)}) {
+    EXPECT_EQ(m["metadata"]["labels"][key], "0123456789abcdef") << m["kind"];
+    EXPECT_EQ(m["spec"]["template"]["metadata"]["labels"][key], "0123456789abcdef");
+  }
+  EXPECT_FALSE(DeploymentManifest(Spec(), o)["spec"]["selector"]["matchLabels"].contains(key));
+  EXPECT_FALSE(ReplicationControllerManifest(Spec(), o)["spec"]["selector"].contains(key));
+  auto svc = ServiceManifest(Spec(), o);
+  EXPECT_EQ(svc["metadata"]["labels"][key], "0123456789abcdef");
+  EXPECT_FALSE(svc["spec"]["selector"].contains(key));
+  EXPECT_EQ(ClaimManifest(Spec(), "berth-default", "fast", "1Gi",
+                          "0123456789abcdef")["metadata"]["labels"][key],
+            "0123456789abcdef");
+  // No id (a runtime used on its own): no label, as before.
+  ManifestOptions none{"berth-default", "deployment", {}, {}};
+  EXPECT_FALSE(DeploymentManifest(Spec(), none)["metadata"]["labels"].contains(key));
+}
+
 TEST(ManifestsTest, ReplicationControllerAsTheOriginal) {
   ManifestOptions o{
       "berth-default", "rc", {"harbor"}, {VolumeMount::Kind::kHostPath, "/mnt/test-java", "/apps"}};
