@@ -31,7 +31,7 @@ TEST_F(ConfigTypesTest, FileValuesOfTheWrongTypeOrRangeNameTheKey) {
   const std::pair<std::string, std::string> cases[] = {
       {"workers = 4294967297\n", "server.workers must be an integer, got 4294967297"},
       {"workers = -4294967295\n", "server.workers must be an integer"},
-      {"workers = \"8\"\n", "server.workers must be an integer, got \"8\""},
+      {"workers = \"8\"\n", "server.workers must be an integer, got '8'"},
       {"workers = 8.5\n", "server.workers must be an integer, got 8.5"},
       {"resync_seconds = 9223372036854775807\n", "server.resync_seconds must be an integer"},
       {"resync_seconds = 0\n", "server.resync_seconds must be 1-86400"},
