@@ -61,14 +61,19 @@ TEST(ApiInput, BadBodiesGetA400NamingTheFieldAndStoreNothing) {
       {R"({"name":"web","volume_mount":"/proc"})", "volume mount \"/proc\" is a system directory"},
       {"{\"name\":\"web\",\"image\":\"\xff\"}", "request body is not valid JSON"},
   };
-  for (const auto& [body, message] : cases) {
+  int i = 0;
+  for (const auto& [message_body, message] : cases) {
+    // A name per case: on a server that coerces, one stored case must not hide the next.
+    std::string body = message_body;
+    body.replace(body.find("\"web\""), 5, "\"bad" + std::to_string(i++) + "\"");
     auto r = post("/v1/environments", body);
     ASSERT_TRUE(r) << r.error().message << "\n" << srv.LogTail();
     EXPECT_EQ(r->status, 400) << body << " -> " << r->body << "\n" << srv.LogTail();
     auto j = json::parse(r->body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << r->body;
-    EXPECT_EQ(j["error"]["code"], "InvalidArgument") << r->body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(message), std::string::npos)
+    auto error = j.value("error", json::object());
+    EXPECT_EQ(error.value("code", ""), "InvalidArgument") << r->body;
+    EXPECT_NE(error.value("message", "").find(message), std::string::npos)
         << body << "\n  got: " << r->body << "\n want: " << message;
   }
 

@@ -178,13 +178,19 @@ class StrictApiTest : public ::testing::Test {
 // (memory 99999999999999999999 was an exception out of the validator, a 500; a body that is
 // not UTF-8 made the error itself unserializable), and no record stored.
 TEST_F(StrictApiTest, BadBodiesAre400sNamingTheFieldAndStoreNothing) {
+  int i = 0;
   for (const auto& c : BadBodies()) {
-    auto r = Post("/v1/environments", c.body);
+    // A name per case: on a server that coerces, one stored case must not hide the next.
+    std::string body = c.body;
+    if (auto at = body.find("\"web\""); at != std::string::npos)
+      body.replace(at, 5, "\"bad" + std::to_string(i++) + "\"");
+    auto r = Post("/v1/environments", body);
     EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
     auto j = json::parse(r.body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << r.body;
-    EXPECT_EQ(j["error"]["code"], "InvalidArgument") << r.body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.message), std::string::npos)
+    auto error = j.value("error", json::object());
+    EXPECT_EQ(error.value("code", ""), "InvalidArgument") << r.body;
+    EXPECT_NE(error.value("message", "").find(c.message), std::string::npos)
         << c.body << "\n  got: " << r.body << "\n want: " << c.message;
   }
   EXPECT_TRUE(st->List("/")->kvs.empty());
