@@ -86,6 +86,9 @@ std::string JsonPath(std::string_view parent, size_t index) {
 }
 
 std::string ShowJson(const json& v) {
+  // Structured values are named, not dumped: dump() recurses once per nesting level.
+  if (v.is_array()) return v.empty() ? "[]" : "an array";
+  if (v.is_object()) return v.empty() ? "{}" : "an object";
   std::string s = v.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;

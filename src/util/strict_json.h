@@ -27,7 +27,8 @@ Result<nlohmann::json> ParseStrictJson(std::string_view text, std::string_view w
 std::string JsonPath(std::string_view parent, std::string_view key);
 std::string JsonPath(std::string_view parent, size_t index);
 
-// A value for an error message: compact JSON, ASCII only, at most ~60 characters.
+// A value for an error message: a scalar as compact JSON, ASCII only, at most ~60 characters;
+// "[]", "{}", "an array" or "an object" for the others.
 std::string ShowJson(const nlohmann::json& v);
 
 // Fails unless `v` is an object whose keys are all in `known`. `path` "" is the whole body.

@@ -40,6 +40,8 @@ std::vector<BadBody> BadBodies() {
        "resources.limits.memory: must be a string, got 1e+20"},
       {"{" + n + R"("resources":{"requests":[]}})",
        "resources.requests: must be a JSON object, got []"},
+      {"{" + n + R"("resources":{"limits":["1"]}})",
+       "resources.limits: must be a JSON object, got an array"},
       {"{" + n + R"("env":{"A":1}})", "env.A: must be a string, got 1"},
       {"{" + n + R"("env":{"A B":null}})", R"(env["A B"]: must be a string, got null)"},
       {"{" + n + R"("env":["A=1"]})", "env: must be an object of strings"},
@@ -89,6 +91,17 @@ TEST(ParseCreateRequest, RefusesEveryCoercionNamingTheField) {
     EXPECT_NE(r.error().message.find(c.message), std::string::npos)
         << c.body << "\n  got: " << r.error().message << "\n want: " << c.message;
   }
+}
+
+// Deep nesting inside a field is a wrong type like any other, not a crash (the body limit is
+// 1 MiB; nlohmann parses and destroys without recursion).
+TEST(ParseCreateRequest, DeepNestingIsAnError) {
+  const size_t depth = 400000;
+  auto r = ParseCreateRequest(R"({"name":"x","env":)" + std::string(depth, '[') +
+                              std::string(depth, ']') + "}");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("env: must be an object of strings"), std::string::npos)
+      << r.error().message;
 }
 
 TEST(ParseCreateRequest, AcceptsTheDocumentedBody) {
