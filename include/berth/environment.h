@@ -104,7 +104,15 @@ void from_json(const nlohmann::json& j, EnvStatus& s);
 void to_json(nlohmann::json& j, const Event& e);
 void from_json(const nlohmann::json& j, Event& e);
 
-// Parse without throwing: bad JSON or wrong types become kInvalidArgument.
+// Decodes a create request's fields (docs/api.md) strictly, at the API edge: an unknown field,
+// a wrong type, a fraction, an integer out of its range (at any depth: ports[i], resources,
+// env and label values, command elements) is kInvalidArgument naming the field's path.
+// `pull_policy_given` is set to whether the body names a pull policy.
+Result<EnvironmentSpec> DecodeCreateRequest(const nlohmann::json& body,
+                                            bool* pull_policy_given = nullptr);
+
+// Parse without throwing: bad JSON or wrong types become kInvalidArgument. Tolerant on purpose
+// (records an earlier release stored must load); requests go through DecodeCreateRequest.
 Result<EnvironmentSpec> ParseSpec(const std::string& text);
 Result<EnvStatus> ParseStatus(const std::string& text);
 std::string SerializeSpec(const EnvironmentSpec& s);

@@ -1,5 +1,6 @@
 // Input validation, in one place. Everything a user types is checked here before it may
-// reach a store key, a container name, an nginx config, a shell or a path.
+// reach a store key, a container name, an nginx config, a shell or a path. Every validator runs
+// in time linear in its input (hand-written scanners; no std::regex: see validate.cc).
 #pragma once
 
 #include <string>
@@ -24,6 +25,9 @@ Status ValidateLabelKey(std::string_view key);    // Kubernetes label key rules
 Status ValidateLabelValue(std::string_view value);
 Status ValidateEnvName(std::string_view name);          // C identifier
 Status ValidateQuantity(std::string_view q, bool cpu);  // "500m", "2", "2000Mi", "1Gi"
+// An absolute, normalized path that is not "/", a system directory or a parent of one, and not
+// inside /proc, /sys or /dev (the rule is written out in validate.cc).
+Status ValidateVolumeMount(std::string_view path);
 
 // Checks a whole spec (after defaults are applied); the first problem found, naming the field.
 Status ValidateSpec(const EnvironmentSpec& spec);

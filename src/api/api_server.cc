@@ -12,6 +12,7 @@
 #include "api/dashboard.h"
 #include "api/queue_stream.h"
 #include "berth/validate.h"
+#include "util/strict_json.h"
 #include "util/strings.h"
 
 namespace berth::api {
@@ -101,28 +102,18 @@ bool IsIpLiteral(const std::string& h) {
 }  // namespace
 
 Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_policy_given) {
-  static const std::set<std::string> allowed = {
-      "namespace", "name",        "image",        "release_mode", "replicas",
-      "ports",     "resources",   "env",          "labels",       "command",
-      "domains",   "pull_policy", "volume_mount", "controller",   "ttl_seconds"};
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument, std::string("request body is not JSON: ") + e.what());
-  }
-  if (!j.is_object())
-    return Fail(ErrorCode::kInvalidArgument, "request body must be a JSON object");
-  for (const auto& [k, v] : j.items())
-    if (!allowed.count(k)) return Fail(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
-  try {
-    EnvironmentSpec s = j.get<EnvironmentSpec>();
-    if (!j.contains("volume_mount")) s.volume_mount = "/apps";
-    if (pull_policy_given) *pull_policy_given = j.contains("pull_policy");
-    return s;
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument, std::string("invalid field: ") + e.what());
-  }
+  auto j = util::ParseStrictJson(body, "request body");
+  if (!j) return Fail(j.error());
+  return DecodeCreateRequest(*j, pull_policy_given);
+}
+
+Result<std::string> ParseRebuildRequest(const std::string& body) {
+  if (body.empty()) return std::string();
+  auto j = util::ParseStrictJson(body, "rebuild body");
+  if (!j) return Fail(j.error());
+  if (auto s = util::StrictObject(*j, "", {"image"}); !s) return Fail(s.error());
+  if (!j->contains("image")) return std::string();
+  return util::StrictString(j->at("image"), "image");
 }
 
 ApiServer::ApiServer(EnvironmentService& service, const Config& config, LogsFn logs, InfoFn info)
@@ -353,21 +344,9 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
   }
   const std::string& action = parts[4];
   if (action == "rebuild" && m == "POST") {
-    std::string image;
-    if (!req.body.empty()) {
-      try {
-        auto j = json::parse(req.body);
-        if (!j.is_object()) throw std::runtime_error("not an object");
-        for (const auto& [k, v] : j.items())
-          if (k != "image")
-            return ErrorResponse(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
-        image = j.value("image", "");
-      } catch (const std::exception& e) {
-        return ErrorResponse(ErrorCode::kInvalidArgument,
-                             std::string("bad rebuild body: ") + e.what());
-      }
-    }
-    auto v = service_.Rebuild(ns, name, image);
+    auto image = ParseRebuildRequest(req.body);
+    if (!image) return ErrorResponse(image.error());
+    auto v = service_.Rebuild(ns, name, *image);
     if (!v) return ErrorResponse(v.error());
     return ServerResponse::Json(202, SerializeView(*v));
   }

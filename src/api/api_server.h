@@ -51,8 +51,11 @@ class ApiServer {
 // before starting anything).
 Status CheckTcpAuth(const Config& c);
 
-// Parses a create request body (strict: unknown fields are errors, to catch typos).
+// Parses a create request body strictly (DecodeCreateRequest): unknown or repeated fields,
+// wrong types, fractions and out-of-range integers are kInvalidArgument naming the field.
 Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,
                                            bool* pull_policy_given = nullptr);
+// Parses a rebuild body, {} or {"image": "..."} (empty body = keep the image): the image or "".
+Result<std::string> ParseRebuildRequest(const std::string& body);
 
 }  // namespace berth::api

@@ -4,7 +4,11 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <limits>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 #include "berth/validate.h"
@@ -24,18 +28,93 @@ std::string HomeDir() {
   return h.empty() ? "/tmp" : h;
 }
 
-template <typename T>
-void Read(const toml::table& t, std::string_view section, std::string_view key, T& out) {
-  if (auto v = t[section][key].value<T>()) out = *v;
+// The parsed file and what was wrong in it. A key of the wrong type or an integer that does not
+// fit is an error naming "section.key": before, a wrong type fell back to the default silently
+// and `workers = 4294967297` became 1.
+struct TomlFile {
+  toml::table table;
+  std::vector<std::string> errors;
+  auto operator[](std::string_view section) const { return table[section]; }
+};
+
+std::string KeyName(std::string_view section, std::string_view key) {
+  return std::string(section) + "." + std::string(key);
 }
 
-void ReadList(const toml::table& t, std::string_view section, std::string_view key,
+// A value as it is written in the file, for an error message.
+std::string TomlText(const toml::node& n) {
+  std::ostringstream os;
+  n.visit([&os](const auto& x) { os << x; });
+  std::string text = os.str();
+  return text.size() > 60 ? text.substr(0, 57) + "..." : text;
+}
+
+void Read(TomlFile& t, std::string_view section, std::string_view key, std::string& out) {
+  auto node = t[section][key];
+  if (!node) return;
+  if (auto v = node.value_exact<std::string>())
+    out = *v;
+  else
+    t.errors.push_back(KeyName(section, key) + " must be a string");
+}
+
+void Read(TomlFile& t, std::string_view section, std::string_view key, bool& out) {
+  auto node = t[section][key];
+  if (!node) return;
+  if (auto v = node.value_exact<bool>())
+    out = *v;
+  else
+    t.errors.push_back(KeyName(section, key) + " must be true or false");
+}
+
+void ReadList(TomlFile& t, std::string_view section, std::string_view key,
               std::vector<std::string>& out) {
-  if (auto* arr = t[section][key].as_array()) {
-    out.clear();
-    for (const auto& e : *arr)
-      if (auto s = e.value<std::string>()) out.push_back(*s);
+  auto node = t[section][key];
+  if (!node) return;
+  auto* arr = node.as_array();
+  if (!arr) return t.errors.push_back(KeyName(section, key) + " must be an array of strings");
+  std::vector<std::string> list;
+  for (const auto& e : *arr) {
+    auto s = e.value_exact<std::string>();
+    if (!s) return t.errors.push_back(KeyName(section, key) + " must be an array of strings");
+    list.push_back(*s);
   }
+  out = std::move(list);
+}
+
+// An int from a TOML integer: a float, a string or a value beyond int is an error, not a cast.
+std::optional<int> IntOf(const toml::node& n) {
+  auto v = n.value_exact<int64_t>();
+  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
+    return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+void ReadInt(TomlFile& t, std::string_view section, std::string_view key, int& out) {
+  auto node = t[section][key];
+  if (!node) return;
+  if (auto v = IntOf(*node.node()))
+    out = *v;
+  else
+    t.errors.push_back(KeyName(section, key) + " must be an integer, got " +
+                       util::Trim(TomlText(*node.node())));
+}
+
+// [environments] port_range = [low, high]
+void ReadPortRange(TomlFile& t, int& low, int& high) {
+  auto node = t["environments"]["port_range"];
+  if (!node) return;
+  auto* arr = node.as_array();
+  std::optional<int> a, b;
+  if (arr && arr->size() == 2) {
+    a = IntOf(*arr->get(0));
+    b = IntOf(*arr->get(1));
+  }
+  if (!a || !b)
+    return t.errors.push_back("environments.port_range must be two integer ports, got " +
+                              util::Trim(TomlText(*node.node())));
+  low = *a;
+  high = *b;
 }
 
 void FromEnv(const char* name, std::string& out) {
@@ -49,13 +128,18 @@ void FromEnvList(const char* name, std::vector<std::string>& out) {
   }
 }
 
-void FromEnvInt(const char* name, int& out) {
-  if (const char* v = std::getenv(name)) {
-    try {
-      out = std::stoi(v);
-    } catch (...) {
-    }
-  }
+// A whole decimal int: "abc", "8x" and "4294967297" are errors (std::stoi read "8x" as 8 and
+// an out-of-range value was ignored).
+void FromEnvInt(const char* name, int& out, std::vector<std::string>& errors) {
+  const char* v = std::getenv(name);
+  if (!v) return;
+  std::string_view s(v);
+  int parsed = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), parsed);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+    return errors.push_back(std::string(name) + " must be an integer, got \"" +
+                            std::string(s.substr(0, 40)) + "\"");
+  out = parsed;
 }
 
 }  // namespace
@@ -95,9 +179,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!file.empty()) {
     if (!util::PathExists(file))
       return Fail(ErrorCode::kInvalidArgument, "config file " + file + " does not exist");
-    toml::table t;
+    TomlFile t;
     try {
-      t = toml::parse_file(file);
+      t.table = toml::parse_file(file);
     } catch (const toml::parse_error& e) {
       std::string where = file;
       if (e.source().begin) where += ":" + std::to_string(e.source().begin.line);
@@ -110,31 +194,23 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "server", "api_token", c.api_token);
     Read(t, "server", "insecure_no_auth", c.insecure_no_auth);
     ReadList(t, "server", "api_hosts", c.api_hosts);
-    for (auto [key, out] : {std::pair{"api_max_connections", &c.api_max_connections},
-                            {"api_max_connections_per_client", &c.api_max_connections_per_client},
-                            {"api_socket_max_connections", &c.api_socket_max_connections},
-                            {"api_idle_timeout_seconds", &c.api_idle_timeout_seconds},
-                            {"api_max_header_kib", &c.api_max_header_kib}})
-      if (auto v = t["server"][key].value<int64_t>())
-        *out = static_cast<int>(std::clamp<int64_t>(*v, -1, 1 << 30));
+    ReadInt(t, "server", "api_max_connections", c.api_max_connections);
+    ReadInt(t, "server", "api_max_connections_per_client", c.api_max_connections_per_client);
+    ReadInt(t, "server", "api_socket_max_connections", c.api_socket_max_connections);
+    ReadInt(t, "server", "api_idle_timeout_seconds", c.api_idle_timeout_seconds);
+    ReadInt(t, "server", "api_max_header_kib", c.api_max_header_kib);
     Read(t, "server", "store", c.store_url);
-    int64_t i = 0;
-    if (auto v = t["server"]["workers"].value<int64_t>()) c.workers = static_cast<int>(i = *v);
-    if (auto v = t["server"]["resync_seconds"].value<int64_t>())
-      c.resync_seconds = static_cast<int>(*v);
+    ReadInt(t, "server", "workers", c.workers);
+    ReadInt(t, "server", "resync_seconds", c.resync_seconds);
     Read(t, "server", "leader_election", c.leader_election);
-    if (auto v = t["server"]["leader_lease_seconds"].value<int64_t>())
-      c.leader_lease_seconds = static_cast<int>(*v);
+    ReadInt(t, "server", "leader_lease_seconds", c.leader_lease_seconds);
     Read(t, "server", "identity", c.identity);
     Read(t, "environments", "default_namespace", c.default_namespace);
     Read(t, "environments", "default_image", c.default_image);
     ReadList(t, "environments", "base_domains", c.base_domains);
     Read(t, "environments", "pull_policy", c.pull_policy);
     Read(t, "environments", "host_ip", c.host_ip);
-    if (auto* arr = t["environments"]["port_range"].as_array(); arr && arr->size() == 2) {
-      c.port_min = static_cast<int>((*arr)[0].value<int64_t>().value_or(c.port_min));
-      c.port_max = static_cast<int>((*arr)[1].value<int64_t>().value_or(c.port_max));
-    }
+    ReadPortRange(t, c.port_min, c.port_max);
     Read(t, "runtime", "kind", c.runtime);
     Read(t, "runtime", "docker_host", c.docker_host);
     Read(t, "runtime", "network", c.network);
@@ -162,7 +238,11 @@ Result<Config> LoadConfig(const std::string& path) {
     ReadList(t, "router", "etcd_endpoints", c.etcd_endpoints);
     Read(t, "router", "stop_nginx_on_exit", c.stop_nginx_on_exit);
     c.source = file;
+    if (!t.errors.empty())
+      return Fail(ErrorCode::kInvalidArgument,
+                  "config " + file + ": " + util::Join(t.errors, "; "));
   }
+  std::vector<std::string> env_errors;
   FromEnv("BERTH_STATE_DIR", c.state_dir);
   FromEnv("BERTH_SOCKET", c.socket);
   FromEnv("BERTH_LISTEN_HTTP", c.listen_http);
@@ -171,18 +251,18 @@ Result<Config> LoadConfig(const std::string& path) {
     c.insecure_no_auth = std::string(v) == "1" || std::string(v) == "true";
   FromEnvList("BERTH_API_HOSTS", c.api_hosts);
   FromEnv("BERTH_STORE", c.store_url);
-  FromEnvInt("BERTH_WORKERS", c.workers);
-  FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds);
+  FromEnvInt("BERTH_WORKERS", c.workers, env_errors);
+  FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds, env_errors);
   FromEnv("BERTH_LEADER_ELECTION", c.leader_election);
-  FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds);
+  FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds, env_errors);
   FromEnv("BERTH_IDENTITY", c.identity);
   FromEnv("BERTH_DEFAULT_NAMESPACE", c.default_namespace);
   FromEnv("BERTH_DEFAULT_IMAGE", c.default_image);
   FromEnvList("BERTH_BASE_DOMAINS", c.base_domains);
   FromEnv("BERTH_PULL_POLICY", c.pull_policy);
   FromEnv("BERTH_HOST_IP", c.host_ip);
-  FromEnvInt("BERTH_PORT_MIN", c.port_min);
-  FromEnvInt("BERTH_PORT_MAX", c.port_max);
+  FromEnvInt("BERTH_PORT_MIN", c.port_min, env_errors);
+  FromEnvInt("BERTH_PORT_MAX", c.port_max, env_errors);
   FromEnv("BERTH_RUNTIME", c.runtime);
   FromEnv("BERTH_DOCKER_HOST", c.docker_host);
   FromEnv("BERTH_NETWORK", c.network);
@@ -197,6 +277,8 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_TLS_CERT", c.tls_cert);
   FromEnv("BERTH_TLS_KEY", c.tls_key);
   FromEnvList("BERTH_ETCD_ENDPOINTS", c.etcd_endpoints);
+  if (!env_errors.empty())
+    return Fail(ErrorCode::kInvalidArgument, "environment: " + util::Join(env_errors, "; "));
   if (c.store_url.empty()) c.store_url = "sqlite://" + c.state_dir + "/berth.db";
   if (c.volume_root.empty()) c.volume_root = c.state_dir + "/volumes";
   if (c.nginx_prefix.empty()) c.nginx_prefix = c.state_dir + "/nginx";
@@ -248,6 +330,8 @@ Status ValidateConfig(const Config& c) {
   for (const auto& h : c.api_hosts)
     if (h.empty() || h.find_first_of(" /:@[]") != std::string::npos)
       return bad("server.api_hosts: \"" + h + "\" is not a host name (no port, no scheme)");
+  if (c.resync_seconds < 1 || c.resync_seconds > 86400)
+    return bad("server.resync_seconds must be 1-86400");
   if (c.leader_election != "auto" && c.leader_election != "on" && c.leader_election != "off")
     return bad("server.leader_election must be auto, on or off");
   if (c.leader_lease_seconds < 2 || c.leader_lease_seconds > 300)

@@ -6,6 +6,7 @@
 
 #include "berth/store.h"
 #include "berth/validate.h"
+#include "util/strict_json.h"
 #include "util/strings.h"
 
 namespace berth {
@@ -16,8 +17,9 @@ namespace {
 constexpr size_t kMaxRecordBytes = 16 * 1024;
 constexpr size_t kMaxDomains = 64;
 
+// Never throws: a key read from a store may hold bytes that are not UTF-8 (dump() would throw).
 std::string Quote(const std::string& s) {
-  return nlohmann::json(s).dump();
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<int> PortField(const nlohmann::json& j, const char* field, bool allow_zero) {
@@ -25,18 +27,11 @@ Result<int> PortField(const nlohmann::json& j, const char* field, bool allow_zer
     if (allow_zero) return 0;
     return Fail(ErrorCode::kInvalidArgument, std::string("missing \"") + field + "\"");
   }
-  const auto& v = j.at(field);
   // Python's json.dumps writes ints; a string, float or bool here is not the original's format.
-  if (!v.is_number_integer()) {
-    return Fail(ErrorCode::kInvalidArgument, std::string("\"") + field + "\" is not an integer");
-  }
-  int64_t p = v.get<int64_t>();
-  if (allow_zero && p == 0) return 0;
-  if (p < 1 || p > 65535) {
-    return Fail(ErrorCode::kInvalidArgument,
-                std::string("\"") + field + "\" out of range 1..65535: " + std::to_string(p));
-  }
-  return static_cast<int>(p);
+  // StrictInt compares the number as written: get<int64_t>() would wrap a uint64 above 2^63.
+  auto p = util::StrictInt(j.at(field), field, allow_zero ? 0 : 1, 65535);
+  if (!p) return Fail(p.error());
+  return static_cast<int>(*p);
 }
 
 Result<std::string> StringField(const nlohmann::json& j, const char* field) {

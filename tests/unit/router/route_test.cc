@@ -109,6 +109,11 @@ std::vector<std::pair<std::string, std::string>> Hostile() {
       {k, Rec("\"x\"", "65536", "443", ok_dom, ok_ip)},
       {k, Rec("\"x\"", "99999999999999999999", "443", ok_dom, ok_ip)},
       {k, Rec("\"x\"", "80", "70000", ok_dom, ok_ip)},
+      {k, Rec("\"x\"", "4294967376", "443", ok_dom, ok_ip)},
+      {k, Rec("\"x\"", "18446744073709551615", "443", ok_dom, ok_ip)},
+      {k, Rec("\"x\"", "80", "18446744073709551615", ok_dom, ok_ip)},
+      {k, Rec("\"x\"", "80.0", "443", ok_dom, ok_ip)},
+      {k, Rec("\"x\"", "8e1", "443", ok_dom, ok_ip)},
       {k, Rec("\"x\"", "80", "\"443; evil\"", ok_dom, ok_ip)},
       {k, Rec("\"x\"", "80", "443", ok_dom, "\"127.0.0.1; evil\"")},
       {k, Rec("\"x\"", "80", "443", ok_dom, "\"127.0.0.1:80\"")},
@@ -159,6 +164,21 @@ TEST(RouteTest, DuplicateDomainsCollapse) {
       R"({"name": "x", "http_port": 80, "https_port": 443, "domain": "a.b  a.b c.d", "host_ip": "10.0.0.1"})");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->domains, (std::vector<std::string>{"a.b", "c.d"}));
+}
+
+// A port is reported as written: get<int64_t>() wrapped 18446744073709551615 to -1. And a key
+// that is not UTF-8 is an error like any other (quoting it for the message used to throw).
+TEST(RouteTest, ErrorsShowTheValueAsWrittenAndNeverThrow) {
+  auto r = ParseRoute("/devnginx/default/x",
+                      R"({"name": "x", "http_port": 18446744073709551615, "https_port": 0, )"
+                      R"("domain": "x.ctest.localhost", "host_ip": "127.0.0.1"})");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("http_port: 18446744073709551615 is out of range"),
+            std::string::npos)
+      << r.error().message;
+  auto bad_key = ParseRoute("/devnginx/default/\xff\xfe", "{}");
+  ASSERT_FALSE(bad_key);
+  EXPECT_EQ(bad_key.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
