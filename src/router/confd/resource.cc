@@ -57,9 +57,16 @@ class StageFile {
 }  // namespace
 
 Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Options& opts) {
+  auto text = util::ReadFile(toml_path);
+  if (!text) return Fail(ErrorCode::kInvalidArgument, text.error().message);
+  return ParseResource(*text, toml_path, opts);
+}
+
+Result<ResourceConfig> ParseResource(std::string_view text, const std::string& toml_path,
+                                     const Options& opts) {
   toml::table root;
   try {
-    root = toml::parse_file(toml_path);
+    root = toml::parse(text, toml_path);
   } catch (const toml::parse_error& e) {
     return Invalid(toml_path, std::string("cannot parse: ") + std::string(e.description()) +
                                   " at line " + std::to_string(e.source().begin.line));
