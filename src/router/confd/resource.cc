@@ -124,12 +124,12 @@ Result<ResourceConfig> ParseResource(std::string_view text, const std::string& t
   }
   if (src.empty()) return Invalid(toml_path, "src is required");
   if (c.dest.empty()) return Invalid(toml_path, "dest is required");
-  if (src.find("..") != std::string::npos && src.find('/') != std::string::npos) {
-    // confd joins it under templates/ too; refuse climbing out of it.
-    if (CleanPath(src).rfind("../", 0) == 0)
-      return Invalid(toml_path, "src must stay inside templates/");
-  }
-  c.src = JoinPath(JoinPath(opts.confdir, "templates"), src);
+  // confd joins it under templates/ too; refuse climbing out of it. Checked on the joined path:
+  // a leading '/' hides ".." from a check of src alone ("/../x" cleans to "/x").
+  const std::string templates = JoinPath(opts.confdir, "templates");
+  c.src = JoinPath(templates, src);
+  if (c.src.rfind(templates + "/", 0) != 0)
+    return Invalid(toml_path, "src must stay inside templates/");
   c.prefix = JoinPath(JoinPath("/", opts.prefix), prefix);
   return c;
 }
