@@ -11,7 +11,9 @@
 # (after `fuzz_<target> -merge=1` into a scratch dir, so the corpus stays small).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-export BERTH_FUZZ_BUILD_DIR="${BERTH_FUZZ_BUILD_DIR:-$here/build-fuzz}"
+# Optimized (-O1, libFuzzer's advice) in a build dir of its own: the test command's is -O0.
+export BERTH_FUZZ_BUILD_DIR="${BERTH_FUZZ_BUILD_DIR:-$here/build-fuzz-O1}"
+export BERTH_FUZZ_OPT="${BERTH_FUZZ_OPT:--O1 -gline-tables-only}"
 BERTH_FUZZ_BUILD_ONLY=1 BERTH_FUZZ_NICE="${BERTH_FUZZ_NICE:-10}" "$here/scripts/fuzz.sh"
 
 export FUZZ_RUNS="${BERTH_FUZZ_RUNS:-10000000}"
