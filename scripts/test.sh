@@ -2,7 +2,8 @@
 # Runs every test: installs missing Debian packages, builds the pinned Kubernetes control plane
 # into a cache outside the repo (first run only), builds Berth with ASan+UBSan and runs the unit,
 # integration and e2e tiers (real nginx, etcd, Podman, GlusterFS, registry, kube-apiserver),
-# then a plain optimized build with its unit tests.
+# then a plain optimized build with its unit tests, then the fuzz targets' corpus replay
+# (scripts/fuzz.sh, clang-19 + libFuzzer).
 #   scripts/test.sh                 everything
 #   scripts/test.sh -L unit         one tier (ctest arguments pass through)
 set -euo pipefail
@@ -42,6 +43,8 @@ if [[ $# -eq 0 ]]; then
   echo "==> Release build + unit tests" >&2
   scripts/build.sh "$here/build-release" -DCMAKE_BUILD_TYPE=Release
   ctest --test-dir "$here/build-release" -L unit --output-on-failure || rc=$?
+  echo "==> Fuzz targets: corpus replay + ${BERTH_FUZZ_SECONDS:-5}s of new inputs each (clang-19)" >&2
+  scripts/fuzz.sh || rc=$?
 fi
 echo "==> tests finished in $(( $(date +%s) - start ))s (exit $rc)" >&2
 exit $rc

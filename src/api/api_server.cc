@@ -362,7 +362,6 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     r.stream = std::make_unique<QueueStream>([this, ns, name, timeout](
                                                  const std::function<bool(std::string)>& push,
                                                  const std::atomic<bool>& cancelled) {
-      std::atomic<bool> stop{false};
       auto s = service_.Watch(
           ns, name,
           [&](const std::optional<EnvView>& v) {

@@ -77,7 +77,6 @@ class RouteSync {
   bool started_ = false;
   int64_t seen_revision_ = 0;
   int64_t applied_revision_ = 0;
-  bool retry_pending_ = false;
   store::Watch* watch_ = nullptr;  // the live watch, for Cancel()
   int64_t applies_ = 0;
   int64_t failed_ = 0;

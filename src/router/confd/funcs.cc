@@ -457,9 +457,13 @@ tmpl::FuncMap ConfdFuncs(const KVStore* kv) {
       [](Args a) -> Result<Value> {
         TRY_INT(first, a[0]);
         TRY_INT(last, a[1]);
-        if (last - first > 10'000'000) return Bad("seq: range too large");
         List l;
-        for (int64_t i = first; i <= last; ++i) l.emplace_back(i);
+        if (last < first) return Value(std::move(l));
+        // In unsigned arithmetic: the bounds may be anywhere in int64, and last may be its max.
+        const uint64_t count = static_cast<uint64_t>(last) - static_cast<uint64_t>(first) + 1;
+        if (count == 0 || count > 10'000'001) return Bad("seq: range too large");
+        for (uint64_t k = 0; k < count; ++k)
+          l.emplace_back(static_cast<int64_t>(static_cast<uint64_t>(first) + k));
         return Value(std::move(l));
       },
       2, 2);

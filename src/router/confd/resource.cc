@@ -57,9 +57,16 @@ class StageFile {
 }  // namespace
 
 Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Options& opts) {
+  auto text = util::ReadFile(toml_path);
+  if (!text) return Fail(ErrorCode::kInvalidArgument, text.error().message);
+  return ParseResource(*text, toml_path, opts);
+}
+
+Result<ResourceConfig> ParseResource(std::string_view text, const std::string& toml_path,
+                                     const Options& opts) {
   toml::table root;
   try {
-    root = toml::parse_file(toml_path);
+    root = toml::parse(text, toml_path);
   } catch (const toml::parse_error& e) {
     return Invalid(toml_path, std::string("cannot parse: ") + std::string(e.description()) +
                                   " at line " + std::to_string(e.source().begin.line));
@@ -117,12 +124,12 @@ Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Opt
   }
   if (src.empty()) return Invalid(toml_path, "src is required");
   if (c.dest.empty()) return Invalid(toml_path, "dest is required");
-  if (src.find("..") != std::string::npos && src.find('/') != std::string::npos) {
-    // confd joins it under templates/ too; refuse climbing out of it.
-    if (CleanPath(src).rfind("../", 0) == 0)
-      return Invalid(toml_path, "src must stay inside templates/");
-  }
-  c.src = JoinPath(JoinPath(opts.confdir, "templates"), src);
+  // confd joins it under templates/ too; refuse climbing out of it. Checked on the joined path:
+  // a leading '/' hides ".." from a check of src alone ("/../x" cleans to "/x").
+  const std::string templates = JoinPath(opts.confdir, "templates");
+  c.src = JoinPath(templates, src);
+  if (c.src.rfind(templates + "/", 0) != 0)
+    return Invalid(toml_path, "src must stay inside templates/");
   c.prefix = JoinPath(JoinPath("/", opts.prefix), prefix);
   return c;
 }

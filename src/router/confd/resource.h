@@ -31,6 +31,9 @@ struct ResourceConfig {
 
 // Parses a resource file. kInvalidArgument names the file and the problem.
 Result<ResourceConfig> ParseResourceFile(const std::string& toml_path, const Options& opts);
+// The same for the file's text; `toml_path` names it in errors and in the config.
+Result<ResourceConfig> ParseResource(std::string_view text, const std::string& toml_path,
+                                     const Options& opts);
 
 enum class SyncResult { kInSync, kUpdated, kNoop };
 

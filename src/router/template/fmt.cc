@@ -298,30 +298,43 @@ std::string GoSprintf(std::string_view f, std::span<const Value> args) {
       else
         break;
     }
-    auto read_num = [&](int* dst) {
+    // Go refuses a width or precision past 1e6 (fmt's tooLarge): no int overflow, no padding
+    // of gigabytes. False when a '*' argument is missing, not an int or too large.
+    constexpr int64_t kTooLarge = 1'000'000;
+    auto read_num = [&](int* dst) -> bool {
       if (i < f.size() && f[i] == '*') {
         ++i;
-        if (argi < args.size() && args[argi].is_int()) {
+        const bool ok = argi < args.size() && args[argi].is_int() &&
+                        args[argi].as_int() >= -kTooLarge && args[argi].as_int() <= kTooLarge;
+        if (ok) {
           *dst = static_cast<int>(args[argi].as_int());
           if (*dst < 0 && dst == &sp.width) {
             sp.minus = true;
             *dst = -*dst;
           }
-        } else {
-          out += "%!(BADWIDTH)";
         }
         ++argi;
-        return;
+        return ok;
       }
       int n = -1;
-      while (i < f.size() && f[i] >= '0' && f[i] <= '9') n = (n < 0 ? 0 : n * 10) + (f[i++] - '0');
+      while (i < f.size() && f[i] >= '0' && f[i] <= '9') {
+        if (n > kTooLarge) {  // a crazy long number: Go drops the rest of the format
+          i = f.size();
+          n = -1;
+          break;
+        }
+        n = (n < 0 ? 0 : n * 10) + (f[i++] - '0');
+      }
       *dst = n;
+      return true;
     };
-    read_num(&sp.width);
+    if (!read_num(&sp.width)) out += "%!(BADWIDTH)";
     if (i < f.size() && f[i] == '.') {
       ++i;
-      read_num(&sp.prec);
-      if (sp.prec < 0) sp.prec = 0;
+      if (!read_num(&sp.prec))
+        out += "%!(BADPREC)";
+      else if (sp.prec < 0)
+        sp.prec = 0;
     }
     if (i >= f.size()) {
       out += "%!(NOVERB)";

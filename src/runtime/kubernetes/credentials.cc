@@ -20,6 +20,12 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::str
   const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (!end) return std::nullopt;
   time_t t = timegm(&tm);
+  // The clock counts nanoseconds: about 292 years either side of 1970. Beyond that
+  // from_time_t would overflow.
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+          .count();
+  if (t <= -kLimit || t >= kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
 

@@ -214,6 +214,23 @@ TEST_F(ConfdResourceTest, BadResourceFiles) {
   EXPECT_EQ(Run().error().message, "no conf.d directory at " + dir_.path() + "/none/conf.d");
 }
 
+// Found by tests/fuzz/confd_resource_fuzz.cc: a leading '/' hid the ".." from the check, and
+// "/../../x" was joined to <confdir>/x, outside templates/.
+TEST(ConfdResourceConfig, SrcCannotClimbOutOfTemplates) {
+  Options opts;
+  opts.confdir = "/etc/confd";
+  for (const char* src : {"/../../x.tmpl", "../x.tmpl", "a/../../x.tmpl", "/..", "."}) {
+    auto c = ParseResource(std::string("[template]\nsrc = \"") + src + "\"\ndest = \"/tmp/x\"\n",
+                           "/etc/confd/conf.d/r.toml", opts);
+    ASSERT_FALSE(c.has_value()) << src << " -> " << c->src;
+    EXPECT_EQ(c.error().message, "/etc/confd/conf.d/r.toml: src must stay inside templates/");
+  }
+  auto ok = ParseResource("[template]\nsrc = \"/sub/../x.tmpl\"\ndest = \"/tmp/x\"\n",
+                          "/etc/confd/conf.d/r.toml", opts);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(ok->src, "/etc/confd/templates/x.tmpl");
+}
+
 TEST(ConfdResourceConfig, PrefixKeysAndWatches) {
   util::TempDir d("berth-confd-cfg");
   WriteText(d.path() + "/conf.d/myconfig.toml", R"([template]

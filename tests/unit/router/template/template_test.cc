@@ -203,6 +203,17 @@ TEST(TemplateBuiltins, PrintFamily) {
   EXPECT_EQ(Render(R"({{printf "%*d|%.*f|%6.2s|" 4 7 1 2.25 "hello"}})"), "   7|2.2|    he|");
 }
 
+// Found by tests/fuzz/template_fuzz.cc: a width or precision past int overflowed (undefined
+// behaviour) and a huge one from '*' was allocated. Go stops at 1e6 (fmt's tooLarge).
+TEST(TemplateBuiltins, PrintfHugeWidthOrPrecisionIsRefusedLikeGo) {
+  EXPECT_EQ(Render(R"({{printf "%99999999999d|" 1}})"), "%!(NOVERB)%!(EXTRA int=1)");
+  EXPECT_EQ(Render(R"({{printf "%.99999999999f|" 1.5}})"), "%!(NOVERB)%!(EXTRA float64=1.5)");
+  EXPECT_EQ(Render(R"({{printf "%*d|" 4294967301 7}})"), "%!(BADWIDTH)7|");
+  EXPECT_EQ(Render(R"({{printf "%*d|" -2000000000 7}})"), "%!(BADWIDTH)7|");
+  EXPECT_EQ(Render(R"({{printf "%.*f|" 2000000000 1.5}})"), "%!(BADPREC)1.500000|");
+  EXPECT_EQ(Render(R"({{printf "%*d|" -3 7}})"), "7  |");
+}
+
 TEST(TemplateBuiltins, Comparisons) {
   EXPECT_EQ(Render("{{eq 1 1}} {{eq 1 2}} {{eq 1 3 2 1}} {{ne 1 2}}"), "true false true true");
   EXPECT_EQ(Render(R"({{eq "a" "a"}} {{lt "a" "b"}} {{gt 2 1}} {{le 2 2}} {{ge 1 2}})"),

@@ -26,6 +26,19 @@ TEST(ExecCredentialTest, Parse) {
   EXPECT_FALSE(ParseExecCredential("not json", kV1));
 }
 
+// Found by tests/fuzz/kube_exec_credential_fuzz.cc: a time the clock's nanoseconds cannot hold
+// overflowed in from_time_t (undefined behaviour); it is a bad expirationTimestamp.
+TEST(ExecCredentialTest, ExpiryOutsideTheClocksRangeIsRefused) {
+  for (const char* when : {"1015-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    auto c = ParseExecCredential(
+        std::string(R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",)") +
+            R"("status":{"token":"t","expirationTimestamp":")" + when + R"("}})",
+        kV1);
+    ASSERT_FALSE(c) << when;
+    EXPECT_EQ(c.error().message, std::string("exec plugin: bad expirationTimestamp ") + when);
+  }
+}
+
 TEST(ExecCredentialTest, PluginRunsWithArgsAndEnvNoShell) {
   util::TempDir dir("berth-exec");
   std::string plugin = dir.path() + "/plugin.sh";
