@@ -33,6 +33,7 @@ root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 step "Assembling the root filesystem from $deb"
 dpkg-deb -x "$deb" "$root"
+chmod 0755 "$root"  # mktemp made it 0700: the image's / must be traversable by uid 10001
 rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/lib/systemd"
 
 # nginx, its Lua module and what that module loads (lua-resty-core), file by file from the
@@ -49,14 +50,14 @@ done
 
 # Every shared library an executable or module needs, and the dynamic loader.
 copy_libs() {
-  ldd "$1" 2>/dev/null | awk '/=> \//{print $3} /^\s*\/lib/{print $1}' | while read -r lib; do
+  { ldd "$1" 2>/dev/null || true; } | awk '/=> \//{print $3} /^[ \t]*\//{print $1}' | while read -r lib; do
     [[ -e "$root$lib" ]] && continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
 }
 while read -r elf; do copy_libs "$elf"; done < <(
-  find "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib/nginx/modules" -type f | sed "s|^$root||")
+  find "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib/nginx/modules" -type f)
 mkdir -p "$root/etc/ssl/certs"
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 
@@ -76,14 +77,23 @@ chown 10001:10001 "$root/var/lib/berth" "$root/run/berth" "$root/var/log/nginx"
 
 step "Importing $image through $sock"
 uri() { jq -rn --arg v "$1" '$v|@uri'; }
-q="fromSrc=-&repo=$(uri "${image%:*}")&tag=$(uri "${image##*:}")"
+# The tag inside repo: Podman ignores a separate tag parameter on import.
+q="fromSrc=-&repo=$(uri "$image")"
 for c in 'USER 10001:10001' 'WORKDIR /var/lib/berth' 'ENTRYPOINT ["/usr/bin/berth"]' \
-         'CMD ["serve", "--config", "/etc/berth/berth.toml"]' 'EXPOSE 8080 8880' \
-         'ENV BERTH_STATE_DIR=/var/lib/berth BERTH_SOCKET=/run/berth/berth.sock' \
-         "LABEL org.opencontainers.image.title=berth org.opencontainers.image.version=$version"; do
+         'CMD ["serve", "--config", "/etc/berth/berth.toml"]' 'EXPOSE 8080' 'EXPOSE 8880' \
+         'ENV BERTH_STATE_DIR=/var/lib/berth' 'ENV BERTH_SOCKET=/run/berth/berth.sock' \
+         'LABEL org.opencontainers.image.title=berth' \
+         "LABEL org.opencontainers.image.version=$version"; do
   q+="&changes=$(uri "$c")"
 done
-tar -C "$root" --numeric-owner -cf - . |
-  curl -fsS --unix-socket "$sock" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-    "http://d/v1.41/images/create?$q" >/dev/null
+tarball="$(mktemp)"
+trap 'rm -rf "$root" "$tarball"' EXIT
+tar -C "$root" --numeric-owner -cf "$tarball" .
+answer="$(curl -sS --unix-socket "$sock" -X POST -H 'Content-Type: application/x-tar' \
+  --data-binary @"$tarball" -w '\n%{http_code}' "http://d/v1.41/images/create?$q")"
+code="${answer##*$'\n'}"
+if [[ "$code" != 200 ]] || grep -q '"error"' <<<"$answer"; then
+  echo "image.sh: the engine refused the import (HTTP $code): ${answer%$'\n'*}" >&2
+  exit 1
+fi
 echo "$image"

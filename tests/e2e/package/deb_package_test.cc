@@ -32,9 +32,9 @@ std::string BuildDir() {
   return fs::path(BerthBinary()).parent_path().string();
 }
 
-util::CommandResult Run(const std::vector<std::string>& argv,
-                        std::chrono::milliseconds timeout = std::chrono::seconds(300),
-                        const util::SpawnOptions& so = {}) {
+util::CommandResult Exec(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(300),
+                         const util::SpawnOptions& so = {}) {
   auto r = util::RunCommand(argv, timeout, so);
   if (!r) return util::CommandResult{-1, "", r.error().message, false};
   return *r;
@@ -62,7 +62,7 @@ class DebPackage : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(BuildDir() + "/CPackConfig.cmake")) return;  // skipped in SetUp
-    auto r = Run(
+    auto r = Exec(
         {"cpack", "-G", "DEB", "--config", BuildDir() + "/CPackConfig.cmake", "-B", out_->path()},
         std::chrono::seconds(600));
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -77,7 +77,7 @@ class DebPackage : public ::testing::Test {
     ASSERT_FALSE(deb_.empty());
   }
   static std::string Field(const std::string& name) {
-    auto r = Run({"dpkg-deb", "-f", deb_, name});
+    auto r = Exec({"dpkg-deb", "-f", deb_, name});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -95,7 +95,7 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
   EXPECT_TRUE(Contains(depends, "libmicrohttpd")) << depends;
   EXPECT_TRUE(Contains(Field("Recommends"), "podman"));
 
-  auto list = Run({"dpkg-deb", "-c", deb_});
+  auto list = Exec({"dpkg-deb", "-c", deb_});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   for (const char* f :
        {"./usr/bin/berth", "./lib/systemd/system/berth.service", "./etc/berth/berth.toml",
@@ -106,7 +106,7 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
     EXPECT_TRUE(Contains(list.out, f)) << f << " missing from:\n" << list.out;
 
   util::TempDir ctrl("berth-deb-ctrl");
-  ASSERT_EQ(Run({"dpkg-deb", "-e", deb_, ctrl.path() + "/DEBIAN"}).exit_code, 0);
+  ASSERT_EQ(Exec({"dpkg-deb", "-e", deb_, ctrl.path() + "/DEBIAN"}).exit_code, 0);
   auto conffiles = util::ReadFile(ctrl.path() + "/DEBIAN/conffiles");
   ASSERT_TRUE(conffiles);
   EXPECT_TRUE(Contains(*conffiles, "/etc/berth/berth.toml"));
@@ -114,7 +114,7 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
     struct stat st {};
     ASSERT_EQ(::stat((ctrl.path() + "/DEBIAN/" + script).c_str(), &st), 0) << script;
     EXPECT_TRUE(st.st_mode & S_IXUSR) << script;
-    auto sh = Run({"sh", "-n", ctrl.path() + "/DEBIAN/" + script});
+    auto sh = Exec({"sh", "-n", ctrl.path() + "/DEBIAN/" + script});
     EXPECT_EQ(sh.exit_code, 0) << script << ": " << sh.err;
   }
   auto postrm = util::ReadFile(ctrl.path() + "/DEBIAN/postrm");
@@ -125,7 +125,7 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
 TEST_F(DebPackage, TheUnitsCommandLineServesAnEnvironmentFromAThrowAwayRoot) {
   if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
   util::TempDir root("berth-deb-root");
-  ASSERT_EQ(Run({"dpkg-deb", "-x", deb_, root.path()}).exit_code, 0);
+  ASSERT_EQ(Exec({"dpkg-deb", "-x", deb_, root.path()}).exit_code, 0);
   auto unit = util::ReadFile(root.path() + "/lib/systemd/system/berth.service");
   ASSERT_TRUE(unit);
   EXPECT_TRUE(Contains(*unit, "User=berth"));
@@ -164,22 +164,36 @@ TEST_F(DebPackage, TheUnitsCommandLineServesAnEnvironmentFromAThrowAwayRoot) {
   cli.stderr_path.clear();
   auto berth_cli = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {berth, "--config", root.path() + "/etc/berth/berth.toml"});
-    return Run(args, std::chrono::seconds(240), cli);
+    return Exec(args, std::chrono::seconds(240), cli);
   };
+  // As systemd would: the unit is up once its socket answers.
+  for (int i = 0; i < 300 && berth_cli({"status"}).exit_code != 0; ++i) {
+    ASSERT_TRUE(serve->running()) << log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   auto created = berth_cli({"create", "pkg-demo", "--image", *image, "--wait"});
   ASSERT_EQ(created.exit_code, 0) << created.err << log();
 
+  // The test image serves its /apps volume (the dir driver's <state_dir>/volumes/<ns>/<name>).
+  ASSERT_TRUE(util::WriteFileAtomic(state.path() + "/lib/volumes/default/pkg-demo/index.html",
+                                    "hello from the package\n"));
   net::ClientOptions co;
   co.base_url = "http://127.0.0.1:" + std::to_string(http_port);
   net::HttpClient http(co);
   int status = 0;
+  std::string body;
   for (int i = 0; i < 100 && status != 200; ++i) {
-    auto r = http.Send(
-        {"GET", "/", {{"Host", "pkg-demo.ctest.localhost"}}, "", std::chrono::milliseconds(-1)});
+    auto r = http.Send({"GET",
+                        "/index.html",
+                        {{"Host", "pkg-demo.ctest.localhost"}},
+                        "",
+                        std::chrono::milliseconds(-1)});
     status = r ? r->status : 0;
+    body = r ? r->body : "";
     if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_EQ(status, 200) << log();
+  EXPECT_EQ(body, "hello from the package\n");
 
   auto del = berth_cli({"delete", "pkg-demo", "--purge", "--wait"});
   EXPECT_EQ(del.exit_code, 0) << del.err;
@@ -202,40 +216,28 @@ TEST_F(DebPackage, TheImageBuiltFromThePackageServesTheApi) {
   util::SpawnOptions so;
   so.env_set["DOCKER_HOST"] = (*podman)->docker_host();
   so.env_set["BERTH_IMAGE"] = "localhost/berth-under-test:pkg";
-  auto built = Run({std::string(BERTH_SOURCE_DIR) + "/scripts/image.sh", deb_},
-                   std::chrono::seconds(600), so);
+  auto built = Exec({std::string(BERTH_SOURCE_DIR) + "/scripts/image.sh", deb_},
+                    std::chrono::seconds(600), so);
   ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
   EXPECT_EQ(built.out, "localhost/berth-under-test:pkg\n");
   auto user = (*podman)->PodmanOk(
       {"image", "inspect", "--format", "{{.Config.User}}", "localhost/berth-under-test:pkg"});
-  ASSERT_TRUE(user) << user.error().message;
+  ASSERT_TRUE(user) << user.error().message << "\n"
+                    << (*podman)->PodmanOk({"images"}).value_or("") << built.err;
   EXPECT_EQ(*user, "10001:10001\n");
 
   const int port = FreeLoopbackPort();
   const std::string token = "image-test-token-0123456789abcdef";
-  auto run = (*podman)->PodmanOk({"run",
-                                  "-d",
-                                  "--name",
-                                  "berth-image-test-" + std::to_string(port),
-                                  "--read-only",
-                                  "--tmpfs",
-                                  "/tmp:rw,mode=1777",
-                                  "--tmpfs",
-                                  "/var/lib/berth:rw,mode=1777",
-                                  "--tmpfs",
-                                  "/run/berth:rw,mode=1777",
-                                  "-p",
-                                  "127.0.0.1:" + std::to_string(port) + ":8080",
-                                  "-e",
-                                  "BERTH_API_TOKEN=" + token,
-                                  "-e",
-                                  "BERTH_API_HOSTS=127.0.0.1:" + std::to_string(port),
-                                  "localhost/berth-under-test:pkg",
-                                  "serve",
-                                  "--config",
-                                  "/etc/berth/berth.toml",
-                                  "--listen-http",
-                                  "0.0.0.0:8080"});
+  auto run = (*podman)->PodmanOk(
+      {"run", "-d", "--name", "berth-image-test-" + std::to_string(port), "--read-only", "--tmpfs",
+       "/tmp:rw,mode=1777",
+       // Named volumes start as a copy of the image's directories,
+       // owned by the image's user (as an emptyDir with fsGroup).
+       "-v", "berth-image-test-state-" + std::to_string(port) + ":/var/lib/berth", "-v",
+       "berth-image-test-run-" + std::to_string(port) + ":/run/berth", "-p",
+       "127.0.0.1:" + std::to_string(port) + ":8080", "-e", "BERTH_API_TOKEN=" + token,
+       "localhost/berth-under-test:pkg", "serve", "--config", "/etc/berth/berth.toml",
+       "--listen-http", "0.0.0.0:8080"});
   ASSERT_TRUE(run) << run.error().message;
   const std::string id = run->substr(0, run->find('\n'));
 
@@ -266,8 +268,8 @@ TEST_F(DebPackage, AptInstallsItAndPurgeKeepsTheData) {
     GTEST_SKIP() << "installs on this machine: runs with CI=true or BERTH_TEST_INSTALL_DEB=1";
   util::SpawnOptions so;
   so.env_set["DEBIAN_FRONTEND"] = "noninteractive";
-  auto install = Run({"apt-get", "install", "-y", "-q", "--no-install-recommends", deb_},
-                     std::chrono::seconds(600), so);
+  auto install = Exec({"apt-get", "install", "-y", "-q", "--no-install-recommends", deb_},
+                      std::chrono::seconds(600), so);
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   struct passwd* pw = ::getpwnam("berth");
   ASSERT_NE(pw, nullptr) << "postinst made no berth user";
@@ -275,13 +277,13 @@ TEST_F(DebPackage, AptInstallsItAndPurgeKeepsTheData) {
   ASSERT_EQ(::stat("/var/lib/berth", &st), 0);
   EXPECT_EQ(st.st_uid, pw->pw_uid);
   EXPECT_TRUE(fs::exists("/etc/berth/berth.toml"));
-  auto version = Run({"/usr/bin/berth", "version"});
+  auto version = Exec({"/usr/bin/berth", "version"});
   EXPECT_EQ(version.exit_code, 0) << version.err;
   EXPECT_TRUE(Contains(version.out, "berth ")) << version.out;
   EXPECT_TRUE(fs::exists("/usr/share/man/man1/berth-create.1"));
   util::WriteFileAtomic("/var/lib/berth/keep-me", "data");
 
-  auto purge = Run({"dpkg", "--purge", "berth"}, std::chrono::seconds(300), so);
+  auto purge = Exec({"dpkg", "--purge", "berth"}, std::chrono::seconds(300), so);
   ASSERT_EQ(purge.exit_code, 0) << purge.out << purge.err;
   EXPECT_FALSE(fs::exists("/etc/berth/berth.toml")) << "purge keeps the conffile";
   EXPECT_TRUE(fs::exists("/var/lib/berth/keep-me")) << "purge removed the data";
