@@ -5,6 +5,7 @@
 # image and prints where it answers.
 #   scripts/demo.sh          run (again: idempotent)
 #   scripts/demo.sh stop     stop berth serve and the demo's Podman service
+#   BERTH_DEMO_INSTALLED=1   use the installed package's /usr/bin/berth instead of a source build
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 state="${BERTH_DEMO_DIR:-$here/.demo}"
@@ -34,8 +35,26 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 step "Debian packages"
 "$here/scripts/deps.sh" run
 
-step "Building Berth"
-"$here/scripts/build.sh" "$here/build-demo" -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF -DBERTH_BENCH=OFF >/dev/null
+if [[ "${BERTH_DEMO_INSTALLED:-0}" == 1 ]]; then
+  berth=/usr/bin/berth
+  [[ -x "$berth" ]] || { echo "demo.sh: BERTH_DEMO_INSTALLED=1 but $berth is missing (apt install ./berth_*.deb)" >&2; exit 2; }
+  step "Using the installed $("$berth" version)"
+else
+  step "Building Berth (a few minutes the first time; progress below)"
+  cmake -S "$here" -B "$here/build-demo" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF \
+    -DBERTH_BENCH=OFF -DBERTH_PACKAGE=OFF >/dev/null
+  # One updating line "[n/N] file" instead of minutes of silence; errors still print whole.
+  if [[ -t 2 ]]; then
+    NINJA_STATUS="[%f/%t %p] " ninja -C "$here/build-demo" -j"$(nproc)" berth |
+      while IFS= read -r line; do
+        if [[ "$line" == \[* ]]; then printf '\r\033[K  %s' "${line:0:100}" >&2; else printf '\n%s\n' "$line" >&2; fi
+      done
+    printf '\r\033[K' >&2
+  else
+    NINJA_STATUS="[%f/%t %p] " ninja -C "$here/build-demo" -j"$(nproc)" berth >&2
+  fi
+  [[ -x "$berth" ]] || { echo "demo.sh: the build did not produce $berth" >&2; exit 1; }
+fi
 
 # A Docker Engine API: an existing one, or Podman with a demo-local configuration (runc,
 # cgroupfs, ulimits within this machine's hard limits), never the machine's global config.

@@ -25,6 +25,9 @@ k8s_bin="$BERTH_CACHE/k8s-$K8S_VERSION/bin"
 if [[ "${BERTH_TEST_KUBERNETES:-0}" == 1 ]] || [[ -x "$k8s_bin/kube-apiserver" && -x "$k8s_bin/kwok" ]]; then
   echo "==> Kubernetes control plane (cached in $k8s_bin)" >&2
   tests/support/k8s/ensure.sh
+  # helm for the deploy manifests' test (deploy/helm/berth), pinned and cached the same way.
+  BERTH_HELM="$(tests/support/k8s/ensure_helm.sh)"
+  export BERTH_HELM
   k8s_filter=()
 else
   echo "==> NOTE: Kubernetes tier skipped: no control plane in $k8s_bin;" \
@@ -40,9 +43,9 @@ rc=0
 ctest --test-dir "$here/build-asan" --output-on-failure --timeout 900 "${k8s_filter[@]}" "$@" || rc=$?
 
 if [[ $# -eq 0 ]]; then
-  echo "==> Release build + unit tests" >&2
+  echo "==> Release build + unit tests + the Debian package" >&2
   scripts/build.sh "$here/build-release" -DCMAKE_BUILD_TYPE=Release
-  ctest --test-dir "$here/build-release" -L unit --output-on-failure || rc=$?
+  ctest --test-dir "$here/build-release" -L 'unit|package' --output-on-failure || rc=$?
   echo "==> Fuzz targets: corpus replay + ${BERTH_FUZZ_SECONDS:-5}s of new inputs each (clang-19)" >&2
   scripts/fuzz.sh || rc=$?
 fi

@@ -4,7 +4,7 @@ namespace berth::cli {
 
 using nlohmann::json;
 
-ApiClient::ApiClient(const Endpoint& ep) : ep_(ep) {
+ApiClient::ApiClient(const Endpoint& ep, std::chrono::milliseconds timeout) : ep_(ep) {
   net::ClientOptions o;
   if (!ep.server_url.empty()) {
     o.base_url = ep.server_url;
@@ -13,7 +13,7 @@ ApiClient::ApiClient(const Endpoint& ep) : ep_(ep) {
     o.base_url = "http://berth";
     o.unix_socket = ep.socket;
   }
-  o.timeout = std::chrono::milliseconds(60000);
+  o.timeout = timeout;
   http_ = std::make_unique<net::HttpClient>(o);
   if (!ep.token.empty()) http_->set_bearer_token(ep.token);
 }

@@ -1,6 +1,7 @@
 // The CLI's client of the REST API: a unix socket by default, or --server URL with a token.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,7 +21,9 @@ struct Endpoint {
 
 class ApiClient {
  public:
-  explicit ApiClient(const Endpoint& ep);
+  // `timeout` bounds each whole request (streams excepted).
+  explicit ApiClient(const Endpoint& ep,
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
   // Sends a request; a non-2xx answer becomes the Error the server described.
   Result<nlohmann::json> Call(const std::string& method, const std::string& path,

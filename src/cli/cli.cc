@@ -13,6 +13,8 @@
 
 #include "berth/config.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
+#include "cli/completion_cmd.h"
 #include "cli/confd_args.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
@@ -44,11 +46,14 @@ std::set<std::string> ValueOptionNames(const CLI::App& app) {
 
 }  // namespace
 
-int Main(int argc, char** argv) {
-  CLI::App app{
+std::unique_ptr<CLI::App> BuildApp(CliState& st) {
+  auto app_ptr = std::make_unique<CLI::App>(
       "Berth gives every developer, branch and CI job its own running container environment:\n"
       "its own ports, persistent /apps volume and domain name.",
-      "berth"};
+      "berth");
+  CLI::App& app = *app_ptr;
+  GlobalOptions& g = st.g;
+  int& rc = st.rc;
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(
@@ -56,7 +61,6 @@ int Main(int argc, char** argv) {
       "conflict,\n5 permission denied, 6 berth serve or a backend unavailable, 7 timeout, "
       "8 environment failed.\nDocs: docs/cli.md");
 
-  GlobalOptions g;
   app.add_option("--config", g.config_file,
                  "Config file (default /etc/berth/berth.toml or "
                  "$XDG_CONFIG_HOME/berth/berth.toml)")
@@ -67,23 +71,20 @@ int Main(int argc, char** argv) {
   app.add_option("--token", g.token, "Bearer token for --server")->envname("BERTH_TOKEN");
   app.add_option("-o,--output", g.output, "Output format: table, json or yaml")
       ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
-  app.add_option("-n,--namespace", g.ns, "Namespace (default from config: \"default\")");
+  app.add_option("-n,--namespace", g.ns, "Namespace (default from config: \"default\")")
+      ->type_name(kNamespaceArg);
   app.add_flag("-v,--verbose", g.verbose, "Debug logging");
 
-  int rc = 0;
   AddEnvironmentCommands(app, g, rc);
   AddLegacyCommands(app, g, rc);
   AddStatusCommand(app, g, rc);
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
-  std::string listen_http;
-  bool insecure_no_auth = false;
-  serve->add_option("--listen-http", listen_http, "Also serve the API on this TCP address");
-  serve->add_flag("--insecure-no-auth", insecure_no_auth,
+  serve->add_option("--listen-http", st.listen_http, "Also serve the API on this TCP address");
+  serve->add_flag("--insecure-no-auth", st.insecure_no_auth,
                   "Serve --listen-http without api_token: anyone who can reach it may run "
                   "containers (server.insecure_no_auth)");
-  bool stop_nginx = false;
-  serve->add_flag("--stop-nginx-on-exit", stop_nginx,
+  serve->add_flag("--stop-nginx-on-exit", st.stop_nginx_on_exit,
                   "Stop the router's nginx on exit (by default it keeps serving and the next "
                   "serve adopts it)");
   serve->callback([&] {
@@ -92,9 +93,9 @@ int Main(int argc, char** argv) {
       rc = ReportError(cfg.error());
       return;
     }
-    if (!listen_http.empty()) cfg->listen_http = listen_http;
-    if (insecure_no_auth) cfg->insecure_no_auth = true;
-    if (stop_nginx) cfg->stop_nginx_on_exit = true;
+    if (!st.listen_http.empty()) cfg->listen_http = st.listen_http;
+    if (st.insecure_no_auth) cfg->insecure_no_auth = true;
+    if (st.stop_nginx_on_exit) cfg->stop_nginx_on_exit = true;
     rc = RunServe(*cfg);
   });
 
@@ -107,6 +108,17 @@ int Main(int argc, char** argv) {
 #ifdef BERTH_HAVE_DNS_CMD
   AddDnsCommand(app);
 #endif
+  AddCompletionCommands(app, rc);
+  return app_ptr;
+}
+
+int Main(int argc, char** argv) {
+  CliState st;
+  auto app_ptr = BuildApp(st);
+  CLI::App& app = *app_ptr;
+  int& rc = st.rc;
+  if (argc >= 2 && std::string(argv[1]) == kCompleteCommand)
+    return RunComplete(app, std::vector<std::string>(argv + 2, argv + argc));
 
   // `berth router` also takes confd's single-dash flags (-onetime, -interval 60): CLI11 gets them
   // as berth router's --onetime, --interval 60 (docs/confd.md).

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "berth/validate.h"
+#include "cli/completion.h"
 #include "cli/output.h"
 #include "cli/target.h"
 #include "util/strings.h"
@@ -439,7 +440,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* view = app.add_subcommand("view", "Show one environment");
   view->alias("get");
   auto vname = std::make_shared<std::string>();
-  view->add_option("name", *vname, "Environment name")->required();
+  view->add_option("name", *vname, "Environment name")->required()->type_name(kEnvironmentArg);
   view->callback([&g, &rc, vname] {
     auto t = ResolveTarget(g, *vname);
     if (!t) return void(rc = ReportError(t.error()));
@@ -457,7 +458,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto ra = std::make_shared<RebuildArgs>();
   auto* rebuild = app.add_subcommand(
       "rebuild", "Replace the container (pulling the image again); ports and /apps are kept");
-  rebuild->add_option("name", ra->name, "Environment name")->required();
+  rebuild->add_option("name", ra->name, "Environment name")->required()->type_name(kEnvironmentArg);
   rebuild->add_option("-i,--image", ra->image, "Switch to this image");
   rebuild->add_flag("--wait", ra->wait,
                     "Wait until the new container runs (default on a terminal)");
@@ -490,7 +491,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* del =
       app.add_subcommand("delete", "Delete an environment (its /apps data is kept unless --purge)");
   del->alias("rm");
-  del->add_option("name", da->name, "Environment name")->required();
+  del->add_option("name", da->name, "Environment name")->required()->type_name(kEnvironmentArg);
   del->add_flag("--purge", da->purge, "Also delete the persistent volume and its data");
   del->add_flag("--wait", da->wait, "Wait until everything is gone (default on a terminal)");
   del->add_flag("--no-wait", da->no_wait, "Return at once");
@@ -519,7 +520,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto wa = std::make_shared<WaitArgs>();
   auto* waitc = app.add_subcommand(
       "wait", "Wait until an environment runs its latest generation, or is deleted");
-  waitc->add_option("name", wa->name, "Environment name")->required();
+  waitc->add_option("name", wa->name, "Environment name")->required()->type_name(kEnvironmentArg);
   waitc->add_option("--for", wa->for_what, "running (default) or deleted")
       ->check(CLI::IsMember({"running", "deleted"}));
   waitc->add_option("--timeout", wa->timeout, "Seconds to wait (default 300)");
@@ -548,7 +549,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   };
   auto la = std::make_shared<LogsArgs>();
   auto* logs = app.add_subcommand("logs", "Print an environment's container output");
-  logs->add_option("name", la->name, "Environment name")->required();
+  logs->add_option("name", la->name, "Environment name")->required()->type_name(kEnvironmentArg);
   logs->add_flag("-f,--follow", la->follow, "Keep streaming new output");
   logs->add_option("--tail", la->tail, "Only the last N lines");
   logs->add_flag("-t,--timestamps", la->timestamps, "Prefix lines with timestamps");

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "cli/output.h"
 #include "cli/target.h"
 
@@ -84,7 +85,9 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
 
   auto* re_view = app.add_subcommand("re_view", "Show an environment as one JSON line (original)");
   re_view->group(group);
-  re_view->add_option("--name", a->name, "Environment name")->required();
+  re_view->add_option("--name", a->name, "Environment name")
+      ->required()
+      ->type_name(kEnvironmentArg);
   re_view->callback([&g, &rc, a] {
     auto t = ResolveTarget(g, a->name);
     if (!t) return void(rc = ReportError(t.error()));
@@ -96,7 +99,9 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* re_delete =
       app.add_subcommand("re_delete", "Delete an environment and wait until it is gone (original)");
   re_delete->group(group);
-  re_delete->add_option("--name", a->name, "Environment name")->required();
+  re_delete->add_option("--name", a->name, "Environment name")
+      ->required()
+      ->type_name(kEnvironmentArg);
   re_delete->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
   re_delete->callback([&g, &rc, a] {
     auto t = ResolveTarget(g, a->name);
@@ -111,7 +116,9 @@ void AddLegacyCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   auto* re_rebuild =
       app.add_subcommand("re_rebuild", "Rebuild an environment and wait until it runs (original)");
   re_rebuild->group(group);
-  re_rebuild->add_option("--name", a->name, "Environment name")->required();
+  re_rebuild->add_option("--name", a->name, "Environment name")
+      ->required()
+      ->type_name(kEnvironmentArg);
   re_rebuild->add_option("--image,--images", a->image, "Switch to this image");
   re_rebuild->add_option("--timeout", a->timeout, "Seconds to wait (default 300)");
   re_rebuild->callback([&g, &rc, a] {

@@ -90,7 +90,7 @@ Error MapApiError(const RequestInfo& req, long status, const std::string& body) 
       return Error(ErrorCode::kPermissionDenied,
                    "permission denied: the Kubernetes user may not " + req.verb + " " + r + " " +
                        where +
-                       " (grant the rules in deploy/kubernetes/rbac.yaml); API server: " + message);
+                       " (grant the rules in deploy/kubernetes/serve/rbac.yaml); API server: " + message);
     }
     case 404:
       return Error(ErrorCode::kNotFound, req.Describe() + " not found");

@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 // One control plane for the whole binary: starting one takes tens of seconds.
 ControlPlane* g_cp = nullptr;
 std::string g_start_error;
-std::string g_runtime_kubeconfig;  // user berth-runtime, bound only to deploy/kubernetes/rbac.yaml
+std::string g_runtime_kubeconfig;  // user berth-runtime, bound only to deploy/kubernetes/serve/rbac.yaml
 
 class ControlPlaneEnv : public ::testing::Environment {
  public:
@@ -49,7 +49,7 @@ class ControlPlaneEnv : public ::testing::Environment {
     cp_ = std::move(*cp);
     g_cp = cp_.get();
     // The RBAC manifest we ship, bound to a certificate user as well as its ServiceAccount.
-    auto rbac = util::ReadFile(std::string(BERTH_SOURCE_DIR) + "/deploy/kubernetes/rbac.yaml");
+    auto rbac = util::ReadFile(std::string(BERTH_SOURCE_DIR) + "/deploy/kubernetes/serve/rbac.yaml");
     if (!rbac) {
       g_start_error = rbac.error().message;
       return;
@@ -500,7 +500,7 @@ TEST(KubernetesRuntimeTest, PingAnswersAndAClosedPortIsUnavailable) {
 // (at the node's InternalIP and kubeletEndpoint port), which reads g_cp->pod_log_file().
 TEST(KubernetesRuntimeTest, LogsStreamThroughTheApiServerFromTheKubelet) {
   REQUIRE_CONTROL_PLANE();
-  // As the user bound only to deploy/kubernetes/rbac.yaml: pods/log get is enough.
+  // As the user bound only to deploy/kubernetes/serve/rbac.yaml: pods/log get is enough.
   auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
   ASSERT_NE(rt, nullptr);
   auto spec = Spec("talker");
