@@ -18,6 +18,7 @@
 #include "berth/store.h"
 #include "berth/volume.h"
 #include "controller/work_queue.h"
+#include "core/ports.h"
 
 namespace berth::controller {
 
@@ -36,6 +37,15 @@ struct ControllerOptions {
   std::chrono::milliseconds readiness_timeout{15000};
   // Follow the runtime's change feed (Runtime::WatchChanges) besides the store and the resync.
   bool watch_runtime = true;
+  // Host ports another process holds (a bind probe; set only for a local engine, where the
+  // published ports are this host's). Set, an auto-assigned port found held after a failed
+  // start moves to a free one of port_range instead of being waited on for ever.
+  core::PortBusyFn host_port_busy;
+  core::PortRange port_range;
+  // The domains the router actually serves for route key "ns/name"; set, `routed` is true only
+  // when the router gives the environment every domain it holds.
+  std::function<std::vector<std::string>(const std::string& ns, const std::string& name)>
+      routed_domains;
 };
 
 class Controller {
@@ -67,6 +77,11 @@ class Controller {
   Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
   Status RemoveEverything(const std::string& ns, const std::string& name,
                           const EnvironmentSpec* spec, bool purge_volume);
+  // After a start failed on a held host port: moves the spec's held auto-assigned ports to
+  // free ones in one transaction (new reservations, old ones released, spec and status
+  // updated); a held pinned port is reported on `status`. True when the spec moved.
+  Result<bool> MoveHeldPorts(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                             EnvStatus& status);
 
   store::Store& store_;
   runtime::Runtime& runtime_;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "berth/result.h"
 #include "berth/store.h"
@@ -28,6 +29,7 @@ struct RouterStats {
   size_t hosts = 0;                                  // routed domains
   size_t rejected = 0;                               // records refused (see rejected_keys)
   std::map<std::string, std::string> rejected_keys;  // key -> reason
+  size_t conflicts = 0;                              // records naming a host another owns
   int64_t applies = 0;
   int64_t failed_applies = 0;
   int64_t reloads = 0;
@@ -54,6 +56,9 @@ class RouteSync {
   // True once AppliedRevision() >= revision; false after `timeout`.
   bool WaitApplied(int64_t revision, std::chrono::milliseconds timeout);
   RouterStats Stats() const;
+  // The domains the route table gives record `key` (/devnginx/<ns>/<name>): a domain another
+  // record claimed first is not among them.
+  std::vector<std::string> RoutedDomains(const std::string& key) const;
   std::string LastError() const;
 
  private:
