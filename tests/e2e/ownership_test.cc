@@ -257,7 +257,9 @@ TEST_F(Ownership, APortTakenAfterAllocationMovesAndTheRouteFollows) {
   EXPECT_LT(now, base_ + kRange);
   EXPECT_EQ(back["status"]["ports"]["ssh"], v["status"]["ports"]["ssh"]);  // only the held one
   for (const auto& p : back["spec"]["ports"]) {
-    if (p["name"] == "http") EXPECT_EQ(p["host_port"], now);
+    if (p["name"] == "http") {
+      EXPECT_EQ(p["host_port"], now);
+    }
   }
   bool event = false;
   for (const auto& e : back["status"]["events"])

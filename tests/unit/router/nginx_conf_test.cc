@@ -171,7 +171,9 @@ TEST(RouteTableTest, ADomainStaysWithTheFirstClaim) {
   t.Put("/devnginx/default/aa-x", thief, 20);
   auto check = [&] {
     for (const auto& h : t.AllHosts()) {
-      if (h.host == "demo.x") EXPECT_EQ(h.http_target, "127.0.0.1:1");
+      if (h.host == "demo.x") {
+        EXPECT_EQ(h.http_target, "127.0.0.1:1");
+      }
     }
     EXPECT_EQ(t.DomainsOf("/devnginx/default/demo"), std::vector<std::string>{"demo.x"});
     EXPECT_EQ(t.DomainsOf("/devnginx/default/aa-x"), std::vector<std::string>{"aa-x.x"});
