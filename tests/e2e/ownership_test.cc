@@ -287,6 +287,11 @@ TEST_F(Ownership, AHeldPinnedPortFailsWithAClearReason) {
             std::string::npos)
       << v.dump();
   EXPECT_EQ(v["spec"]["ports"][0]["host_port"], base_ + 2);  // a pinned port is never moved
+  // Freed, the port is taken at the next retry; then the environment deletes like any other.
+  h.Release();
+  auto up = Until("pin", [](const json& j) { return j["status"].value("phase", "") == "Running"; });
+  EXPECT_EQ(up["status"]["ports"]["http"], base_ + 2);
+  EXPECT_EQ(server_->Cli({"delete", "pin", "--wait"}).exit_code, 0);
 }
 
 // A store written by the previous release has no domain claims, and two environments naming
