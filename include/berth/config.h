@@ -45,6 +45,10 @@ struct Config {
   std::string pull_policy = "Always";
   int port_min = 30000;
   int port_max = 32767;
+  // Admin allow-lists beyond the defaults: domain suffixes an environment may claim outside the
+  // base domains, and explicit host ports allowed outside port_range.
+  std::vector<std::string> allowed_domains;
+  std::vector<int> extra_host_ports;
   std::string host_ip = "127.0.0.1";  // address published ports bind to and routes point at
 
   // [runtime]

@@ -17,6 +17,9 @@ struct PortSpec {
   std::string name;        // "ssh", "http", "https" or a user name (DNS-1123 label, <= 15 chars)
   int container_port = 0;  // 1..65535
   int host_port = 0;       // 0 = allocate (docker: from the configured range; k8s: NodePort by API)
+  // Set by the server, never taken from a request: the host port was chosen by Berth, not
+  // pinned by the user, so the controller may move it when another process takes it.
+  bool auto_assigned = false;
   bool operator==(const PortSpec&) const = default;
 };
 

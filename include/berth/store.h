@@ -94,6 +94,8 @@ namespace keys {
 inline constexpr std::string_view kSpecs = "/berth/envs/";
 inline constexpr std::string_view kStatus = "/berth/status/";
 inline constexpr std::string_view kPorts = "/berth/ports/";
+// Domain claims: /berth/domains/<domain> = "<ns>/<name>" of the environment that claimed it.
+inline constexpr std::string_view kDomains = "/berth/domains/";
 inline constexpr std::string_view kRoutes = "/devnginx/";
 // This installation's identity (controller/installation.h), written once on first start.
 inline constexpr std::string_view kInstallation = "/berth/installation";
@@ -108,6 +110,9 @@ inline std::string Route(std::string_view ns, std::string_view name) {
 }
 inline std::string Port(int port) {
   return std::string(kPorts) + std::to_string(port);
+}
+inline std::string Domain(std::string_view domain) {
+  return std::string(kDomains) + std::string(domain);
 }
 }  // namespace keys
 

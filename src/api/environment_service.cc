@@ -2,12 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "berth/validate.h"
+#include "core/domains.h"
 #include "core/ports.h"
+#include "store/claims.h"
 
 namespace berth::api {
 
@@ -23,21 +26,29 @@ std::string SerializeView(const EnvView& v) {
   return j.dump();
 }
 
-EnvironmentService::EnvironmentService(store::Store& store, const Config& config)
-    : store_(store), config_(config) {}
+EnvironmentService::EnvironmentService(store::Store& store, const Config& config,
+                                       core::PortBusyFn port_busy)
+    : store_(store), config_(config), port_busy_(std::move(port_busy)) {}
+
+Status EnvironmentService::CheckDomains(EnvironmentSpec& spec) const {
+  std::vector<std::string> out;
+  for (const auto& d : spec.domains) {
+    std::string n = core::NormalizeDomain(d);
+    if (auto s = ValidateDomain(n); !s) return s;
+    if (auto s = core::CheckDomainAllowed(n, config_.base_domains, config_.allowed_domains); !s)
+      return s;
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+  }
+  spec.domains = std::move(out);
+  return {};
+}
 
 Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
   // Kubernetes assigns NodePorts itself; only explicitly requested ports are reserved there.
   bool allocate = config_.runtime == "docker";
-  auto used_snap = store_.List(store::keys::kPorts);
-  if (!used_snap) return Fail(used_snap.error());
-  std::set<int> used;
-  for (const auto& kv : used_snap->kvs) {
-    try {
-      used.insert(std::stoi(kv.key.substr(store::keys::kPorts.size())));
-    } catch (...) {
-    }
-  }
+  auto reserved = store::ReservedPorts(store_);
+  if (!reserved) return Fail(reserved.error());
+  std::set<int>& used = *reserved;
   size_t need = 0;
   for (const auto& p : spec.ports) {
     if (p.host_port != 0) {
@@ -50,7 +61,8 @@ Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
     }
   }
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto picked = core::PickPorts({config_.port_min, config_.port_max}, used, need, rng());
+  auto picked =
+      core::PickPorts({config_.port_min, config_.port_max}, used, need, rng(), port_busy_);
   if (!picked) return Fail(picked.error());
   size_t i = 0;
   for (auto& p : spec.ports)
@@ -75,7 +87,17 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   spec.deleting = false;
   spec.purge = false;
   spec.rollback_on_failure = opts.rollback_on_failure;
+  if (auto s = CheckDomains(spec); !s) return Fail(s.error());
   if (auto s = ValidateSpec(spec); !s) return Fail(s.error());
+  for (auto& p : spec.ports) {
+    // Which ports Berth chose is the server's record, never the client's word.
+    p.auto_assigned = p.host_port == 0;
+    if (p.host_port != 0)
+      if (auto s = core::CheckExplicitHostPort({config_.port_min, config_.port_max},
+                                               config_.extra_host_ports, p.name, p.host_port);
+          !s)
+        return Fail(s.error());
+  }
   const std::string skey = store::keys::Spec(spec.ns, spec.name);
   const std::vector<PortSpec> requested = spec.ports;
 
@@ -84,6 +106,8 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     Txn txn;
     txn.compares.push_back(Compare{skey, 0});
     if (auto s = AllocatePorts(spec, txn); !s) return Fail(s.error());
+    if (auto s = store::ClaimDomains(store_, spec.Key(), spec.domains, txn); !s)
+      return Fail(s.error());
     EnvStatus status;
     status.phase = Phase::kPending;
     status.reason = "Accepted";
@@ -97,10 +121,11 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     auto existing = store_.Get(skey);
     if (existing && *existing)
       return Fail(ErrorCode::kAlreadyExists, "environment " + spec.Key() + " already exists");
-    // A port was taken by a concurrent create: pick again.
+    // A port or domain was taken by a concurrent create: pick again (a domain is then refused).
     std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
   }
-  return Fail(ErrorCode::kUnavailable, "could not reserve host ports (too much contention)");
+  return Fail(ErrorCode::kUnavailable,
+              "could not reserve host ports and domains (too much contention)");
 }
 
 Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string& name) {

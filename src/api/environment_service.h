@@ -13,6 +13,7 @@
 #include "berth/config.h"
 #include "berth/environment.h"
 #include "berth/store.h"
+#include "core/ports.h"
 
 namespace berth::api {
 
@@ -31,7 +32,9 @@ struct CreateOptions {
 
 class EnvironmentService {
  public:
-  EnvironmentService(store::Store& store, const Config& config);
+  // `port_busy` (a bind probe, on a local engine only) makes allocation skip host ports other
+  // processes hold; empty = the store's reservations alone decide.
+  EnvironmentService(store::Store& store, const Config& config, core::PortBusyFn port_busy = {});
 
   Result<EnvView> Create(EnvironmentSpec spec, const CreateOptions& opts = {});
   Result<EnvView> Get(const std::string& ns, const std::string& name);
@@ -50,12 +53,16 @@ class EnvironmentService {
 
  private:
   Status AllocatePorts(EnvironmentSpec& spec, store::Txn& txn);
+  // Normalizes the requested domains and checks each may be claimed here (base domains,
+  // allowed_domains, no IPs).
+  Status CheckDomains(EnvironmentSpec& spec) const;
   // Applies `mutate` (true = changed, write it) to the stored spec with compare-and-swap.
   Result<EnvView> Update(const std::string& ns, const std::string& name,
                          const std::function<Result<bool>(EnvironmentSpec&)>& mutate);
 
   store::Store& store_;
   Config config_;
+  core::PortBusyFn port_busy_;
 };
 
 }  // namespace berth::api

@@ -11,6 +11,7 @@
 #include "controller/controller.h"
 #include "controller/installation.h"
 #include "controller/leader_election.h"
+#include "net/port_probe.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
 #include "router/router_options.h"
@@ -18,6 +19,7 @@
 #include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/reachability.h"
 #include "storage/volume_provider_factory.h"
+#include "store/claims.h"
 #include "util/fs.h"
 
 namespace berth::cli {
@@ -40,6 +42,23 @@ int RunServe(const Config& config) {
 
   auto store = store::OpenStore(config.store_url);
   if (!store) return fail("opening store " + config.store_url, store.error());
+  // Environments stored by a release without domain claims get theirs before any create can
+  // take one: first come first served.
+  auto migrated = store::ClaimUnclaimedDomains(**store);
+  if (!migrated) return fail("claiming the domains of existing environments", migrated.error());
+  if (migrated->claimed || migrated->conflicts)
+    spdlog::info("domain claims: {} claimed for existing environments, {} lost to an earlier one",
+                 migrated->claimed, migrated->conflicts);
+  // On a local engine (a unix socket) published ports are this host's: allocation skips the
+  // ones another process holds, and the controller moves an auto-assigned one taken later.
+  core::PortBusyFn port_busy;
+  if (config.runtime == "docker")
+    if (auto ep = runtime::docker::ResolveDockerHost(config.docker_host);
+        ep && !ep->unix_socket.empty())
+      port_busy = [ip = config.host_ip](int port) {
+        auto free = net::TcpPortFree(ip, port);
+        return free && !*free;  // cannot tell = not busy: the engine decides
+      };
 
   Result<std::unique_ptr<runtime::Runtime>> rt = config.runtime == "kubernetes"
                                                      ? kube::MakeKubernetesRuntime(config)
@@ -74,11 +93,17 @@ int RunServe(const Config& config) {
   copts.resync = std::chrono::seconds(config.resync_seconds);
   copts.probe_http = config.runtime == "docker";
   copts.installation = installation->id;
+  copts.host_port_busy = port_busy;
+  copts.port_range = {config.port_min, config.port_max};
   controller::RouteWaiter waiter;
-  if (router)
+  if (router) {
     waiter = [&router](int64_t rev, std::chrono::milliseconds t) {
       return router->WaitApplied(rev, t);
     };
+    copts.routed_domains = [&router](const std::string& ns, const std::string& name) {
+      return router->RoutedDomains(store::keys::Route(ns, name));
+    };
+  }
   // The controller runs here, or — with leader election — only while this replica holds the
   // lease; every replica serves the API either way (it only writes specs to the store).
   std::mutex ctl_mu;
@@ -115,7 +140,7 @@ int RunServe(const Config& config) {
     start_controller();
   }
 
-  api::EnvironmentService service(**store, config);
+  api::EnvironmentService service(**store, config, port_busy);
   runtime::Runtime* runtime_ptr = rt->get();
   api::ApiServer server(
       service, config,
@@ -146,6 +171,7 @@ int RunServe(const Config& config) {
                          {"routes", st.routes},
                          {"rejected", st.rejected},
                          {"rejected_keys", st.rejected_keys},
+                         {"conflicts", st.conflicts},
                          {"reloads", st.reloads},
                          {"applied_revision", st.applied_revision},
                          {"last_error", st.last_error},

@@ -9,10 +9,13 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <set>
 
 #include "berth/route.h"
+#include "store/claims.h"
 #include "util/strings.h"
 
 namespace berth::controller {
@@ -271,6 +274,16 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       status.reason = applied.error().code == ErrorCode::kFailed ? "ApplyFailed" : "ApplyError";
       status.last_error = applied.error().message;
       status.AddEvent("Warning", status.reason, applied.error().message);
+      if (applied.error().code == ErrorCode::kUnavailable) {
+        // A host port held by another process after its short wait: with no workload of ours
+        // left, whatever holds it is foreign, so an auto-assigned port moves.
+        auto now = runtime_.Inspect(spec);
+        if (now && !now->exists) {
+          auto moved = MoveHeldPorts(spec_kv, spec, status);
+          if (!moved) spdlog::warn("{}: moving held ports: {}", spec.Key(), moved.error().message);
+          if (moved && *moved) return {};  // the spec changed: its watch reconciles again
+        }
+      }
       WriteStatus(spec, status, b3);
       if (applied.error().code == ErrorCode::kFailed && spec.rollback_on_failure &&
           status.observed_generation == 0) {
@@ -339,16 +352,23 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
 
   // Route record: the original's layout, written once the workload runs.
   if (opts_.publish_routes && !spec.domains.empty() && ws->ports.count("http")) {
-    Route route = RouteFor(spec, ws->host_ip, ws->ports);
+    // Only the domains this environment holds the claim of are routed to it.
+    auto owned = store::OwnedDomains(store_, spec.Key(), spec.domains);
+    if (!owned) return Fail(owned.error());
+    EnvironmentSpec claimed = spec;
+    claimed.domains = *owned;
+    Route route = RouteFor(claimed, ws->host_ip, ws->ports);
     route.installation = opts_.installation;
-    std::string value = SerializeRoute(route);
+    std::string value = owned->empty() ? "" : SerializeRoute(route);
     std::string rkey = store::keys::Route(spec.ns, spec.name);
     auto existing = store_.Get(rkey);
     if (!existing) return Fail(existing.error());
     int64_t rev = 0;
-    if (!*existing || (*existing)->value != value) {
-      auto r =
-          store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {Op::Put(rkey, value)}});
+    if (owned->empty() && !*existing) {
+      rev = spec_kv.mod_revision;
+    } else if (!*existing || (*existing)->value != value) {
+      Op op = owned->empty() ? Op::Delete(rkey) : Op::Put(rkey, value);
+      auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {op}});
       if (!r && r.error().code == ErrorCode::kConflict) {
         queue_.Add(spec.Key());
         return {};
@@ -359,8 +379,18 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       rev = (*existing)->mod_revision;
     }
     if (route_waiter_) {
-      status.routed = route_waiter_(rev, opts_.route_wait);
-      if (!status.routed) *requeue_soon = true;
+      bool applied = route_waiter_(rev, opts_.route_wait);
+      if (!applied) *requeue_soon = true;
+      // Routed means every domain of the spec reaches this environment: none lost to an
+      // earlier claim, and the router gave it each one (it keeps a contested host for the
+      // first claim, whatever the records say).
+      bool served = owned->size() == spec.domains.size();
+      if (served && opts_.routed_domains) {
+        auto have = opts_.routed_domains(spec.ns, spec.name);
+        for (const auto& d : *owned)
+          served = served && std::find(have.begin(), have.end(), d) != have.end();
+      }
+      status.routed = applied && served;
     }
   }
   status.phase = Phase::kRunning;
@@ -433,11 +463,8 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
     txn.ops.push_back(Op::Delete(skey));
   }
   txn.ops.push_back(Op::Delete(store::keys::Status(ns, name)));
-  if (auto ports = store_.List(store::keys::kPorts); ports) {
-    std::string owner = ns + "/" + name;
-    for (const auto& kv : ports->kvs)
-      if (kv.value == owner) txn.ops.push_back(Op::Delete(kv.key));
-  }
+  // Host ports and domains are free again in the same transaction that deletes the spec.
+  if (auto s = store::ReleaseClaims(store_, ns + "/" + name, txn); !s) return s;
   auto r = store_.Commit(txn);
   if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
   if (spec) spdlog::info("environment {}/{} deleted", ns, name);
@@ -492,18 +519,75 @@ Status Controller::CollectGarbage() {
           {Op::Delete(kv.key)}});
     }
   }
-  if (auto ports = store_.List(store::keys::kPorts); ports) {
-    for (const auto& kv : ports->kvs) {
-      if (live.count(kv.value)) continue;
-      auto slash = kv.value.find('/');
-      if (slash == std::string::npos) continue;
-      store_.Commit(
-          Txn{{Compare{store::keys::Spec(kv.value.substr(0, slash), kv.value.substr(slash + 1)), 0},
-               Compare{kv.key, kv.mod_revision}},
-              {Op::Delete(kv.key)}});
-    }
-  }
+  store::CollectOrphanClaims(store_, live);
   return {};
+}
+
+Result<bool> Controller::MoveHeldPorts(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                                       EnvStatus& status) {
+  if (!opts_.host_port_busy) return false;
+  std::vector<size_t> moving;
+  std::string pinned;
+  for (size_t i = 0; i < spec.ports.size(); ++i) {
+    const PortSpec& p = spec.ports[i];
+    if (p.host_port == 0 || !opts_.host_port_busy(p.host_port)) continue;
+    if (p.auto_assigned)
+      moving.push_back(i);
+    else if (pinned.empty())
+      pinned = "host port " + std::to_string(p.host_port) + " (" + p.name + ")";
+  }
+  if (!pinned.empty()) {
+    // The user chose this port: it is not ours to move. Say why nothing starts.
+    status.reason = "HostPortInUse";
+    status.last_error = pinned +
+                        " was pinned at create and is held by another process; free it, or "
+                        "re-create the environment without pinning the port";
+    status.AddEvent("Warning", status.reason, status.last_error);
+  }
+  if (moving.empty()) return false;
+  auto reserved = store::ReservedPorts(store_);
+  if (!reserved) return Fail(reserved.error());
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto picked =
+      core::PickPorts(opts_.port_range, *reserved, moving.size(), rng(), opts_.host_port_busy);
+  if (!picked) return Fail(picked.error());
+
+  EnvironmentSpec moved = spec;
+  EnvStatus next = status;
+  Txn txn;
+  txn.compares.push_back(Compare{spec_kv.key, spec_kv.mod_revision});
+  std::vector<std::string> what;
+  for (size_t k = 0; k < moving.size(); ++k) {
+    PortSpec& p = moved.ports[moving[k]];
+    const int old_port = p.host_port, new_port = (*picked)[k];
+    txn.compares.push_back(Compare{store::keys::Port(new_port), 0});
+    txn.ops.push_back(Op::Put(store::keys::Port(new_port), spec.Key()));
+    // Release the old reservation only if it is still ours.
+    auto old_kv = store_.Get(store::keys::Port(old_port));
+    if (!old_kv) return Fail(old_kv.error());
+    if (*old_kv && (*old_kv)->value == spec.Key()) {
+      txn.compares.push_back(Compare{(*old_kv)->key, (*old_kv)->mod_revision});
+      txn.ops.push_back(Op::Delete((*old_kv)->key));
+    }
+    p.host_port = new_port;
+    if (next.ports.count(p.name)) next.ports[p.name] = new_port;
+    what.push_back(std::to_string(old_port) + " (" + p.name + ") -> " + std::to_string(new_port));
+  }
+  next.phase = Phase::kPending;
+  next.reason = "PortReallocated";
+  next.routed = false;
+  next.AddEvent("Warning", "PortReallocated",
+                "host port held by another process; moved " + util::Join(what, ", "));
+  next.updated_at = NowRfc3339();
+  txn.ops.push_back(Op::Put(spec_kv.key, SerializeSpec(moved)));
+  txn.ops.push_back(Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(next)));
+  auto r = store_.Commit(txn);
+  if (!r && r.error().code == ErrorCode::kConflict) return false;  // next pass tries again
+  if (!r) return Fail(r.error());
+  spdlog::info("{}: host port held by another process; moved {}", spec.Key(),
+               util::Join(what, ", "));
+  status = next;
+  return true;
 }
 
 }  // namespace berth::controller

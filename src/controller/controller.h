@@ -19,6 +19,7 @@
 #include "berth/store.h"
 #include "berth/volume.h"
 #include "controller/work_queue.h"
+#include "core/ports.h"
 
 namespace berth::controller {
 
@@ -40,6 +41,15 @@ struct ControllerOptions {
   // This installation's id (controller/installation.h), written into every route record; route
   // records of another id are never deleted. "" = none (records carry none, all are ours).
   std::string installation;
+  // Host ports another process holds (a bind probe; set only for a local engine, where the
+  // published ports are this host's). Set, an auto-assigned port found held after a failed
+  // start moves to a free one of port_range instead of being waited on for ever.
+  core::PortBusyFn host_port_busy;
+  core::PortRange port_range;
+  // The domains the router actually serves for route key "ns/name"; set, `routed` is true only
+  // when the router gives the environment every domain it holds.
+  std::function<std::vector<std::string>(const std::string& ns, const std::string& name)>
+      routed_domains;
 };
 
 class Controller {
@@ -79,6 +89,11 @@ class Controller {
   // Whether the route record `value` may be deleted: this installation's, or an unlabelled one
   // (an earlier release's) of an environment this store is deleting (`ours_by_spec`).
   bool MayDeleteRoute(const std::string& key, const std::string& value, bool ours_by_spec);
+  // After a start failed on a held host port: moves the spec's held auto-assigned ports to
+  // free ones in one transaction (new reservations, old ones released, spec and status
+  // updated); a held pinned port is reported on `status`. True when the spec moved.
+  Result<bool> MoveHeldPorts(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                             EnvStatus& status);
 
   store::Store& store_;
   runtime::Runtime& runtime_;

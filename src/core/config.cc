@@ -117,6 +117,22 @@ void ReadPortRange(TomlFile& t, int& low, int& high) {
   high = *b;
 }
 
+// Integers only: a string or fraction is a config error, not silently dropped.
+Status ReadIntList(const TomlFile& t, std::string_view section, std::string_view key,
+                   std::vector<int>& out) {
+  auto* arr = t[section][key].as_array();
+  if (!arr) return {};
+  out.clear();
+  for (const auto& e : *arr) {
+    auto v = e.value_exact<int64_t>();
+    if (!v || *v < 1 || *v > 65535)
+      return Fail(ErrorCode::kInvalidArgument, "config: " + std::string(section) + "." +
+                                                   std::string(key) + " must list ports 1-65535");
+    out.push_back(static_cast<int>(*v));
+  }
+  return {};
+}
+
 void FromEnv(const char* name, std::string& out) {
   if (const char* v = std::getenv(name)) out = v;
 }
@@ -126,6 +142,23 @@ void FromEnvList(const char* name, std::vector<std::string>& out) {
     out.clear();
     for (auto& s : util::Split(v, ',')) out.push_back(util::Trim(s));
   }
+}
+
+Status FromEnvIntList(const char* name, std::vector<int>& out) {
+  const char* v = std::getenv(name);
+  if (!v) return {};
+  out.clear();
+  for (auto& s : util::Split(v, ',')) {
+    std::string t = util::Trim(s);
+    int port = 0;
+    bool ok = !t.empty() && t.size() <= 5 && t.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) port = std::stoi(t);
+    if (!ok || port < 1 || port > 65535)
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string("config: ") + name + " must list ports 1-65535, not \"" + t + "\"");
+    out.push_back(port);
+  }
+  return {};
 }
 
 // A whole decimal int: "abc", "8x" and "4294967297" are errors (std::stoi read "8x" as 8 and
@@ -208,6 +241,9 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "environments", "default_namespace", c.default_namespace);
     Read(t, "environments", "default_image", c.default_image);
     ReadList(t, "environments", "base_domains", c.base_domains);
+    ReadList(t, "environments", "allowed_domains", c.allowed_domains);
+    if (auto st = ReadIntList(t, "environments", "extra_host_ports", c.extra_host_ports); !st)
+      return Fail(st.error());
     Read(t, "environments", "pull_policy", c.pull_policy);
     Read(t, "environments", "host_ip", c.host_ip);
     ReadPortRange(t, c.port_min, c.port_max);
@@ -263,6 +299,9 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_HOST_IP", c.host_ip);
   FromEnvInt("BERTH_PORT_MIN", c.port_min, env_errors);
   FromEnvInt("BERTH_PORT_MAX", c.port_max, env_errors);
+  FromEnvList("BERTH_ALLOWED_DOMAINS", c.allowed_domains);
+  if (auto st = FromEnvIntList("BERTH_EXTRA_HOST_PORTS", c.extra_host_ports); !st)
+    return Fail(st.error());
   FromEnv("BERTH_RUNTIME", c.runtime);
   FromEnv("BERTH_DOCKER_HOST", c.docker_host);
   FromEnv("BERTH_NETWORK", c.network);
@@ -301,6 +340,10 @@ Status ValidateConfig(const Config& c) {
     if (auto s = ValidateImageRef(c.default_image); !s) return bad(s.error().message);
   for (const auto& d : c.base_domains)
     if (auto s = ValidateDomain(d); !s) return bad("base_domains: " + s.error().message);
+  for (const auto& d : c.allowed_domains)
+    if (auto s = ValidateDomain(d); !s) return bad("allowed_domains: " + s.error().message);
+  for (int p : c.extra_host_ports)
+    if (p < 1 || p > 65535) return bad("extra_host_ports must list ports 1-65535");
   if (auto s = ParsePullPolicy(c.pull_policy); !s) return bad(s.error().message);
   if (c.port_min < 1 || c.port_max > 65535 || c.port_min > c.port_max)
     return bad("port_range must be two ports, low to high, within 1-65535");

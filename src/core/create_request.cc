@@ -29,8 +29,15 @@ Status Required(const json& obj, std::string_view parent, std::string_view key) 
 }
 
 Result<PortSpec> DecodePort(const json& j, const std::string& path) {
-  if (auto s = util::StrictObject(j, path, {"name", "container_port", "host_port"}); !s)
+  // auto_assigned is the server's (a View's spec carries it): accepted so a spec read back can
+  // be sent again, and ignored — the server decides which ports it allocated.
+  if (auto s =
+          util::StrictObject(j, path, {"name", "container_port", "host_port", "auto_assigned"});
+      !s)
     return Fail(s.error());
+  if (j.contains("auto_assigned") && !j["auto_assigned"].is_boolean())
+    return Fail(ErrorCode::kInvalidArgument,
+                util::JsonPath(path, "auto_assigned") + ": must be true or false");
   PortSpec p;
   for (auto key : {"name", "container_port"})
     if (auto s = Required(j, path, key); !s) return Fail(s.error());

@@ -83,7 +83,8 @@ Result<ReleaseMode> ParseReleaseMode(const std::string& s) {
 }
 
 std::vector<PortSpec> DefaultPorts() {
-  return {PortSpec{"ssh", 22, 0}, PortSpec{"http", 80, 0}, PortSpec{"https", 443, 0}};
+  return {PortSpec{"ssh", 22, 0, false}, PortSpec{"http", 80, 0, false},
+          PortSpec{"https", 443, 0, false}};
 }
 
 void to_json(json& j, const Event& e) {
@@ -104,8 +105,10 @@ void from_json(const json& j, Event& e) {
 void to_json(json& j, const EnvironmentSpec& s) {
   json ports = json::array();
   for (const auto& p : s.ports)
-    ports.push_back(
-        {{"name", p.name}, {"container_port", p.container_port}, {"host_port", p.host_port}});
+    ports.push_back({{"name", p.name},
+                     {"container_port", p.container_port},
+                     {"host_port", p.host_port},
+                     {"auto_assigned", p.auto_assigned}});
   j = json{
       {"namespace", s.ns},
       {"name", s.name},
@@ -148,6 +151,7 @@ void from_json(const json& j, EnvironmentSpec& s) {
       ps.name = p.value("name", "");
       ps.container_port = p.value("container_port", 0);
       ps.host_port = p.value("host_port", 0);
+      ps.auto_assigned = p.value("auto_assigned", false);
       s.ports.push_back(ps);
     }
   }

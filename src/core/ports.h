@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "berth/result.h"
@@ -15,9 +17,19 @@ struct PortRange {
   int max = 32767;
 };
 
-// Picks `count` distinct free ports, scanning from `start` (wrapping), skipping `used`.
-// Callers pass a random start so concurrent allocators rarely collide.
+// Says whether a host port is held by something outside the store (a bind probe on a local
+// engine). Empty = nothing is checked.
+using PortBusyFn = std::function<bool(int port)>;
+
+// Picks `count` distinct free ports, scanning from `start` (wrapping), skipping `used` and the
+// ports `busy` reports. Callers pass a random start so concurrent allocators rarely collide.
 Result<std::vector<int>> PickPorts(const PortRange& range, const std::set<int>& used, size_t count,
-                                   uint64_t start);
+                                   uint64_t start, const PortBusyFn& busy = {});
+
+// A host port a user pins must lie in the range or on the admin's extra list: anything else
+// could be a port of the host's own services (the router's listener, sshd...).
+// kInvalidArgument naming the port, the range and the list.
+Status CheckExplicitHostPort(const PortRange& range, const std::vector<int>& extra,
+                             const std::string& port_name, int host_port);
 
 }  // namespace berth::core

@@ -77,10 +77,14 @@ void RouteSync::WatchLoop() {
       continue;
     }
     std::map<std::string, std::string> records;
-    for (auto& kv : snap->kvs) records[kv.key] = std::move(kv.value);
+    std::map<std::string, int64_t> created;
+    for (auto& kv : snap->kvs) {
+      created[kv.key] = kv.create_revision;
+      records[kv.key] = std::move(kv.value);
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
-      table_.Reset(records);
+      table_.Reset(records, created);
       Changed(snap->revision);
     }
     auto w = store_.WatchPrefix(prefix, snap->revision);
@@ -113,7 +117,7 @@ void RouteSync::WatchLoop() {
       int64_t rev = 0;
       for (const auto& e : *ev) {
         if (e.type == store::WatchEvent::Type::kPut) {
-          table_.Put(e.kv.key, e.kv.value);
+          table_.Put(e.kv.key, e.kv.value, e.kv.create_revision);
         } else {
           table_.Delete(e.kv.key);
         }
@@ -204,6 +208,11 @@ bool RouteSync::WaitApplied(int64_t revision, milliseconds timeout) {
   }) && applied_revision_ >= revision;
 }
 
+std::vector<std::string> RouteSync::RoutedDomains(const std::string& key) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return table_.DomainsOf(key);
+}
+
 RouterStats RouteSync::Stats() const {
   NginxStats ns;
   if (backend_) ns = backend_->Stats();
@@ -214,6 +223,7 @@ RouterStats RouteSync::Stats() const {
   s.hosts = table_.hosts();
   s.rejected = table_.rejected().size();
   s.rejected_keys = table_.rejected();
+  s.conflicts = table_.conflicts();
   s.applies = applies_;
   s.failed_applies = failed_;
   s.reloads = ns.reloads;

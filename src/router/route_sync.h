@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "berth/result.h"
 #include "berth/store.h"
@@ -28,6 +29,7 @@ struct RouterStats {
   size_t hosts = 0;                                  // routed domains
   size_t rejected = 0;                               // records refused (see rejected_keys)
   std::map<std::string, std::string> rejected_keys;  // key -> reason
+  size_t conflicts = 0;                              // records naming a host another owns
   int64_t applies = 0;
   int64_t failed_applies = 0;
   int64_t reloads = 0;
@@ -56,6 +58,9 @@ class RouteSync {
   RouterStats Stats() const;
   // For /readyz: the nginx answers on its control socket and the last apply succeeded.
   Status Ready() const;
+  // The domains the route table gives record `key` (/devnginx/<ns>/<name>): a domain another
+  // record claimed first is not among them.
+  std::vector<std::string> RoutedDomains(const std::string& key) const;
   std::string LastError() const;
 
  private:

@@ -1,6 +1,9 @@
 #include "support/berth_server.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
+
+#include <iostream>
 
 #include <thread>
 
@@ -30,7 +33,7 @@ Result<std::unique_ptr<BerthServer>> BerthServer::Start(BerthServerOptions opts)
       "\"\nresync_seconds = 2\n" + s->opts_.server_toml + "[environments]\nbase_domains = [" +
       domains + "]\npull_policy = \"" + s->opts_.pull_policy + "\"\nport_range = [" +
       std::to_string(s->opts_.port_min) + ", " + std::to_string(s->opts_.port_max) +
-      "]\nhost_ip = \"127.0.0.1\"\n" +
+      "]\nhost_ip = \"127.0.0.1\"\n" + s->opts_.environments_toml + "\n" +
       (s->opts_.default_image.empty() ? ""
                                       : "default_image = \"" + s->opts_.default_image + "\"\n") +
       "[runtime]\nkind = \"" + s->opts_.runtime + "\"\ndocker_host = \"" + s->opts_.docker_host +
@@ -42,12 +45,19 @@ Result<std::unique_ptr<BerthServer>> BerthServer::Start(BerthServerOptions opts)
       "\"\nhttp_listen = \"127.0.0.1:" + std::to_string(s->nginx_port_) + "\"\n" +
       s->opts_.extra_toml;
   if (auto w = util::WriteFileAtomic(s->config_path(), toml); !w) return Fail(w.error());
+  if (s->opts_.prepare_state) {
+    if (auto m = util::MakeDirs(s->state_dir(), 0755); !m) return Fail(m.error());
+    if (auto p = s->opts_.prepare_state(s->state_dir()); !p) return Fail(p.error());
+  }
   if (auto r = s->Run(); !r) return Fail(r.error());
   return s;
 }
 
 BerthServer::~BerthServer() {
   Stop();
+  if (::testing::Test::HasFailure())
+    std::cerr << "---- berth serve log (" << dir_.path() << "/serve.log), last 6000 bytes ----\n"
+              << LogTail() << "\n---- end of berth serve log ----\n";
 }
 
 Status BerthServer::Run() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,12 +25,18 @@ struct BerthServerOptions {
   std::vector<std::string> base_domains{"ctest.localhost"};
   int port_min = 30000;
   int port_max = 32767;
-  std::string extra_toml;                  // appended verbatim
+  std::string extra_toml;                  // appended verbatim (inside [router])
   std::string server_toml;                 // lines added to the [server] table
   std::vector<std::string> serve_args;     // after `berth serve`
+  std::string environments_toml;           // appended to [environments] verbatim
   std::map<std::string, std::string> env;  // for the serve process
+  // Called with the (empty) state dir before the first start: a test may write a store there,
+  // e.g. one an older release left.
+  std::function<Status(const std::string& state_dir)> prepare_state;
 };
 
+// A server whose test failed prints its log tail when it goes away (gtest's HasFailure()), so
+// every e2e failure shows what the server saw.
 class BerthServer {
  public:
   static Result<std::unique_ptr<BerthServer>> Start(BerthServerOptions opts);

@@ -24,6 +24,10 @@ class MemRuntime : public runtime::Runtime {
     std::lock_guard<std::mutex> lk(mu);
     if (missing_images.count(spec.image))
       return Fail(ErrorCode::kFailed, "image not found: " + spec.image);
+    for (const auto& p : spec.ports)  // what the docker runtime says after its short wait
+      if (held.count(p.host_port))
+        return Fail(ErrorCode::kUnavailable, "host port " + std::to_string(p.host_port) + " (" +
+                                                 p.name + ") is in use by another process");
     auto& w = workloads[spec.Key()];
     w.exists = true;
     w.phase = Phase::kRunning;
@@ -66,6 +70,7 @@ class MemRuntime : public runtime::Runtime {
   std::mutex mu;
   std::map<std::string, runtime::WorkloadStatus> workloads;
   std::set<std::string> missing_images;
+  std::set<int> held;  // host ports "another process" holds
   int applies = 0;
 };
 
@@ -316,6 +321,185 @@ TEST_F(ControllerTest, RunningLoopConvergesFromTheWatch) {
   ctl->Stop();
   ASSERT_TRUE(v && v->status);
   EXPECT_EQ(v->status->phase, Phase::kRunning);
+}
+
+// A port another process took after allocation: an auto-assigned one moves in one transaction
+// (new reservation, old one released, spec and status updated) and the route follows.
+TEST_F(ControllerTest, AHeldAutoAssignedPortMovesAndTheRouteFollows) {
+  ControllerOptions o;
+  o.port_range = {cfg.port_min, cfg.port_max};
+  o.host_port_busy = [this](int port) { return rt.held.count(port) > 0; };
+  ctl = std::make_unique<Controller>(*st, rt, vols, o);
+  auto v = service->Create(Spec("mover"));
+  ASSERT_TRUE(v) << v.error().message;
+  const int http = v->spec.PortFor("http"), ssh = v->spec.PortFor("ssh");
+  rt.held.insert(http);
+  ASSERT_TRUE(ctl->Reconcile("default/mover"));
+  auto moved = service->Get("default", "mover");
+  ASSERT_TRUE(moved && moved->status);
+  const int now = moved->spec.PortFor("http");
+  EXPECT_NE(now, http);
+  EXPECT_GE(now, cfg.port_min);
+  EXPECT_LE(now, cfg.port_max);
+  EXPECT_EQ(moved->spec.PortFor("ssh"), ssh);  // only the held port moves
+  EXPECT_EQ(moved->status->reason, "PortReallocated");
+  ASSERT_FALSE(moved->status->events.empty());
+  EXPECT_EQ(moved->status->events.back().message, "host port held by another process; moved " +
+                                                      std::to_string(http) + " (http) -> " +
+                                                      std::to_string(now));
+  EXPECT_FALSE(*st->Get(store::keys::Port(http)));
+  auto reservation = st->Get(store::keys::Port(now));
+  ASSERT_TRUE(reservation && *reservation);
+  EXPECT_EQ((*reservation)->value, "default/mover");
+
+  ASSERT_TRUE(ctl->Reconcile("default/mover"));
+  auto up = service->Get("default", "mover");
+  EXPECT_EQ(up->status->phase, Phase::kRunning);
+  EXPECT_EQ(up->status->ports.at("http"), now);
+  auto route = st->Get("/devnginx/default/mover");
+  ASSERT_TRUE(route && *route);
+  EXPECT_NE((*route)->value.find("\"http_port\": " + std::to_string(now)), std::string::npos);
+}
+
+TEST_F(ControllerTest, AHeldPinnedPortIsNotMovedButNamed) {
+  ControllerOptions o;
+  o.port_range = {cfg.port_min, cfg.port_max};
+  o.host_port_busy = [this](int port) { return rt.held.count(port) > 0; };
+  ctl = std::make_unique<Controller>(*st, rt, vols, o);
+  EnvironmentSpec s = Spec("pinned");
+  s.ports = {PortSpec{"http", 80, 31500, false}};
+  ASSERT_TRUE(service->Create(s));
+  rt.held.insert(31500);
+  EXPECT_FALSE(ctl->Reconcile("default/pinned"));
+  auto v = service->Get("default", "pinned");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->spec.PortFor("http"), 31500);
+  EXPECT_EQ(v->status->reason, "HostPortInUse");
+  EXPECT_NE(v->status->last_error.find("host port 31500 (http) was pinned"), std::string::npos)
+      << v->status->last_error;
+}
+
+TEST_F(ControllerTest, ADomainIsRoutedOnlyToItsClaimOwner) {
+  std::vector<std::string> served;  // what the router gives the environment
+  ControllerOptions o;
+  o.routed_domains = [&](const std::string&, const std::string&) { return served; };
+  ctl = std::make_unique<Controller>(*st, rt, vols, o,
+                                     [](int64_t, std::chrono::milliseconds) { return true; });
+  ASSERT_TRUE(service->Create(Spec("web")));
+  // The claim of one of its domains belongs to someone else (a store from before claims).
+  ASSERT_TRUE(st->Put(store::keys::Domain("web.ctest.b.com"), "default/first"));
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  auto route = st->Get("/devnginx/default/web");
+  ASSERT_TRUE(route && *route);
+  EXPECT_NE((*route)->value.find("\"domain\": \"web.ctest.a.com\""), std::string::npos)
+      << (*route)->value;
+  auto v = service->Get("default", "web");
+  EXPECT_FALSE(v->status->routed);  // a domain of its spec is not its own
+
+  ASSERT_TRUE(st->Delete(store::keys::Domain("web.ctest.b.com")));
+  ASSERT_TRUE(st->Put(store::keys::Domain("web.ctest.b.com"), "default/web"));
+  served = {"web.ctest.a.com"};  // the router still gives b to another record
+  ASSERT_TRUE(service->Rebuild("default", "web", ""));
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  EXPECT_FALSE(service->Get("default", "web")->status->routed);
+  served = {"web.ctest.a.com", "web.ctest.b.com"};
+  ASSERT_TRUE(service->Rebuild("default", "web", ""));
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  EXPECT_TRUE(service->Get("default", "web")->status->routed);
+}
+
+TEST_F(ControllerTest, DomainClaimsLiveAndDieWithTheEnvironment) {
+  auto a = service->Create(Spec("alpha"));
+  ASSERT_TRUE(a);
+  auto claim = st->Get(store::keys::Domain("alpha.ctest.a.com"));
+  ASSERT_TRUE(claim && *claim);
+  EXPECT_EQ((*claim)->value, "default/alpha");
+  // Same domain, any spelling, any namespace: refused naming the owner; nothing stored.
+  auto rev = st->Revision();
+  for (const char* d : {"alpha.ctest.a.com", "ALPHA.ctest.A.com.", "Alpha.Ctest.a.com"}) {
+    EnvironmentSpec s = Spec("beta");
+    s.ns = "other";
+    s.domains = {d};
+    auto r = service->Create(s);
+    ASSERT_FALSE(r) << d;
+    EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
+    EXPECT_EQ(r.error().message, "domain alpha.ctest.a.com is taken by default/alpha");
+  }
+  EXPECT_EQ(*st->Revision(), *rev);
+  ASSERT_TRUE(ctl->Reconcile("default/alpha"));
+  ASSERT_TRUE(service->Delete("default", "alpha", false));
+  ASSERT_TRUE(ctl->Reconcile("default/alpha"));
+  EXPECT_TRUE(st->List(store::keys::kDomains)->kvs.empty());
+  EnvironmentSpec s = Spec("beta");
+  s.domains = {"Alpha.ctest.a.com."};
+  auto b = service->Create(s);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(b->spec.domains, std::vector<std::string>{"alpha.ctest.a.com"});
+  // A claim whose environment is gone (a crash between releases) is collected.
+  ASSERT_TRUE(st->Put(store::keys::Domain("ghost.ctest.a.com"), "default/ghost"));
+  ASSERT_TRUE(ctl->CollectGarbage());
+  EXPECT_FALSE(*st->Get(store::keys::Domain("ghost.ctest.a.com")));
+  EXPECT_TRUE(*st->Get(store::keys::Domain("alpha.ctest.a.com")));
+}
+
+TEST_F(ControllerTest, DomainsOutsideTheBaseDomainsNeedTheAdminsList) {
+  auto create = [&](const std::string& name, const std::string& domain) {
+    EnvironmentSpec s = Spec(name);
+    s.domains = {domain};
+    return service->Create(s);
+  };
+  for (const char* d : {"www.example.com", "ctest.a.com", "x.ctest.a.com.evil.net", "10.0.0.1",
+                        "127.1", "1.2.3.4."}) {
+    auto r = create("nope", d);
+    ASSERT_FALSE(r) << d;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << d;
+  }
+  cfg.allowed_domains = {"example.com"};
+  service = std::make_unique<api::EnvironmentService>(*st, cfg);
+  EXPECT_TRUE(create("shop", "www.example.com"));
+  EXPECT_TRUE(create("apex", "example.com"));
+  EXPECT_FALSE(create("lookalike", "notexample.com"));
+  EXPECT_FALSE(create("ip", "10.0.0.1"));  // never, whatever the list says
+}
+
+TEST_F(ControllerTest, ExplicitHostPortsStayInTheRange) {
+  for (int port : {5, 8880, 30999, 32000, 40000}) {
+    EnvironmentSpec s = Spec("pin");
+    s.ports = {PortSpec{"http", 80, port, true}};
+    auto r = service->Create(s);
+    ASSERT_FALSE(r) << port;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find("host port " + std::to_string(port) +
+                                     " is outside the host port range 31000-31999"),
+              std::string::npos)
+        << r.error().message;
+  }
+  EXPECT_TRUE(st->List("/")->kvs.empty());
+  cfg.extra_host_ports = {8880};
+  service = std::make_unique<api::EnvironmentService>(*st, cfg);
+  EnvironmentSpec s = Spec("pin");
+  s.ports = {PortSpec{"http", 80, 8880, true}, PortSpec{"ssh", 22, 0, false}};
+  auto r = service->Create(s);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->spec.ports[0].auto_assigned);  // the request's word is not taken
+  EXPECT_TRUE(r->spec.ports[1].auto_assigned);
+}
+
+TEST_F(ControllerTest, AllocationSkipsHeldPorts) {
+  cfg.port_min = 31000;
+  cfg.port_max = 31005;
+  std::set<int> held = {31000, 31002, 31004};
+  service = std::make_unique<api::EnvironmentService>(
+      *st, cfg, [&](int port) { return held.count(port) > 0; });
+  auto v = service->Create(Spec("skip"));
+  ASSERT_TRUE(v) << v.error().message;
+  std::set<int> got;
+  for (const auto& p : v->spec.ports) got.insert(p.host_port);
+  EXPECT_EQ(got, (std::set<int>{31001, 31003, 31005}));
+  auto full = service->Create(Spec("full"));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(full.error().message.find("3 held by other processes"), std::string::npos);
 }
 
 }  // namespace

@@ -11,8 +11,9 @@ namespace {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"BERTH_CONFIG", "BERTH_STATE_DIR", "BERTH_BASE_DOMAINS", "BERTH_RUNTIME",
-                          "BERTH_PORT_MIN", "BERTH_SOCKET"})
+    for (const char* v :
+         {"BERTH_CONFIG", "BERTH_STATE_DIR", "BERTH_BASE_DOMAINS", "BERTH_RUNTIME",
+          "BERTH_PORT_MIN", "BERTH_SOCKET", "BERTH_ALLOWED_DOMAINS", "BERTH_EXTRA_HOST_PORTS"})
       unsetenv(v);
   }
   std::string Write(const std::string& text) {
@@ -75,6 +76,37 @@ TEST_F(ConfigTest, InvalidValuesAreRefused) {
         "[server]\nidentity = \"a b\"\n"}) {
     auto c = LoadConfig(Write(bad));
     EXPECT_FALSE(c) << bad;
+  }
+}
+
+TEST_F(ConfigTest, AdminAllowListsForDomainsAndHostPorts) {
+  auto c = LoadConfig(Write(R"(
+[environments]
+allowed_domains = ["example.com", "shop.example.org"]
+extra_host_ports = [8080, 2222]
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->allowed_domains, (std::vector<std::string>{"example.com", "shop.example.org"}));
+  EXPECT_EQ(c->extra_host_ports, (std::vector<int>{8080, 2222}));
+  setenv("BERTH_ALLOWED_DOMAINS", "a.com,b.com", 1);
+  setenv("BERTH_EXTRA_HOST_PORTS", "9000, 9001", 1);
+  auto e = LoadConfig(dir.path() + "/berth.toml");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->allowed_domains, (std::vector<std::string>{"a.com", "b.com"}));
+  EXPECT_EQ(e->extra_host_ports, (std::vector<int>{9000, 9001}));
+  setenv("BERTH_EXTRA_HOST_PORTS", "9000,http", 1);
+  auto bad = LoadConfig(dir.path() + "/berth.toml");
+  unsetenv("BERTH_ALLOWED_DOMAINS");
+  unsetenv("BERTH_EXTRA_HOST_PORTS");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("BERTH_EXTRA_HOST_PORTS"), std::string::npos);
+  for (const char* text :
+       {"[environments]\nallowed_domains = [\"Bad Domain\"]\n",
+        "[environments]\nextra_host_ports = [0]\n", "[environments]\nextra_host_ports = [70000]\n",
+        "[environments]\nextra_host_ports = [\"8080\"]\n",
+        "[environments]\nextra_host_ports = [80.5]\n"}) {
+    auto r = LoadConfig(Write(text));
+    EXPECT_FALSE(r) << text;
   }
 }
 

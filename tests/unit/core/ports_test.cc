@@ -45,3 +45,42 @@ TEST(PickPorts, BadRange) {
 
 }  // namespace
 }  // namespace berth::core
+
+namespace berth::core {
+namespace {
+
+TEST(PickPorts, SkipsPortsOtherProcessesHold) {
+  std::set<int> probed;
+  auto busy = [&](int p) {
+    probed.insert(p);
+    return p % 2 == 0;
+  };
+  auto r = PickPorts({100, 105}, {101}, 2, 0, busy);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, (std::vector<int>{103, 105}));
+  EXPECT_EQ(probed.count(101), 0u);  // a reserved port is never probed
+  auto none = PickPorts({100, 105}, {101, 103}, 2, 0, busy);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(none.error().message.find("(3 held by other processes)"), std::string::npos)
+      << none.error().message;
+}
+
+TEST(CheckExplicitHostPort, InTheRangeOrOnTheExtraList) {
+  const PortRange range{30000, 32767};
+  EXPECT_TRUE(CheckExplicitHostPort(range, {}, "http", 30000));
+  EXPECT_TRUE(CheckExplicitHostPort(range, {}, "http", 32767));
+  EXPECT_TRUE(CheckExplicitHostPort(range, {8080}, "http", 8080));
+  for (int p : {5, 8880, 29999, 32768, 40000}) {
+    auto s = CheckExplicitHostPort(range, {8080}, "web", p);
+    ASSERT_FALSE(s) << p;
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(s.error().message,
+              "port web: host port " + std::to_string(p) +
+                  " is outside the host port range 30000-32767 (environments.port_range; an admin "
+                  "may allow it in environments.extra_host_ports)");
+  }
+}
+
+}  // namespace
+}  // namespace berth::core

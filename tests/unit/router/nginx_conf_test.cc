@@ -136,7 +136,7 @@ TEST(RouteTableTest, BadRecordsAreRejectedOthersKeepWorking) {
   EXPECT_EQ(dirty[0].http_target, "");
 }
 
-TEST(RouteTableTest, ADomainBelongsToTheLowerKey) {
+TEST(RouteTableTest, ADomainBelongsToTheLowerKeyWhenRevisionsAreUnknown) {
   RouteTable t;
   t.Put(
       "/devnginx/default/b",
@@ -157,6 +157,43 @@ TEST(RouteTableTest, ADomainBelongsToTheLowerKey) {
     }
   }
   EXPECT_TRUE(seen);
+}
+
+// Two environments never share a domain: the record created first keeps it, whatever the keys,
+// through updates of either record and a relist; the other is told it does not have it.
+TEST(RouteTableTest, ADomainStaysWithTheFirstClaim) {
+  const std::string demo =
+      R"({"name": "demo", "http_port": 1, "https_port": 0, "domain": "demo.x", "host_ip": "127.0.0.1"})";
+  const std::string thief =
+      R"({"name": "aa-x", "http_port": 2, "https_port": 0, "domain": "demo.x aa-x.x", "host_ip": "127.0.0.1"})";
+  RouteTable t;
+  t.Put("/devnginx/default/demo", demo, 10);
+  t.Put("/devnginx/default/aa-x", thief, 20);
+  auto check = [&] {
+    for (const auto& h : t.AllHosts()) {
+      if (h.host == "demo.x") {
+        EXPECT_EQ(h.http_target, "127.0.0.1:1");
+      }
+    }
+    EXPECT_EQ(t.DomainsOf("/devnginx/default/demo"), std::vector<std::string>{"demo.x"});
+    EXPECT_EQ(t.DomainsOf("/devnginx/default/aa-x"), std::vector<std::string>{"aa-x.x"});
+  };
+  check();
+  EXPECT_GE(t.conflicts(), 1u);
+  // The later record is rewritten (a port change): still not its domain.
+  t.Put(
+      "/devnginx/default/aa-x",
+      R"({"name": "aa-x", "http_port": 3, "https_port": 0, "domain": "demo.x aa-x.x", "host_ip": "127.0.0.1"})",
+      20);
+  check();
+  t.Reset({{"/devnginx/default/demo", demo}, {"/devnginx/default/aa-x", thief}},
+          {{"/devnginx/default/demo", 10}, {"/devnginx/default/aa-x", 20}});
+  check();
+  auto eff = t.Effective();
+  ASSERT_EQ(eff.size(), 2u);
+  EXPECT_EQ(eff[0].name, "aa-x");
+  EXPECT_EQ(eff[0].domains, std::vector<std::string>{"aa-x.x"});
+  EXPECT_TRUE(t.DomainsOf("/devnginx/default/none").empty());
 }
 
 }  // namespace

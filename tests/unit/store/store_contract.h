@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "berth/environment.h"
 #include "berth/store.h"
+#include "store/claims.h"
 
 namespace berth::store::contract {
 
@@ -403,6 +405,108 @@ TYPED_TEST_P(StoreContract, ConcurrentCasIncrementsLoseNothing) {
   EXPECT_EQ((*final)->value, std::to_string(kThreads * kEach));
 }
 
+// Domain claims (store/claims.h) hold on every backend: first claim wins, a racing second one
+// fails its compare, release frees it, orphans are collected. Claim keys are global, so each
+// test uses its own domains and namespace.
+TYPED_TEST_P(StoreContract, DomainClaimsAreFirstComeFirstServed) {
+  auto& s = *this->store_;
+  // "/contract/<pid>-<n>/" -> "c<pid>-<n>": unique, and a valid DNS label.
+  const std::string tag = "c" + this->root_.substr(10, this->root_.size() - 11);
+  const std::string d = tag + ".ctest.localhost", a = tag + "/a", b = tag + "/b";
+  Txn ta{{Compare{keys::Spec(tag, "a"), 0}}, {Op::Put(keys::Spec(tag, "a"), "{}")}};
+  ASSERT_TRUE(ClaimDomains(s, a, {d}, ta));
+  // B read before A committed: its compare must fail once A's claim is in.
+  Txn tb{{Compare{keys::Spec(tag, "b"), 0}}, {Op::Put(keys::Spec(tag, "b"), "{}")}};
+  ASSERT_TRUE(ClaimDomains(s, b, {d}, tb));
+  ASSERT_TRUE(s.Commit(ta).has_value());
+  auto raced = s.Commit(tb);
+  ASSERT_FALSE(raced.has_value());
+  EXPECT_EQ(raced.error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(*s.Get(keys::Spec(tag, "b")));
+  // Read afresh: refused, naming the owner.
+  Txn again;
+  auto refused = ClaimDomains(s, b, {d}, again);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(refused.error().message, "domain " + d + " is taken by " + a);
+  // The owner's own claim is kept (a compare, no write).
+  Txn mine;
+  ASSERT_TRUE(ClaimDomains(s, a, {d}, mine));
+  EXPECT_TRUE(mine.ops.empty());
+  ASSERT_EQ(mine.compares.size(), 1u);
+  EXPECT_TRUE(s.Commit(mine).has_value());
+  auto owned = OwnedDomains(s, a, {d, "other." + d});
+  ASSERT_TRUE(owned);
+  EXPECT_EQ(*owned, std::vector<std::string>{d});
+  // Released with the spec, in one transaction; then B may claim it.
+  ASSERT_TRUE(s.Put(keys::Port(1), a).has_value());
+  Txn del{{}, {Op::Delete(keys::Spec(tag, "a"))}};
+  ASSERT_TRUE(ReleaseClaims(s, a, del));
+  ASSERT_TRUE(s.Commit(del).has_value());
+  EXPECT_FALSE(*s.Get(keys::Domain(d)));
+  EXPECT_FALSE(*s.Get(keys::Port(1)));
+  Txn tb2{{Compare{keys::Spec(tag, "b"), 0}}, {Op::Put(keys::Spec(tag, "b"), "{}")}};
+  ASSERT_TRUE(ClaimDomains(s, b, {d}, tb2));
+  ASSERT_TRUE(s.Commit(tb2).has_value());
+  EXPECT_EQ((*s.Get(keys::Domain(d)))->value, b);
+  // An orphan (its spec gone) is collected; a live one stays.
+  ASSERT_TRUE(s.Put(keys::Domain("orphan." + d), tag + "/gone").has_value());
+  CollectOrphanClaims(s, {b});
+  EXPECT_FALSE(*s.Get(keys::Domain("orphan." + d)));
+  EXPECT_TRUE(*s.Get(keys::Domain(d)));
+  Txn cleanup{{}, {Op::Delete(keys::Spec(tag, "b"))}};
+  ASSERT_TRUE(ReleaseClaims(s, b, cleanup));
+  ASSERT_TRUE(s.Commit(cleanup).has_value());
+}
+
+// A store from before claims: environments get theirs by created_at, the loser an event.
+TYPED_TEST_P(StoreContract, MigrationClaimsDomainsFirstComeFirstServed) {
+  auto& s = *this->store_;
+  // "/contract/<pid>-<n>/" -> "m<pid>-<n>": unique, and a valid DNS label.
+  const std::string tag = "m" + this->root_.substr(10, this->root_.size() - 11);
+  const std::string shared = tag + ".ctest.localhost";
+  auto put_spec = [&](const std::string& name, const std::string& created_at,
+                      std::vector<std::string> domains) {
+    EnvironmentSpec spec;
+    spec.ns = tag;
+    spec.name = name;
+    spec.image = "localhost/app:1";
+    spec.domains = std::move(domains);
+    spec.created_at = created_at;
+    ASSERT_TRUE(s.Put(keys::Spec(tag, name), SerializeSpec(spec)).has_value());
+  };
+  // The lower key was created later: it used to win the router; now the earlier one owns it.
+  put_spec("late", "2026-01-02T00:00:00Z", {shared});
+  put_spec("early", "2026-01-01T00:00:00Z", {shared, "early." + shared});
+  ASSERT_TRUE(s.Put(keys::Status(tag, "late"), SerializeStatus(EnvStatus{})).has_value());
+  auto m = ClaimUnclaimedDomains(s);
+  ASSERT_TRUE(m) << Describe(m.error());
+  EXPECT_GE(m->claimed, 2);
+  EXPECT_GE(m->conflicts, 1);
+  EXPECT_EQ((*s.Get(keys::Domain(shared)))->value, tag + "/early");
+  EXPECT_EQ((*s.Get(keys::Domain("early." + shared)))->value, tag + "/early");
+  auto st = s.Get(keys::Status(tag, "late"));
+  ASSERT_TRUE(st && *st);
+  auto status = ParseStatus((*st)->value);
+  ASSERT_TRUE(status);
+  ASSERT_FALSE(status->events.empty());
+  EXPECT_EQ(status->events.back().reason, "DomainTaken");
+  EXPECT_EQ(status->events.back().type, "Warning");
+  EXPECT_EQ(status->events.back().message, "domain " + shared + " is taken by " + tag +
+                                               "/early (claimed first); it is not routed to " +
+                                               tag + "/late");
+  // Idempotent: a second start writes nothing.
+  int64_t before = this->MustRevision();
+  auto again = ClaimUnclaimedDomains(s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(this->MustRevision(), before);
+  for (const char* n : {"late", "early"}) {
+    Txn del{{}, {Op::Delete(keys::Spec(tag, n)), Op::Delete(keys::Status(tag, n))}};
+    ASSERT_TRUE(ReleaseClaims(s, tag + "/" + n, del));
+    ASSERT_TRUE(s.Commit(del).has_value());
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract, PutThenGetRoundTrips, UpdateKeepsCreateRevision,
                             CreateOnlyCompareSucceedsOnceThenConflicts, UpdateIfRevisionMatches,
                             FailedCompareWritesNothing, OneRevisionPerTxn,
@@ -410,6 +514,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract, PutThenGetRoundTrips, UpdateKeepsCrea
                             ListHonoursPrefixBoundaries, ListHandlesHighBytePrefix,
                             WatchReplaysFromRevisionInOrder, WatchDeliversATxnInOneBatch,
                             WatchWakesOnCommitFromAnotherThread, CancelWakesABlockedNext,
-                            CompactedRevisionIsGone, ConcurrentCasIncrementsLoseNothing);
+                            CompactedRevisionIsGone, ConcurrentCasIncrementsLoseNothing,
+                            DomainClaimsAreFirstComeFirstServed,
+                            MigrationClaimsDomainsFirstComeFirstServed);
 
 }  // namespace berth::store::contract

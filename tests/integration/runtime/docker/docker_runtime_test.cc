@@ -29,6 +29,7 @@ namespace {
 using berth::testing::BuildTestImage;
 using berth::testing::PodmanOptions;
 using berth::testing::PodmanService;
+using berth::testing::PortHolder;
 using berth::testing::Registry;
 using nlohmann::json;
 using std::chrono::seconds;
@@ -427,26 +428,6 @@ TEST_F(DockerRuntimeTest, ConcurrentAppliesShareOneRuntime) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(kCount));
   for (const auto& s : specs) ExpectRemoved(*runtime_, s);
 }
-
-// Holds 127.0.0.1:port open (listening) until destroyed or Release()d.
-class PortHolder {
- public:
-  explicit PortHolder(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ok_ = fd_.get() >= 0 &&
-          ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-          ::listen(fd_.get(), 1) == 0;
-  }
-  bool ok() const { return ok_; }
-  void Release() { fd_ = util::UniqueFd(); }
-
- private:
-  util::UniqueFd fd_;
-  bool ok_ = false;
-};
 
 TEST_F(DockerRuntimeTest, AFailedStartLeavesNoContainer) {
   // Someone else holds the host port and the runtime does not look first (a remote engine):
