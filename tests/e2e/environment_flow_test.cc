@@ -17,6 +17,7 @@
 #include "support/podman.h"
 #include "support/ports.h"
 #include "support/registry.h"
+#include "support/test_engine.h"
 #include "util/fs.h"
 
 namespace berth::testing {
@@ -28,30 +29,17 @@ class EnvironmentFlow : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (PodmanService::SkipRequested()) return;
-    auto p = PodmanService::Start();
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto r = Registry::Start();
-    ASSERT_TRUE(r) << r.error().message;
-    registry_ = r->release();
-    // Podman must treat the loopback registry as insecure: restart it knowing the address.
-    delete podman_;
-    PodmanOptions po;
-    po.insecure_registries = {registry_->address()};
-    auto p2 = PodmanService::Start(po);
-    ASSERT_TRUE(p2) << p2.error().message;
-    podman_ = p2->release();
-    auto img = BuildTestImage(*podman_, "berth-e2e:1", registry_);
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
-    // A second tag, to prove rebuild switches images.
-    auto img2 = BuildTestImage(*podman_, "berth-e2e:2", registry_);
-    ASSERT_TRUE(img2) << img2.error().message;
-    image2_ = *img2;
+    auto e = StartTestEngine({"berth-e2e:1", "berth-e2e:2"});
+    ASSERT_TRUE(e) << e.error().message;
+    engine_ = e->release();
+    podman_ = engine_->podman.get();
+    registry_ = engine_->registry.get();
+    image_ = engine_->images[0];
+    image2_ = engine_->images[1];
   }
   static void TearDownTestSuite() {
-    delete podman_;
-    delete registry_;
+    delete engine_;
+    engine_ = nullptr;
     podman_ = nullptr;
     registry_ = nullptr;
   }
@@ -113,12 +101,14 @@ class EnvironmentFlow : public ::testing::Test {
     return server_->state_dir() + "/volumes/default/" + name;
   }
 
+  static TestEngine* engine_;
   static PodmanService* podman_;
   static Registry* registry_;
   static std::string image_, image2_;
   std::unique_ptr<BerthServer> server_;
 };
 
+TestEngine* EnvironmentFlow::engine_ = nullptr;
 PodmanService* EnvironmentFlow::podman_ = nullptr;
 Registry* EnvironmentFlow::registry_ = nullptr;
 std::string EnvironmentFlow::image_;

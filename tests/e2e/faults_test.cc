@@ -17,6 +17,7 @@
 #include "support/podman.h"
 #include "support/ports.h"
 #include "support/registry.h"
+#include "support/test_engine.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -31,21 +32,16 @@ class Faults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (PodmanService::SkipRequested()) return;
-    auto r = Registry::Start();
-    ASSERT_TRUE(r) << r.error().message;
-    registry_ = r->release();
-    PodmanOptions po;
-    po.insecure_registries = {registry_->address()};
-    auto p = PodmanService::Start(po);
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto img = BuildTestImage(*podman_, "berth-faults:1", registry_);
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
+    auto e = StartTestEngine({"berth-faults:1"});
+    ASSERT_TRUE(e) << e.error().message;
+    engine_ = e->release();
+    podman_ = engine_->podman.get();
+    registry_ = engine_->registry.get();
+    image_ = engine_->images[0];
   }
   static void TearDownTestSuite() {
-    delete podman_;
-    delete registry_;
+    delete engine_;
+    engine_ = nullptr;
     podman_ = nullptr;
     registry_ = nullptr;
   }
@@ -119,12 +115,14 @@ class Faults : public ::testing::Test {
     return util::Trim(util::ReadFile(server_->state_dir() + "/nginx/logs/nginx.pid").value_or(""));
   }
 
+  static TestEngine* engine_;
   static PodmanService* podman_;
   static Registry* registry_;
   static std::string image_;
   std::unique_ptr<BerthServer> server_;
 };
 
+TestEngine* Faults::engine_ = nullptr;
 PodmanService* Faults::podman_ = nullptr;
 Registry* Faults::registry_ = nullptr;
 std::string Faults::image_;

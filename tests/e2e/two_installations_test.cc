@@ -18,6 +18,7 @@
 #include "support/images.h"
 #include "support/podman.h"
 #include "support/registry.h"
+#include "support/test_engine.h"
 #include "util/fs.h"
 
 namespace berth::testing {
@@ -39,21 +40,16 @@ class TwoInstallations : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (PodmanService::SkipRequested()) return;
-    auto r = Registry::Start();
-    ASSERT_TRUE(r) << r.error().message;
-    registry_ = r->release();
-    PodmanOptions po;
-    po.insecure_registries = {registry_->address()};
-    auto p = PodmanService::Start(po);
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto img = BuildTestImage(*podman_, "berth-e2e-inst:1", registry_);
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
+    auto e = StartTestEngine({"berth-e2e-inst:1"});
+    ASSERT_TRUE(e) << e.error().message;
+    engine_ = e->release();
+    podman_ = engine_->podman.get();
+    registry_ = engine_->registry.get();
+    image_ = engine_->images[0];
   }
   static void TearDownTestSuite() {
-    delete podman_;
-    delete registry_;
+    delete engine_;
+    engine_ = nullptr;
     podman_ = nullptr;
     registry_ = nullptr;
   }
@@ -122,12 +118,14 @@ class TwoInstallations : public ::testing::Test {
         << srv.LogTail();
   }
 
+  static TestEngine* engine_;
   static PodmanService* podman_;
   static Registry* registry_;
   static std::string image_;
   util::TempDir volumes_{"berth-e2e-vols"};
 };
 
+TestEngine* TwoInstallations::engine_ = nullptr;
 PodmanService* TwoInstallations::podman_ = nullptr;
 Registry* TwoInstallations::registry_ = nullptr;
 std::string TwoInstallations::image_;
