@@ -16,6 +16,7 @@
 #include "cli/completion.h"
 #include "cli/completion_cmd.h"
 #include "cli/confd_args.h"
+#include "cli/config_cmd.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
 
@@ -78,6 +79,7 @@ std::unique_ptr<CLI::App> BuildApp(CliState& st) {
   AddEnvironmentCommands(app, g, rc);
   AddLegacyCommands(app, g, rc);
   AddStatusCommand(app, g, rc);
+  AddConfigCommand(app, g, rc);
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
   serve->add_option("--listen-http", st.listen_http, "Also serve the API on this TCP address");
