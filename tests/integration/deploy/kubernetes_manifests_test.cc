@@ -39,7 +39,7 @@ std::string Helm() {
   return root + "/helm-" + version + "/bin/helm";
 }
 
-util::CommandResult Run(const std::vector<std::string>& argv) {
+util::CommandResult Exec(const std::vector<std::string>& argv) {
   auto r = util::RunCommand(argv, std::chrono::seconds(120));
   if (!r) return util::CommandResult{-1, "", r.error().message, false};
   return *r;
@@ -118,7 +118,7 @@ class KubernetesManifests : public ::testing::Test {
     std::vector<std::string> argv{
         Helm(), "template", "berth", Source("deploy/helm/berth"), "--namespace", "berth-system"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto r = Run(argv);
+    auto r = Exec(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -161,7 +161,7 @@ TEST_F(KubernetesManifests, KustomizeBasesAreAcceptedByTheApiServer) {
 }
 
 TEST_F(KubernetesManifests, HelmChartLintsAndIsAcceptedByTheApiServer) {
-  auto lint = Run({Helm(), "lint", Source("deploy/helm/berth")});
+  auto lint = Exec({Helm(), "lint", Source("deploy/helm/berth")});
   EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
   DryRun(HelmTemplate(), "helm template (defaults)");
   const std::string host = HelmTemplate({"--set", "router.hostNetwork=true", "--set",
