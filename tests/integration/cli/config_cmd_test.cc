@@ -113,7 +113,9 @@ TEST(ConfigCommand, SourcesAreDefaultFileEnvAndFlag) {
                  {{"BERTH_RESYNC_SECONDS", "42"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::pair<std::string, std::string>> by_key;
-  for (const auto& s : json::parse(r.out)["settings"])
+  const json view =
+      json::parse(r.out);  // kept alive: a range-for over a temporary's member dangles
+  for (const auto& s : view["settings"])
     by_key[s["key"]] = {s["value"].get<std::string>(), s["source"].get<std::string>()};
   EXPECT_EQ(by_key["server.workers"], (std::pair<std::string, std::string>{"3", "file"}));
   EXPECT_EQ(by_key["server.resync_seconds"], (std::pair<std::string, std::string>{"42", "env"}));

@@ -178,6 +178,7 @@ class StrictApiTest : public ::testing::Test {
     r.path = path;
     r.body = body;
     r.peer = "unix";
+    r.headers["content-type"] = "application/json";  // else 415, before any decoding
     return server->Handle(r);
   }
   util::TempDir dir{"berth-strict"};
