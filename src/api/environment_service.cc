@@ -87,6 +87,10 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   spec.deleting = false;
   spec.purge = false;
   spec.rollback_on_failure = opts.rollback_on_failure;
+  // The name first: the default domains are made from it, and a bad name must be reported as
+  // the name, not as the domain derived from it.
+  if (auto s = ValidateNamespace(spec.ns); !s) return Fail(s.error());
+  if (auto s = ValidateName(spec.name); !s) return Fail(s.error());
   if (auto s = CheckDomains(spec); !s) return Fail(s.error());
   if (auto s = ValidateSpec(spec); !s) return Fail(s.error());
   for (auto& p : spec.ports) {
