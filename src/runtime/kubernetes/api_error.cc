@@ -87,10 +87,10 @@ Error MapApiError(const RequestInfo& req, long status, const std::string& body) 
     case 403: {
       std::string r = req.resource + (req.group.empty() ? "" : "." + req.group);
       std::string where = req.ns.empty() ? "at cluster scope" : "in namespace \"" + req.ns + "\"";
-      return Error(ErrorCode::kPermissionDenied,
-                   "permission denied: the Kubernetes user may not " + req.verb + " " + r + " " +
-                       where +
-                       " (grant the rules in deploy/kubernetes/serve/rbac.yaml); API server: " + message);
+      return Error(
+          ErrorCode::kPermissionDenied,
+          "permission denied: the Kubernetes user may not " + req.verb + " " + r + " " + where +
+              " (grant the rules in deploy/kubernetes/serve/rbac.yaml); API server: " + message);
     }
     case 404:
       return Error(ErrorCode::kNotFound, req.Describe() + " not found");

@@ -31,7 +31,8 @@ using namespace std::chrono_literals;
 // One control plane for the whole binary: starting one takes tens of seconds.
 ControlPlane* g_cp = nullptr;
 std::string g_start_error;
-std::string g_runtime_kubeconfig;  // user berth-runtime, bound only to deploy/kubernetes/serve/rbac.yaml
+std::string
+    g_runtime_kubeconfig;  // user berth-runtime, bound only to deploy/kubernetes/serve/rbac.yaml
 
 class ControlPlaneEnv : public ::testing::Environment {
  public:
@@ -49,7 +50,8 @@ class ControlPlaneEnv : public ::testing::Environment {
     cp_ = std::move(*cp);
     g_cp = cp_.get();
     // The RBAC manifest we ship, bound to a certificate user as well as its ServiceAccount.
-    auto rbac = util::ReadFile(std::string(BERTH_SOURCE_DIR) + "/deploy/kubernetes/serve/rbac.yaml");
+    auto rbac =
+        util::ReadFile(std::string(BERTH_SOURCE_DIR) + "/deploy/kubernetes/serve/rbac.yaml");
     if (!rbac) {
       g_start_error = rbac.error().message;
       return;
