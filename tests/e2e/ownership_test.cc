@@ -279,8 +279,10 @@ TEST_F(Ownership, AHeldPinnedPortFailsWithAClearReason) {
       server_->Cli({"create", "pin", "--port", "http:80:" + std::to_string(base_ + 2), "--no-wait"})
           .exit_code,
       0);
-  auto v = Until("pin",
-                 [](const json& j) { return j["status"].value("reason", "") == "HostPortInUse"; });
+  // last_error, not reason: each retry shows "Creating" while it waits for the port again.
+  auto v = Until("pin", [](const json& j) {
+    return j["status"].value("last_error", "").find("was pinned") != std::string::npos;
+  });
   EXPECT_NE(v["status"]
                 .value("last_error", "")
                 .find("host port " + std::to_string(base_ + 2) + " (http) was pinned"),
