@@ -170,6 +170,12 @@ bool ApiServer::HostAllowed(const ServerRequest& req) const {
                      [&](const std::string& h) { return util::ToLower(h) == name; });
 }
 
+bool ApiServer::TokenAccepted(const ServerRequest& req) const {
+  if (config_.api_token.empty()) return true;  // no token configured (insecure_no_auth)
+  auto it = req.headers.find("authorization");
+  return it != req.headers.end() && it->second == "Bearer " + config_.api_token;
+}
+
 ServerResponse ApiServer::Handle(const ServerRequest& req) {
   auto refused = Admit(req);
   ServerResponse r = refused ? std::move(*refused) : Route(req);
@@ -190,11 +196,8 @@ std::optional<ServerResponse> ApiServer::Admit(const ServerRequest& req) {
   // The dashboard page holds no data: it loads without the token so that it can ask for it.
   const bool public_page = req.path == "/healthz" || req.path == "/readyz" ||
                            (req.method == "GET" && (req.path == "/" || req.path == "/ui"));
-  if (tcp && !config_.api_token.empty() && !public_page) {
-    auto it = req.headers.find("authorization");
-    if (it == req.headers.end() || it->second != "Bearer " + config_.api_token)
-      return ErrorResponse(ErrorCode::kPermissionDenied, "missing or wrong bearer token");
-  }
+  if (tcp && !public_page && !TokenAccepted(req))
+    return ErrorResponse(ErrorCode::kPermissionDenied, "missing or wrong bearer token");
   if (IsWrite(req.method)) {
     // CSRF: a cross-origin form can POST text/plain or form data but cannot set a JSON content
     // type or a custom header without the browser asking (CORS preflight, never granted here).
@@ -237,10 +240,7 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
   // Liveness: the process answers. Readiness: each dependency, checked now (readiness.h).
   if (req.path == "/healthz") return ServerResponse::Json(200, R"({"ok":true})");
   if (req.path == "/readyz") {
-    auto auth = req.headers.find("authorization");
-    bool trusted = req.peer == "unix" || config_.api_token.empty() ||
-                   (auth != req.headers.end() && auth->second == "Bearer " + config_.api_token);
-    return ReadinessResponse(readiness_, trusted);
+    return ReadinessResponse(readiness_, req.peer == "unix" || TokenAccepted(req));
   }
   if (req.path == "/v1/info" && m == "GET") {
     json j = {{"version", BERTH_VERSION_STRING},

@@ -35,6 +35,8 @@ class ApiServer {
  private:
   // Host, token, content type and CSRF checks: the refusal, or nullopt = admitted.
   std::optional<net::ServerResponse> Admit(const net::ServerRequest& req);
+  // The request's bearer token is the configured one (true when none is configured).
+  bool TokenAccepted(const net::ServerRequest& req) const;
   bool HostAllowed(const net::ServerRequest& req) const;
   net::ServerResponse Route(const net::ServerRequest& req);
 
