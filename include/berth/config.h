@@ -2,6 +2,8 @@
 // flags. docs/configuration.md lists every key.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,11 @@ struct Config {
   std::vector<std::string> allowed_domains;
   std::vector<int> extra_host_ports;
   std::string host_ip = "127.0.0.1";  // address published ports bind to and routes point at
+  // The TTL of an environment created without one (seconds; 0 = never), and per namespace
+  // ([namespaces.<ns>] default_ttl). Written as "8h", "3d" or seconds.
+  int64_t default_ttl_seconds = 0;
+  std::map<std::string, int64_t> namespace_ttl_seconds;
+  int64_t DefaultTtlFor(const std::string& ns) const;
 
   // [runtime]
   std::string runtime = "docker";  // "docker" | "kubernetes"

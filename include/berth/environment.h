@@ -49,7 +49,13 @@ struct EnvironmentSpec {
   PullPolicy pull_policy = PullPolicy::kAlways;
   std::string volume_mount = "/apps";  // empty = no persistent volume
   std::string controller;              // kubernetes only: "deployment" (default) or "rc"
-  int64_t ttl_seconds = 0;             // 0 = keeps until deleted
+  // The TTL last asked for (create or extend); 0 = keeps until deleted. The server turns it
+  // into expires_at, which is what the controller acts on.
+  int64_t ttl_seconds = 0;
+  // RFC 3339; "" = never. Set by the API only (create: created_at + ttl; extend: now + ttl):
+  // once it passes, the controller deletes the environment (an Expired event first).
+  std::string expires_at;
+  bool purge_on_expiry = false;  // an expired environment's volume goes too
   // Bumped by rebuild: a workload whose generation is older is replaced.
   int64_t generation = 1;
   bool deleting = false;
@@ -110,9 +116,11 @@ void from_json(const nlohmann::json& j, Event& e);
 // Decodes a create request's fields (docs/api.md) strictly, at the API edge: an unknown field,
 // a wrong type, a fraction, an integer out of its range (at any depth: ports[i], resources,
 // env and label values, command elements) is kInvalidArgument naming the field's path.
-// `pull_policy_given` is set to whether the body names a pull policy.
+// `pull_policy_given` / `ttl_given` are set to whether the body names a pull policy / a TTL
+// (absent, the server's defaults apply; an explicit ttl_seconds 0 means never).
 Result<EnvironmentSpec> DecodeCreateRequest(const nlohmann::json& body,
-                                            bool* pull_policy_given = nullptr);
+                                            bool* pull_policy_given = nullptr,
+                                            bool* ttl_given = nullptr);
 
 // Parse without throwing: bad JSON or wrong types become kInvalidArgument. Tolerant on purpose
 // (records an earlier release stored must load); requests go through DecodeCreateRequest.

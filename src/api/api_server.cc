@@ -12,6 +12,7 @@
 #include "api/dashboard.h"
 #include "api/queue_stream.h"
 #include "berth/validate.h"
+#include "core/duration.h"
 #include "util/strict_json.h"
 #include "util/strings.h"
 
@@ -78,7 +79,7 @@ std::string AllowedMethods(const std::string& path, const std::vector<std::strin
   if (parts.size() == 2) return "GET, POST";
   if (parts.size() == 4) return "GET, DELETE";
   if (parts.size() == 5) {
-    if (parts[4] == "rebuild") return "POST";
+    if (parts[4] == "rebuild" || parts[4] == "extend") return "POST";
     if (parts[4] == "watch" || parts[4] == "logs") return "GET";
   }
   return "";
@@ -101,10 +102,20 @@ bool IsIpLiteral(const std::string& h) {
 
 }  // namespace
 
-Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_policy_given) {
+Result<EnvironmentSpec> ParseCreateRequest(const std::string& body, bool* pull_policy_given,
+                                           bool* ttl_given) {
   auto j = util::ParseStrictJson(body, "request body");
   if (!j) return Fail(j.error());
-  return DecodeCreateRequest(*j, pull_policy_given);
+  return DecodeCreateRequest(*j, pull_policy_given, ttl_given);
+}
+
+Result<int64_t> ParseExtendRequest(const std::string& body) {
+  auto j = util::ParseStrictJson(body, "extend body");
+  if (!j) return Fail(j.error());
+  if (auto s = util::StrictObject(*j, "", {"ttl_seconds"}); !s) return Fail(s.error());
+  if (!j->contains("ttl_seconds"))
+    return Fail(ErrorCode::kInvalidArgument, "ttl_seconds: required (0 = never expires)");
+  return util::StrictInt(j->at("ttl_seconds"), "ttl_seconds", 0, core::kMaxTtlSeconds);
 }
 
 Result<std::string> ParseRebuildRequest(const std::string& body) {
@@ -316,7 +327,7 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     CreateOptions opts;
     auto rollback = QueryBool(req, "rollback");
     if (!rollback) return ErrorResponse(rollback.error());
-    auto spec = ParseCreateRequest(req.body, &opts.pull_policy_given);
+    auto spec = ParseCreateRequest(req.body, &opts.pull_policy_given, &opts.ttl_given);
     if (!spec) return ErrorResponse(spec.error());
     if (req.query.count("rollback")) opts.rollback_on_failure = *rollback;
     auto v = service_.Create(std::move(*spec), opts);
@@ -349,6 +360,13 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     auto v = service_.Rebuild(ns, name, *image);
     if (!v) return ErrorResponse(v.error());
     return ServerResponse::Json(202, SerializeView(*v));
+  }
+  if (action == "extend" && m == "POST") {
+    auto ttl = ParseExtendRequest(req.body);
+    if (!ttl) return ErrorResponse(ttl.error());
+    auto v = service_.Extend(ns, name, *ttl);
+    if (!v) return ErrorResponse(v.error());
+    return ServerResponse::Json(200, SerializeView(*v));
   }
   if (action == "watch" && m == "GET") {
     // 0 is taken as 1 s (the CLI passes its --timeout through); above an hour is capped.

@@ -56,7 +56,10 @@ Status CheckTcpAuth(const Config& c);
 // Parses a create request body strictly (DecodeCreateRequest): unknown or repeated fields,
 // wrong types, fractions and out-of-range integers are kInvalidArgument naming the field.
 Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,
-                                           bool* pull_policy_given = nullptr);
+                                           bool* pull_policy_given = nullptr,
+                                           bool* ttl_given = nullptr);
+// Parses an extend body, {"ttl_seconds": N} (0 = never expires): N.
+Result<int64_t> ParseExtendRequest(const std::string& body);
 // Parses a rebuild body, {} or {"image": "..."} (empty body = keep the image): the image or "".
 Result<std::string> ParseRebuildRequest(const std::string& body);
 

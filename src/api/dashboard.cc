@@ -171,6 +171,12 @@ constexpr std::string_view kBody = R"HTML(
       <input type="text" id="d-rebuild-image" spellcheck="false"></label>
      <button type="submit">Rebuild</button>
     </form>
+    <h3>Expiry</h3>
+    <form id="d-extend" class="line" autocomplete="off">
+     <label>Expire after, from now (90m, 8h, 3d; 0 = never)
+      <input type="text" id="d-extend-ttl" spellcheck="false" placeholder="8h" required></label>
+     <button type="submit">Extend</button>
+    </form>
     <div class="msg" id="d-msg" role="alert"></div>
     <h3>Events</h3>
     <div id="events"><table><thead><tr><th>Time</th><th>Type</th><th>Reason</th><th>Message</th>
@@ -669,6 +675,9 @@ function renderDetail() {
   const labels = Object.entries(v.spec.labels || {});
   if (labels.length) fact(dl, 'Labels', ...labels.map(([k, val]) => el('div', {class: 'mono', text: k + '=' + val})));
   fact(dl, 'Created', fmtTime(v.spec.created_at) || '—');
+  fact(dl, 'Expires', el('span', {'data-role': 'expires', text: v.spec.expires_at
+      ? fmtTime(v.spec.expires_at) + (v.spec.purge_on_expiry ? ' (volume purged then)' : ' (volume kept)')
+      : 'never'}));
   if (s.updated_at) fact(dl, 'Updated', fmtTime(s.updated_at));
   if (s.workload_id) fact(dl, 'Workload', el('span', {class: 'mono small', text: s.workload_id}));
   const evs = s.events || [];
@@ -680,6 +689,7 @@ function renderDetail() {
   const box = $('events');
   box.scrollTop = box.scrollHeight;
   $('d-rebuild').querySelector('button').disabled = !!v.spec.deleting;
+  $('d-extend').querySelector('button').disabled = !!v.spec.deleting;
 }
 function select(key) {
   if (!S.envs.has(key)) return;
@@ -716,6 +726,33 @@ $('d-close').addEventListener('click', closeDetail);
 $('d-rebuild').addEventListener('submit', ev => {
   ev.preventDefault();
   if (S.selected) rebuild(S.selected, $('d-rebuild-image').value.trim());
+});
+// "90m", "8h", "1h30m", "3d" or seconds, as the CLI takes them; the server checks the bounds.
+function parseTtl(text) {
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  if (!/^([0-9]+[smhdw])+$/.test(text)) return NaN;
+  const unit = {s: 1, m: 60, h: 3600, d: 86400, w: 604800};
+  let total = 0;
+  for (const [, n, u] of text.matchAll(/([0-9]+)([smhdw])/g)) total += Number(n) * unit[u];
+  return total;
+}
+$('d-extend').addEventListener('submit', async ev => {
+  ev.preventDefault();
+  const key = S.selected, text = $('d-extend-ttl').value.trim(), m = $('d-msg');
+  if (!key) return;
+  const ttl = parseTtl(text);
+  if (isNaN(ttl)) { m.className = 'msg err'; m.textContent = 'ttl "' + text + '": use 90m, 8h, 3d or seconds'; return; }
+  try {
+    const v = await api('POST', envPath(key) + '/extend', {ttl_seconds: ttl});
+    S.mutations++;
+    upsert(v);
+    m.className = 'msg ok';
+    m.textContent = v.spec.expires_at ? 'expires at ' + fmtTime(v.spec.expires_at) : 'never expires';
+    renderDetail();
+  } catch (e) {
+    m.className = 'msg err';
+    m.textContent = 'extend failed: ' + e.message;
+  }
 });
 
 // ---- logs ----

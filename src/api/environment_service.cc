@@ -9,6 +9,7 @@
 
 #include "berth/validate.h"
 #include "core/domains.h"
+#include "core/duration.h"
 #include "core/ports.h"
 #include "store/claims.h"
 
@@ -87,6 +88,14 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   spec.deleting = false;
   spec.purge = false;
   spec.rollback_on_failure = opts.rollback_on_failure;
+  if (!opts.ttl_given) spec.ttl_seconds = config_.DefaultTtlFor(spec.ns);
+  // created_at is set by ApplyDefaults; the expiry is counted from it.
+  spec.expires_at.clear();
+  if (spec.ttl_seconds > 0) {
+    auto created = core::ParseRfc3339Utc(spec.created_at);
+    spec.expires_at =
+        core::FormatRfc3339Utc((created ? *created : core::NowEpochSeconds()) + spec.ttl_seconds);
+  }
   // The name first: the default domains are made from it, and a bad name must be reported as
   // the name, not as the domain derived from it.
   if (auto s = ValidateNamespace(spec.ns); !s) return Fail(s.error());
@@ -211,6 +220,20 @@ Result<EnvView> EnvironmentService::Delete(const std::string& ns, const std::str
     if (spec.deleting && (spec.purge || !purge)) return false;  // already as asked
     spec.deleting = true;
     spec.purge = spec.purge || purge;
+    return true;
+  });
+}
+
+Result<EnvView> EnvironmentService::Extend(const std::string& ns, const std::string& name,
+                                           int64_t ttl_seconds) {
+  if (ttl_seconds < 0 || ttl_seconds > core::kMaxTtlSeconds)
+    return Fail(ErrorCode::kInvalidArgument, "ttl must be between 0 and ten years");
+  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
+    if (spec.deleting)
+      return Fail(ErrorCode::kConflict, "environment " + ns + "/" + name + " is being deleted");
+    spec.ttl_seconds = ttl_seconds;
+    spec.expires_at =
+        ttl_seconds == 0 ? "" : core::FormatRfc3339Utc(core::NowEpochSeconds() + ttl_seconds);
     return true;
   });
 }

@@ -28,6 +28,7 @@ std::string SerializeView(const EnvView& v);
 struct CreateOptions {
   bool rollback_on_failure = true;  // a create that cannot start leaves nothing behind
   bool pull_policy_given = false;   // false = use the configured default pull policy
+  bool ttl_given = false;           // false = the namespace's default TTL (config)
 };
 
 class EnvironmentService {
@@ -44,6 +45,8 @@ class EnvironmentService {
   Result<EnvView> Rebuild(const std::string& ns, const std::string& name,
                           const std::string& new_image);
   Result<EnvView> Delete(const std::string& ns, const std::string& name, bool purge);
+  // Sets the environment to expire `ttl_seconds` from now (0 = never).
+  Result<EnvView> Extend(const std::string& ns, const std::string& name, int64_t ttl_seconds);
 
   // Calls fn with the current view, then on every change, until fn returns false, the
   // environment is gone (fn gets nullopt), `timeout` passes (kTimeout) or `stop` is set.

@@ -13,6 +13,7 @@
 #include "cli/completion.h"
 #include "cli/output.h"
 #include "cli/target.h"
+#include "core/duration.h"
 #include "util/strings.h"
 
 namespace berth::cli {
@@ -43,6 +44,15 @@ std::string PortCell(const json& view, const std::string& name) {
 std::string Phase(const json& view) {
   const auto& st = view["status"];
   return st.is_object() ? st.value("phase", "Pending") : "Pending";
+}
+
+// "3h12m" until the time, "now" once passed, "-" for none.
+std::string ExpiresIn(const std::string& rfc3339) {
+  if (rfc3339.empty()) return "-";
+  auto at = core::ParseRfc3339Utc(rfc3339);
+  if (!at) return "-";
+  int64_t left = *at - core::NowEpochSeconds();
+  return left <= 0 ? "now" : core::FormatDuration(left);
 }
 
 std::string Age(const std::string& rfc3339) {
@@ -133,6 +143,13 @@ void PrintView(const GlobalOptions& g, const json& view) {
             << (Str(spec, "volume_mount").empty() ? "none" : Str(spec, "volume_mount")) << "\n"
             << "Generation:  " << spec.value("generation", 0) << "\n"
             << "Created:     " << Str(spec, "created_at") << "\n";
+  if (!Str(spec, "expires_at").empty())
+    std::cout << "Expires:     " << Str(spec, "expires_at") << " (in "
+              << ExpiresIn(Str(spec, "expires_at")) << ", ttl "
+              << core::FormatDuration(spec.value("ttl_seconds", int64_t{0}))
+              << (spec.value("purge_on_expiry", false) ? ", volume purged then" : "") << ")\n";
+  else
+    std::cout << "Expires:     never\n";
   if (st.is_object() && !Str(st, "last_error").empty())
     std::cout << "Last error:  " << Str(st, "last_error") << "\n";
   if (st.is_object() && st.contains("events") && !st["events"].empty()) {
@@ -302,7 +319,8 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::string cpu_limit, memory_limit, cpu_request, memory_request;
     std::vector<std::string> env, labels, ports, domains, command;
     int replicas = 1;
-    int64_t ttl = 0;
+    std::string ttl;
+    bool ttl_given = false, purge_on_expiry = false;
     bool no_volume = false, wait = false, no_wait = false;
     int timeout = 300;
   };
@@ -329,8 +347,13 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   create->add_option("--mount", ca->mount,
                      "Where the persistent volume is mounted (default /apps)");
   create->add_flag("--no-volume", ca->no_volume, "No persistent volume");
-  create->add_option("--ttl", ca->ttl,
-                     "Seconds until the environment may be collected (0 = never)");
+  create
+      ->add_option("--ttl", ca->ttl,
+                   "Delete the environment after this long: 90m, 8h, 3d or seconds; 0 = never "
+                   "(default: the namespace's default_ttl)")
+      ->each([ca](const std::string&) { ca->ttl_given = true; });
+  create->add_flag("--purge-on-expiry", ca->purge_on_expiry,
+                   "When the TTL passes, delete the volume too (default: keep it)");
   create->add_option("--cmd", ca->command, "Command and arguments (repeatable, in order)");
   create->add_flag("--wait", ca->wait, "Wait until Running (default on a terminal)");
   create->add_flag("--no-wait", ca->no_wait, "Return as soon as the environment is accepted");
@@ -370,7 +393,12 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (!requests.empty()) res["requests"] = requests;
     if (!res.empty()) body["resources"] = res;
     body["volume_mount"] = ca->no_volume ? "" : ca->mount;
-    if (ca->ttl) body["ttl_seconds"] = ca->ttl;
+    if (ca->ttl_given) {
+      auto ttl = core::ParseDuration(ca->ttl, "--ttl");
+      if (!ttl) return void(rc = ReportError(ttl.error()));
+      body["ttl_seconds"] = *ttl;
+    }
+    if (ca->purge_on_expiry) body["purge_on_expiry"] = true;
     if (!ca->command.empty()) body["command"] = ca->command;
     if (auto s = CheckTarget(t->ns, ca->name); !s) return void(rc = ReportError(s.error()));
 
@@ -428,12 +456,13 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       rows.push_back({Str(v["spec"], "namespace"), Str(v["spec"], "name"), phase,
                       st.is_object() && !Str(st, "host_ip").empty() ? Str(st, "host_ip") : "-",
                       PortCell(v, "ssh"), PortCell(v, "http"), PortCell(v, "https"), url,
-                      Str(v["spec"], "image"), Age(Str(v["spec"], "created_at"))});
+                      Str(v["spec"], "image"), Age(Str(v["spec"], "created_at")),
+                      ExpiresIn(Str(v["spec"], "expires_at"))});
     }
-    PrintTable(
-        std::cout,
-        {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE", "AGE"},
-        rows);
+    PrintTable(std::cout,
+               {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE",
+                "AGE", "EXPIRES"},
+               rows);
   });
 
   // ---- view
@@ -479,6 +508,33 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       v = *w;
     }
     PrintView(g, v);
+  });
+
+  // ---- extend
+  struct ExtendArgs {
+    std::string name, ttl;
+  };
+  auto ea = std::make_shared<ExtendArgs>();
+  auto* extend = app.add_subcommand(
+      "extend", "Set an environment to expire a TTL from now (--ttl 4h), or never (--ttl 0)");
+  extend->add_option("name", ea->name, "Environment name")->required()->type_name(kEnvironmentArg);
+  extend->add_option("--ttl", ea->ttl, "From now: 90m, 8h, 3d or seconds; 0 = never")->required();
+  extend->callback([&g, &rc, ea] {
+    auto ttl = core::ParseDuration(ea->ttl, "--ttl");
+    if (!ttl) return void(rc = ReportError(ttl.error()));
+    auto t = ResolveTarget(g, ea->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("POST", Path(t->ns, ea->name) + "/extend",
+                            json{{"ttl_seconds", *ttl}}.dump());
+    if (!r) return void(rc = ReportError(r.error()));
+    Format f = Format::kTable;
+    ParseFormat(g.output, f);
+    if (f != Format::kTable) return PrintView(g, *r);
+    const std::string at = Str((*r)["spec"], "expires_at");
+    std::cout << "environment " << t->ns << "/" << ea->name
+              << (at.empty() ? " never expires"
+                             : " expires at " + at + " (in " + ExpiresIn(at) + ")")
+              << "\n";
   });
 
   // ---- delete

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cli/output.h"
+#include "core/duration.h"
 
 extern char** environ;
 
@@ -29,6 +30,21 @@ std::string IntList(const std::vector<int>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
   return out + "]";
+}
+
+std::string Ttl(int64_t seconds) {
+  return Quote(seconds == 0 ? "0" : core::FormatDuration(seconds));
+}
+
+// The [namespaces.<ns>] tables, as one value: they come from the file alone.
+std::string Namespaces(const Config& c) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [ns, ttl] : c.namespace_ttl_seconds) {
+    out += (first ? "" : ", ") + ns + " = {default_ttl = " + Ttl(ttl) + "}";
+    first = false;
+  }
+  return out + "}";
 }
 
 std::string Bool(bool b) {
@@ -89,6 +105,8 @@ std::vector<std::pair<std::string, std::string>> ConfigFields(const Config& c) {
        "[" + std::to_string(c.port_min) + ", " + std::to_string(c.port_max) + "]"},
       {"environments.extra_host_ports", IntList(c.extra_host_ports)},
       {"environments.host_ip", Quote(c.host_ip)},
+      {"environments.default_ttl", Ttl(c.default_ttl_seconds)},
+      {"namespaces", Namespaces(c)},
       {"runtime.kind", Quote(c.runtime)},
       {"runtime.docker_host", Quote(c.docker_host)},
       {"runtime.network", Quote(c.network)},

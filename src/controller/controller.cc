@@ -15,6 +15,7 @@
 #include <set>
 
 #include "berth/route.h"
+#include "core/duration.h"
 #include "store/claims.h"
 #include "util/strings.h"
 
@@ -210,12 +211,40 @@ Status Controller::Reconcile(const std::string& key) {
     if (auto st = ParseStatus((*st_kv)->value)) status = *st;
   }
   if (spec->deleting) return ReconcileDelete(**spec_kv, *spec, status);
+  if (!spec->expires_at.empty()) {
+    if (auto at = core::ParseRfc3339Utc(spec->expires_at)) {
+      const int64_t left = *at - core::NowEpochSeconds();
+      if (left <= 0) return Expire(**spec_kv, *spec, status);
+      // Back when it expires (capped: a clock step or an extend is seen on a later pass).
+      queue_.AddAfter(key, std::chrono::seconds(std::min<int64_t>(left, 3600)));
+    }
+  }
 
   bool requeue_soon = false;
   Status s = ReconcileRun(**spec_kv, *spec, status, &requeue_soon);
   if (s) queue_.Forget(key);
   if (requeue_soon) queue_.AddAfter(key, std::chrono::milliseconds(250));
   return s;
+}
+
+Status Controller::Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                          EnvStatus& status) {
+  const EnvStatus before = status;
+  status.reason = "Expired";
+  status.AddEvent("Normal", "Expired",
+                  "expired at " + spec.expires_at + " (ttl " +
+                      core::FormatDuration(spec.ttl_seconds) + "); deleting it" +
+                      (spec.purge_on_expiry ? " and its volume" : ", its volume kept"));
+  if (auto w = WriteStatus(spec, status, before); !w) return w;
+  spdlog::info("{}: expired at {}, deleting", spec.Key(), spec.expires_at);
+  // The same mark `berth delete` writes, compare-and-swapped: an extend that lands first wins.
+  EnvironmentSpec del = spec;
+  del.deleting = true;
+  del.purge = spec.purge || spec.purge_on_expiry;
+  auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
+                             {Op::Put(spec_kv.key, SerializeSpec(del))}});
+  if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  return {};  // the spec's watch brings the deletion (or the extended spec) back
 }
 
 Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec,

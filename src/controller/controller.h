@@ -77,6 +77,8 @@ class Controller {
   void EnqueueAll();
 
   Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status);
+  // TTL: records an Expired event, then marks the spec deleted as `berth delete` does.
+  Status Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec, EnvStatus& status);
   Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
                       bool* requeue_soon);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.

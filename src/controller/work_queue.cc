@@ -21,7 +21,18 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   if (delay.count() <= 0) return Add(key);
   std::lock_guard<std::mutex> lk(mu_);
   if (shutdown_) return;
-  delayed_.emplace(Clock::now() + delay, key);
+  const auto at = Clock::now() + delay;
+  if (auto it = waiting_at_.find(key); it != waiting_at_.end()) {
+    if (it->second <= at) return;
+    auto [lo, hi] = delayed_.equal_range(it->second);
+    for (auto d = lo; d != hi; ++d)
+      if (d->second == key) {
+        delayed_.erase(d);
+        break;
+      }
+  }
+  delayed_.emplace(at, key);
+  waiting_at_[key] = at;
   cv_.notify_one();
 }
 
@@ -30,6 +41,7 @@ void WorkQueue::PromoteDelayedLocked() {
   while (!delayed_.empty() && delayed_.begin()->first <= now) {
     std::string key = delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
+    waiting_at_.erase(key);
     if (processing_.count(key)) {
       dirty_.insert(key);
     } else if (queued_.insert(key).second) {

@@ -18,6 +18,8 @@ class WorkQueue {
   using Clock = std::chrono::steady_clock;
 
   void Add(const std::string& key);
+  // A key waits at most once: asked again, it keeps the earlier of the two times (as
+  // client-go's delaying queue does), so periodic requeues never pile up timers.
   void AddAfter(const std::string& key, std::chrono::milliseconds delay);
   // Blocks until a key is ready or the queue shuts down (nullopt).
   std::optional<std::string> Get();
@@ -40,6 +42,7 @@ class WorkQueue {
   std::set<std::string> processing_;  // handed to a worker
   std::set<std::string> dirty_;       // re-added while processing
   std::multimap<Clock::time_point, std::string> delayed_;
+  std::map<std::string, Clock::time_point> waiting_at_;  // each key's one entry in delayed_
   std::map<std::string, int> failures_;
   bool shutdown_ = false;
 };

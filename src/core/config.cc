@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "berth/validate.h"
+#include "core/duration.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -98,6 +99,54 @@ void ReadInt(TomlFile& t, std::string_view section, std::string_view key, int& o
   else
     t.errors.push_back(KeyName(section, key) + " must be an integer, got " +
                        util::Trim(TomlText(*node.node())));
+}
+
+// A duration: "8h", "3d", "90m" or an integer of seconds (core/duration.h).
+void ReadDuration(TomlFile& t, const toml::node_view<const toml::node>& node,
+                  const std::string& key, int64_t& out) {
+  if (!node) return;
+  if (auto v = node.value_exact<std::string>()) {
+    auto d = core::ParseDuration(*v, key);
+    if (d)
+      out = *d;
+    else
+      t.errors.push_back(d.error().message);
+  } else if (auto i = node.value_exact<int64_t>(); i && *i >= 0 && *i <= core::kMaxTtlSeconds) {
+    out = *i;
+  } else {
+    t.errors.push_back(key + " must be a duration such as \"8h\" or seconds, got " +
+                       util::Trim(TomlText(*node.node())));
+  }
+}
+
+// [namespaces.<ns>] default_ttl = "8h": per-namespace settings.
+void ReadNamespaces(TomlFile& t, Config& c) {
+  auto node = t.table["namespaces"];
+  if (!node) return;
+  auto* tbl = node.as_table();
+  if (!tbl) return t.errors.push_back("namespaces must be a table of [namespaces.<name>]");
+  for (const auto& [name, value] : *tbl) {
+    std::string ns(name.str());
+    std::string where = "namespaces." + ns;
+    if (auto s = ValidateNamespace(ns); !s) {
+      t.errors.push_back(where + ": " + s.error().message);
+      continue;
+    }
+    auto* sub = value.as_table();
+    if (!sub) {
+      t.errors.push_back(where + " must be a table");
+      continue;
+    }
+    for (const auto& [key, v] : *sub)
+      if (key.str() != "default_ttl")
+        t.errors.push_back(where + "." + std::string(key.str()) + " is not a setting");
+    if (sub->contains("default_ttl")) {
+      int64_t ttl = 0;
+      ReadDuration(t, toml::node_view<const toml::node>(sub->get("default_ttl")),
+                   where + ".default_ttl", ttl);
+      c.namespace_ttl_seconds[ns] = ttl;
+    }
+  }
 }
 
 // [environments] port_range = [low, high]
@@ -247,6 +296,9 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "environments", "pull_policy", c.pull_policy);
     Read(t, "environments", "host_ip", c.host_ip);
     ReadPortRange(t, c.port_min, c.port_max);
+    ReadDuration(t, std::as_const(t.table)["environments"]["default_ttl"],
+                 "environments.default_ttl", c.default_ttl_seconds);
+    ReadNamespaces(t, c);
     Read(t, "runtime", "kind", c.runtime);
     Read(t, "runtime", "docker_host", c.docker_host);
     Read(t, "runtime", "network", c.network);
@@ -300,6 +352,13 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnvInt("BERTH_PORT_MIN", c.port_min, env_errors);
   FromEnvInt("BERTH_PORT_MAX", c.port_max, env_errors);
   FromEnvList("BERTH_ALLOWED_DOMAINS", c.allowed_domains);
+  if (const char* v = std::getenv("BERTH_DEFAULT_TTL")) {
+    auto d = core::ParseDuration(v, "BERTH_DEFAULT_TTL");
+    if (d)
+      c.default_ttl_seconds = *d;
+    else
+      env_errors.push_back(d.error().message);
+  }
   if (auto st = FromEnvIntList("BERTH_EXTRA_HOST_PORTS", c.extra_host_ports); !st)
     return Fail(st.error());
   FromEnv("BERTH_RUNTIME", c.runtime);
@@ -323,6 +382,11 @@ Result<Config> LoadConfig(const std::string& path) {
   if (c.nginx_prefix.empty()) c.nginx_prefix = c.state_dir + "/nginx";
   if (auto s = ValidateConfig(c); !s) return Fail(s.error());
   return c;
+}
+
+int64_t Config::DefaultTtlFor(const std::string& ns) const {
+  auto it = namespace_ttl_seconds.find(ns);
+  return it != namespace_ttl_seconds.end() ? it->second : default_ttl_seconds;
 }
 
 bool Config::LeaderElectionEnabled() const {

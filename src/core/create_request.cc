@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "berth/environment.h"
+#include "core/duration.h"
 #include "util/strict_json.h"
 
 namespace berth {
@@ -89,11 +90,13 @@ auto Enum(Result<E> (*parse)(const std::string&)) {
 
 }  // namespace
 
-Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_given) {
-  if (auto s = util::StrictObject(j, "",
-                                  {"namespace", "name", "image", "release_mode", "replicas",
-                                   "ports", "resources", "env", "labels", "command", "domains",
-                                   "pull_policy", "volume_mount", "controller", "ttl_seconds"});
+Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_given,
+                                            bool* ttl_given) {
+  if (auto s =
+          util::StrictObject(j, "",
+                             {"namespace", "name", "image", "release_mode", "replicas", "ports",
+                              "resources", "env", "labels", "command", "domains", "pull_policy",
+                              "volume_mount", "controller", "ttl_seconds", "purge_on_expiry"});
       !s)
     return Fail(s.error());
   EnvironmentSpec spec;  // its defaults are the request's: namespace default, volume /apps...
@@ -116,9 +119,12 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
   };
   if (auto s = Optional(j, "", "replicas", spec.replicas, replicas); !s) return Fail(s.error());
   auto ttl = [](const json& v, const std::string& path) {
-    return util::StrictInt(v, path, 0, std::numeric_limits<int64_t>::max());
+    return util::StrictInt(v, path, 0, core::kMaxTtlSeconds);
   };
   if (auto s = Optional(j, "", "ttl_seconds", spec.ttl_seconds, ttl); !s) return Fail(s.error());
+  if (ttl_given) *ttl_given = j.contains("ttl_seconds");
+  if (auto s = Optional(j, "", "purge_on_expiry", spec.purge_on_expiry, util::StrictBool); !s)
+    return Fail(s.error());
   if (auto it = j.find("ports"); it != j.end()) {
     if (!it->is_array())
       return Fail(ErrorCode::kInvalidArgument,

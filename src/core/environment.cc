@@ -127,6 +127,8 @@ void to_json(json& j, const EnvironmentSpec& s) {
       {"volume_mount", s.volume_mount},
       {"controller", s.controller},
       {"ttl_seconds", s.ttl_seconds},
+      {"expires_at", s.expires_at},
+      {"purge_on_expiry", s.purge_on_expiry},
       {"generation", s.generation},
       {"deleting", s.deleting},
       {"purge", s.purge},
@@ -178,6 +180,10 @@ void from_json(const json& j, EnvironmentSpec& s) {
   s.volume_mount = j.value("volume_mount", std::string("/apps"));
   s.controller = j.value("controller", "");
   s.ttl_seconds = j.value("ttl_seconds", int64_t{0});
+  // Records written before TTLs were enforced carry no expires_at: they do not start expiring
+  // on an upgrade (docs/operations.md, Upgrade); `berth extend` gives them one.
+  s.expires_at = j.value("expires_at", "");
+  s.purge_on_expiry = j.value("purge_on_expiry", false);
   s.generation = j.value("generation", int64_t{1});
   s.deleting = j.value("deleting", false);
   s.purge = j.value("purge", false);

@@ -6,6 +6,8 @@
 // those of the regular expressions the scanners replaced (tests/unit/core/validate_test.cc).
 #include "berth/validate.h"
 
+#include "core/duration.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -497,6 +499,7 @@ Status ValidateSpec(const EnvironmentSpec& spec) {
   for (const auto& a : spec.command)
     if (a.find('\0') != std::string::npos) return Invalid("command arguments must not contain NUL");
   if (spec.ttl_seconds < 0) return Invalid("ttl must not be negative");
+  if (spec.ttl_seconds > core::kMaxTtlSeconds) return Invalid("ttl must be at most ten years");
   return {};
 }
 

@@ -55,9 +55,15 @@ std::vector<BadBody> BadBodies() {
       {"{" + n + R"("replicas":1.0})", "replicas: must be an integer in 0..100, got 1.0"},
       {"{" + n + R"("replicas":1e0})", "replicas: must be an integer in 0..100"},
       {"{" + n + R"("replicas":true})", "replicas: must be an integer in 0..100, got true"},
-      {"{" + n + R"("ttl_seconds":-5})", "ttl_seconds: -5 is out of range (must be >= 0)"},
+      {"{" + n + R"("ttl_seconds":-5})",
+       "ttl_seconds: -5 is out of range (must be in 0..316224000)"},
+      {"{" + n + R"("ttl_seconds":316224001})",
+       "ttl_seconds: 316224001 is out of range (must be in 0..316224000)"},
       {"{" + n + R"("ttl_seconds":18446744073709551615})",
-       "ttl_seconds: 18446744073709551615 is out of range (must be >= 0)"},
+       "ttl_seconds: 18446744073709551615 is out of range (must be in 0..316224000)"},
+      {"{" + n + R"("ttl_seconds":"8h"})", "ttl_seconds: must be an integer"},
+      {"{" + n + R"("purge_on_expiry":"yes"})", "purge_on_expiry: must be true or false"},
+      {"{" + n + R"("expires_at":"2030-01-01T00:00:00Z"})", "expires_at"},
       {"{" + n + R"("ports":[{"name":"http","container_port":80,"host_port":-1}]})",
        "ports[0].host_port: -1 is out of range (must be in 0..65535)"},
       {"{" + n + R"("ports":[{"name":"http","container_port":0}]})",
@@ -105,15 +111,16 @@ TEST(ParseCreateRequest, DeepNestingIsAnError) {
 }
 
 TEST(ParseCreateRequest, AcceptsTheDocumentedBody) {
-  bool pull_given = false;
+  bool pull_given = false, ttl_given = false;
   auto r = ParseCreateRequest(R"({"namespace": "default", "name": "test-java",
     "image": "registry.local/app:1", "ports": [{"name": "http", "container_port": 8080},
     {"name": "ssh", "container_port": 22, "host_port": 30022}], "env": {"A": "1"},
     "labels": {"team": "web"}, "resources": {"limits": {"cpu": "500m", "memory": "2000Mi"},
     "requests": {"cpu": "10m", "memory": "100Mi"}}, "pull_policy": "IfNotPresent",
     "release_mode": "code", "volume_mount": "/apps", "command": ["sh", "-c", "x"], "domains": [],
-    "replicas": 100, "controller": "deployment", "ttl_seconds": 9223372036854775807})",
-                              &pull_given);
+    "replicas": 100, "controller": "deployment", "ttl_seconds": 316224000,
+    "purge_on_expiry": true})",
+                              &pull_given, &ttl_given);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(pull_given);
   EXPECT_EQ(r->name, "test-java");
@@ -126,12 +133,17 @@ TEST(ParseCreateRequest, AcceptsTheDocumentedBody) {
   EXPECT_EQ(r->release_mode, ReleaseMode::kCode);
   EXPECT_EQ(r->command, (std::vector<std::string>{"sh", "-c", "x"}));
   EXPECT_EQ(r->replicas, 100);
-  EXPECT_EQ(r->ttl_seconds, 9223372036854775807);
+  EXPECT_EQ(r->ttl_seconds, 316224000);
+  EXPECT_TRUE(ttl_given);
+  EXPECT_TRUE(r->purge_on_expiry);
 
   // Absent fields keep the request defaults.
-  auto d = ParseCreateRequest(R"({"name":"x","resources":{"limits":{"cpu":"1"}}})", &pull_given);
+  auto d = ParseCreateRequest(R"({"name":"x","resources":{"limits":{"cpu":"1"}}})", &pull_given,
+                              &ttl_given);
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_FALSE(pull_given);
+  EXPECT_FALSE(ttl_given);  // the namespace's default TTL then applies
+  EXPECT_FALSE(d->purge_on_expiry);
   EXPECT_EQ(d->ns, "default");
   EXPECT_EQ(d->volume_mount, "/apps");
   EXPECT_EQ(d->replicas, 1);
@@ -235,4 +247,16 @@ TEST_F(StrictApiTest, RebuildBodiesAreStrict) {
 }
 
 }  // namespace
+TEST(ParseExtendRequest, TakesOnlyABoundedTtl) {
+  EXPECT_EQ(ParseExtendRequest(R"({"ttl_seconds": 3600})").value(), 3600);
+  EXPECT_EQ(ParseExtendRequest(R"({"ttl_seconds": 0})").value(), 0);
+  for (const char* bad : {"", "{}", R"({"ttl_seconds": -1})", R"({"ttl_seconds": "1h"})",
+                          R"({"ttl_seconds": 1.5})", R"({"ttl_seconds": 316224001})",
+                          R"({"ttl_seconds": 1, "ttl_seconds": 2})", R"({"ttl": 5})", "[]"}) {
+    auto r = ParseExtendRequest(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace berth::api

@@ -11,6 +11,7 @@
 
 #include "api/environment_service.h"
 #include "berth/route.h"
+#include "core/duration.h"
 #include "util/fs.h"
 
 namespace berth::controller {
@@ -500,6 +501,106 @@ TEST_F(ControllerTest, AllocationSkipsHeldPorts) {
   ASSERT_FALSE(full);
   EXPECT_EQ(full.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(full.error().message.find("3 held by other processes"), std::string::npos);
+}
+
+// Moves an environment's expiry to `seconds_from_now` straight in the store (a test cannot wait
+// for a real TTL in a unit test).
+void SetExpiry(store::Store& st, const std::string& name, int64_t seconds_from_now) {
+  auto kv = st.Get(store::keys::Spec("default", name));
+  ASSERT_TRUE(kv && *kv);
+  auto spec = ParseSpec((*kv)->value);
+  ASSERT_TRUE(spec);
+  spec->expires_at = core::FormatRfc3339Utc(core::NowEpochSeconds() + seconds_from_now);
+  ASSERT_TRUE(st.Put((*kv)->key, SerializeSpec(*spec)));
+}
+
+TEST_F(ControllerTest, AnExpiredEnvironmentGetsAnEventThenIsDeletedKeepingItsVolume) {
+  auto spec = Spec("ttl");
+  spec.ttl_seconds = 60;
+  api::CreateOptions o;
+  o.ttl_given = true;
+  auto v = service->Create(spec, o);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_FALSE(v->spec.expires_at.empty());
+  ASSERT_TRUE(ctl->Reconcile("default/ttl"));
+  ASSERT_EQ(service->Get("default", "ttl")->status->phase, Phase::kRunning);
+
+  SetExpiry(*st, "ttl", -1);
+  ASSERT_TRUE(ctl->Reconcile("default/ttl"));  // the event, then the deletion mark
+  auto mid = service->Get("default", "ttl");
+  ASSERT_TRUE(mid);
+  EXPECT_TRUE(mid->spec.deleting);
+  EXPECT_FALSE(mid->spec.purge);
+  ASSERT_TRUE(mid->status);
+  EXPECT_EQ(mid->status->reason, "Expired");
+  EXPECT_EQ(mid->status->events.back().reason, "Expired");
+  EXPECT_NE(mid->status->events.back().message.find("volume kept"), std::string::npos);
+  ASSERT_TRUE(ctl->Reconcile("default/ttl"));
+  EXPECT_EQ(service->Get("default", "ttl").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(rt.workloads.empty());
+  EXPECT_EQ(vols.volumes.count("default/ttl"), 1u);
+}
+
+TEST_F(ControllerTest, PurgeOnExpiryTakesTheVolumeAndAFutureExpiryChangesNothing) {
+  auto spec = Spec("soon");
+  spec.ttl_seconds = 3600;
+  spec.purge_on_expiry = true;
+  api::CreateOptions o;
+  o.ttl_given = true;
+  ASSERT_TRUE(service->Create(spec, o));
+  ASSERT_TRUE(ctl->Reconcile("default/soon"));
+  auto rev = st->Revision();
+  ASSERT_TRUE(ctl->Reconcile("default/soon"));  // not yet: nothing written
+  EXPECT_EQ(*st->Revision(), *rev);
+  EXPECT_FALSE(service->Get("default", "soon")->spec.deleting);
+  SetExpiry(*st, "soon", 0);
+  ASSERT_TRUE(ctl->Reconcile("default/soon"));
+  ASSERT_TRUE(ctl->Reconcile("default/soon"));
+  EXPECT_EQ(service->Get("default", "soon").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(vols.volumes.empty());
+}
+
+TEST_F(ControllerTest, ExtendMovesTheExpiryAndZeroClearsIt) {
+  auto spec = Spec("ext");
+  spec.ttl_seconds = 60;
+  api::CreateOptions o;
+  o.ttl_given = true;
+  ASSERT_TRUE(service->Create(spec, o));
+  auto e = service->Extend("default", "ext", 7200);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->spec.ttl_seconds, 7200);
+  auto at = core::ParseRfc3339Utc(e->spec.expires_at);
+  ASSERT_TRUE(at);
+  EXPECT_NEAR(static_cast<double>(*at - core::NowEpochSeconds()), 7200.0, 5.0);
+  auto never = service->Extend("default", "ext", 0);
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->spec.expires_at, "");
+  EXPECT_EQ(service->Extend("default", "ext", -1).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service->Extend("default", "nope", 60).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(service->Delete("default", "ext", false));
+  EXPECT_EQ(service->Extend("default", "ext", 60).error().code, ErrorCode::kConflict);
+}
+
+TEST_F(ControllerTest, TheNamespacesDefaultTtlAppliesOnlyWhenNoneIsGiven) {
+  cfg.default_ttl_seconds = 600;
+  cfg.namespace_ttl_seconds["ci"] = 30;
+  service = std::make_unique<api::EnvironmentService>(*st, cfg);
+  auto a = service->Create(Spec("a"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->spec.ttl_seconds, 600);
+  auto ci = Spec("b");
+  ci.ns = "ci";
+  auto b = service->Create(ci);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->spec.ttl_seconds, 30);
+  auto c = Spec("c");
+  c.ttl_seconds = 0;
+  api::CreateOptions o;
+  o.ttl_given = true;  // an explicit 0: never
+  auto never = service->Create(c, o);
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->spec.ttl_seconds, 0);
+  EXPECT_EQ(never->spec.expires_at, "");
 }
 
 }  // namespace

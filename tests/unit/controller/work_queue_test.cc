@@ -44,6 +44,23 @@ TEST(WorkQueue, DelayedKeysBecomeReady) {
   EXPECT_EQ(*q.Get(), "later");
 }
 
+TEST(WorkQueue, AKeyWaitsOnceAtItsEarliestTime) {
+  WorkQueue q;
+  // A thousand periodic requeues of one key leave one timer, not a thousand.
+  for (int i = 0; i < 1000; ++i) q.AddAfter("k", std::chrono::hours(1));
+  EXPECT_EQ(q.Pending(), 1u);
+  // An earlier time replaces the later one; a later one never postpones it.
+  q.AddAfter("k", std::chrono::milliseconds(20));
+  q.AddAfter("k", std::chrono::hours(2));
+  EXPECT_EQ(q.Pending(), 1u);
+  EXPECT_EQ(*q.Get(), "k");
+  q.Done("k");
+  EXPECT_EQ(q.Pending(), 0u);
+  // Once promoted, the key may wait again.
+  q.AddAfter("k", std::chrono::milliseconds(10));
+  EXPECT_EQ(*q.Get(), "k");
+}
+
 TEST(WorkQueue, BackoffGrowsAndResets) {
   WorkQueue q;
   auto a = q.NextBackoff("k");

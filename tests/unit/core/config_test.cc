@@ -110,6 +110,43 @@ extra_host_ports = [8080, 2222]
   }
 }
 
+TEST_F(ConfigTest, DefaultTtlsGlobalAndPerNamespace) {
+  auto c = LoadConfig(Write(R"(
+[environments]
+default_ttl = "3d"
+
+[namespaces.ci]
+default_ttl = "90m"
+
+[namespaces.prod]
+default_ttl = 0
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->default_ttl_seconds, 3 * 86400);
+  EXPECT_EQ(c->DefaultTtlFor("ci"), 5400);
+  EXPECT_EQ(c->DefaultTtlFor("prod"), 0);
+  EXPECT_EQ(c->DefaultTtlFor("default"), 3 * 86400);
+  setenv("BERTH_DEFAULT_TTL", "8h", 1);
+  auto e = LoadConfig(dir.path() + "/berth.toml");
+  setenv("BERTH_DEFAULT_TTL", "eight hours", 1);
+  auto bad_env = LoadConfig(dir.path() + "/berth.toml");
+  unsetenv("BERTH_DEFAULT_TTL");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->DefaultTtlFor("default"), 28800);
+  EXPECT_EQ(e->DefaultTtlFor("ci"), 5400);  // the namespace's own still wins
+  ASSERT_FALSE(bad_env);
+  EXPECT_NE(bad_env.error().message.find("BERTH_DEFAULT_TTL"), std::string::npos);
+  for (const char* text :
+       {"[environments]\ndefault_ttl = \"3 days\"\n", "[environments]\ndefault_ttl = -5\n",
+        "[environments]\ndefault_ttl = 1.5\n", "[namespaces.ci]\ndefault_ttl = \"soon\"\n",
+        "[namespaces.ci]\nttl = \"1h\"\n", "[namespaces.Bad_NS]\ndefault_ttl = \"1h\"\n",
+        "namespaces = 5\n"}) {
+    auto r = LoadConfig(Write(text));
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << text;
+  }
+}
+
 TEST_F(ConfigTest, MissingNamedFileIsAnError) {
   auto c = LoadConfig(dir.path() + "/nope.toml");
   ASSERT_FALSE(c);

@@ -1,0 +1,189 @@
+// Environments that expire, through the real binary: `berth serve` on Podman's Docker API and
+// the CLI. An environment past its TTL is deleted by the controller (its volume kept unless it
+// asked for a purge), `berth extend` moves or removes the expiry, and a namespace's default TTL
+// applies when a create names none.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <thread>
+
+#include "core/duration.h"
+#include "support/berth_server.h"
+#include "support/images.h"
+#include "support/podman.h"
+#include "support/ports.h"
+#include "util/fs.h"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (PodmanService::SkipRequested()) return;
+    auto p = PodmanService::Start();
+    ASSERT_TRUE(p) << p.error().message;
+    podman_ = p->release();
+    auto img = BuildTestImage(*podman_, "berth-life:1");
+    ASSERT_TRUE(img) << img.error().message;
+    image_ = *img;
+  }
+  static void TearDownTestSuite() {
+    delete podman_;
+    podman_ = nullptr;
+  }
+  void SetUp() override {
+    if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
+    ASSERT_NE(podman_, nullptr);
+  }
+  void TearDown() override {
+    if (!server_) return;
+    auto ls = server_->Cli({"list", "-A", "-o", "json"});
+    if (ls.exit_code == 0)
+      for (const auto& v : json::parse(ls.out))
+        server_->Cli({"delete", v["spec"]["name"], "-n", v["spec"]["namespace"], "--purge",
+                      "--wait", "--timeout", "60"});
+    server_.reset();
+  }
+
+  void StartServer(std::string environments_toml = "", std::string tail_toml = "") {
+    BerthServerOptions o;
+    o.docker_host = podman_->docker_host();
+    o.default_image = image_;
+    o.pull_policy = "IfNotPresent";  // the image is built into this Podman; no registry
+    int base = FreeLoopbackPortBlock(12);
+    ASSERT_GT(base, 0) << "no free block of loopback ports";
+    o.port_min = base;
+    o.port_max = base + 11;
+    o.environments_toml = std::move(environments_toml);
+    o.extra_toml = std::move(tail_toml);
+    auto s = BerthServer::Start(o);
+    ASSERT_TRUE(s) << s.error().message;
+    server_ = std::move(*s);
+  }
+
+  json Json(const util::CommandResult& r) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    try {
+      return json::parse(r.out);
+    } catch (...) {
+      ADD_FAILURE() << "not JSON: " << r.out << r.err;
+      return json();
+    }
+  }
+
+  // Polls `view NAME` until it exits 3 (not found); false after `seconds`.
+  bool GoneWithin(const std::string& name, const std::vector<std::string>& ns_args, int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      std::vector<std::string> args{"view", name};
+      args.insert(args.end(), ns_args.begin(), ns_args.end());
+      if (server_->Cli(args).exit_code == 3) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string Container(const std::string& name) {
+    auto r =
+        podman_->Podman({"inspect", "--type", "container", "--format", "{{.State.Status}}", name});
+    if (!r || r->exit_code != 0) return "";
+    return r->out;
+  }
+
+  std::string Volume(const std::string& ns, const std::string& name) {
+    return server_->state_dir() + "/volumes/" + ns + "/" + name;
+  }
+
+  static PodmanService* podman_;
+  static std::string image_;
+  std::unique_ptr<BerthServer> server_;
+};
+
+PodmanService* Lifecycle::podman_ = nullptr;
+std::string Lifecycle::image_;
+
+TEST_F(Lifecycle, AnEnvironmentPastItsTtlIsDeletedAndItsVolumeKept) {
+  StartServer();
+  auto v = Json(server_->Cli({"create", "brief", "--ttl", "6s", "--wait", "-o", "json"}));
+  ASSERT_EQ(v["status"]["phase"], "Running") << v.dump();
+  EXPECT_EQ(v["spec"]["ttl_seconds"], 6);
+  auto created = core::ParseRfc3339Utc(v["spec"].value("created_at", ""));
+  auto expires = core::ParseRfc3339Utc(v["spec"].value("expires_at", ""));
+  ASSERT_TRUE(created && expires) << v.dump();
+  EXPECT_EQ(*expires - *created, 6);
+  ASSERT_FALSE(Container("berth-default.brief").empty());
+  ASSERT_TRUE(util::WriteFileAtomic(Volume("default", "brief") + "/keep.txt", "data"));
+  // The table shows when it goes.
+  auto ls = server_->Cli({"list"});
+  EXPECT_NE(ls.out.find("EXPIRES"), std::string::npos) << ls.out;
+
+  ASSERT_TRUE(GoneWithin("brief", {}, 60)) << server_->LogTail();
+  EXPECT_TRUE(Container("berth-default.brief").empty());
+  EXPECT_EQ(util::ReadFile(Volume("default", "brief") + "/keep.txt").value_or(""), "data");
+  EXPECT_NE(server_->LogTail(20000).find("default/brief: expired at"), std::string::npos);
+
+  // Asked for, the volume goes with it.
+  auto p = Json(server_->Cli(
+      {"create", "purged", "--ttl", "4", "--purge-on-expiry", "--wait", "-o", "json"}));
+  EXPECT_EQ(p["spec"]["purge_on_expiry"], true);
+  ASSERT_TRUE(util::PathExists(Volume("default", "purged")));
+  ASSERT_TRUE(GoneWithin("purged", {}, 60)) << server_->LogTail();
+  EXPECT_FALSE(util::PathExists(Volume("default", "purged")));
+}
+
+TEST_F(Lifecycle, ExtendMovesTheExpiryAndZeroMeansNever) {
+  StartServer();
+  auto v = Json(server_->Cli({"create", "keeper", "--ttl", "8s", "--no-wait", "-o", "json"}));
+  ASSERT_FALSE(v["spec"].value("expires_at", "").empty()) << v.dump();
+  auto never = server_->Cli({"extend", "keeper", "--ttl", "0"});
+  ASSERT_EQ(never.exit_code, 0) << never.err;
+  EXPECT_NE(never.out.find("never expires"), std::string::npos) << never.out;
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  auto still = Json(server_->Cli({"view", "keeper", "-o", "json"}));
+  EXPECT_EQ(still["spec"].value("expires_at", "x"), "");
+  EXPECT_FALSE(still["spec"].value("deleting", true));
+  EXPECT_NE(server_->Cli({"view", "keeper"}).out.find("Expires:     never"), std::string::npos);
+
+  auto later = Json(server_->Cli({"extend", "keeper", "--ttl", "1h30m", "-o", "json"}));
+  auto at = core::ParseRfc3339Utc(later["spec"].value("expires_at", ""));
+  ASSERT_TRUE(at) << later.dump();
+  const int64_t left = *at - core::NowEpochSeconds();
+  EXPECT_GT(left, 5300);
+  EXPECT_LE(left, 5400);
+  EXPECT_EQ(later["spec"]["ttl_seconds"], 5400);
+
+  // Bad durations are the caller's error, and change nothing.
+  for (const std::string bad : {"soon", "5x", "-1", "1h5", "99999999999d", ""}) {
+    auto r = server_->Cli({"extend", "keeper", "--ttl", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out << r.err;
+  }
+  auto r = server_->Cli({"create", "typo", "--ttl", "3 days", "--no-wait"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--ttl"), std::string::npos) << r.err;
+  EXPECT_EQ(server_->Cli({"view", "typo"}).exit_code, 3);
+  EXPECT_EQ(Json(server_->Cli({"view", "keeper", "-o", "json"}))["spec"]["expires_at"],
+            later["spec"]["expires_at"]);
+  EXPECT_EQ(server_->Cli({"extend", "nobody", "--ttl", "1h"}).exit_code, 3);
+}
+
+TEST_F(Lifecycle, ANamespacesDefaultTtlAppliesWhenACreateNamesNone) {
+  StartServer("default_ttl = \"2h\"\n", "\n[namespaces.ci]\ndefault_ttl = \"5s\"\n");
+  auto d = Json(server_->Cli({"create", "dflt", "--no-wait", "-o", "json"}));
+  EXPECT_EQ(d["spec"]["ttl_seconds"], 7200);
+  auto pinned = Json(server_->Cli({"create", "forever", "--ttl", "0", "--no-wait", "-o", "json"}));
+  EXPECT_EQ(pinned["spec"]["ttl_seconds"], 0);
+  EXPECT_EQ(pinned["spec"]["expires_at"], "");
+
+  auto ci = Json(server_->Cli({"create", "job-1", "-n", "ci", "--wait", "-o", "json"}));
+  EXPECT_EQ(ci["spec"]["ttl_seconds"], 5);
+  ASSERT_TRUE(GoneWithin("job-1", {"-n", "ci"}, 60)) << server_->LogTail();
+  EXPECT_EQ(server_->Cli({"view", "dflt"}).exit_code, 0);
+  EXPECT_EQ(server_->Cli({"view", "forever"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace berth::testing
