@@ -49,6 +49,9 @@ struct EnvironmentSpec {
   PullPolicy pull_policy = PullPolicy::kAlways;
   std::string volume_mount = "/apps";  // empty = no persistent volume
   std::string controller;              // kubernetes only: "deployment" (default) or "rc"
+  // The CI branch this environment is for ("" = none): `create --from-branch` names the
+  // environment after it (core/branch_name.h) and labels it berth.dev/branch=<that name>.
+  std::string branch;
   // The TTL last asked for (create or extend); 0 = keeps until deleted. The server turns it
   // into expires_at, which is what the controller acts on.
   int64_t ttl_seconds = 0;

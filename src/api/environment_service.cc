@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "berth/validate.h"
+#include "core/branch_name.h"
 #include "core/domains.h"
 #include "core/duration.h"
 #include "core/ports.h"
@@ -100,6 +101,16 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   // the name, not as the domain derived from it.
   if (auto s = ValidateNamespace(spec.ns); !s) return Fail(s.error());
   if (auto s = ValidateName(spec.name); !s) return Fail(s.error());
+  if (!spec.branch.empty()) {
+    // The branch's name is the environment's: a pipeline finds it again by the branch alone.
+    auto derived = core::NameForBranch(spec.branch);
+    if (!derived) return Fail(derived.error());
+    if (*derived != spec.name)
+      return Fail(ErrorCode::kInvalidArgument, "name " + spec.name + " is not branch \"" +
+                                                   spec.branch + "\"'s name " + *derived +
+                                                   " (berth name-for)");
+    spec.labels[std::string(core::kBranchLabel)] = *derived;
+  }
   if (auto s = CheckDomains(spec); !s) return Fail(s.error());
   if (auto s = ValidateSpec(spec); !s) return Fail(s.error());
   for (auto& p : spec.ports) {
@@ -132,8 +143,14 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     if (r) return EnvView{spec, status, *r};
     if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
     auto existing = store_.Get(skey);
-    if (existing && *existing)
-      return Fail(ErrorCode::kAlreadyExists, "environment " + spec.Key() + " already exists");
+    if (existing && *existing) {
+      // Two branches that normalize alike ("a_b", "a-b") meet here: say whose it is.
+      std::string owner;
+      if (auto other = ParseSpec((*existing)->value); other && !other->branch.empty())
+        owner = " (for branch \"" + other->branch + "\")";
+      return Fail(ErrorCode::kAlreadyExists,
+                  "environment " + spec.Key() + " already exists" + owner);
+    }
     // A port or domain was taken by a concurrent create: pick again (a domain is then refused).
     std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
   }

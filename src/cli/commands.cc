@@ -13,6 +13,7 @@
 #include "cli/completion.h"
 #include "cli/output.h"
 #include "cli/target.h"
+#include "core/branch_name.h"
 #include "core/duration.h"
 #include "util/strings.h"
 
@@ -143,6 +144,7 @@ void PrintView(const GlobalOptions& g, const json& view) {
             << (Str(spec, "volume_mount").empty() ? "none" : Str(spec, "volume_mount")) << "\n"
             << "Generation:  " << spec.value("generation", 0) << "\n"
             << "Created:     " << Str(spec, "created_at") << "\n";
+  if (!Str(spec, "branch").empty()) std::cout << "Branch:      " << Str(spec, "branch") << "\n";
   if (!Str(spec, "expires_at").empty())
     std::cout << "Expires:     " << Str(spec, "expires_at") << " (in "
               << ExpiresIn(Str(spec, "expires_at")) << ", ttl "
@@ -319,16 +321,21 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::string cpu_limit, memory_limit, cpu_request, memory_request;
     std::vector<std::string> env, labels, ports, domains, command;
     int replicas = 1;
-    std::string ttl;
-    bool ttl_given = false, purge_on_expiry = false;
+    std::string ttl, branch;
+    bool ttl_given = false, purge_on_expiry = false, reuse = false;
     bool no_volume = false, wait = false, no_wait = false;
     int timeout = 300;
   };
   auto ca = std::make_shared<CreateArgs>();
   auto* create = app.add_subcommand(
       "create", "Create an environment and (by default on a terminal) wait until it runs");
-  create->add_option("name", ca->name, "Environment name (DNS label, up to 40 characters)")
-      ->required();
+  create->add_option("name", ca->name,
+                     "Environment name (DNS label, up to 40 characters; omit with --from-branch)");
+  create->add_option("--from-branch", ca->branch,
+                     "CI branch: the environment is named after it (berth name-for) and "
+                     "labelled berth.dev/branch");
+  create->add_flag("--reuse", ca->reuse,
+                   "If the environment exists (for the same branch), use it instead of failing");
   create->add_option("-i,--image", ca->image, "Image reference (default: config default_image)");
   create->add_option("-e,--env", ca->env, "Environment variable KEY=VALUE (repeatable)");
   create->add_option("-l,--label", ca->labels, "Label KEY=VALUE (repeatable)");
@@ -359,9 +366,22 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   create->add_flag("--no-wait", ca->no_wait, "Return as soon as the environment is accepted");
   create->add_option("--timeout", ca->timeout, "Seconds to wait (default 300)");
   create->callback([&g, &rc, ca] {
+    if (!ca->branch.empty()) {
+      auto derived = core::NameForBranch(ca->branch);
+      if (!derived) return void(rc = ReportError(Wrap(derived.error(), "--from-branch")));
+      if (!ca->name.empty() && ca->name != *derived)
+        return void(rc = ReportError(Error{ErrorCode::kInvalidArgument,
+                                           "give NAME or --from-branch, not both (branch \"" +
+                                               ca->branch + "\" is named " + *derived + ")"}));
+      ca->name = *derived;
+    }
+    if (ca->name.empty())
+      return void(rc = ReportError(
+                      Error{ErrorCode::kInvalidArgument, "a NAME or --from-branch is required"}));
     auto t = OpenTarget(g);
     if (!t) return void(rc = ReportError(t.error()));
     json body = {{"name", ca->name}, {"namespace", t->ns}};
+    if (!ca->branch.empty()) body["branch"] = ca->branch;
     if (!ca->image.empty()) body["image"] = ca->image;
     std::map<std::string, std::string> env, labels;
     if (auto s = ParseKv(ca->env, env, "--env"); !s) return void(rc = ReportError(s.error()));
@@ -403,12 +423,26 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (auto s = CheckTarget(t->ns, ca->name); !s) return void(rc = ReportError(s.error()));
 
     auto created = t->client.Call("POST", "/v1/environments", body.dump());
+    if (!created && created.error().code == ErrorCode::kAlreadyExists && ca->reuse) {
+      // A pipeline's second run: the branch's environment is already there. Another
+      // branch's is not ours to take.
+      auto existing = t->client.Call("GET", Path(t->ns, ca->name));
+      if (!existing) return void(rc = ReportError(existing.error()));
+      const std::string owner = (*existing)["spec"].value("branch", "");
+      if (owner != ca->branch) return void(rc = ReportError(created.error()));
+      if ((*existing)["spec"].value("deleting", false))
+        return void(rc = ReportError(Error{ErrorCode::kConflict,
+                                           "environment " + t->ns + "/" + ca->name +
+                                               " is being deleted; create it again after"}));
+      created = std::move(existing);
+    }
     if (!created) return void(rc = ReportError(created.error()));
     bool wait = ca->wait || (!ca->no_wait && Interactive());
     json view = *created;
     if (wait) {
       bool human = g.output == "table" || g.output == "wide";
-      auto v = WaitRunning(t->client, view["spec"]["namespace"], ca->name, 1, ca->timeout,
+      auto v = WaitRunning(t->client, view["spec"]["namespace"], ca->name,
+                           view["spec"].value("generation", int64_t{1}), ca->timeout,
                            human && ::isatty(STDERR_FILENO));
       if (!v && v.error().code == ErrorCode::kUnavailable) {
         // The create itself succeeded: say so, whatever happened while waiting.
@@ -424,6 +458,21 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       view = *v;
     }
     PrintView(g, view);
+  });
+
+  // ---- name-for
+  auto branch = std::make_shared<std::string>();
+  auto* name_for = app.add_subcommand(
+      "name-for", "Print the environment name for a CI branch (what create --from-branch uses)");
+  name_for->add_option("branch", *branch, "Branch name, e.g. \"feature/JIRA-123_Add stuff\"")
+      ->required();
+  name_for->callback([&g, &rc, branch] {
+    auto n = core::NameForBranch(*branch);
+    if (!n) return void(rc = ReportError(n.error()));
+    if (g.output == "json")
+      PrintJson(std::cout, json{{"branch", *branch}, {"name", *n}});
+    else
+      std::cout << *n << "\n";
   });
 
   // ---- list

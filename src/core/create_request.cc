@@ -92,11 +92,11 @@ auto Enum(Result<E> (*parse)(const std::string&)) {
 
 Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_given,
                                             bool* ttl_given) {
-  if (auto s =
-          util::StrictObject(j, "",
-                             {"namespace", "name", "image", "release_mode", "replicas", "ports",
-                              "resources", "env", "labels", "command", "domains", "pull_policy",
-                              "volume_mount", "controller", "ttl_seconds", "purge_on_expiry"});
+  if (auto s = util::StrictObject(
+          j, "",
+          {"namespace", "name", "image", "release_mode", "replicas", "ports", "resources", "env",
+           "labels", "command", "domains", "pull_policy", "volume_mount", "controller",
+           "ttl_seconds", "purge_on_expiry", "branch"});
       !s)
     return Fail(s.error());
   EnvironmentSpec spec;  // its defaults are the request's: namespace default, volume /apps...
@@ -105,7 +105,8 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
                             {"name", &spec.name},
                             {"image", &spec.image},
                             {"volume_mount", &spec.volume_mount},
-                            {"controller", &spec.controller}})
+                            {"controller", &spec.controller},
+                            {"branch", &spec.branch}})
     if (auto s = Optional(j, "", key, *field, str); !s) return Fail(s.error());
   if (auto s = Optional(j, "", "release_mode", spec.release_mode, Enum(ParseReleaseMode)); !s)
     return Fail(s.error());

@@ -6,6 +6,7 @@
 // those of the regular expressions the scanners replaced (tests/unit/core/validate_test.cc).
 #include "berth/validate.h"
 
+#include "core/branch_name.h"
 #include "core/duration.h"
 
 #include <arpa/inet.h>
@@ -498,6 +499,8 @@ Status ValidateSpec(const EnvironmentSpec& spec) {
   if (spec.command.size() > 256) return Invalid("command has too many arguments");
   for (const auto& a : spec.command)
     if (a.find('\0') != std::string::npos) return Invalid("command arguments must not contain NUL");
+  if (!spec.branch.empty())
+    if (auto s = core::ValidateBranch(spec.branch); !s) return s;
   if (spec.ttl_seconds < 0) return Invalid("ttl must not be negative");
   if (spec.ttl_seconds > core::kMaxTtlSeconds) return Invalid("ttl must be at most ten years");
   return {};

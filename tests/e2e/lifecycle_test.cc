@@ -1,7 +1,7 @@
-// Environments that expire, through the real binary: `berth serve` on Podman's Docker API and
-// the CLI. An environment past its TTL is deleted by the controller (its volume kept unless it
-// asked for a purge), `berth extend` moves or removes the expiry, and a namespace's default TTL
-// applies when a create names none.
+// An environment's life in a pipeline, through the real binary: `berth serve` on Podman's
+// Docker API and the CLI. An environment past its TTL is deleted by the controller (its volume
+// kept unless it asked for a purge), `berth extend` moves or removes the expiry, a namespace's
+// default TTL applies when a create names none, and a CI branch maps to one stable name.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -183,6 +183,56 @@ TEST_F(Lifecycle, ANamespacesDefaultTtlAppliesWhenACreateNamesNone) {
   ASSERT_TRUE(GoneWithin("job-1", {"-n", "ci"}, 60)) << server_->LogTail();
   EXPECT_EQ(server_->Cli({"view", "dflt"}).exit_code, 0);
   EXPECT_EQ(server_->Cli({"view", "forever"}).exit_code, 0);
+}
+
+TEST_F(Lifecycle, ABranchAlwaysMapsToTheSameEnvironment) {
+  StartServer();
+  const std::string branch = "feature/JIRA-123_Add stuff";
+  auto n = server_->Cli({"name-for", branch});
+  ASSERT_EQ(n.exit_code, 0) << n.err;
+  EXPECT_EQ(n.out, "feature-jira-123-add-stuff\n");
+  EXPECT_EQ(Json(server_->Cli({"name-for", branch, "-o", "json"}))["name"],
+            "feature-jira-123-add-stuff");
+
+  auto v = Json(server_->Cli({"create", "--from-branch", branch, "--wait", "-o", "json"}));
+  EXPECT_EQ(v["spec"]["name"], "feature-jira-123-add-stuff");
+  EXPECT_EQ(v["spec"]["branch"], branch);
+  EXPECT_EQ(v["spec"]["labels"]["berth.dev/branch"], "feature-jira-123-add-stuff");
+  ASSERT_EQ(v["status"]["phase"], "Running") << v.dump();
+  EXPECT_NE(server_->Cli({"view", "feature-jira-123-add-stuff"}).out.find("Branch:      " + branch),
+            std::string::npos);
+
+  // The pipeline's next run: the same environment, untouched; without --reuse, exit 4.
+  auto again =
+      Json(server_->Cli({"create", "--from-branch", branch, "--reuse", "--wait", "-o", "json"}));
+  EXPECT_EQ(again["status"]["workload_id"], v["status"]["workload_id"]);
+  EXPECT_EQ(again["spec"]["created_at"], v["spec"]["created_at"]);
+  EXPECT_EQ(server_->Cli({"create", "--from-branch", branch, "--no-wait"}).exit_code, 4);
+  // Another branch that normalizes alike does not get it, even with --reuse.
+  auto clash = server_->Cli(
+      {"create", "--from-branch", "Feature/jira-123 add_stuff", "--reuse", "--no-wait"});
+  EXPECT_EQ(clash.exit_code, 4) << clash.err;
+  EXPECT_NE(clash.err.find("for branch \"" + branch + "\""), std::string::npos) << clash.err;
+
+  // A long branch is cut with a hash; the same one gives the same name.
+  const std::string long_branch =
+      "bugfix/PROJ-4711-make-the-checkout-page-survive-a-very-slow-payment-provider";
+  auto ln = server_->Cli({"name-for", long_branch});
+  ASSERT_EQ(ln.exit_code, 0);
+  std::string lname = ln.out.substr(0, ln.out.size() - 1);
+  EXPECT_EQ(lname.size(), 40u);
+  EXPECT_EQ(server_->Cli({"name-for", long_branch}).out, ln.out);
+  auto lv = Json(server_->Cli({"create", "--from-branch", long_branch, "--no-wait", "-o", "json"}));
+  EXPECT_EQ(lv["spec"]["name"], lname);
+
+  // Bad input: exit 2, nothing stored.
+  EXPECT_EQ(server_->Cli({"create", "other", "--from-branch", branch, "--no-wait"}).exit_code, 2);
+  EXPECT_EQ(server_->Cli({"create", "--from-branch", "bad\nbranch", "--no-wait"}).exit_code, 2);
+  EXPECT_EQ(server_->Cli({"name-for", std::string(300, 'a')}).exit_code, 2);
+  EXPECT_EQ(server_->Cli({"create", "--no-wait"}).exit_code, 2);
+  EXPECT_EQ(server_->Cli({"view", "other"}).exit_code, 3);
+  auto all = Json(server_->Cli({"list", "-o", "json"}));
+  EXPECT_EQ(all.size(), 2u) << all.dump();
 }
 
 }  // namespace

@@ -603,5 +603,30 @@ TEST_F(ControllerTest, TheNamespacesDefaultTtlAppliesOnlyWhenNoneIsGiven) {
   EXPECT_EQ(never->spec.expires_at, "");
 }
 
+TEST_F(ControllerTest, ABranchNamesItsEnvironmentAndLabelsIt) {
+  auto spec = Spec("feature-x-1");
+  spec.branch = "Feature/X_1";
+  auto v = service->Create(spec);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->spec.labels.at("berth.dev/branch"), "feature-x-1");
+  // The API does not take a name that is not the branch's.
+  auto wrong = Spec("something-else");
+  wrong.branch = "Feature/X_1";
+  auto w = service->Create(wrong);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(w.error().message.find("feature-x-1"), std::string::npos) << w.error().message;
+  // Two branches that normalize alike: the second is told whose the name is.
+  auto clash = Spec("feature-x-1");
+  clash.branch = "feature/x-1";
+  auto c = service->Create(clash);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(c.error().message.find("Feature/X_1"), std::string::npos) << c.error().message;
+  auto bad = Spec("b");
+  bad.branch = std::string("a\x01", 2);
+  EXPECT_EQ(service->Create(bad).error().code, ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace berth::controller
