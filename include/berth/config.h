@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,23 @@
 #include "berth/result.h"
 
 namespace berth {
+
+// Limits on what one namespace may hold; 0 / "" = no limit. CPU and memory are the sums of the
+// environments' limits times their replicas, as Kubernetes counts limits.cpu in a quota.
+struct Quota {
+  int max_environments = 0;
+  std::string max_cpu;     // "8", "2500m"
+  std::string max_memory;  // "16Gi"
+  bool Any() const { return max_environments > 0 || !max_cpu.empty() || !max_memory.empty(); }
+};
+
+// [namespaces.<ns>]: what one namespace sets for itself; unset = the [environments] value.
+struct NamespaceSettings {
+  std::optional<int64_t> default_ttl_seconds;
+  std::optional<int> max_environments;
+  std::optional<std::string> max_cpu;
+  std::optional<std::string> max_memory;
+};
 
 struct Config {
   // True when this replica must hold the leader lease to run the controller.
@@ -52,11 +70,14 @@ struct Config {
   std::vector<std::string> allowed_domains;
   std::vector<int> extra_host_ports;
   std::string host_ip = "127.0.0.1";  // address published ports bind to and routes point at
-  // The TTL of an environment created without one (seconds; 0 = never), and per namespace
-  // ([namespaces.<ns>] default_ttl). Written as "8h", "3d" or seconds.
+  // The TTL of an environment created without one (seconds; 0 = never). Written as "8h",
+  // "3d" or seconds.
   int64_t default_ttl_seconds = 0;
-  std::map<std::string, int64_t> namespace_ttl_seconds;
+  // What each namespace may hold at most (see Quota); [namespaces.<ns>] overrides per key.
+  Quota quota;
+  std::map<std::string, NamespaceSettings> namespaces;
   int64_t DefaultTtlFor(const std::string& ns) const;
+  Quota QuotaFor(const std::string& ns) const;
 
   // [runtime]
   std::string runtime = "docker";  // "docker" | "kubernetes"

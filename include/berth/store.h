@@ -96,6 +96,9 @@ inline constexpr std::string_view kStatus = "/berth/status/";
 inline constexpr std::string_view kPorts = "/berth/ports/";
 // Domain claims: /berth/domains/<domain> = "<ns>/<name>" of the environment that claimed it.
 inline constexpr std::string_view kDomains = "/berth/domains/";
+// A namespace's quota lock: every create in a namespace with a quota rewrites it in its
+// transaction, so two creates cannot both take the last place (value: the usage it saw).
+inline constexpr std::string_view kQuotas = "/berth/quotas/";
 inline constexpr std::string_view kRoutes = "/devnginx/";
 // This installation's identity (controller/installation.h), written once on first start.
 inline constexpr std::string_view kInstallation = "/berth/installation";
@@ -110,6 +113,9 @@ inline std::string Route(std::string_view ns, std::string_view name) {
 }
 inline std::string Port(int port) {
   return std::string(kPorts) + std::to_string(port);
+}
+inline std::string Quota(std::string_view ns) {
+  return std::string(kQuotas) + std::string(ns);
 }
 inline std::string Domain(std::string_view domain) {
   return std::string(kDomains) + std::string(domain);

@@ -77,6 +77,89 @@ Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
   return {};
 }
 
+namespace {
+
+// CPU (nano-CPUs) and memory (bytes) an environment may use: its limits times its replicas.
+struct Usage {
+  int64_t environments = 0;
+  int64_t cpu_nanos = 0;
+  int64_t memory_bytes = 0;
+};
+
+Usage UsageOf(const EnvironmentSpec& s) {
+  Usage u;
+  u.environments = 1;
+  const int64_t replicas = s.replicas;
+  // Limits are validated and bounded (4096 CPUs, 1Pi), replicas at most 100: no overflow.
+  if (auto c = CpuToNanoCpus(s.resources.cpu_limit)) u.cpu_nanos = *c * replicas;
+  if (auto m = MemoryToBytes(s.resources.memory_limit)) u.memory_bytes = *m * replicas;
+  return u;
+}
+
+std::string ShowCpu(int64_t nanos) {
+  if (nanos % 1000000000 == 0) return std::to_string(nanos / 1000000000);
+  return std::to_string(nanos / 1000000) + "m";
+}
+
+std::string ShowMemory(int64_t bytes) {
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {int64_t{1} << 40, "Ti"}, {int64_t{1} << 30, "Gi"}, {int64_t{1} << 20, "Mi"}, {1024, "Ki"}};
+  for (auto [size, suffix] : kUnits)
+    if (bytes >= size && bytes % size == 0) return std::to_string(bytes / size) + suffix;
+  return std::to_string(bytes);
+}
+
+}  // namespace
+
+Status EnvironmentService::CheckQuota(const EnvironmentSpec& spec, Txn& txn) {
+  const Quota q = config_.QuotaFor(spec.ns);
+  if (!q.Any()) return {};
+  // The lock first, then the listing: a create that commits after this read rewrites the lock,
+  // so our transaction fails its compare and counts again.
+  const std::string lock_key = store::keys::Quota(spec.ns);
+  auto lock = store_.Get(lock_key);
+  if (!lock) return Fail(lock.error());
+  auto specs = store_.List(std::string(store::keys::kSpecs) + spec.ns + "/");
+  if (!specs) return Fail(specs.error());
+  Usage used;
+  for (const auto& kv : specs->kvs) {
+    auto other = ParseSpec(kv.value);
+    if (!other || other->deleting) continue;  // one being deleted is on its way out
+    Usage u = UsageOf(*other);
+    used.environments += u.environments;
+    used.cpu_nanos += u.cpu_nanos;
+    used.memory_bytes += u.memory_bytes;
+  }
+  const Usage need = UsageOf(spec);
+  auto refuse = [&](const std::string& what, const std::string& used_s, const std::string& max_s,
+                    const std::string& key) {
+    const bool own = config_.namespaces.count(spec.ns) > 0;
+    return Fail(ErrorCode::kPermissionDenied,
+                "namespace " + spec.ns + " is over its quota: " + what + " would be " + used_s +
+                    " of at most " + max_s + " (" +
+                    (own ? "namespaces." + spec.ns + "." : std::string("environments.")) + key +
+                    "); delete an environment or ask an admin to raise it");
+  };
+  if (q.max_environments > 0 && used.environments + 1 > q.max_environments)
+    return refuse("environments", std::to_string(used.environments + 1),
+                  std::to_string(q.max_environments), "max_environments");
+  if (!q.max_cpu.empty())
+    if (auto max = CpuToNanoCpus(q.max_cpu); max && used.cpu_nanos + need.cpu_nanos > *max)
+      return refuse("CPU limits", ShowCpu(used.cpu_nanos) + " in use + " + ShowCpu(need.cpu_nanos),
+                    q.max_cpu, "max_cpu");
+  if (!q.max_memory.empty())
+    if (auto max = MemoryToBytes(q.max_memory); max && used.memory_bytes + need.memory_bytes > *max)
+      return refuse("memory limits",
+                    ShowMemory(used.memory_bytes) + " in use + " + ShowMemory(need.memory_bytes),
+                    q.max_memory, "max_memory");
+  nlohmann::json seen = {{"environments", used.environments + 1},
+                         {"cpu", ShowCpu(used.cpu_nanos + need.cpu_nanos)},
+                         {"memory", ShowMemory(used.memory_bytes + need.memory_bytes)}};
+  txn.compares.push_back(Compare{lock_key, *lock ? (*lock)->mod_revision : 0});
+  txn.ops.push_back(Op::Put(lock_key, seen.dump()));
+  return {};
+}
+
 Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOptions& opts) {
   if (spec.ns.empty()) spec.ns = config_.default_namespace;
   if (spec.image.empty()) spec.image = config_.default_image;
@@ -125,10 +208,14 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
   const std::string skey = store::keys::Spec(spec.ns, spec.name);
   const std::vector<PortSpec> requested = spec.ports;
 
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  // Creates in one namespace with a quota all rewrite its lock, so a burst of them settles
+  // one per round: enough rounds for a CI burst, each after a short jittered pause.
+  static thread_local std::mt19937 jitter{std::random_device{}()};
+  for (int attempt = 0; attempt < 64; ++attempt) {
     spec.ports = requested;
     Txn txn;
     txn.compares.push_back(Compare{skey, 0});
+    if (auto s = CheckQuota(spec, txn); !s) return Fail(s.error());
     if (auto s = AllocatePorts(spec, txn); !s) return Fail(s.error());
     if (auto s = store::ClaimDomains(store_, spec.Key(), spec.domains, txn); !s)
       return Fail(s.error());
@@ -151,8 +238,10 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
       return Fail(ErrorCode::kAlreadyExists,
                   "environment " + spec.Key() + " already exists" + owner);
     }
-    // A port or domain was taken by a concurrent create: pick again (a domain is then refused).
-    std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+    // A port or domain was taken by a concurrent create, or another create in the namespace
+    // moved its quota lock: pick and count again (a domain is then refused).
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(attempt, 20) + static_cast<int>(jitter() % 8)));
   }
   return Fail(ErrorCode::kUnavailable,
               "could not reserve host ports and domains (too much contention)");

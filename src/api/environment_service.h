@@ -56,6 +56,9 @@ class EnvironmentService {
 
  private:
   Status AllocatePorts(EnvironmentSpec& spec, store::Txn& txn);
+  // Refuses a create that would take the namespace past its quota (kPermissionDenied naming
+  // the quota and the use), and adds the namespace's quota lock to `txn`.
+  Status CheckQuota(const EnvironmentSpec& spec, store::Txn& txn);
   // Normalizes the requested domains and checks each may be claimed here (base domains,
   // allowed_domains, no IPs).
   Status CheckDomains(EnvironmentSpec& spec) const;

@@ -39,10 +39,18 @@ std::string Ttl(int64_t seconds) {
 // The [namespaces.<ns>] tables, as one value: they come from the file alone.
 std::string Namespaces(const Config& c) {
   std::string out = "{";
-  bool first = true;
-  for (const auto& [ns, ttl] : c.namespace_ttl_seconds) {
-    out += (first ? "" : ", ") + ns + " = {default_ttl = " + Ttl(ttl) + "}";
-    first = false;
+  bool first_ns = true;
+  for (const auto& [ns, n] : c.namespaces) {
+    std::vector<std::string> kv;
+    if (n.default_ttl_seconds) kv.push_back("default_ttl = " + Ttl(*n.default_ttl_seconds));
+    if (n.max_environments)
+      kv.push_back("max_environments = " + std::to_string(*n.max_environments));
+    if (n.max_cpu) kv.push_back("max_cpu = " + Quote(*n.max_cpu));
+    if (n.max_memory) kv.push_back("max_memory = " + Quote(*n.max_memory));
+    out += (first_ns ? "" : ", ") + ns + " = {";
+    for (size_t i = 0; i < kv.size(); ++i) out += (i ? ", " : "") + kv[i];
+    out += "}";
+    first_ns = false;
   }
   return out + "}";
 }
@@ -106,6 +114,9 @@ std::vector<std::pair<std::string, std::string>> ConfigFields(const Config& c) {
       {"environments.extra_host_ports", IntList(c.extra_host_ports)},
       {"environments.host_ip", Quote(c.host_ip)},
       {"environments.default_ttl", Ttl(c.default_ttl_seconds)},
+      {"environments.max_environments", std::to_string(c.quota.max_environments)},
+      {"environments.max_cpu", Quote(c.quota.max_cpu)},
+      {"environments.max_memory", Quote(c.quota.max_memory)},
       {"namespaces", Namespaces(c)},
       {"runtime.kind", Quote(c.runtime)},
       {"runtime.docker_host", Quote(c.docker_host)},

@@ -119,7 +119,34 @@ void ReadDuration(TomlFile& t, const toml::node_view<const toml::node>& node,
   }
 }
 
-// [namespaces.<ns>] default_ttl = "8h": per-namespace settings.
+// A CPU or memory quantity for a quota ("" = no limit).
+void ReadQuantity(TomlFile& t, const toml::node_view<const toml::node>& node,
+                  const std::string& key, bool cpu, std::string& out) {
+  if (!node) return;
+  auto v = node.value_exact<std::string>();
+  if (!v) {
+    t.errors.push_back(key + " must be a string quantity such as " +
+                       (cpu ? "\"8\" or \"2500m\"" : "\"16Gi\""));
+    return;
+  }
+  if (!v->empty())
+    if (auto s = ValidateQuantity(*v, cpu); !s) {
+      t.errors.push_back(key + ": " + s.error().message);
+      return;
+    }
+  out = *v;
+}
+
+void ReadCount(TomlFile& t, const toml::node_view<const toml::node>& node, const std::string& key,
+               int& out) {
+  if (!node) return;
+  auto v = node.value_exact<int64_t>();
+  if (!v || *v < 0 || *v > 1000000)
+    return t.errors.push_back(key + " must be an integer from 0 (no limit) to 1000000");
+  out = static_cast<int>(*v);
+}
+
+// [namespaces.<ns>]: per-namespace settings, each key optional.
 void ReadNamespaces(TomlFile& t, Config& c) {
   auto node = t.table["namespaces"];
   if (!node) return;
@@ -138,13 +165,32 @@ void ReadNamespaces(TomlFile& t, Config& c) {
       continue;
     }
     for (const auto& [key, v] : *sub)
-      if (key.str() != "default_ttl")
-        t.errors.push_back(where + "." + std::string(key.str()) + " is not a setting");
+      if (key.str() != "default_ttl" && key.str() != "max_environments" && key.str() != "max_cpu" &&
+          key.str() != "max_memory")
+        t.errors.push_back(where + "." + std::string(key.str()) +
+                           " is not a setting (default_ttl, max_environments, max_cpu, "
+                           "max_memory)");
+    auto at = [&](const char* key) { return toml::node_view<const toml::node>(sub->get(key)); };
+    NamespaceSettings& n = c.namespaces[ns];
     if (sub->contains("default_ttl")) {
       int64_t ttl = 0;
-      ReadDuration(t, toml::node_view<const toml::node>(sub->get("default_ttl")),
-                   where + ".default_ttl", ttl);
-      c.namespace_ttl_seconds[ns] = ttl;
+      ReadDuration(t, at("default_ttl"), where + ".default_ttl", ttl);
+      n.default_ttl_seconds = ttl;
+    }
+    if (sub->contains("max_environments")) {
+      int count = 0;
+      ReadCount(t, at("max_environments"), where + ".max_environments", count);
+      n.max_environments = count;
+    }
+    if (sub->contains("max_cpu")) {
+      std::string q;
+      ReadQuantity(t, at("max_cpu"), where + ".max_cpu", true, q);
+      n.max_cpu = q;
+    }
+    if (sub->contains("max_memory")) {
+      std::string q;
+      ReadQuantity(t, at("max_memory"), where + ".max_memory", false, q);
+      n.max_memory = q;
     }
   }
 }
@@ -298,6 +344,13 @@ Result<Config> LoadConfig(const std::string& path) {
     ReadPortRange(t, c.port_min, c.port_max);
     ReadDuration(t, std::as_const(t.table)["environments"]["default_ttl"],
                  "environments.default_ttl", c.default_ttl_seconds);
+    {
+      auto env = std::as_const(t.table)["environments"];
+      ReadCount(t, env["max_environments"], "environments.max_environments",
+                c.quota.max_environments);
+      ReadQuantity(t, env["max_cpu"], "environments.max_cpu", true, c.quota.max_cpu);
+      ReadQuantity(t, env["max_memory"], "environments.max_memory", false, c.quota.max_memory);
+    }
     ReadNamespaces(t, c);
     Read(t, "runtime", "kind", c.runtime);
     Read(t, "runtime", "docker_host", c.docker_host);
@@ -385,8 +438,21 @@ Result<Config> LoadConfig(const std::string& path) {
 }
 
 int64_t Config::DefaultTtlFor(const std::string& ns) const {
-  auto it = namespace_ttl_seconds.find(ns);
-  return it != namespace_ttl_seconds.end() ? it->second : default_ttl_seconds;
+  auto it = namespaces.find(ns);
+  if (it != namespaces.end() && it->second.default_ttl_seconds)
+    return *it->second.default_ttl_seconds;
+  return default_ttl_seconds;
+}
+
+Quota Config::QuotaFor(const std::string& ns) const {
+  Quota q = quota;
+  auto it = namespaces.find(ns);
+  if (it == namespaces.end()) return q;
+  const NamespaceSettings& n = it->second;
+  if (n.max_environments) q.max_environments = *n.max_environments;
+  if (n.max_cpu) q.max_cpu = *n.max_cpu;
+  if (n.max_memory) q.max_memory = *n.max_memory;
+  return q;
 }
 
 bool Config::LeaderElectionEnabled() const {

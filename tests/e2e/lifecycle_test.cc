@@ -235,5 +235,37 @@ TEST_F(Lifecycle, ABranchAlwaysMapsToTheSameEnvironment) {
   EXPECT_EQ(all.size(), 2u) << all.dump();
 }
 
+TEST_F(Lifecycle, ACreateOverTheNamespacesQuotaIsRefusedNamingIt) {
+  StartServer("max_environments = 2\n",
+              "\n[namespaces.team]\nmax_environments = 0\nmax_memory = \"3000Mi\"\n");
+  ASSERT_EQ(server_->Cli({"create", "one", "--no-wait"}).exit_code, 0);
+  ASSERT_EQ(server_->Cli({"create", "two", "--no-wait"}).exit_code, 0);
+  auto third = server_->Cli({"create", "three", "--no-wait"});
+  EXPECT_EQ(third.exit_code, 5) << third.err;
+  EXPECT_NE(third.err.find("namespace default is over its quota: environments would be 3 of at "
+                           "most 2 (environments.max_environments)"),
+            std::string::npos)
+      << third.err;
+  EXPECT_EQ(server_->Cli({"view", "three"}).exit_code, 3);
+  // A deleted one frees its place.
+  ASSERT_EQ(server_->Cli({"delete", "one", "--wait"}).exit_code, 0);
+  EXPECT_EQ(server_->Cli({"create", "three", "--no-wait"}).exit_code, 0);
+
+  // Another namespace, its own quota: memory limits (2000Mi each by default).
+  ASSERT_EQ(server_->Cli({"create", "a", "-n", "team", "--no-wait"}).exit_code, 0);
+  auto big = server_->Cli({"create", "b", "-n", "team", "--no-wait"});
+  EXPECT_EQ(big.exit_code, 5);
+  EXPECT_NE(big.err.find("memory limits would be 2000Mi in use + 2000Mi of at most 3000Mi "
+                         "(namespaces.team.max_memory)"),
+            std::string::npos)
+      << big.err;
+  EXPECT_EQ(server_->Cli({"create", "b", "-n", "team", "--memory-limit", "1000Mi", "--no-wait"})
+                .exit_code,
+            0);
+  // `config view` shows the namespace tables.
+  auto cfg = server_->Cli({"config", "view", "-o", "json"});
+  EXPECT_NE(cfg.out.find("max_memory = \\\"3000Mi\\\""), std::string::npos) << cfg.out;
+}
+
 }  // namespace
 }  // namespace berth::testing

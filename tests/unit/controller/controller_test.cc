@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -583,7 +584,7 @@ TEST_F(ControllerTest, ExtendMovesTheExpiryAndZeroClearsIt) {
 
 TEST_F(ControllerTest, TheNamespacesDefaultTtlAppliesOnlyWhenNoneIsGiven) {
   cfg.default_ttl_seconds = 600;
-  cfg.namespace_ttl_seconds["ci"] = 30;
+  cfg.namespaces["ci"].default_ttl_seconds = 30;
   service = std::make_unique<api::EnvironmentService>(*st, cfg);
   auto a = service->Create(Spec("a"));
   ASSERT_TRUE(a);
@@ -626,6 +627,94 @@ TEST_F(ControllerTest, ABranchNamesItsEnvironmentAndLabelsIt) {
   auto bad = Spec("b");
   bad.branch = std::string("a\x01", 2);
   EXPECT_EQ(service->Create(bad).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ControllerTest, ANamespaceQuotaRefusesTheCreateThatWouldPassIt) {
+  cfg.quota.max_environments = 2;              // every namespace
+  cfg.namespaces["big"].max_environments = 0;  // no limit here
+  cfg.namespaces["small"].max_cpu = "1";
+  cfg.namespaces["small"].max_environments = 0;
+  cfg.namespaces["mem"].max_memory = "3Gi";
+  cfg.namespaces["mem"].max_environments = 0;
+  service = std::make_unique<api::EnvironmentService>(*st, cfg);
+  ASSERT_TRUE(service->Create(Spec("a")));
+  ASSERT_TRUE(service->Create(Spec("b")));
+  auto c = service->Create(Spec("c"));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(c.error().message,
+            "namespace default is over its quota: environments would be 3 of at most 2 "
+            "(environments.max_environments); delete an environment or ask an admin to raise it");
+  EXPECT_EQ(service->Get("default", "c").error().code, ErrorCode::kNotFound);
+  // One being deleted no longer counts.
+  ASSERT_TRUE(service->Delete("default", "a", false));
+  EXPECT_TRUE(service->Create(Spec("c")));
+
+  for (int i = 0; i < 3; ++i) {
+    auto s = Spec("x" + std::to_string(i));
+    s.ns = "big";
+    EXPECT_TRUE(service->Create(s)) << i;
+  }
+
+  // CPU and memory: limits times replicas (defaults 500m and 2000Mi).
+  auto s1 = Spec("s1");
+  s1.ns = "small";
+  ASSERT_TRUE(service->Create(s1));  // 500m, 2000Mi
+  auto s2 = Spec("s2");
+  s2.ns = "small";
+  s2.resources.memory_limit = "512Mi";
+  ASSERT_TRUE(service->Create(s2));  // 1 CPU, 2512Mi: at the CPU limit exactly
+  auto s3 = Spec("s3");
+  s3.ns = "small";
+  s3.resources.cpu_limit = "10m";  // the smallest a request of 10m allows
+  s3.resources.memory_limit = "100Mi";
+  auto r3 = service->Create(s3);
+  ASSERT_FALSE(r3);
+  EXPECT_NE(r3.error().message.find("CPU limits would be 1 in use + 10m of at most 1 "
+                                    "(namespaces.small.max_cpu)"),
+            std::string::npos)
+      << r3.error().message;
+  ASSERT_TRUE(service->Delete("default", "b", false));  // another namespace frees nothing here
+  EXPECT_FALSE(service->Create(s3));
+  // Memory alone, in a namespace that limits only memory.
+  auto m1 = Spec("m1");
+  m1.ns = "mem";
+  m1.replicas = 2;  // 2 x 1Gi
+  m1.resources.memory_limit = "1Gi";
+  ASSERT_TRUE(service->Create(m1));
+  auto m2 = Spec("m2");
+  m2.ns = "mem";
+  m2.resources.memory_limit = "1025Mi";
+  auto r = service->Create(m2);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("memory limits would be 2Gi in use + 1025Mi of at most 3Gi "
+                                   "(namespaces.mem.max_memory)"),
+            std::string::npos)
+      << r.error().message;
+  m2.resources.memory_limit = "1Gi";
+  EXPECT_TRUE(service->Create(m2));
+}
+
+TEST_F(ControllerTest, ConcurrentCreatesNeverPassTheQuota) {
+  cfg.quota.max_environments = 5;
+  service = std::make_unique<api::EnvironmentService>(*st, cfg);
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i)
+    threads.emplace_back([&, i] {
+      auto r = service->Create(Spec("q" + std::to_string(i)));
+      if (r)
+        ok++;
+      else if (r.error().code == ErrorCode::kPermissionDenied)
+        refused++;
+      else
+        other++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(refused, 11);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(service->List("default")->size(), 5u);
 }
 
 }  // namespace

@@ -147,6 +147,40 @@ default_ttl = 0
   }
 }
 
+TEST_F(ConfigTest, QuotasGlobalAndPerNamespace) {
+  auto c = LoadConfig(Write(R"(
+[environments]
+max_environments = 20
+max_cpu = "8"
+
+[namespaces.ci]
+max_environments = 50
+max_memory = "64Gi"
+
+[namespaces.free]
+max_environments = 0
+max_cpu = ""
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  auto d = c->QuotaFor("default");
+  EXPECT_EQ(d.max_environments, 20);
+  EXPECT_EQ(d.max_cpu, "8");
+  EXPECT_EQ(d.max_memory, "");
+  auto ci = c->QuotaFor("ci");
+  EXPECT_EQ(ci.max_environments, 50);
+  EXPECT_EQ(ci.max_cpu, "8");  // not overridden: the [environments] value
+  EXPECT_EQ(ci.max_memory, "64Gi");
+  EXPECT_FALSE(c->QuotaFor("free").Any());
+  for (const char* text :
+       {"[environments]\nmax_environments = -1\n", "[environments]\nmax_environments = \"5\"\n",
+        "[environments]\nmax_cpu = 8\n", "[environments]\nmax_cpu = \"lots\"\n",
+        "[environments]\nmax_memory = \"16GB\"\n", "[namespaces.ci]\nmax_cpu = \"-1\"\n",
+        "[namespaces.ci]\nmax_environments = 2.5\n"}) {
+    auto r = LoadConfig(Write(text));
+    EXPECT_FALSE(r) << text;
+  }
+}
+
 TEST_F(ConfigTest, MissingNamedFileIsAnError) {
   auto c = LoadConfig(dir.path() + "/nope.toml");
   ASSERT_FALSE(c);
