@@ -30,6 +30,15 @@ struct NamespaceSettings {
   std::optional<std::string> max_memory;
 };
 
+// [registries."host:port"]: a login for a private registry, used before the Docker CLI's
+// config.json (runtime/registry_auth.h).
+struct RegistryLogin {
+  std::string registry;  // "harbor.example.com", "127.0.0.1:5000"
+  std::string username;
+  std::string password;       // or:
+  std::string password_file;  // read at each pull, trailing newline dropped
+};
+
 struct Config {
   // True when this replica must hold the leader lease to run the controller.
   bool LeaderElectionEnabled() const;
@@ -83,6 +92,9 @@ struct Config {
   std::string runtime = "docker";  // "docker" | "kubernetes"
   std::string docker_host;         // "unix:///run/podman/podman.sock"; "" = $DOCKER_HOST or default
   std::string network;             // docker network; "" = engine default bridge
+  // Where the Docker CLI's config.json is: "" = $DOCKER_CONFIG, else ~/.docker.
+  std::string docker_config;
+  std::vector<RegistryLogin> registries;
   // [kubernetes]
   std::string kubeconfig;
   std::string kube_context;

@@ -55,6 +55,19 @@ std::string Namespaces(const Config& c) {
   return out + "}";
 }
 
+// The [registries."host"] tables, secrets hidden.
+std::string Registries(const Config& c) {
+  std::string out = "{";
+  for (size_t i = 0; i < c.registries.size(); ++i) {
+    const auto& r = c.registries[i];
+    out += (i ? ", " : "") + Quote(r.registry) + " = {username = " + Quote(r.username) + ", " +
+           (r.password_file.empty() ? std::string("password = \"(set, hidden)\"")
+                                    : "password_file = " + Quote(r.password_file)) +
+           "}";
+  }
+  return out + "}";
+}
+
 std::string Bool(bool b) {
   return b ? "true" : "false";
 }
@@ -121,6 +134,8 @@ std::vector<std::pair<std::string, std::string>> ConfigFields(const Config& c) {
       {"runtime.kind", Quote(c.runtime)},
       {"runtime.docker_host", Quote(c.docker_host)},
       {"runtime.network", Quote(c.network)},
+      {"runtime.docker_config", Quote(c.docker_config)},
+      {"registries", Registries(c)},
       {"kubernetes.kubeconfig", Quote(c.kubeconfig)},
       {"kubernetes.context", Quote(c.kube_context)},
       {"kubernetes.namespace_prefix", Quote(c.kube_namespace_prefix)},

@@ -146,6 +146,51 @@ void ReadCount(TomlFile& t, const toml::node_view<const toml::node>& node, const
   out = static_cast<int>(*v);
 }
 
+// [registries."host"]: username and password (or password_file) per registry.
+void ReadRegistries(TomlFile& t, Config& c) {
+  auto node = t.table["registries"];
+  if (!node) return;
+  auto* tbl = node.as_table();
+  if (!tbl) return t.errors.push_back("registries must be a table of [registries.\"<host>\"]");
+  for (const auto& [name, value] : *tbl) {
+    RegistryLogin l;
+    l.registry = std::string(name.str());
+    std::string where = "registries.\"" + l.registry + "\"";
+    if (l.registry.empty() || l.registry.size() > 253 ||
+        l.registry.find_first_of("/@ \t\"'\\") != std::string::npos) {
+      t.errors.push_back(where + ": a registry is a host[:port], no scheme or path");
+      continue;
+    }
+    auto* sub = value.as_table();
+    if (!sub) {
+      t.errors.push_back(where + " must be a table");
+      continue;
+    }
+    for (const auto& [key, v] : *sub) {
+      std::string k(key.str());
+      std::string* out = k == "username"        ? &l.username
+                         : k == "password"      ? &l.password
+                         : k == "password_file" ? &l.password_file
+                                                : nullptr;
+      if (!out) {
+        t.errors.push_back(where + "." + k +
+                           " is not a setting (username, password, password_file)");
+        continue;
+      }
+      if (auto str = v.value_exact<std::string>())
+        *out = *str;
+      else
+        t.errors.push_back(where + "." + k + " must be a string");
+    }
+    if (l.username.empty()) t.errors.push_back(where + ": username is required");
+    if (l.password.empty() == l.password_file.empty())
+      t.errors.push_back(where + ": give password or password_file (one of them)");
+    if (!l.password_file.empty() && l.password_file.front() != '/')
+      t.errors.push_back(where + ".password_file must be an absolute path");
+    c.registries.push_back(std::move(l));
+  }
+}
+
 // [namespaces.<ns>]: per-namespace settings, each key optional.
 void ReadNamespaces(TomlFile& t, Config& c) {
   auto node = t.table["namespaces"];
@@ -352,9 +397,11 @@ Result<Config> LoadConfig(const std::string& path) {
       ReadQuantity(t, env["max_memory"], "environments.max_memory", false, c.quota.max_memory);
     }
     ReadNamespaces(t, c);
+    ReadRegistries(t, c);
     Read(t, "runtime", "kind", c.runtime);
     Read(t, "runtime", "docker_host", c.docker_host);
     Read(t, "runtime", "network", c.network);
+    Read(t, "runtime", "docker_config", c.docker_config);
     Read(t, "kubernetes", "kubeconfig", c.kubeconfig);
     Read(t, "kubernetes", "context", c.kube_context);
     Read(t, "kubernetes", "namespace_prefix", c.kube_namespace_prefix);
@@ -417,6 +464,7 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_RUNTIME", c.runtime);
   FromEnv("BERTH_DOCKER_HOST", c.docker_host);
   FromEnv("BERTH_NETWORK", c.network);
+  FromEnv("BERTH_DOCKER_CONFIG", c.docker_config);
   FromEnv("BERTH_KUBECONFIG", c.kubeconfig);
   FromEnv("BERTH_KUBE_CONTEXT", c.kube_context);
   FromEnv("BERTH_VOLUME_DRIVER", c.volume_driver);

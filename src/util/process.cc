@@ -77,7 +77,8 @@ Result<Subprocess> Subprocess::Spawn(const std::vector<std::string>& argv,
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, flags);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(
+      &fa, 0, opts.stdin_path.empty() ? "/dev/null" : opts.stdin_path.c_str(), O_RDONLY, 0);
   if (!opts.stdout_path.empty())
     posix_spawn_file_actions_addopen(&fa, 1, opts.stdout_path.c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -164,9 +165,15 @@ int Subprocess::Stop(std::chrono::milliseconds grace) {
 }
 
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                 std::chrono::milliseconds timeout, const SpawnOptions& base) {
+                                 std::chrono::milliseconds timeout, const SpawnOptions& base,
+                                 std::string_view input) {
   TempDir dir("berth-cmd");
   SpawnOptions opts = base;
+  if (!input.empty()) {
+    opts.stdin_path = dir.path() + "/in";
+    if (auto s = WriteFileAtomic(opts.stdin_path, std::string(input), 0600); !s)
+      return Fail(s.error());
+  }
   opts.stdout_path = dir.path() + "/out";
   opts.stderr_path = dir.path() + "/err";
   auto proc = Subprocess::Spawn(argv, opts);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/result.h"
@@ -16,6 +17,7 @@ namespace berth::util {
 
 struct SpawnOptions {
   std::string cwd;
+  std::string stdin_path;                      // "" = /dev/null
   std::map<std::string, std::string> env_set;  // added to / overriding the inherited environment
   std::string stdout_path;                     // "" = inherit; otherwise appended to this file
   std::string stderr_path;                     // "" = inherit; "=stdout" = same as stdout
@@ -59,10 +61,11 @@ struct CommandResult {
   bool timed_out = false;
 };
 
-// Runs argv to completion with a time limit, capturing stdout and stderr.
+// Runs argv to completion with a time limit, capturing stdout and stderr; `input` (if any) is
+// its standard input.
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(30),
-                                 const SpawnOptions& opts = {});
+                                 const SpawnOptions& opts = {}, std::string_view input = {});
 
 // Finds an executable in $PATH (or returns `name` if it has a slash).
 std::string FindExecutable(const std::string& name);

@@ -57,8 +57,10 @@ Result<std::string> BuildTestImage(PodmanService& podman, const std::string& nam
 
   std::string remote = push_to->address() + "/" + name_tag;
   if (auto s = podman.PodmanOk({"tag", local, remote}); !s) return Fail(s.error());
-  if (auto s = podman.PodmanOk({"push", "--tls-verify=false", remote}); !s)
-    return Fail(Wrap(s.error(), "pushing the test image"));
+  std::vector<std::string> push{"push", "--tls-verify=false", remote};
+  if (!push_to->username().empty())
+    push.insert(push.begin() + 1, "--creds=" + push_to->username() + ":" + push_to->password());
+  if (auto s = podman.PodmanOk(push); !s) return Fail(Wrap(s.error(), "pushing the test image"));
   return remote;
 }
 

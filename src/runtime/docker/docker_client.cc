@@ -161,10 +161,10 @@ Result<net::HttpResponse> DockerClient::Call(const std::string& method, const st
   return resp;
 }
 
-Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
-                                                   const std::string& path, milliseconds timeout,
-                                                   const net::ChunkFn& on_chunk,
-                                                   const std::atomic<bool>* cancel) {
+Result<net::HttpResponse> DockerClient::CallStream(
+    const std::string& method, const std::string& path, milliseconds timeout,
+    const net::ChunkFn& on_chunk, const std::atomic<bool>* cancel,
+    const std::map<std::string, std::string>& headers) {
   auto v = Negotiate();
   if (!v) return Fail(v.error());
   net::HttpRequest req;
@@ -172,6 +172,7 @@ Result<net::HttpResponse> DockerClient::CallStream(const std::string& method,
   req.path = "/v" + v->ToString() + path;
   req.timeout = timeout;
   req.cancel = cancel;
+  req.headers = headers;
   auto resp = Lease(*this)->Stream(req, on_chunk);
   if (!resp) return Fail(Unreachable(resp.error()));
   return resp;
@@ -284,7 +285,26 @@ Status DockerClient::Events(const json& filters, int64_t since, const std::atomi
   return {};
 }
 
-Status DockerClient::PullImage(const std::string& ref, const ProgressFn& progress) {
+namespace {
+
+// A refused login is not a missing image: say which it was.
+bool LooksLikeAuthFailure(std::string_view reason) {
+  for (std::string_view word :
+       {"unauthorized", "authentication required", "denied", "invalid username/password", "401"})
+    if (reason.find(word) != std::string_view::npos) return true;
+  return false;
+}
+
+Error PullFailure(const std::string& ref, const std::string& reason) {
+  return Error{ErrorCode::kFailed, LooksLikeAuthFailure(reason)
+                                       ? "pulling image " + ref + ": " + reason
+                                       : "image not found: " + reason};
+}
+
+}  // namespace
+
+Status DockerClient::PullImage(const std::string& ref, const ProgressFn& progress,
+                               const std::string& registry_auth) {
   ImageName n = SplitImageRef(ref);
   std::string path = "/images/create?fromImage=" + util::UrlEncode(n.from_image) +
                      "&tag=" + util::UrlEncode(n.tag);
@@ -301,16 +321,17 @@ Status DockerClient::PullImage(const std::string& ref, const ProgressFn& progres
     });
     return true;
   };
-  auto resp = CallStream("POST", path, kPullTimeout, on_chunk);
+  std::map<std::string, std::string> headers;
+  if (!registry_auth.empty()) headers["X-Registry-Auth"] = registry_auth;
+  auto resp = CallStream("POST", path, kPullTimeout, on_chunk, nullptr, headers);
   if (!resp) return Fail(resp.error());
   // A last line without a newline.
   if (auto err = PullLineError(lines.pending()); err && !stream_error) stream_error = *err;
   if (!Ok(resp->status)) {
     Error e = ErrorFromResponse(resp->status, resp->body, ref);
-    return Fail(ErrorCode::kFailed, "image not found: " + e.message);
+    return Fail(PullFailure(ref, e.message));
   }
-  if (stream_error)
-    return Fail(ErrorCode::kFailed, "image not found: " + ref + ": " + *stream_error);
+  if (stream_error) return Fail(PullFailure(ref, ref + ": " + *stream_error));
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,9 +60,12 @@ class DockerClient {
   // Streams the output into `sink`, decoding stdout/stderr frames unless `tty`.
   Status Logs(const std::string& id, const LogOptions& opts, bool tty, const LogSink& sink);
 
-  // Pulls `ref`, reporting steps through `progress` (may be empty). Any failure the engine
-  // reports, in the status or inside the 200 stream, is kFailed "image not found: ...".
-  Status PullImage(const std::string& ref, const ProgressFn& progress);
+  // Pulls `ref`, reporting steps through `progress` (may be empty), with `registry_auth` as
+  // X-Registry-Auth when set. Any failure the engine reports, in the status or inside the 200
+  // stream, is kFailed with the registry's reason: "image not found: ..." or, for a refused
+  // login, "pulling image REF: ... unauthorized ...".
+  Status PullImage(const std::string& ref, const ProgressFn& progress,
+                   const std::string& registry_auth = {});
   Result<nlohmann::json> InspectImage(const std::string& ref);
 
   // Follows `GET /events` with the given filters ({"type":["container"],...}), one JSON event
@@ -79,7 +83,8 @@ class DockerClient {
   Result<net::HttpResponse> CallStream(const std::string& method, const std::string& path,
                                        std::chrono::milliseconds timeout,
                                        const net::ChunkFn& on_chunk,
-                                       const std::atomic<bool>* cancel = nullptr);
+                                       const std::atomic<bool>* cancel = nullptr,
+                                       const std::map<std::string, std::string>& headers = {});
   Error Unreachable(const Error& e) const;
 
   Endpoint endpoint_;

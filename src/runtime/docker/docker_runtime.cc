@@ -23,6 +23,7 @@ Result<std::unique_ptr<Runtime>> MakeDockerRuntime(const berth::Config& config) 
   if (auto s = ValidateHostIp(opts.host_ip); !s) return Fail(Wrap(s.error(), "host_ip"));
   opts.network = config.network;
   opts.probe_host_ports = !ep->unix_socket.empty();
+  opts.credentials = std::make_shared<RegistryCredentials>(config.registries, config.docker_config);
   return std::unique_ptr<Runtime>(std::make_unique<docker::DockerRuntime>(
       std::make_unique<docker::DockerClient>(std::move(*ep)), std::move(opts)));
 }
@@ -90,8 +91,22 @@ Status DockerRuntime::EnsureImage(const EnvironmentSpec& spec, const ProgressFn&
       return Fail(ErrorCode::kFailed, "image not found: " + spec.image +
                                           " is not present and the pull policy is Never");
   }
+  std::string auth;
+  if (opts_.credentials) {
+    const std::string registry = RegistryOf(spec.image);
+    auto cred = opts_.credentials->For(registry);
+    // A login that is configured but unreadable fails the pull with that reason: pulling
+    // anonymously would only hide it behind an "unauthorized".
+    if (!cred)
+      return Fail(ErrorCode::kFailed,
+                  "credentials for registry " + registry + ": " + cred.error().message);
+    if (*cred) {
+      auth = XRegistryAuth(**cred);
+      Report(progress, "Using credentials for " + registry + " from " + (*cred)->source);
+    }
+  }
   Report(progress, "Pulling image " + spec.image);
-  if (auto s = client_->PullImage(spec.image, progress); !s) return s;
+  if (auto s = client_->PullImage(spec.image, progress, auth); !s) return s;
   Report(progress, "Pulled image " + spec.image);
   return {};
 }

@@ -9,6 +9,7 @@
 #include "berth/config.h"
 #include "berth/runtime.h"
 #include "runtime/docker/docker_client.h"
+#include "runtime/registry_auth.h"
 
 namespace berth::runtime {
 
@@ -28,6 +29,8 @@ struct DockerRuntimeOptions {
   // exit would block the ports for minutes.
   bool probe_host_ports = false;
   std::chrono::milliseconds port_wait{10000};
+  // Logins for private registries (sent as X-Registry-Auth on pulls); null = anonymous pulls.
+  std::shared_ptr<const RegistryCredentials> credentials;
 };
 
 class DockerRuntime : public Runtime {
