@@ -110,8 +110,10 @@ class Runtime {
   virtual Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) = 0;
   // Stops the workload and keeps it (Docker: stops the container; Kubernetes: scales to 0):
   // ports, volume and objects stay, and Apply of the spec without `sleeping` starts it again.
-  // Idempotent; OK when nothing exists. Waits (bounded) until it stopped.
-  virtual Status Sleep(const EnvironmentSpec& spec) {
+  // Idempotent; OK when nothing exists. Waits (bounded) until it stopped. `volume` as for
+  // Apply (Kubernetes applies its objects again, with 0 replicas).
+  virtual Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+    (void)volume;
     return Fail(ErrorCode::kFailed,
                 "the " + Name() + " runtime cannot put " + spec.Key() + " to sleep");
   }

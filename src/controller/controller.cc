@@ -468,7 +468,15 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
   }
   if (status.reason == kRuntimeUnavailable) status.last_error.clear();
   if (ws->exists && ws->phase != Phase::kSleeping) {
-    if (auto s = runtime_.Sleep(spec); !s) {
+    VolumeMount vol;
+    if (!spec.volume_mount.empty()) {
+      // Kept, not changed: Kubernetes applies its objects again (0 replicas) with the volume.
+      auto v = volumes_.Ensure(spec);
+      if (!v) return Fail(Wrap(v.error(), "volume"));
+      vol = *v;
+      vol.target = spec.volume_mount;
+    }
+    if (auto s = runtime_.Sleep(spec, vol); !s) {
       if (EngineUnreachable(spec, status)) return s;
       status.reason = "SleepFailed";
       status.last_error = s.error().message;

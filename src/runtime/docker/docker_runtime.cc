@@ -223,7 +223,7 @@ Result<WorkloadStatus> DockerRuntime::Inspect(const EnvironmentSpec& spec) {
   return StatusFromInspect(*j, spec, opts_.host_ip, std::time(nullptr));
 }
 
-Status DockerRuntime::Sleep(const EnvironmentSpec& spec) {
+Status DockerRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount&) {
   if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
   const std::string name = ContainerName(spec.ns, spec.name);
   auto j = client_->InspectContainer(name);

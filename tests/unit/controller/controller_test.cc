@@ -52,7 +52,7 @@ class MemRuntime : public runtime::Runtime {
     }
     return w;
   }
-  Status Sleep(const EnvironmentSpec& spec) override {
+  Status Sleep(const EnvironmentSpec& spec, const VolumeMount&) override {
     std::lock_guard<std::mutex> lk(mu);
     auto it = workloads.find(spec.Key());
     if (it == workloads.end()) return {};
