@@ -59,6 +59,13 @@ struct EnvironmentSpec {
   // once it passes, the controller deletes the environment (an Expired event first).
   std::string expires_at;
   bool purge_on_expiry = false;  // an expired environment's volume goes too
+  // Desired: the workload stopped (Docker: the container stopped; Kubernetes: scaled to 0),
+  // its ports, volume, domains and route kept. Set by `berth sleep` (or idle sleep), cleared
+  // by `berth wake` or a request through the router.
+  bool sleeping = false;
+  // Put to sleep after this long without a request through the router; 0 = the configured
+  // environments.idle_sleep, -1 = never (overrides the configuration).
+  int64_t idle_sleep_seconds = 0;
   // Bumped by rebuild: a workload whose generation is older is replaced.
   int64_t generation = 1;
   bool deleting = false;
@@ -72,7 +79,7 @@ struct EnvironmentSpec {
   int PortFor(const std::string& port_name) const;  // host port or 0
 };
 
-enum class Phase { kPending, kRunning, kFailed, kDeleting };
+enum class Phase { kPending, kRunning, kFailed, kDeleting, kSleeping };
 
 struct Event {
   std::string time;  // RFC 3339, of the latest occurrence

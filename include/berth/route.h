@@ -21,6 +21,9 @@ struct Route {
   // The installation that wrote it (an added field, after the original's; confd templates
   // ignore it). "" = written by a release before installation ids.
   std::string installation;
+  // The environment sleeps (an added field, written only when true): the router wakes it on a
+  // request instead of proxying to a stopped workload.
+  bool sleeping = false;
 
   bool operator==(const Route&) const = default;
 };

@@ -105,7 +105,18 @@ class Runtime {
   // Makes the workload match `spec` (idempotent). Replaces a workload of an older generation.
   virtual Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                        const ProgressFn& progress) = 0;
+  // With spec.sleeping, a workload stopped on purpose (Sleep) reads as Phase::kSleeping, not
+  // as a failure to repair.
   virtual Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) = 0;
+  // Stops the workload and keeps it (Docker: stops the container; Kubernetes: scales to 0):
+  // ports, volume and objects stay, and Apply of the spec without `sleeping` starts it again.
+  // Idempotent; OK when nothing exists. Waits (bounded) until it stopped. `volume` as for
+  // Apply (Kubernetes applies its objects again, with 0 replicas).
+  virtual Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+    (void)volume;
+    return Fail(ErrorCode::kFailed,
+                "the " + Name() + " runtime cannot put " + spec.Key() + " to sleep");
+  }
   // Removes every object of the environment and waits until gone; OK if nothing exists.
   virtual Status Remove(std::string_view ns, std::string_view name) = 0;
   virtual Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) = 0;

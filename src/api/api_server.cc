@@ -79,7 +79,8 @@ std::string AllowedMethods(const std::string& path, const std::vector<std::strin
   if (parts.size() == 2) return "GET, POST";
   if (parts.size() == 4) return "GET, DELETE";
   if (parts.size() == 5) {
-    if (parts[4] == "rebuild" || parts[4] == "extend") return "POST";
+    if (parts[4] == "rebuild" || parts[4] == "extend" || parts[4] == "sleep" || parts[4] == "wake")
+      return "POST";
     if (parts[4] == "watch" || parts[4] == "logs") return "GET";
   }
   return "";
@@ -125,6 +126,13 @@ Result<std::string> ParseRebuildRequest(const std::string& body) {
   if (auto s = util::StrictObject(*j, "", {"image"}); !s) return Fail(s.error());
   if (!j->contains("image")) return std::string();
   return util::StrictString(j->at("image"), "image");
+}
+
+Status ParseEmptyRequest(const std::string& body, const std::string& action) {
+  if (body.empty()) return {};
+  auto j = util::ParseStrictJson(body, action + " body");
+  if (!j) return Fail(j.error());
+  return util::StrictObject(*j, "", {});
 }
 
 ApiServer::ApiServer(EnvironmentService& service, const Config& config, LogsFn logs, InfoFn info)
@@ -278,7 +286,7 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     auto all = service_.List("");
     if (!all) return ErrorResponse(all.error());
     std::map<std::string, int> by_phase{
-        {"Pending", 0}, {"Running", 0}, {"Failed", 0}, {"Deleting", 0}};
+        {"Pending", 0}, {"Running", 0}, {"Failed", 0}, {"Deleting", 0}, {"Sleeping", 0}};
     int routed = 0;
     for (const auto& v : *all) {
       if (v.status) {
@@ -367,6 +375,12 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     auto v = service_.Extend(ns, name, *ttl);
     if (!v) return ErrorResponse(v.error());
     return ServerResponse::Json(200, SerializeView(*v));
+  }
+  if ((action == "sleep" || action == "wake") && m == "POST") {
+    if (auto s = ParseEmptyRequest(req.body, action); !s) return ErrorResponse(s.error());
+    auto v = action == "sleep" ? service_.Sleep(ns, name) : service_.Wake(ns, name);
+    if (!v) return ErrorResponse(v.error());
+    return ServerResponse::Json(202, SerializeView(*v));
   }
   if (action == "watch" && m == "GET") {
     // 0 is taken as 1 s (the CLI passes its --timeout through); above an hour is capped.

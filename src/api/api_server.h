@@ -62,5 +62,7 @@ Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,
 Result<int64_t> ParseExtendRequest(const std::string& body);
 // Parses a rebuild body, {} or {"image": "..."} (empty body = keep the image): the image or "".
 Result<std::string> ParseRebuildRequest(const std::string& body);
+// A sleep or wake body: empty or {} (no fields); anything else is kInvalidArgument.
+Status ParseEmptyRequest(const std::string& body, const std::string& action);
 
 }  // namespace berth::api

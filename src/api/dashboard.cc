@@ -78,6 +78,7 @@ border-radius:99px;background:#eceef2;color:#4a5160}
 .badge.Pending{background:var(--warnbg);color:var(--warn)}
 .badge.Failed{background:var(--badbg);color:var(--bad)}
 .badge.Deleting{background:#eceef2;color:#555}
+.badge.Sleeping{background:#e8eefb;color:#3a5a9b}
 .badge.busy::before{content:"";display:inline-block;width:.55em;height:.55em;margin-right:.35em;
 border:2px solid currentColor;border-right-color:transparent;border-radius:50%;
 animation:spin .8s linear infinite;vertical-align:-.05em}
@@ -366,6 +367,8 @@ function progressOf(v) {
   const s = v.status;
   if (v.spec.deleting) return v.spec.purge ? 'deleting, with its /apps data' : 'deleting';
   if (!s) return 'waiting for the controller';
+  if (v.spec.sleeping && s.phase !== 'Sleeping') return 'going to sleep';
+  if (!v.spec.sleeping && s.phase === 'Sleeping') return 'waking up';
   if ((s.observed_generation || 0) < v.spec.generation)
     return s.observed_generation ? 'rolling out generation ' + v.spec.generation : 'starting';
   return '';

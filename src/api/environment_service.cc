@@ -344,6 +344,26 @@ Result<EnvView> EnvironmentService::Extend(const std::string& ns, const std::str
   });
 }
 
+Result<EnvView> EnvironmentService::Sleep(const std::string& ns, const std::string& name) {
+  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
+    if (spec.deleting)
+      return Fail(ErrorCode::kConflict, "environment " + ns + "/" + name + " is being deleted");
+    if (spec.sleeping) return false;
+    spec.sleeping = true;
+    return true;
+  });
+}
+
+Result<EnvView> EnvironmentService::Wake(const std::string& ns, const std::string& name) {
+  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
+    if (spec.deleting)
+      return Fail(ErrorCode::kConflict, "environment " + ns + "/" + name + " is being deleted");
+    if (!spec.sleeping) return false;
+    spec.sleeping = false;
+    return true;
+  });
+}
+
 Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
                                  const std::function<bool(const std::optional<EnvView>&)>& fn,
                                  std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {

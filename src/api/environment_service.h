@@ -48,6 +48,11 @@ class EnvironmentService {
   // Sets the environment to expire `ttl_seconds` from now (0 = never).
   Result<EnvView> Extend(const std::string& ns, const std::string& name, int64_t ttl_seconds);
 
+  // Desired state only: the controller stops the workload (keeping ports, volume, domains and
+  // route) or starts it again. Idempotent: asking for the state it is in changes nothing.
+  Result<EnvView> Sleep(const std::string& ns, const std::string& name);
+  Result<EnvView> Wake(const std::string& ns, const std::string& name);
+
   // Calls fn with the current view, then on every change, until fn returns false, the
   // environment is gone (fn gets nullopt), `timeout` passes (kTimeout) or `stop` is set.
   Status Watch(const std::string& ns, const std::string& name,

@@ -586,6 +586,77 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
               << "\n";
   });
 
+  // ---- sleep / wake
+  struct SleepArgs {
+    std::string name;
+    bool wait = false;
+    int timeout = 300;
+  };
+  auto sa = std::make_shared<SleepArgs>();
+  auto* sleep_cmd = app.add_subcommand(
+      "sleep", "Stop an environment's workload; ports, /apps, domains and route are kept");
+  sleep_cmd->add_option("name", sa->name, "Environment name")
+      ->required()
+      ->type_name(kEnvironmentArg);
+  sleep_cmd->add_flag("--wait", sa->wait, "Wait until the workload has stopped (phase Sleeping)");
+  sleep_cmd->add_option("--timeout", sa->timeout, "Seconds to wait (default 300)");
+  sleep_cmd->callback([&g, &rc, sa] {
+    auto t = ResolveTarget(g, sa->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("POST", Path(t->ns, sa->name) + "/sleep", "{}");
+    if (!r) return void(rc = ReportError(r.error()));
+    json v = *r;
+    if (sa->wait) {
+      Followed f;
+      auto s = Follow(t->client, t->ns, sa->name, sa->timeout, f, [&](const json& env) {
+        v = env;
+        return Phase(env) != "Sleeping";
+      });
+      if (!s) return void(rc = ReportError(s.error()));
+      if (f.failure) return void(rc = ReportError(*f.failure));
+      if (f.gone)
+        return void(rc = ReportError(Error{ErrorCode::kNotFound, "environment " + t->ns + "/" +
+                                                                     sa->name + " was deleted"}));
+    }
+    Format f = Format::kTable;
+    ParseFormat(g.output, f);
+    if (f != Format::kTable) return PrintView(g, v);
+    std::cout << "environment " << t->ns << "/" << sa->name
+              << (Phase(v) == "Sleeping" ? " is sleeping" : " is going to sleep")
+              << "; a request to it or `berth wake " << sa->name << "` wakes it\n";
+  });
+
+  struct WakeArgs {
+    std::string name;
+    bool wait = false;
+    int timeout = 300;
+  };
+  auto wk = std::make_shared<WakeArgs>();
+  auto* wake = app.add_subcommand("wake", "Start a sleeping environment again");
+  wake->add_option("name", wk->name, "Environment name")->required()->type_name(kEnvironmentArg);
+  wake->add_flag("--wait", wk->wait, "Wait until it runs (and is routed) again");
+  wake->add_option("--timeout", wk->timeout, "Seconds to wait (default 300)");
+  wake->callback([&g, &rc, wk] {
+    auto t = ResolveTarget(g, wk->name);
+    if (!t) return void(rc = ReportError(t.error()));
+    auto r = t->client.Call("POST", Path(t->ns, wk->name) + "/wake", "{}");
+    if (!r) return void(rc = ReportError(r.error()));
+    json v = *r;
+    if (wk->wait) {
+      auto w = WaitRunning(t->client, t->ns, wk->name, v["spec"].value("generation", int64_t{1}),
+                           wk->timeout, (g.output == "table") && ::isatty(STDERR_FILENO));
+      if (!w) return void(rc = ReportError(w.error()));
+      v = *w;
+      return PrintView(g, v);
+    }
+    Format f = Format::kTable;
+    ParseFormat(g.output, f);
+    if (f != Format::kTable) return PrintView(g, v);
+    std::cout << "environment " << t->ns << "/" << wk->name
+              << (Phase(v) == "Sleeping" || Phase(v) == "Pending" ? " is waking up" : " is awake")
+              << "\n";
+  });
+
   // ---- delete
   struct DeleteArgs {
     std::string name;

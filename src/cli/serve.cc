@@ -13,8 +13,10 @@
 #include "controller/leader_election.h"
 #include "net/port_probe.h"
 #include "router/etcd_publisher.h"
+#include "router/nginx_conf.h"
 #include "router/route_sync.h"
 #include "router/router_options.h"
+#include "router/wake_poller.h"
 #include "runtime/docker/docker_runtime.h"
 #include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/reachability.h"
@@ -141,6 +143,17 @@ int RunServe(const Config& config) {
   }
 
   api::EnvironmentService service(**store, config, port_busy);
+  // Wake on request: a request through the Lua router for a sleeping environment's host.
+  std::unique_ptr<router::WakePoller> wakes;
+  if (router && config.router_mode == "lua") {
+    wakes = std::make_unique<router::WakePoller>(
+        router::NginxPaths(router::RouterOptionsFromConfig(config).prefix).control_socket,
+        [&service](const std::string& ns, const std::string& name) {
+          if (auto v = service.Wake(ns, name); !v)
+            spdlog::warn("waking {}/{} on a request: {}", ns, name, v.error().message);
+        });
+    wakes->Start();
+  }
   runtime::Runtime* runtime_ptr = rt->get();
   api::ApiServer server(
       service, config,
@@ -212,6 +225,7 @@ int RunServe(const Config& config) {
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
+  if (wakes) wakes->Stop();
   stop_all();
   if (publisher) publisher->Stop();
   if (router) router->Stop();

@@ -221,7 +221,8 @@ Status Controller::Reconcile(const std::string& key) {
   }
 
   bool requeue_soon = false;
-  Status s = ReconcileRun(**spec_kv, *spec, status, &requeue_soon);
+  Status s = spec->sleeping ? ReconcileSleep(**spec_kv, *spec, status, &requeue_soon)
+                            : ReconcileRun(**spec_kv, *spec, status, &requeue_soon);
   if (s) queue_.Forget(key);
   if (requeue_soon) queue_.AddAfter(key, std::chrono::milliseconds(250));
   return s;
@@ -268,7 +269,15 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
   bool current =
       ws->exists && ws->generation == spec.generation && ws->phase != Phase::kFailed && !stalled;
   if (!current) {
-    if (status.reason != "Creating" && status.reason != "Replacing") {
+    const bool waking = status.phase == Phase::kSleeping;
+    if (waking) {
+      // The stopped workload is started again as it is (a newer generation replaces it).
+      status.phase = Phase::kPending;
+      status.reason = "Waking";
+      status.AddEvent("Normal", "Waking", "starting the sleeping workload");
+      if (auto w = WriteStatus(spec, status, before); !w) return w;
+    } else if (status.reason != "Creating" && status.reason != "Replacing" &&
+               status.reason != "Waking") {
       status.phase = Phase::kPending;
       status.reason = ws->exists ? "Replacing" : "Creating";
       status.routed = false;
@@ -380,48 +389,9 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       status.phase != Phase::kRunning || status.observed_generation != spec.generation;
 
   // Route record: the original's layout, written once the workload runs.
-  if (opts_.publish_routes && !spec.domains.empty() && ws->ports.count("http")) {
-    // Only the domains this environment holds the claim of are routed to it.
-    auto owned = store::OwnedDomains(store_, spec.Key(), spec.domains);
-    if (!owned) return Fail(owned.error());
-    EnvironmentSpec claimed = spec;
-    claimed.domains = *owned;
-    Route route = RouteFor(claimed, ws->host_ip, ws->ports);
-    route.installation = opts_.installation;
-    std::string value = owned->empty() ? "" : SerializeRoute(route);
-    std::string rkey = store::keys::Route(spec.ns, spec.name);
-    auto existing = store_.Get(rkey);
-    if (!existing) return Fail(existing.error());
-    int64_t rev = 0;
-    if (owned->empty() && !*existing) {
-      rev = spec_kv.mod_revision;
-    } else if (!*existing || (*existing)->value != value) {
-      Op op = owned->empty() ? Op::Delete(rkey) : Op::Put(rkey, value);
-      auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {op}});
-      if (!r && r.error().code == ErrorCode::kConflict) {
-        queue_.Add(spec.Key());
-        return {};
-      }
-      if (!r) return Fail(r.error());
-      rev = *r;
-    } else {
-      rev = (*existing)->mod_revision;
-    }
-    if (route_waiter_) {
-      bool applied = route_waiter_(rev, opts_.route_wait);
-      if (!applied) *requeue_soon = true;
-      // Routed means every domain of the spec reaches this environment: none lost to an
-      // earlier claim, and the router gave it each one (it keeps a contested host for the
-      // first claim, whatever the records say).
-      bool served = owned->size() == spec.domains.size();
-      if (served && opts_.routed_domains) {
-        auto have = opts_.routed_domains(spec.ns, spec.name);
-        for (const auto& d : *owned)
-          served = served && std::find(have.begin(), have.end(), d) != have.end();
-      }
-      status.routed = applied && served;
-    }
-  }
+  auto published = PublishRoute(spec_kv, spec, ws->host_ip, ws->ports, false, status, requeue_soon);
+  if (!published) return Fail(published.error());
+  if (!*published) return {};
   status.phase = Phase::kRunning;
   status.reason = "Running";
   status.observed_generation = spec.generation;
@@ -437,6 +407,113 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
   }
   return WriteStatus(spec, status, b4);
+}
+
+Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                                      const std::string& host_ip,
+                                      const std::map<std::string, int>& ports, bool sleeping,
+                                      EnvStatus& status, bool* requeue_soon) {
+  if (!opts_.publish_routes || spec.domains.empty() || !ports.count("http")) return true;
+  // Only the domains this environment holds the claim of are routed to it.
+  auto owned = store::OwnedDomains(store_, spec.Key(), spec.domains);
+  if (!owned) return Fail(owned.error());
+  EnvironmentSpec claimed = spec;
+  claimed.domains = *owned;
+  Route route = RouteFor(claimed, host_ip, ports);
+  route.installation = opts_.installation;
+  route.sleeping = sleeping;
+  std::string value = owned->empty() ? "" : SerializeRoute(route);
+  std::string rkey = store::keys::Route(spec.ns, spec.name);
+  auto existing = store_.Get(rkey);
+  if (!existing) return Fail(existing.error());
+  int64_t rev = 0;
+  if (owned->empty() && !*existing) {
+    rev = spec_kv.mod_revision;
+  } else if (!*existing || (*existing)->value != value) {
+    Op op = owned->empty() ? Op::Delete(rkey) : Op::Put(rkey, value);
+    auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}}, {op}});
+    if (!r && r.error().code == ErrorCode::kConflict) {
+      queue_.Add(spec.Key());
+      return false;
+    }
+    if (!r) return Fail(r.error());
+    rev = *r;
+  } else {
+    rev = (*existing)->mod_revision;
+  }
+  if (route_waiter_) {
+    bool applied = route_waiter_(rev, opts_.route_wait);
+    if (!applied) *requeue_soon = true;
+    // Routed means every domain of the spec reaches this environment: none lost to an
+    // earlier claim, and the router gave it each one (it keeps a contested host for the
+    // first claim, whatever the records say).
+    bool served = owned->size() == spec.domains.size();
+    if (served && opts_.routed_domains) {
+      auto have = opts_.routed_domains(spec.ns, spec.name);
+      for (const auto& d : *owned)
+        served = served && std::find(have.begin(), have.end(), d) != have.end();
+    }
+    status.routed = applied && served;
+  }
+  return true;
+}
+
+Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
+                                  EnvStatus& status, bool* requeue_soon) {
+  const EnvStatus before = status;
+  auto ws = runtime_.Inspect(spec);
+  if (!ws) {
+    EngineUnreachable(spec, status);
+    return Fail(Wrap(ws.error(), "inspecting workload"));
+  }
+  if (status.reason == kRuntimeUnavailable) status.last_error.clear();
+  if (ws->exists && ws->phase != Phase::kSleeping) {
+    VolumeMount vol;
+    if (!spec.volume_mount.empty()) {
+      // Kept, not changed: Kubernetes applies its objects again (0 replicas) with the volume.
+      auto v = volumes_.Ensure(spec);
+      if (!v) return Fail(Wrap(v.error(), "volume"));
+      vol = *v;
+      vol.target = spec.volume_mount;
+    }
+    if (auto s = runtime_.Sleep(spec, vol); !s) {
+      if (EngineUnreachable(spec, status)) return s;
+      status.reason = "SleepFailed";
+      status.last_error = s.error().message;
+      status.AddEvent("Warning", "SleepFailed", s.error().message);
+      WriteStatus(spec, status, before);
+      return s;
+    }
+    ws = runtime_.Inspect(spec);
+    if (!ws) return Fail(Wrap(ws.error(), "inspecting workload"));
+    if (ws->exists && ws->phase != Phase::kSleeping) {
+      // Still stopping (Kubernetes: pods terminating): look again soon.
+      status.reason = "Stopping";
+      *requeue_soon = true;
+      return WriteStatus(spec, status, before);
+    }
+  }
+  // Ports, host and route stay: the sleeping route tells the router to wake it on a request.
+  std::map<std::string, int> ports = ws->ports;
+  if (ports.empty()) ports = status.ports;
+  if (ports.empty())
+    for (const auto& p : spec.ports)
+      if (p.host_port > 0) ports[p.name] = p.host_port;
+  const std::string host_ip = !ws->host_ip.empty() ? ws->host_ip : status.host_ip;
+  status.phase = Phase::kSleeping;
+  status.reason = "Sleeping";
+  status.last_error.clear();
+  if (!host_ip.empty()) status.host_ip = host_ip;
+  status.ports = ports;
+  if (before.phase != Phase::kSleeping)
+    status.AddEvent("Normal", "Sleeping",
+                    "workload stopped; ports, volume and route kept until it wakes");
+  if (!host_ip.empty()) {
+    auto published = PublishRoute(spec_kv, spec, host_ip, ports, true, status, requeue_soon);
+    if (!published) return Fail(published.error());
+    if (!*published) return {};
+  }
+  return WriteStatus(spec, status, before);
 }
 
 Status Controller::ReconcileDelete(const store::KeyValue&, EnvironmentSpec& spec,

@@ -81,6 +81,15 @@ class Controller {
   Status Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec, EnvStatus& status);
   Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
                       bool* requeue_soon);
+  // Sleeping: stops the workload, keeps ports and volume, and publishes the route marked
+  // sleeping (the router wakes it on a request).
+  Status ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
+                        bool* requeue_soon);
+  // Writes the route record (sleeping or not) and waits for the router; sets status.routed.
+  // False when the spec changed meanwhile (queued again; stop this pass).
+  Result<bool> PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                            const std::string& host_ip, const std::map<std::string, int>& ports,
+                            bool sleeping, EnvStatus& status, bool* requeue_soon);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.
   Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
   // After a failed runtime call: true when the engine itself does not answer a ping. The

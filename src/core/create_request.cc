@@ -96,7 +96,7 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
           j, "",
           {"namespace", "name", "image", "release_mode", "replicas", "ports", "resources", "env",
            "labels", "command", "domains", "pull_policy", "volume_mount", "controller",
-           "ttl_seconds", "purge_on_expiry", "branch"});
+           "ttl_seconds", "purge_on_expiry", "branch", "idle_sleep_seconds"});
       !s)
     return Fail(s.error());
   EnvironmentSpec spec;  // its defaults are the request's: namespace default, volume /apps...
@@ -125,6 +125,12 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
   if (auto s = Optional(j, "", "ttl_seconds", spec.ttl_seconds, ttl); !s) return Fail(s.error());
   if (ttl_given) *ttl_given = j.contains("ttl_seconds");
   if (auto s = Optional(j, "", "purge_on_expiry", spec.purge_on_expiry, util::StrictBool); !s)
+    return Fail(s.error());
+  // -1 = never put to sleep for idleness; 0 = the configured environments.idle_sleep.
+  auto idle = [](const json& v, const std::string& path) {
+    return util::StrictInt(v, path, -1, core::kMaxTtlSeconds);
+  };
+  if (auto s = Optional(j, "", "idle_sleep_seconds", spec.idle_sleep_seconds, idle); !s)
     return Fail(s.error());
   if (auto it = j.find("ports"); it != j.end()) {
     if (!it->is_array())

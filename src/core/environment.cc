@@ -43,12 +43,15 @@ const char* PhaseName(Phase p) {
       return "Failed";
     case Phase::kDeleting:
       return "Deleting";
+    case Phase::kSleeping:
+      return "Sleeping";
   }
   return "Pending";
 }
 
 Result<Phase> ParsePhase(const std::string& s) {
-  for (auto p : {Phase::kPending, Phase::kRunning, Phase::kFailed, Phase::kDeleting})
+  for (auto p :
+       {Phase::kPending, Phase::kRunning, Phase::kFailed, Phase::kDeleting, Phase::kSleeping})
     if (s == PhaseName(p)) return p;
   return Fail(ErrorCode::kInvalidArgument, "unknown phase \"" + s + "\"");
 }
@@ -130,6 +133,8 @@ void to_json(json& j, const EnvironmentSpec& s) {
       {"ttl_seconds", s.ttl_seconds},
       {"expires_at", s.expires_at},
       {"purge_on_expiry", s.purge_on_expiry},
+      {"sleeping", s.sleeping},
+      {"idle_sleep_seconds", s.idle_sleep_seconds},
       {"generation", s.generation},
       {"deleting", s.deleting},
       {"purge", s.purge},
@@ -186,6 +191,8 @@ void from_json(const json& j, EnvironmentSpec& s) {
   // on an upgrade (docs/operations.md, Upgrade); `berth extend` gives them one.
   s.expires_at = j.value("expires_at", "");
   s.purge_on_expiry = j.value("purge_on_expiry", false);
+  s.sleeping = j.value("sleeping", false);
+  s.idle_sleep_seconds = j.value("idle_sleep_seconds", int64_t{0});
   s.generation = j.value("generation", int64_t{1});
   s.deleting = j.value("deleting", false);
   s.purge = j.value("purge", false);

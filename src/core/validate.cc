@@ -503,6 +503,8 @@ Status ValidateSpec(const EnvironmentSpec& spec) {
     if (auto s = core::ValidateBranch(spec.branch); !s) return s;
   if (spec.ttl_seconds < 0) return Invalid("ttl must not be negative");
   if (spec.ttl_seconds > core::kMaxTtlSeconds) return Invalid("ttl must be at most ten years");
+  if (spec.idle_sleep_seconds < -1 || spec.idle_sleep_seconds > core::kMaxTtlSeconds)
+    return Invalid("idle sleep must be -1 (never), 0 (the configured default) or a duration");
   return {};
 }
 

@@ -39,7 +39,8 @@ class LuaBackend : public Backend {
         if (in.full) continue;
         body += "-" + h.host + "\n";
       } else {
-        body += "+" + h.host + " " + h.http_target + " " + h.https_target + "\n";
+        body += "+" + h.host + " " + h.http_target + " " + h.https_target + " " +
+                (h.key.empty() ? "-" : h.key) + (h.sleeping ? " 1" : " 0") + "\n";
       }
     }
     std::string path =

@@ -105,7 +105,8 @@ std::string ControlServer(const RouterOptions& o, bool lua) {
         client_body_buffer_size 16m;
         # POST ?mode=snapshot&epoch=E: the full table (keys not in it are dropped).
         # POST ?mode=delta&epoch=E: changes; 409 when E is not the table's epoch (nginx restarted).
-        # Lines: "+host http_target https_target" (target "-" = none) or "-host".
+        # Lines: "+host http_target https_target key sleeping" (target "-" = none; key
+        # "ns/name"; sleeping 1 or 0) or "-host".
         location = /berth/routes {
             content_by_lua_block {
                 local d = ngx.shared.berth_routes
@@ -136,11 +137,22 @@ std::string ControlServer(const RouterOptions& o, bool lua) {
                 local seen = {}
                 local n = 0
                 for line in string.gmatch(body, "[^\n]+") do
-                    local op, host, ht, st = string.match(line, "^([+-])(%S+) ?(%S*) ?(%S*)")
+                    local op, host, ht, st, key, z =
+                        string.match(line, "^([+-])(%S+) ?(%S*) ?(%S*) ?(%S*) ?(%S*)")
                     if op == "+" then
                         local ok, err = d:safe_set("h:" .. host, ht)
                         if ok then
                             ok, err = d:safe_set("s:" .. host, st)
+                        end
+                        if ok and key ~= "" and key ~= "-" then
+                            ok, err = d:safe_set("k:" .. host, key)
+                        else
+                            d:delete("k:" .. host)
+                        end
+                        if ok and z == "1" then
+                            ok, err = d:safe_set("z:" .. host, true)
+                        else
+                            d:delete("z:" .. host)
                         end
                         if not ok then
                             ngx.status = 507
@@ -152,6 +164,8 @@ std::string ControlServer(const RouterOptions& o, bool lua) {
                     elseif op == "-" then
                         d:delete("h:" .. host)
                         d:delete("s:" .. host)
+                        d:delete("k:" .. host)
+                        d:delete("z:" .. host)
                         n = n + 1
                     end
                 end
@@ -166,6 +180,39 @@ std::string ControlServer(const RouterOptions& o, bool lua) {
                 ngx.say("ok ", n)
             }
         }
+        # GET ?wait=S: the environments ("ns/name" lines) a request asked to wake, taken
+        # from the queue; waits up to S seconds (at most 30) for one. berth serve long-polls
+        # it: nginx never calls serve, so a worker needs no access to serve's socket.
+        location = /berth/wakes {
+            content_by_lua_block {
+                local wk = ngx.shared.berth_wake
+                local wait = math.min(tonumber(ngx.var.arg_wait) or 0, 30)
+                local deadline = ngx.now() + wait
+                while true do
+                    local keys = wk:get_keys(256)
+                    if #keys > 0 then
+                        for _, k in ipairs(keys) do
+                            wk:delete(k)
+                            ngx.say(k)
+                        end
+                        return
+                    end
+                    if ngx.now() >= deadline then
+                        return
+                    end
+                    ngx.sleep(0.02)
+                end
+            }
+        }
+        # GET: requests per environment ("ns/name count" lines) since nginx started.
+        location = /berth/hits {
+            content_by_lua_block {
+                local hits = ngx.shared.berth_hits
+                for _, k in ipairs(hits:get_keys(0)) do
+                    ngx.say(k, " ", hits:get(k) or 0)
+                end
+            }
+        }
 )LUA";
   }
   s += "    }\n";
@@ -174,20 +221,66 @@ std::string ControlServer(const RouterOptions& o, bool lua) {
 
 const char* kNotFound = "404 no route for this host";
 
+// A sleeping environment's host: queue a wake (berth serve takes it from /berth/wakes), then
+// hold a GET or HEAD until the upstream accepts a TCP connection (at most kWakeHoldSeconds);
+// other methods, and a hold that runs out, get a small "waking up" page with Retry-After.
+const char* kWakeLua = R"LUA(                if d:get("z:" .. ngx.var.host) and k then
+                    ngx.shared.berth_wake:set(k, true, 60)
+                    local function waking()
+                        ngx.status = 503
+                        ngx.header["Retry-After"] = "5"
+                        ngx.header["Cache-Control"] = "no-store"
+                        ngx.header.content_type = "text/html; charset=utf-8"
+                        ngx.say("<!doctype html><title>Waking up</title>",
+                                "<h1>Waking up</h1><p>This environment was asleep and is ",
+                                "starting; this page retries in a few seconds.</p>",
+                                "<meta http-equiv=\"refresh\" content=\"5\">")
+                        return ngx.exit(503)
+                    end
+                    local m = ngx.req.get_method()
+                    if m ~= "GET" and m ~= "HEAD" then
+                        return waking()
+                    end
+                    local ip, port = string.match(t, "^%[?([^%]]+)%]?:(%d+)$")
+                    local deadline = ngx.now() + WAKE_HOLD
+                    local up = false
+                    while not up and ngx.now() < deadline do
+                        local sock = ngx.socket.tcp()
+                        sock:settimeout(250)
+                        if sock:connect(ip, tonumber(port)) then
+                            up = true
+                        else
+                            ngx.sleep(0.05)
+                        end
+                        sock:close()
+                    end
+                    if not up then
+                        return waking()
+                    end
+                end
+)LUA";
+
 // Lua routing location: "h:" (http) or "s:" (https port) entry of the host.
 std::string LuaLocation(const std::string& key_prefix, const std::string& scheme) {
   std::string s;
   s += "        location / {\n";
   s += "            set $berth_upstream \"\";\n";
   s += "            access_by_lua_block {\n";
-  s += "                local t = ngx.shared.berth_routes:get(\"" + key_prefix +
-       "\" .. ngx.var.host)\n";
+  s += "                local d = ngx.shared.berth_routes\n";
+  s += "                local t = d:get(\"" + key_prefix + "\" .. ngx.var.host)\n";
   s += "                if not t or t == \"-\" then\n";
   s += "                    ngx.status = 404\n";
   s += "                    ngx.header.content_type = \"text/plain\"\n";
   s += "                    ngx.say(\"" + std::string(kNotFound) + "\")\n";
   s += "                    return ngx.exit(404)\n";
   s += "                end\n";
+  s += "                local k = d:get(\"k:\" .. ngx.var.host)\n";
+  s += "                if k then\n";
+  s += "                    ngx.shared.berth_hits:incr(k, 1, 0)\n";
+  s += "                end\n";
+  std::string wake = kWakeLua;
+  wake.replace(wake.find("WAKE_HOLD"), 9, std::to_string(kWakeHoldSeconds));
+  s += wake;
   s += "                ngx.var.berth_upstream = t\n";
   s += "            }\n";
   s += "            proxy_pass " + scheme + "://$berth_upstream;\n";
@@ -202,6 +295,8 @@ Result<std::string> RenderLuaConf(const RouterOptions& o) {
   if (!pre) return pre;
   std::string s = std::move(*pre);
   s += "    lua_shared_dict berth_routes 64m;\n";
+  s += "    lua_shared_dict berth_wake 1m;\n";
+  s += "    lua_shared_dict berth_hits 4m;\n";
   s += "    server {\n";
   s += "        listen " + o.http_listen + " default_server;\n";
   s += "        server_name _;\n";

@@ -14,6 +14,8 @@ namespace berth::router {
 // Replaced by the config generation number when a config is staged; the control endpoint
 // answers it so a reload can be confirmed.
 inline constexpr const char* kGenerationToken = "@BERTH_GENERATION@";
+// Lua mode: how long a GET to a sleeping environment is held while it wakes, at most.
+inline constexpr int kWakeHoldSeconds = 30;
 
 // Where things live inside the prefix.
 struct NginxPaths {

@@ -56,6 +56,7 @@ std::string SerializeRoute(const Route& r) {
   out += ", \"domain\": " + Quote(util::Join(r.domains, " "));
   out += ", \"host_ip\": " + Quote(r.host_ip);
   if (!r.installation.empty()) out += ", \"installation\": " + Quote(r.installation);
+  if (r.sleeping) out += ", \"sleeping\": true";
   out += "}";
   return out;
 }
@@ -112,6 +113,10 @@ Result<Route> ParseRoute(std::string_view key, std::string_view value) {
   if (auto it = j.find("installation"); it != j.end()) {
     if (!it->is_string()) return bad("installation is not a string");
     r.installation = it->get<std::string>();
+  }
+  if (auto it = j.find("sleeping"); it != j.end()) {
+    if (!it->is_boolean()) return bad("sleeping is not a boolean");
+    r.sleeping = it->get<bool>();
   }
   return r;
 }

@@ -84,6 +84,8 @@ HostEntry RouteTable::Entry(const std::string& host) const {
   const Route& r = routes_.at(c->second.begin()->second);
   e.http_target = HostPort(r.host_ip, r.http_port);
   if (r.https_port > 0) e.https_target = HostPort(r.host_ip, r.https_port);
+  e.key = r.ns + "/" + r.name;
+  e.sleeping = r.sleeping;
   return e;
 }
 

@@ -18,6 +18,8 @@ struct HostEntry {
   std::string host;
   std::string http_target;   // "ip:port"; "" = the host has no route (delete it)
   std::string https_target;  // "ip:port" or "-" when the route has no https port
+  std::string key;           // "ns/name" of the route that owns the host ("" with no route)
+  bool sleeping = false;     // the route's environment sleeps: wake it on a request
 };
 
 class RouteTable {

@@ -271,7 +271,15 @@ WorkloadStatus StatusFromInspect(const json& inspect, const EnvironmentSpec& spe
   auto started = ParseEngineTime(Str(state, "StartedAt"));
   std::string exited = "Exited(" + std::to_string(exit_code) + ")";
 
-  if (status == "running" || (status.empty() && Bool(state, "Running"))) {
+  const bool running = status == "running" || (status.empty() && Bool(state, "Running"));
+  const bool stopped = status == "exited" || status == "stopped" || status == "created" ||
+                       status == "configured" || status == "initialized" || status == "dead";
+  if (spec.sleeping && !running && stopped) {
+    // Stopped on purpose: the environment sleeps. Not a failure to repair.
+    st.phase = Phase::kSleeping;
+    st.reason = "Sleeping";
+    st.message = "the container is stopped while the environment sleeps";
+  } else if (running) {
     bool recent = started && now - *started < kCrashLoopWindowSeconds;
     if (restarts >= kCrashLoopRestarts && recent) {
       st.phase = Phase::kFailed;

@@ -37,6 +37,8 @@ using nlohmann::json;
 
 constexpr int kApplyAttempts = 3;
 constexpr auto kRemoveWait = std::chrono::seconds(60);
+// Grace for the workload's own shutdown before the engine kills it.
+constexpr int kSleepStopSeconds = 10;
 
 void Report(const ProgressFn& progress, const std::string& msg) {
   if (progress) progress(msg);
@@ -234,6 +236,22 @@ Result<WorkloadStatus> DockerRuntime::Inspect(const EnvironmentSpec& spec) {
     return st;
   }
   return StatusFromInspect(*j, spec, opts_.host_ip, std::time(nullptr));
+}
+
+Status DockerRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount&) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
+  const std::string name = ContainerName(spec.ns, spec.name);
+  auto j = client_->InspectContainer(name);
+  if (!j) return j.error().code == ErrorCode::kNotFound ? Status{} : Fail(j.error());
+  if (!IsOwned(LabelsOf(*j, true)) || OwnerOf(ownership_, *j, true) != Owner::kThis)
+    return {};  // not ours: this installation has no workload to stop
+  const std::string state = StateOf(*j);
+  if (state != "running" && state != "restarting" && state != "paused" && state != "stopping")
+    return {};
+  // A stop by the API is a stop on purpose: the restart policy (unless-stopped) leaves it be.
+  auto s = client_->StopContainer(j->value("Id", name), kSleepStopSeconds);
+  if (!s && s.error().code != ErrorCode::kNotFound) return Fail(Wrap(s.error(), "sleeping"));
+  return {};
 }
 
 Status DockerRuntime::RemoveOne(const std::string& id) {

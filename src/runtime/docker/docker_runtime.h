@@ -41,6 +41,8 @@ class DockerRuntime : public Runtime {
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const ProgressFn& progress) override;
   Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
+  // Stops the container (SIGTERM, SIGKILL after 10 s) and keeps it; Apply starts it again.
+  Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) override;
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
   Result<std::vector<OwnedWorkload>> ListManaged() override;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 #include "berth/validate.h"
@@ -106,11 +107,8 @@ Result<VolumeMount> KubernetesRuntime::ResolveVolume(const EnvironmentSpec& spec
   return v;
 }
 
-Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
-                                const runtime::ProgressFn& progress) {
-  auto say = [&](const std::string& m) {
-    if (progress) progress(m);
-  };
+Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const VolumeMount& volume,
+                                       const std::function<void(const std::string&)>& say) {
   if (auto s = ValidateName(spec.name); !s) return s;
   if (auto s = ValidateNamespace(spec.ns); !s) return s;
   std::string controller = ControllerOf(spec);
@@ -168,6 +166,16 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
         !s)
       return s;
   }
+  return {};
+}
+
+Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
+                                const runtime::ProgressFn& progress) {
+  auto say = [&](const std::string& m) {
+    if (progress) progress(m);
+  };
+  if (auto s = ApplyObjects(spec, volume, say); !s) return s;
+  const std::string kns = KubeNamespace(spec.ns);
   say("waiting for pods of generation " + std::to_string(spec.generation));
   auto summary = WaitForPods(
       kns, SelectorString(spec), spec.generation,
@@ -188,6 +196,26 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
                 summary->reason + (summary->message.empty() ? "" : ": " + summary->message));
   say("running on " + summary->host_ip);
   return {};
+}
+
+Status KubernetesRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+  if (!spec.sleeping) return Fail(ErrorCode::kInvalidArgument, "Sleep of a spec not sleeping");
+  // Nothing of ours to stop: nothing is created either (waking creates it).
+  auto now = Inspect(spec);
+  if (!now) return Fail(now.error());
+  if (!now->exists) return {};
+  // The same server-side apply as Apply, with replicas 0 (the manifests read spec.sleeping):
+  // one field manager owns replicas, so waking is the plain apply with the replicas back.
+  if (auto s = ApplyObjects(spec, volume, [](const std::string&) {}); !s) return s;
+  const std::string kns = KubeNamespace(spec.ns);
+  auto deadline = std::chrono::steady_clock::now() + opts_.apply_wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+    if (!list) return Fail(list.error());
+    if ((*list)["items"].empty()) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return {};  // pods still terminating: Inspect says "Stopping" and the controller looks again
 }
 
 Result<PodSummary> KubernetesRuntime::WaitForPods(
@@ -248,6 +276,20 @@ Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec
   if (!list) return Fail(list.error());
   std::map<std::string, nlohmann::json> pods;
   for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+  const nlohmann::json* replicas = nullptr;
+  if (auto sp = wl->find("spec"); sp != wl->end() && sp->is_object())
+    if (auto r = sp->find("replicas"); r != sp->end() && r->is_number_integer()) replicas = &*r;
+  if (spec.sleeping && replicas && replicas->get<int64_t>() == 0) {
+    // Scaled to 0 on purpose: sleeping once its pods are gone, not a failure to repair.
+    st.phase = pods.empty() ? Phase::kSleeping : Phase::kPending;
+    st.reason = pods.empty() ? "Sleeping" : "Stopping";
+    auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
+    if (svc)
+      st.ports = NodePorts(*svc);
+    else if (!IsNotFound(svc.error()))
+      return Fail(svc.error());
+    return st;
+  }
   PodSummary s = SummarizePods(pods, spec.generation, *wl);
   st.phase = s.phase;
   st.reason = s.reason;

@@ -42,6 +42,9 @@ class KubernetesRuntime : public runtime::Runtime {
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const runtime::ProgressFn& progress) override;
   Result<runtime::WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
+  // Applies the workload again with 0 replicas (same field manager: waking is the same apply
+  // with the replicas back) and waits, up to apply_wait, for its pods to go.
+  Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) override;
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
@@ -76,6 +79,9 @@ class KubernetesRuntime : public runtime::Runtime {
   // OK if nothing is at `path` or it is this installation's; kAlreadyExists naming the owner if
   // another installation (or an unadopted earlier release) made it.
   Status RefuseForeign(const std::string& path, const std::string& what);
+  // Apply's objects (namespace, workload, Service), refusing another installation's names.
+  Status ApplyObjects(const EnvironmentSpec& spec, const VolumeMount& volume,
+                      const std::function<void(const std::string&)>& say);
   Status WaitGone(const std::string& collection, const std::string& name,
                   std::chrono::steady_clock::time_point deadline);
 

@@ -105,7 +105,7 @@ nlohmann::json DeploymentManifest(const EnvironmentSpec& spec, const ManifestOpt
           {"kind", "Deployment"},
           {"metadata", Metadata(spec, spec.name, o.kube_namespace, true, o.installation)},
           {"spec",
-           {{"replicas", spec.replicas},
+           {{"replicas", spec.sleeping ? 0 : spec.replicas},
             {"selector", {{"matchLabels", SelectorLabels(spec)}}},
             // One developer container on one volume: never two generations side by side.
             {"strategy", {{"type", "Recreate"}}},
@@ -118,7 +118,7 @@ nlohmann::json ReplicationControllerManifest(const EnvironmentSpec& spec,
           {"kind", "ReplicationController"},
           {"metadata", Metadata(spec, spec.name, o.kube_namespace, true, o.installation)},
           {"spec",
-           {{"replicas", spec.replicas},
+           {{"replicas", spec.sleeping ? 0 : spec.replicas},
             {"selector", SelectorLabels(spec)},
             {"template", PodTemplate(spec, o)}}}};
 }

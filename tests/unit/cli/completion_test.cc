@@ -52,7 +52,7 @@ TEST_F(CompletionTest, FlagsOfTheCommandAndGlobalOnes) {
 }
 
 TEST_F(CompletionTest, EnvironmentNamesForCommandsThatTakeOneButNotCreate) {
-  for (const char* cmd : {"view", "get", "rebuild", "delete", "logs", "wait"}) {
+  for (const char* cmd : {"view", "get", "rebuild", "delete", "logs", "wait", "sleep", "wake"}) {
     auto c = Run({cmd}, "fe");
     EXPECT_EQ(c.live, Completion::Live::kEnvironments) << cmd;
     EXPECT_EQ(c.value_prefix, "fe") << cmd;

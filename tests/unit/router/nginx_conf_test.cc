@@ -70,7 +70,7 @@ TEST(NginxConfTest, HttpsUpstreamSchemeUsesTheHttpsPort) {
   auto lua = RenderLuaConf(o);
   ASSERT_TRUE(lua) << lua.error().message;
   EXPECT_TRUE(Has(*lua, "listen 127.0.0.1:8443 ssl default_server;"));
-  EXPECT_TRUE(Has(*lua, "ngx.shared.berth_routes:get(\"s:\" .. ngx.var.host)"));
+  EXPECT_TRUE(Has(*lua, "local t = d:get(\"s:\" .. ngx.var.host)"));
   EXPECT_TRUE(Has(*lua, "proxy_pass https://$berth_upstream;"));
   Route r{"default", "s", 30001, 30002, {"s.ctest.localhost"}, "10.1.2.3"};
   auto classic = RenderClassicConf(o, {r});

@@ -57,6 +57,24 @@ TEST(RouteTest, CarriesTheInstallationAfterTheOriginalsFields) {
                           R"("host_ip": "127.0.0.1", "installation": 7})"));
 }
 
+// A sleeping environment's record gains "sleeping": true after every other field; an awake one
+// is byte for byte what it was (no "sleeping": false).
+TEST(RouteTest, CarriesTheSleepingFlagOnlyWhileAsleep) {
+  Route r{"ns1", "web", 30001, 0, {"web.ctest.localhost"}, "127.0.0.1", "0123456789abcdef"};
+  const std::string awake = SerializeRoute(r);
+  EXPECT_EQ(awake.find("sleeping"), std::string::npos);
+  r.sleeping = true;
+  std::string text = SerializeRoute(r);
+  EXPECT_EQ(text, awake.substr(0, awake.size() - 1) + R"(, "sleeping": true})");
+  auto back = ParseRoute("/devnginx/ns1/web", text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->sleeping);
+  EXPECT_EQ(*back, r);
+  EXPECT_FALSE(ParseRoute("/devnginx/ns1/web",
+                          R"({"name": "web", "http_port": 1, "https_port": 0, "domain": "a.b", )"
+                          R"("host_ip": "127.0.0.1", "sleeping": "yes"})"));
+}
+
 TEST(RouteTest, RouteForUsesPublishedPorts) {
   EnvironmentSpec spec;
   spec.ns = "default";

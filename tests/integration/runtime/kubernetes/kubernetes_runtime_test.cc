@@ -235,6 +235,51 @@ TEST(KubernetesRuntimeTest, DeploymentCreateInspectRebuildDelete) {
   EXPECT_TRUE(rt->Remove("team", "web")) << "removing twice is fine";
 }
 
+TEST(KubernetesRuntimeTest, SleepScalesToZeroKeepingNodePortsAndWakeScalesBack) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("dozy");
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  auto awake = rt->Inspect(spec);
+  ASSERT_TRUE(awake);
+  ASSERT_EQ(awake->phase, Phase::kRunning) << awake->reason;
+  auto admin = Admin();
+
+  spec.sleeping = true;
+  auto slept = rt->Sleep(spec, VolumeMount{});
+  ASSERT_TRUE(slept) << slept.error().message;
+  auto dep = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/dozy");
+  ASSERT_TRUE(dep) << dep.error().message;
+  EXPECT_EQ((*dep)["spec"]["replicas"], 0);
+  int total = -1;
+  PodsWithGeneration(admin, "berth-team", "dozy", 1, &total);
+  EXPECT_EQ(total, 0) << "no pod left: sleeping frees the node's CPU and memory";
+  auto st = rt->Inspect(spec);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_TRUE(st->exists);
+  EXPECT_EQ(st->phase, Phase::kSleeping) << st->reason;
+  EXPECT_EQ(st->ports, awake->ports) << "the Service and its NodePorts stay";
+  EXPECT_TRUE(rt->Sleep(spec, VolumeMount{})) << "sleeping twice is fine";
+  // The same workload without `sleeping` is not sleeping: the controller would wake it.
+  spec.sleeping = false;
+  auto not_asked = rt->Inspect(spec);
+  ASSERT_TRUE(not_asked);
+  EXPECT_NE(not_asked->phase, Phase::kSleeping);
+
+  // Wake: the plain apply, one field manager for replicas, no conflict.
+  auto woke = rt->Apply(spec, VolumeMount{}, nullptr);
+  ASSERT_TRUE(woke) << woke.error().message;
+  dep = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/dozy");
+  ASSERT_TRUE(dep);
+  EXPECT_EQ((*dep)["spec"]["replicas"], 1);
+  auto again = rt->Inspect(spec);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->phase, Phase::kRunning) << again->reason;
+  EXPECT_EQ(again->ports, awake->ports);
+  ASSERT_TRUE(rt->Remove("team", "dozy"));
+}
+
 TEST(KubernetesRuntimeTest, ReplicationControllerWithClaimAsTheOriginal) {
   REQUIRE_CONTROL_PLANE();
   // A statically provisioned volume the claim binds to (the PV controller binds it).

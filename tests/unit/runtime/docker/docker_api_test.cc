@@ -288,6 +288,25 @@ TEST(StatusFromInspect, ExitedAndOomKilledAreFailed) {
   EXPECT_EQ(created.phase, Phase::kPending);
 }
 
+// A container stopped while its environment sleeps is Sleeping (even just after the stop), not
+// a failure to repair; the same container without `sleeping` in the spec is one.
+TEST(StatusFromInspect, AStoppedContainerOfASleepingSpecIsSleeping) {
+  auto t0 = *ParseEngineTime("2026-11-26T10:00:00Z");
+  auto spec = Spec();
+  spec.sleeping = true;
+  for (const char* state : {"exited", "stopped", "created"}) {
+    auto j = Inspect(state, 143, 0);
+    j["State"]["FinishedAt"] = "2026-11-26T10:00:00.25Z";
+    auto st = StatusFromInspect(j, spec, "127.0.0.1", t0 + 1);
+    EXPECT_EQ(st.phase, Phase::kSleeping) << state;
+    EXPECT_EQ(st.reason, "Sleeping") << state;
+  }
+  EXPECT_EQ(StatusFromInspect(Inspect("running", 0, 0), spec, "127.0.0.1", t0).phase,
+            Phase::kRunning);  // still to be stopped
+  EXPECT_EQ(StatusFromInspect(Inspect("exited", 0, 0), Spec(), "127.0.0.1", t0).phase,
+            Phase::kFailed);
+}
+
 // Just after an exit the engine is still at work (a restart policy, someone's rm -f): the
 // container reads as Pending "Exiting", so the controller waits instead of starting it.
 TEST(StatusFromInspect, AFreshExitOrAStopInProgressIsPending) {

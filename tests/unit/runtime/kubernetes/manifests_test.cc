@@ -87,6 +87,19 @@ TEST(ManifestsTest, DeploymentClaimAndService) {
   EXPECT_FALSE(DeploymentManifest(s, o)["spec"]["template"]["spec"].contains("volumes"));
 }
 
+TEST(ManifestsTest, ASleepingSpecHasZeroReplicasAndKeepsEverythingElse) {
+  auto s = Spec();
+  ManifestOptions o{"ns", "deployment", {}, {VolumeMount::Kind::kClaim, "vol-test-java", "/apps"}};
+  auto awake = DeploymentManifest(s, o);
+  s.sleeping = true;
+  auto asleep = DeploymentManifest(s, o);
+  EXPECT_EQ(awake["spec"]["replicas"], 1);
+  EXPECT_EQ(asleep["spec"]["replicas"], 0);
+  EXPECT_EQ(asleep["spec"]["template"], awake["spec"]["template"]);
+  EXPECT_EQ(ReplicationControllerManifest(s, o)["spec"]["replicas"], 0);
+  EXPECT_EQ(ServiceManifest(s, o), ServiceManifest(Spec(), o));  // NodePorts stay
+}
+
 TEST(ManifestsTest, Selector) {
   EXPECT_EQ(SelectorString("a", "b"),
             "app.kubernetes.io/managed-by=berth,berth.dev/namespace=a,berth.dev/name=b");
