@@ -82,6 +82,9 @@ struct Config {
   // The TTL of an environment created without one (seconds; 0 = never). Written as "8h",
   // "3d" or seconds.
   int64_t default_ttl_seconds = 0;
+  // An environment with no request through the router for this long is put to sleep (0 = off;
+  // the spec's idle_sleep_seconds overrides it). Needs serve's managed Lua router.
+  int64_t idle_sleep_seconds = 0;
   // What each namespace may hold at most (see Quota); [namespaces.<ns>] overrides per key.
   Quota quota;
   std::map<std::string, NamespaceSettings> namespaces;

@@ -106,6 +106,10 @@ struct EnvStatus {
   void AddEvent(std::string type, std::string reason, std::string message);
 };
 
+// The idle time after which `spec` is put to sleep: its own idle_sleep_seconds when > 0, never
+// when -1, else `configured` (environments.idle_sleep); <= 0 = never.
+int64_t EffectiveIdleSleep(const EnvironmentSpec& spec, int64_t configured);
+
 const char* PhaseName(Phase p);
 Result<Phase> ParsePhase(const std::string& s);
 const char* PullPolicyName(PullPolicy p);

@@ -321,7 +321,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::string cpu_limit, memory_limit, cpu_request, memory_request;
     std::vector<std::string> env, labels, ports, domains, command;
     int replicas = 1;
-    std::string ttl, branch;
+    std::string ttl, branch, idle_sleep;
     bool ttl_given = false, purge_on_expiry = false, reuse = false;
     bool no_volume = false, wait = false, no_wait = false;
     int timeout = 300;
@@ -359,6 +359,9 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
                    "Delete the environment after this long: 90m, 8h, 3d or seconds; 0 = never "
                    "(default: the namespace's default_ttl)")
       ->each([ca](const std::string&) { ca->ttl_given = true; });
+  create->add_option("--idle-sleep", ca->idle_sleep,
+                     "Sleep after this long without a request through the router (30m, 2h...); "
+                     "off = never (default: environments.idle_sleep)");
   create->add_flag("--purge-on-expiry", ca->purge_on_expiry,
                    "When the TTL passes, delete the volume too (default: keep it)");
   create->add_option("--cmd", ca->command, "Command and arguments (repeatable, in order)");
@@ -419,6 +422,18 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       body["ttl_seconds"] = *ttl;
     }
     if (ca->purge_on_expiry) body["purge_on_expiry"] = true;
+    if (!ca->idle_sleep.empty()) {
+      if (ca->idle_sleep == "off" || ca->idle_sleep == "never") {
+        body["idle_sleep_seconds"] = -1;
+      } else {
+        auto d = core::ParseDuration(ca->idle_sleep, "--idle-sleep");
+        if (!d) return void(rc = ReportError(d.error()));
+        if (*d == 0)
+          return void(rc = ReportError(Error{ErrorCode::kInvalidArgument,
+                                             "--idle-sleep: give a duration, or off"}));
+        body["idle_sleep_seconds"] = *d;
+      }
+    }
     if (!ca->command.empty()) body["command"] = ca->command;
     if (auto s = CheckTarget(t->ns, ca->name); !s) return void(rc = ReportError(s.error()));
 

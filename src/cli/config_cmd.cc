@@ -127,6 +127,7 @@ std::vector<std::pair<std::string, std::string>> ConfigFields(const Config& c) {
       {"environments.extra_host_ports", IntList(c.extra_host_ports)},
       {"environments.host_ip", Quote(c.host_ip)},
       {"environments.default_ttl", Ttl(c.default_ttl_seconds)},
+      {"environments.idle_sleep", Ttl(c.idle_sleep_seconds)},
       {"environments.max_environments", std::to_string(c.quota.max_environments)},
       {"environments.max_cpu", Quote(c.quota.max_cpu)},
       {"environments.max_memory", Quote(c.quota.max_memory)},

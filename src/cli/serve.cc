@@ -9,8 +9,10 @@
 #include "api/api_server.h"
 #include "api/environment_service.h"
 #include "controller/controller.h"
+#include "controller/idle_sleep.h"
 #include "controller/installation.h"
 #include "controller/leader_election.h"
+#include "core/duration.h"
 #include "net/port_probe.h"
 #include "router/etcd_publisher.h"
 #include "router/nginx_conf.h"
@@ -154,6 +156,38 @@ int RunServe(const Config& config) {
         });
     wakes->Start();
   }
+  // Idle sleep: environments with no request through this router for their idle time.
+  std::unique_ptr<controller::IdleSleeper> idle;
+  if (router && config.router_mode == "lua") {
+    const std::string control =
+        router::NginxPaths(router::RouterOptionsFromConfig(config).prefix).control_socket;
+    const int64_t default_idle = config.idle_sleep_seconds;
+    idle = std::make_unique<controller::IdleSleeper>(
+        [control] { return router::ReadHits(control); },
+        [&service, default_idle]() -> Result<std::vector<controller::IdleCandidate>> {
+          auto list = service.List("");
+          if (!list) return Fail(list.error());
+          std::vector<controller::IdleCandidate> out;
+          for (const auto& v : *list) {
+            controller::IdleCandidate c;
+            c.key = v.spec.Key();
+            c.idle_seconds = EffectiveIdleSleep(v.spec, default_idle);
+            c.awake = !v.spec.sleeping && !v.spec.deleting && v.status &&
+                      v.status->phase == Phase::kRunning;
+            out.push_back(std::move(c));
+          }
+          return out;
+        },
+        [&service](const std::string& key, int64_t idle_seconds) {
+          auto slash = key.find('/');
+          spdlog::info("{}: no request for {}: putting it to sleep", key,
+                       core::FormatDuration(idle_seconds));
+          if (auto v = service.Sleep(key.substr(0, slash), key.substr(slash + 1)); !v)
+            spdlog::warn("{}: idle sleep: {}", key, v.error().message);
+        },
+        controller::IdleCheckInterval(default_idle > 0 ? default_idle : 120));
+    idle->Start();
+  }
   runtime::Runtime* runtime_ptr = rt->get();
   api::ApiServer server(
       service, config,
@@ -226,6 +260,7 @@ int RunServe(const Config& config) {
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
   if (wakes) wakes->Stop();
+  if (idle) idle->Stop();
   stop_all();
   if (publisher) publisher->Stop();
   if (router) router->Stop();

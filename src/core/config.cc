@@ -389,6 +389,8 @@ Result<Config> LoadConfig(const std::string& path) {
     ReadPortRange(t, c.port_min, c.port_max);
     ReadDuration(t, std::as_const(t.table)["environments"]["default_ttl"],
                  "environments.default_ttl", c.default_ttl_seconds);
+    ReadDuration(t, std::as_const(t.table)["environments"]["idle_sleep"], "environments.idle_sleep",
+                 c.idle_sleep_seconds);
     {
       auto env = std::as_const(t.table)["environments"];
       ReadCount(t, env["max_environments"], "environments.max_environments",
@@ -452,6 +454,13 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnvInt("BERTH_PORT_MIN", c.port_min, env_errors);
   FromEnvInt("BERTH_PORT_MAX", c.port_max, env_errors);
   FromEnvList("BERTH_ALLOWED_DOMAINS", c.allowed_domains);
+  if (const char* v = std::getenv("BERTH_IDLE_SLEEP")) {
+    auto d = core::ParseDuration(v, "BERTH_IDLE_SLEEP");
+    if (d)
+      c.idle_sleep_seconds = *d;
+    else
+      env_errors.push_back(d.error().message);
+  }
   if (const char* v = std::getenv("BERTH_DEFAULT_TTL")) {
     auto d = core::ParseDuration(v, "BERTH_DEFAULT_TTL");
     if (d)

@@ -33,6 +33,11 @@ void EnvStatus::AddEvent(std::string type, std::string reason_word, std::string 
   if (events.size() > kMaxEvents) events.erase(events.begin(), events.end() - kMaxEvents);
 }
 
+int64_t EffectiveIdleSleep(const EnvironmentSpec& spec, int64_t configured) {
+  if (spec.idle_sleep_seconds == -1) return 0;
+  return spec.idle_sleep_seconds > 0 ? spec.idle_sleep_seconds : configured;
+}
+
 const char* PhaseName(Phase p) {
   switch (p) {
     case Phase::kPending:

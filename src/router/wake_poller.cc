@@ -1,5 +1,7 @@
 #include "router/wake_poller.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -26,6 +28,39 @@ std::vector<std::pair<std::string, std::string>> ParseWakeLines(std::string_view
     out.emplace_back(parts[0], parts[1]);
   }
   return out;
+}
+
+std::map<std::string, int64_t> ParseHitLines(std::string_view body) {
+  std::map<std::string, int64_t> out;
+  for (const auto& line : util::Split(body, '\n', /*skip_empty=*/true)) {
+    auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    std::string key = line.substr(0, sp);
+    auto parts = util::Split(key, '/', /*skip_empty=*/false);
+    if (parts.size() != 2 || !ValidateNamespace(parts[0]) || !ValidateName(parts[1])) continue;
+    int64_t n = 0;
+    auto num = std::string_view(line).substr(sp + 1);
+    auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+    if (ec != std::errc() || p != num.data() + num.size() || n < 0) continue;
+    out[key] = n;
+  }
+  return out;
+}
+
+Result<std::map<std::string, int64_t>> ReadHits(const std::string& control_socket) {
+  net::ClientOptions co;
+  co.base_url = "http://berth-control";
+  co.unix_socket = control_socket;
+  co.connect_timeout = std::chrono::milliseconds(2000);
+  co.timeout = std::chrono::milliseconds(2000);
+  net::HttpClient client(co);
+  net::HttpRequest req;
+  req.path = "/berth/hits";
+  auto r = client.Send(req);
+  if (!r) return Fail(r.error());
+  if (r->status != 200)
+    return Fail(ErrorCode::kUnavailable, "nginx /berth/hits: HTTP " + std::to_string(r->status));
+  return ParseHitLines(r->body);
 }
 
 WakePoller::WakePoller(std::string control_socket, WakeFn fn)

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,11 +17,19 @@
 #include <utility>
 #include <vector>
 
+#include "berth/result.h"
+
 namespace berth::router {
 
 // The "ns/name" lines of a /berth/wakes answer; a line that is not two DNS-1123 labels is
 // dropped (and logged).
 std::vector<std::pair<std::string, std::string>> ParseWakeLines(std::string_view body);
+
+// The "ns/name count" lines of a /berth/hits answer: requests per environment since nginx
+// started. Malformed lines are dropped.
+std::map<std::string, int64_t> ParseHitLines(std::string_view body);
+// GET /berth/hits on the managed nginx's control socket (a 2 s deadline).
+Result<std::map<std::string, int64_t>> ReadHits(const std::string& control_socket);
 
 class WakePoller {
  public:

@@ -169,5 +169,59 @@ TEST_F(SleepWake, WakeByHandAndInputErrors) {
   EXPECT_EQ(server_->Cli({"wake", "nosuch"}).exit_code, 3);
 }
 
+TEST_F(SleepWake, AnEnvironmentWithoutRequestsFallsAsleepAndARequestWakesIt) {
+  // Again with environments.idle_sleep set.
+  server_.reset();
+  BerthServerOptions o;
+  o.docker_host = podman_->docker_host();
+  o.default_image = image_;
+  o.pull_policy = "IfNotPresent";
+  int base = FreeLoopbackPortBlock(12);
+  ASSERT_GT(base, 0);
+  o.port_min = base;
+  o.port_max = base + 11;
+  o.environments_toml = "idle_sleep = \"4s\"\n";
+  auto started = BerthServer::Start(o);
+  ASSERT_TRUE(started) << started.error().message;
+  server_ = std::move(*started);
+
+  ASSERT_EQ(Json(server_->Cli({"create", "web", "--wait", "-o", "json"}))["status"]["phase"],
+            "Running");
+  auto keep = Json(server_->Cli({"create", "keep", "--idle-sleep", "off", "--wait", "-o", "json"}));
+  EXPECT_EQ(keep["spec"]["idle_sleep_seconds"], -1);
+  ASSERT_TRUE(util::WriteFileAtomic(server_->state_dir() + "/volumes/default/web/index.html",
+                                    "still here\n"));
+  auto phase = [&](const std::string& name) {
+    auto r = server_->Cli({"view", name, "-o", "json"});
+    return r.exit_code == 0 ? json::parse(r.out)["status"].value("phase", "") : "";
+  };
+  // Requests every second for twice the idle time keep it awake.
+  for (int i = 0; i < 8; ++i) {
+    auto r = Through("GET", "web.ctest.localhost", "/index.html");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().message);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_EQ(phase("web"), "Running") << server_->LogTail();
+  // Then none: it falls asleep; the one that said off does not.
+  bool asleep = false;
+  for (int i = 0; i < 300 && !asleep; ++i) {
+    asleep = phase("web") == "Sleeping";
+    if (!asleep) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(asleep) << server_->LogTail();
+  EXPECT_EQ(ContainerState("berth-default.web"), "exited");
+  EXPECT_NE(server_->LogTail(20000).find("default/web: no request for 4s: putting it to sleep"),
+            std::string::npos);
+  EXPECT_EQ(phase("keep"), "Running");
+  // A request brings it back with its content.
+  auto woke = Through("GET", "web.ctest.localhost", "/index.html");
+  ASSERT_TRUE(woke) << woke.error().message;
+  EXPECT_EQ(woke->status, 200) << woke->body;
+  EXPECT_EQ(woke->body, "still here\n");
+  EXPECT_EQ(server_->Cli({"create", "bad", "--idle-sleep", "soon", "--no-wait"}).exit_code, 2);
+  EXPECT_EQ(server_->Cli({"create", "bad", "--idle-sleep", "0", "--no-wait"}).exit_code, 2);
+  server_->Cli({"delete", "keep", "--purge", "--wait", "--timeout", "60"});
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -620,6 +620,91 @@ TEST_F(ControllerTest, TheNamespacesDefaultTtlAppliesOnlyWhenNoneIsGiven) {
   EXPECT_EQ(never->spec.expires_at, "");
 }
 
+TEST_F(ControllerTest, SleepStopsTheWorkloadAndKeepsPortsVolumeAndRoute) {
+  ASSERT_TRUE(service->Create(Spec("dozy")));
+  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
+  auto running = service->Get("default", "dozy");
+  ASSERT_TRUE(running && running->status);
+  ASSERT_EQ(running->status->phase, Phase::kRunning);
+  const std::string id = running->status->workload_id;
+  const auto ports = running->status->ports;
+
+  auto slept = service->Sleep("default", "dozy");
+  ASSERT_TRUE(slept) << slept.error().message;
+  EXPECT_TRUE(slept->spec.sleeping);
+  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
+  auto v = service->Get("default", "dozy");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kSleeping);
+  EXPECT_EQ(v->status->reason, "Sleeping");
+  EXPECT_EQ(v->status->ports, ports);
+  EXPECT_EQ(rt.sleeps, 1);
+  EXPECT_EQ(rt.workloads.at("default/dozy").id, id);  // stopped, not removed
+  EXPECT_EQ(vols.volumes.count("default/dozy"), 1u);
+  for (const auto& [name, port] : ports) {
+    auto reservation = st->Get(store::keys::Port(port));
+    ASSERT_TRUE(reservation && *reservation) << name;
+    EXPECT_EQ((*reservation)->value, "default/dozy");
+  }
+  auto route = st->Get("/devnginx/default/dozy");
+  ASSERT_TRUE(route && *route);
+  auto parsed = ParseRoute("/devnginx/default/dozy", (*route)->value);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->sleeping);
+  EXPECT_EQ(parsed->http_port, ports.at("http"));
+  EXPECT_NE((*route)->value.find(", \"sleeping\": true}"), std::string::npos) << (*route)->value;
+
+  // Level-triggered: another pass neither stops it again nor "repairs" it.
+  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
+  EXPECT_EQ(rt.sleeps, 1);
+  const int applies = rt.applies;
+  EXPECT_EQ(service->Get("default", "dozy")->status->phase, Phase::kSleeping);
+
+  // Sleep again: nothing changes (idempotent).
+  auto again = service->Sleep("default", "dozy");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->revision, slept->revision);
+
+  ASSERT_TRUE(service->Wake("default", "dozy"));
+  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
+  v = service->Get("default", "dozy");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
+  EXPECT_EQ(v->status->ports, ports);
+  EXPECT_EQ(rt.applies, applies + 1);
+  EXPECT_EQ(rt.workloads.at("default/dozy").id, id);  // the same workload, started again
+  bool waking_event = false;
+  for (const auto& e : v->status->events) waking_event = waking_event || e.reason == "Waking";
+  EXPECT_TRUE(waking_event);
+  route = st->Get("/devnginx/default/dozy");
+  ASSERT_TRUE(route && *route);
+  EXPECT_EQ((*route)->value.find("sleeping"), std::string::npos) << (*route)->value;
+}
+
+TEST_F(ControllerTest, SleepingBeforeTheFirstStartCreatesNothingAndWakesIntoRunning) {
+  ASSERT_TRUE(service->Create(Spec("early")));
+  ASSERT_TRUE(service->Sleep("default", "early"));
+  ASSERT_TRUE(ctl->Reconcile("default/early"));
+  auto v = service->Get("default", "early");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kSleeping);
+  EXPECT_EQ(rt.applies, 0);
+  ASSERT_TRUE(service->Wake("default", "early"));
+  ASSERT_TRUE(ctl->Reconcile("default/early"));
+  EXPECT_EQ(service->Get("default", "early")->status->phase, Phase::kRunning);
+}
+
+TEST_F(ControllerTest, SleepAndWakeRefuseADeletingOrMissingEnvironment) {
+  ASSERT_TRUE(service->Create(Spec("going")));
+  ASSERT_TRUE(service->Delete("default", "going", false));
+  auto s = service->Sleep("default", "going");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kConflict);
+  auto w = service->Wake("default", "nope");
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(ControllerTest, ABranchNamesItsEnvironmentAndLabelsIt) {
   auto spec = Spec("feature-x-1");
   spec.branch = "Feature/X_1";
@@ -731,89 +816,6 @@ TEST_F(ControllerTest, ConcurrentCreatesNeverPassTheQuota) {
   EXPECT_EQ(refused, 11);
   EXPECT_EQ(other, 0);
   EXPECT_EQ(service->List("default")->size(), 5u);
-TEST_F(ControllerTest, SleepStopsTheWorkloadAndKeepsPortsVolumeAndRoute) {
-  ASSERT_TRUE(service->Create(Spec("dozy")));
-  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
-  auto running = service->Get("default", "dozy");
-  ASSERT_TRUE(running && running->status);
-  ASSERT_EQ(running->status->phase, Phase::kRunning);
-  const std::string id = running->status->workload_id;
-  const auto ports = running->status->ports;
-
-  auto slept = service->Sleep("default", "dozy");
-  ASSERT_TRUE(slept) << slept.error().message;
-  EXPECT_TRUE(slept->spec.sleeping);
-  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
-  auto v = service->Get("default", "dozy");
-  ASSERT_TRUE(v && v->status);
-  EXPECT_EQ(v->status->phase, Phase::kSleeping);
-  EXPECT_EQ(v->status->reason, "Sleeping");
-  EXPECT_EQ(v->status->ports, ports);
-  EXPECT_EQ(rt.sleeps, 1);
-  EXPECT_EQ(rt.workloads.at("default/dozy").id, id);  // stopped, not removed
-  EXPECT_EQ(vols.volumes.count("default/dozy"), 1u);
-  for (const auto& [name, port] : ports) {
-    auto reservation = st->Get(store::keys::Port(port));
-    ASSERT_TRUE(reservation && *reservation) << name;
-    EXPECT_EQ((*reservation)->value, "default/dozy");
-  }
-  auto route = st->Get("/devnginx/default/dozy");
-  ASSERT_TRUE(route && *route);
-  auto parsed = ParseRoute("/devnginx/default/dozy", (*route)->value);
-  ASSERT_TRUE(parsed) << parsed.error().message;
-  EXPECT_TRUE(parsed->sleeping);
-  EXPECT_EQ(parsed->http_port, ports.at("http"));
-  EXPECT_NE((*route)->value.find(", \"sleeping\": true}"), std::string::npos) << (*route)->value;
-
-  // Level-triggered: another pass neither stops it again nor "repairs" it.
-  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
-  EXPECT_EQ(rt.sleeps, 1);
-  const int applies = rt.applies;
-  EXPECT_EQ(service->Get("default", "dozy")->status->phase, Phase::kSleeping);
-
-  // Sleep again: nothing changes (idempotent).
-  auto again = service->Sleep("default", "dozy");
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->revision, slept->revision);
-
-  ASSERT_TRUE(service->Wake("default", "dozy"));
-  ASSERT_TRUE(ctl->Reconcile("default/dozy"));
-  v = service->Get("default", "dozy");
-  ASSERT_TRUE(v && v->status);
-  EXPECT_EQ(v->status->phase, Phase::kRunning);
-  EXPECT_EQ(v->status->ports, ports);
-  EXPECT_EQ(rt.applies, applies + 1);
-  EXPECT_EQ(rt.workloads.at("default/dozy").id, id);  // the same workload, started again
-  bool waking_event = false;
-  for (const auto& e : v->status->events) waking_event = waking_event || e.reason == "Waking";
-  EXPECT_TRUE(waking_event);
-  route = st->Get("/devnginx/default/dozy");
-  ASSERT_TRUE(route && *route);
-  EXPECT_EQ((*route)->value.find("sleeping"), std::string::npos) << (*route)->value;
-}
-
-TEST_F(ControllerTest, SleepingBeforeTheFirstStartCreatesNothingAndWakesIntoRunning) {
-  ASSERT_TRUE(service->Create(Spec("early")));
-  ASSERT_TRUE(service->Sleep("default", "early"));
-  ASSERT_TRUE(ctl->Reconcile("default/early"));
-  auto v = service->Get("default", "early");
-  ASSERT_TRUE(v && v->status);
-  EXPECT_EQ(v->status->phase, Phase::kSleeping);
-  EXPECT_EQ(rt.applies, 0);
-  ASSERT_TRUE(service->Wake("default", "early"));
-  ASSERT_TRUE(ctl->Reconcile("default/early"));
-  EXPECT_EQ(service->Get("default", "early")->status->phase, Phase::kRunning);
-}
-
-TEST_F(ControllerTest, SleepAndWakeRefuseADeletingOrMissingEnvironment) {
-  ASSERT_TRUE(service->Create(Spec("going")));
-  ASSERT_TRUE(service->Delete("default", "going", false));
-  auto s = service->Sleep("default", "going");
-  ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().code, ErrorCode::kConflict);
-  auto w = service->Wake("default", "nope");
-  ASSERT_FALSE(w);
-  EXPECT_EQ(w.error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace
