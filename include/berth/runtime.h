@@ -98,10 +98,30 @@ class ChangeWatch {
   virtual ~ChangeWatch() = default;
 };
 
+// What a runtime does differently from another, declared by the runtime: callers branch on
+// these, never on its name. Only what Berth's code decides by; the defaults are a remote
+// Docker-like engine's.
+struct Capabilities {
+  // How a host directory is mounted as a volume: kBind, a directory of this host (Docker), or
+  // kHostPath, a path present on every node (Kubernetes). Volume drivers make their mounts so.
+  VolumeMount::Kind host_dir_mount = VolumeMount::Kind::kBind;
+  // Berth picks a host port for every port the spec leaves at 0 and the runtime publishes it
+  // (Docker). false: the cluster assigns them (NodePorts); only pinned ones are reserved.
+  bool allocates_host_ports = true;
+  // Published ports bind on this very host (a local engine): allocation skips ports other
+  // processes hold, and the controller moves an auto-assigned port taken later.
+  bool local_host_ports = false;
+  // Berth can reach a workload's published ports, so the controller waits for its http port
+  // to answer before it reports Running (elsewhere the workload's own readiness decides).
+  bool probe_http = false;
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
+  // For messages and `berth status`; never to decide behaviour (that is capabilities()).
   virtual std::string Name() const = 0;
+  virtual Capabilities capabilities() const { return {}; }
   // Makes the workload match `spec` (idempotent). Replaces a workload of an older generation.
   virtual Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                        const ProgressFn& progress) = 0;

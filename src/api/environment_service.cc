@@ -29,8 +29,8 @@ std::string SerializeView(const EnvView& v) {
 }
 
 EnvironmentService::EnvironmentService(store::Store& store, const Config& config,
-                                       core::PortBusyFn port_busy)
-    : store_(store), config_(config), port_busy_(std::move(port_busy)) {}
+                                       core::PortBusyFn port_busy, runtime::Capabilities runtime)
+    : store_(store), config_(config), port_busy_(std::move(port_busy)), runtime_(runtime) {}
 
 Status EnvironmentService::CheckDomains(EnvironmentSpec& spec) const {
   std::vector<std::string> out;
@@ -46,8 +46,8 @@ Status EnvironmentService::CheckDomains(EnvironmentSpec& spec) const {
 }
 
 Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
-  // Kubernetes assigns NodePorts itself; only explicitly requested ports are reserved there.
-  bool allocate = config_.runtime == "docker";
+  // A cluster assigns NodePorts itself; only explicitly requested ports are reserved there.
+  const bool allocate = runtime_.allocates_host_ports;
   auto reserved = store::ReservedPorts(store_);
   if (!reserved) return Fail(reserved.error());
   std::set<int>& used = *reserved;

@@ -12,6 +12,7 @@
 
 #include "berth/config.h"
 #include "berth/environment.h"
+#include "berth/runtime.h"
 #include "berth/store.h"
 #include "core/ports.h"
 
@@ -34,8 +35,10 @@ struct CreateOptions {
 class EnvironmentService {
  public:
   // `port_busy` (a bind probe, on a local engine only) makes allocation skip host ports other
-  // processes hold; empty = the store's reservations alone decide.
-  EnvironmentService(store::Store& store, const Config& config, core::PortBusyFn port_busy = {});
+  // processes hold; empty = the store's reservations alone decide. `runtime` says whether
+  // Berth allocates host ports at all (allocates_host_ports) or the cluster does.
+  EnvironmentService(store::Store& store, const Config& config, core::PortBusyFn port_busy = {},
+                     runtime::Capabilities runtime = {});
 
   Result<EnvView> Create(EnvironmentSpec spec, const CreateOptions& opts = {});
   Result<EnvView> Get(const std::string& ns, const std::string& name);
@@ -74,6 +77,7 @@ class EnvironmentService {
   store::Store& store_;
   Config config_;
   core::PortBusyFn port_busy_;
+  runtime::Capabilities runtime_;
 };
 
 }  // namespace berth::api

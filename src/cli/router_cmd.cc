@@ -14,9 +14,9 @@
 #include "berth/config.h"
 #include "berth/store.h"
 #include "cli/commands.h"
-#include "router/confd/confd.h"
-#include "router/confd/config_file.h"
-#include "router/confd/log.h"
+#include "confd/confd.h"
+#include "confd/config_file.h"
+#include "confd/log.h"
 #include "router/etcd_publisher.h"
 #include "router/route_sync.h"
 #include "router/router_options.h"
@@ -75,8 +75,8 @@ std::string StoreUrl(const RouterFlags& f, const Config& c) {
 // confd's precedence: its defaults, then confd.toml, then the flags given on the command line.
 int RunConfd(const RouterFlags& f, const std::function<bool(const char*)>& given, const Config& c) {
   const bool explicit_file = !f.confd_config_file.empty();
-  const std::string file = explicit_file ? f.confd_config_file : router::confd::kDefaultConfigFile;
-  auto fs = router::confd::LoadConfigFile(file, /*optional=*/!explicit_file);
+  const std::string file = explicit_file ? f.confd_config_file : confd::kDefaultConfigFile;
+  auto fs = confd::LoadConfigFile(file, /*optional=*/!explicit_file);
   if (!fs) return ReportError(Wrap(fs.error(), "confd config file"));
   for (const auto& k : fs->ignored) spdlog::warn("{}: ignoring unknown key \"{}\"", file, k);
   auto pick = [&](const char* flag, const auto& flag_value, const auto& file_value,
@@ -87,8 +87,8 @@ int RunConfd(const RouterFlags& f, const std::function<bool(const char*)>& given
     return T(fallback);
   };
   std::string log_level = pick("--log-level", f.log_level, fs->log_level, std::string());
-  if (!log_level.empty()) router::confd::SetLogLevel(log_level);
-  router::confd::Options o;
+  if (!log_level.empty()) confd::SetLogLevel(log_level);
+  confd::Options o;
   o.confdir = pick("--confdir", f.confdir, fs->confdir, std::string("/etc/confd"));
   o.onetime = f.onetime;
   o.watch = pick("--watch", f.watch, fs->watch, false);
@@ -113,7 +113,7 @@ int RunConfd(const RouterFlags& f, const std::function<bool(const char*)>& given
     o.backend = "store";
     o.store_url = StoreUrl(f, c);
   }
-  return router::confd::Run(o);
+  return confd::Run(o);
 }
 
 int RunRouter(const RouterFlags& f, const Config& c) {
@@ -212,7 +212,7 @@ void AddRouterCommand(CLI::App& app) {
   confd_only.push_back(
       cmd->add_option("--log-level", f->log_level,
                       "confd mode: lowest level logged: debug|info (all), warn, error")
-          ->check(CLI::IsMember(router::confd::LogLevelNames())));
+          ->check(CLI::IsMember(confd::LogLevelNames())));
   cmd->footer(
       "confd users: confd's own command line works here too: -confdir, -onetime, -watch,\n"
       "-interval, -node, -prefix (= --confd-prefix), -noop, -sync-only, -keep-stage-file,\n"

@@ -19,9 +19,8 @@
 #include "router/route_sync.h"
 #include "router/router_options.h"
 #include "router/wake_poller.h"
-#include "runtime/docker/docker_runtime.h"
-#include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/reachability.h"
+#include "runtime/runtime_registry.h"
 #include "storage/volume_provider_factory.h"
 #include "store/claims.h"
 #include "util/fs.h"
@@ -53,22 +52,19 @@ int RunServe(const Config& config) {
   if (migrated->claimed || migrated->conflicts)
     spdlog::info("domain claims: {} claimed for existing environments, {} lost to an earlier one",
                  migrated->claimed, migrated->conflicts);
+  auto rt = runtime::MakeRuntime(config);
+  if (!rt) return fail("runtime " + config.runtime, rt.error());
+  // What differs between runtimes is asked of the runtime, never decided by its name.
+  const runtime::Capabilities caps = (*rt)->capabilities();
   // On a local engine (a unix socket) published ports are this host's: allocation skips the
   // ones another process holds, and the controller moves an auto-assigned one taken later.
   core::PortBusyFn port_busy;
-  if (config.runtime == "docker")
-    if (auto ep = runtime::docker::ResolveDockerHost(config.docker_host);
-        ep && !ep->unix_socket.empty())
-      port_busy = [ip = config.host_ip](int port) {
-        auto free = net::TcpPortFree(ip, port);
-        return free && !*free;  // cannot tell = not busy: the engine decides
-      };
-
-  Result<std::unique_ptr<runtime::Runtime>> rt = config.runtime == "kubernetes"
-                                                     ? kube::MakeKubernetesRuntime(config)
-                                                     : runtime::MakeDockerRuntime(config);
-  if (!rt) return fail("runtime " + config.runtime, rt.error());
-  auto volumes = storage::MakeVolumeProvider(config);
+  if (caps.local_host_ports)
+    port_busy = [ip = config.host_ip](int port) {
+      auto free = net::TcpPortFree(ip, port);
+      return free && !*free;  // cannot tell = not busy: the engine decides
+    };
+  auto volumes = storage::MakeVolumeProvider(config, caps.host_dir_mount);
   if (!volumes) return fail("volumes " + config.volume_driver, volumes.error());
   // Who this installation is: everything below creates only objects carrying its id and
   // touches nothing carrying another's.
@@ -95,7 +91,7 @@ int RunServe(const Config& config) {
   controller::ControllerOptions copts;
   copts.workers = config.workers;
   copts.resync = std::chrono::seconds(config.resync_seconds);
-  copts.probe_http = config.runtime == "docker";
+  copts.probe_http = caps.probe_http;
   copts.installation = installation->id;
   copts.host_port_busy = port_busy;
   copts.port_range = {config.port_min, config.port_max};
@@ -144,7 +140,7 @@ int RunServe(const Config& config) {
     start_controller();
   }
 
-  api::EnvironmentService service(**store, config, port_busy);
+  api::EnvironmentService service(**store, config, port_busy, caps);
   // Wake on request: a request through the Lua router for a sleeping environment's host.
   std::unique_ptr<router::WakePoller> wakes;
   if (router && config.router_mode == "lua") {

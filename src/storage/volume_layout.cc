@@ -35,8 +35,4 @@ std::string JoinComponents(const std::vector<std::string>& parts) {
   return out;
 }
 
-VolumeMount::Kind MountKindForRuntime(const std::string& runtime) {
-  return runtime == "kubernetes" ? VolumeMount::Kind::kHostPath : VolumeMount::Kind::kBind;
-}
-
 }  // namespace berth::storage

@@ -32,7 +32,4 @@ Result<std::vector<std::string>> VolumeComponents(const EnvironmentSpec& spec, V
 // "a/b/c" from {"a","b","c"}.
 std::string JoinComponents(const std::vector<std::string>& parts);
 
-// kHostPath for the kubernetes runtime (a path on every node), kBind for docker.
-VolumeMount::Kind MountKindForRuntime(const std::string& runtime);
-
 }  // namespace berth::storage

@@ -15,7 +15,7 @@ Result<VolumeLayout> LayoutOf(const Config& c) {
   return ParseVolumeLayout(c.volume_layout);
 }
 
-Result<std::unique_ptr<VolumeProvider>> MakeDir(const Config& c) {
+Result<std::unique_ptr<VolumeProvider>> MakeDir(const Config& c, VolumeMount::Kind mount) {
   auto layout = LayoutOf(c);
   if (!layout) return Fail(layout.error());
   DirVolumesOptions o;
@@ -24,13 +24,13 @@ Result<std::unique_ptr<VolumeProvider>> MakeDir(const Config& c) {
                                   : std::string();
   if (o.root.empty())
     return Fail(ErrorCode::kInvalidArgument, "volumes.root (or server.state_dir) must be set");
-  o.kind = MountKindForRuntime(c.runtime);
+  o.kind = mount;
   o.layout = *layout;
   o.default_namespace = c.default_namespace;
   return std::unique_ptr<VolumeProvider>(new DirVolumes(std::move(o)));
 }
 
-Result<std::unique_ptr<VolumeProvider>> MakeGluster(const Config& c) {
+Result<std::unique_ptr<VolumeProvider>> MakeGluster(const Config& c, VolumeMount::Kind mount) {
 #ifdef BERTH_HAVE_GFAPI
   auto layout = LayoutOf(c);
   if (!layout) return Fail(layout.error());
@@ -40,14 +40,15 @@ Result<std::unique_ptr<VolumeProvider>> MakeGluster(const Config& c) {
   o.server = hp->host;
   o.port = hp->port;
   o.volume = c.gluster_volume;
-  // Kubernetes nodes mount the volume at the hostPath root (the original: /mnt).
-  o.mount_root = !c.gluster_mount.empty()    ? c.gluster_mount
-                 : c.runtime == "kubernetes" ? c.kube_host_path_root
-                                             : std::string();
+  // Where host paths are a node's (Kubernetes), the nodes mount the volume at the hostPath
+  // root (the original: /mnt).
+  o.mount_root = !c.gluster_mount.empty()                ? c.gluster_mount
+                 : mount == VolumeMount::Kind::kHostPath ? c.kube_host_path_root
+                                                         : std::string();
   if (o.mount_root.empty())
     return Fail(ErrorCode::kInvalidArgument,
                 "volumes.gluster_mount must say where the gluster volume is mounted on this host");
-  o.kind = MountKindForRuntime(c.runtime);
+  o.kind = mount;
   o.layout = *layout;
   o.default_namespace = c.default_namespace;
   if (!c.state_dir.empty()) o.log_file = c.state_dir + "/gfapi.log";
@@ -56,13 +57,14 @@ Result<std::unique_ptr<VolumeProvider>> MakeGluster(const Config& c) {
   return std::unique_ptr<VolumeProvider>(std::move(*g));
 #else
   (void)c;
+  (void)mount;
   return Fail(ErrorCode::kUnavailable,
               "volume driver \"gluster\" needs libgfapi; this berth was built without it "
               "(install libglusterfs-dev and rebuild)");
 #endif
 }
 
-Result<std::unique_ptr<VolumeProvider>> MakeNone(const Config&) {
+Result<std::unique_ptr<VolumeProvider>> MakeNone(const Config&, VolumeMount::Kind) {
   return std::unique_ptr<VolumeProvider>(new NoVolumes());
 }
 
@@ -104,7 +106,8 @@ std::vector<std::string> VolumeProviderNames() {
   return names;
 }
 
-Result<std::unique_ptr<VolumeProvider>> MakeVolumeProvider(const berth::Config& config) {
+Result<std::unique_ptr<VolumeProvider>> MakeVolumeProvider(const berth::Config& config,
+                                                           VolumeMount::Kind host_dir_mount) {
   VolumeProviderFactory factory;
   {
     auto& r = TheRegistry();
@@ -118,7 +121,7 @@ Result<std::unique_ptr<VolumeProvider>> MakeVolumeProvider(const berth::Config& 
     }
     factory = it->second;
   }
-  return factory(config);
+  return factory(config, host_dir_mount);
 }
 
 }  // namespace berth::storage

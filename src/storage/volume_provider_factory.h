@@ -13,8 +13,11 @@
 
 namespace berth::storage {
 
-using VolumeProviderFactory =
-    std::function<Result<std::unique_ptr<VolumeProvider>>(const berth::Config&)>;
+// `host_dir_mount` is how the runtime mounts a host directory (Runtime::capabilities()):
+// kBind on this host (Docker) or kHostPath on every node (Kubernetes); a driver that keeps
+// volumes as host directories mounts them so.
+using VolumeProviderFactory = std::function<Result<std::unique_ptr<VolumeProvider>>(
+    const berth::Config&, VolumeMount::Kind host_dir_mount)>;
 
 // Adds a driver; kAlreadyExists if the name is taken. Thread-safe.
 Status RegisterVolumeProvider(const std::string& name, VolumeProviderFactory factory);
@@ -23,6 +26,7 @@ std::vector<std::string> VolumeProviderNames();
 
 // kInvalidArgument for an unknown driver or bad [volumes] settings; kUnavailable for "gluster"
 // in a build without libgfapi. Does not contact any backend.
-Result<std::unique_ptr<VolumeProvider>> MakeVolumeProvider(const berth::Config& config);
+Result<std::unique_ptr<VolumeProvider>> MakeVolumeProvider(
+    const berth::Config& config, VolumeMount::Kind host_dir_mount = VolumeMount::Kind::kBind);
 
 }  // namespace berth::storage

@@ -2,10 +2,10 @@
 #include <cstdint>
 #include <string>
 
-#include "router/confd/config_file.h"
+#include "confd/config_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  (void)berth::router::confd::ParseConfigFile(text, "/etc/confd/confd.toml");
+  (void)berth::confd::ParseConfigFile(text, "/etc/confd/confd.toml");
   return 0;
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "router/confd/resource.h"
+#include "confd/resource.h"
 
 namespace {
 
@@ -21,10 +21,10 @@ void Check(bool ok, const char* what) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  berth::router::confd::Options opts;
+  berth::confd::Options opts;
   opts.confdir = "/etc/confd";
   opts.prefix = "/devnginx";
-  auto c = berth::router::confd::ParseResource(text, "/etc/confd/conf.d/fuzz.toml", opts);
+  auto c = berth::confd::ParseResource(text, "/etc/confd/conf.d/fuzz.toml", opts);
   if (!c) return 0;
   Check(c->src.rfind("/etc/confd/templates/", 0) == 0, "src escapes confdir/templates");
   Check(c->src.find("/../") == std::string::npos, "src keeps a .. component");

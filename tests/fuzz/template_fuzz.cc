@@ -10,12 +10,12 @@
 #include <string>
 #include <string_view>
 
-#include "router/confd/funcs.h"
-#include "router/confd/memkv.h"
-#include "router/template/template.h"
+#include "confd/funcs.h"
+#include "confd/memkv.h"
+#include "template/template.h"
 
-namespace tmpl = berth::router::tmpl;
-namespace confd = berth::router::confd;
+namespace tmpl = berth::tmpl;
+namespace confd = berth::confd;
 
 namespace {
 

@@ -38,6 +38,13 @@ class DockerRuntime : public Runtime {
   DockerRuntime(std::unique_ptr<DockerClient> client, DockerRuntimeOptions opts);
 
   std::string Name() const override { return "docker"; }
+  // Bind mounts, ports Berth picks and can probe; on this host when the engine is local.
+  Capabilities capabilities() const override {
+    return {.host_dir_mount = VolumeMount::Kind::kBind,
+            .allocates_host_ports = true,
+            .local_host_ports = opts_.probe_host_ports,
+            .probe_http = true};
+  }
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const ProgressFn& progress) override;
   Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;

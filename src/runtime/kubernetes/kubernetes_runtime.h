@@ -39,6 +39,14 @@ class KubernetesRuntime : public runtime::Runtime {
   KubernetesRuntime(std::shared_ptr<KubeClient> client, KubeRuntimeOptions opts);
 
   std::string Name() const override { return "kubernetes"; }
+  // Host directories as hostPath volumes (with a storage class it makes PVCs itself), NodePorts
+  // the cluster assigns, pods whose readiness is their own.
+  runtime::Capabilities capabilities() const override {
+    return {.host_dir_mount = VolumeMount::Kind::kHostPath,
+            .allocates_host_ports = false,
+            .local_host_ports = false,
+            .probe_http = false};
+  }
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const runtime::ProgressFn& progress) override;
   Result<runtime::WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;

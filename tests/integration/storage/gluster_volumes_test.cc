@@ -282,8 +282,7 @@ TEST_F(GlusterVolumesTest, FactoryBuildsTheGlusterDriverFromConfig) {
   c.gluster_volume = server_->volume();
   c.gluster_mount = MountRoot();
   c.state_dir = server_->dir();
-  c.runtime = "kubernetes";
-  auto p = berth::storage::MakeVolumeProvider(c);
+  auto p = berth::storage::MakeVolumeProvider(c, VolumeMount::Kind::kHostPath);  // Kubernetes'
   ASSERT_TRUE(p.has_value()) << p.error().message;
   auto m = (*p)->Ensure(Spec("team", "api"));
   ASSERT_TRUE(m.has_value()) << m.error().message;

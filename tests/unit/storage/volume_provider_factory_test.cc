@@ -34,13 +34,13 @@ TEST(VolumeProviderFactoryTest, DirDriverCreatesUnderVolumeRoot) {
   EXPECT_EQ(m->source, tmp.path() + "/v/default/web");
 }
 
-TEST(VolumeProviderFactoryTest, DirDriverDefaultsToStateDirAndHostPathOnKubernetes) {
+TEST(VolumeProviderFactoryTest, DirDriverDefaultsToStateDirAndMountsAsTheRuntimeSays) {
   util::TempDir tmp("berth-factory");
   Config c = DirConfig("");
   c.state_dir = tmp.path();
-  c.runtime = "kubernetes";
   c.volume_layout = "original";
-  auto p = MakeVolumeProvider(c);
+  // A runtime whose host paths are a node's (Kubernetes: Capabilities::host_dir_mount).
+  auto p = MakeVolumeProvider(c, VolumeMount::Kind::kHostPath);
   ASSERT_TRUE(p.has_value()) << p.error().message;
   auto m = (*p)->Ensure(Spec("web"));
   ASSERT_TRUE(m.has_value()) << m.error().message;
@@ -81,18 +81,20 @@ TEST(VolumeProviderFactoryTest, MoreDriversCanBeRegistered) {
   for (const char* builtin : {"dir", "gluster", "none"})
     EXPECT_NE(std::find(names.begin(), names.end(), builtin), names.end()) << builtin;
   int made = 0;
-  auto reg = RegisterVolumeProvider("test-driver",
-                                    [&](const Config&) -> Result<std::unique_ptr<VolumeProvider>> {
-                                      ++made;
-                                      return MakeVolumeProvider(Config{.volume_driver = "none"});
-                                    });
+  auto reg = RegisterVolumeProvider(
+      "test-driver",
+      [&](const Config&, VolumeMount::Kind) -> Result<std::unique_ptr<VolumeProvider>> {
+        ++made;
+        return MakeVolumeProvider(Config{.volume_driver = "none"});
+      });
   ASSERT_TRUE(reg.has_value()) << reg.error().message;
   Config c;
   c.volume_driver = "test-driver";
   auto p = MakeVolumeProvider(c);
   ASSERT_TRUE(p.has_value()) << p.error().message;
   EXPECT_EQ(made, 1);
-  auto dup = RegisterVolumeProvider("dir", [](const Config&) { return MakeVolumeProvider({}); });
+  auto dup = RegisterVolumeProvider(
+      "dir", [](const Config&, VolumeMount::Kind) { return MakeVolumeProvider({}); });
   ASSERT_FALSE(dup.has_value());
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
 }
@@ -100,8 +102,7 @@ TEST(VolumeProviderFactoryTest, MoreDriversCanBeRegistered) {
 TEST(VolumeProviderFactoryTest, GlusterDriverNeedsToKnowWhereTheVolumeIsMounted) {
   Config c;
   c.volume_driver = "gluster";
-  c.runtime = "docker";
-  auto p = MakeVolumeProvider(c);
+  auto p = MakeVolumeProvider(c, VolumeMount::Kind::kBind);
   ASSERT_FALSE(p.has_value());
 #ifdef BERTH_HAVE_GFAPI
   EXPECT_EQ(p.error().code, ErrorCode::kInvalidArgument) << p.error().message;
@@ -113,11 +114,11 @@ TEST(VolumeProviderFactoryTest, GlusterDriverNeedsToKnowWhereTheVolumeIsMounted)
   c.gluster_server = "127.0.0.1";
   c.gluster_volume = "gv0;rm";
   EXPECT_FALSE(MakeVolumeProvider(c).has_value());
-  // On kubernetes the hostPath root (the original's /mnt) is the default; nothing connects yet.
+  // Where host paths are a node's (Kubernetes), the hostPath root (the original's /mnt) is the
+  // default; nothing connects yet.
   Config k;
   k.volume_driver = "gluster";
-  k.runtime = "kubernetes";
-  auto q = MakeVolumeProvider(k);
+  auto q = MakeVolumeProvider(k, VolumeMount::Kind::kHostPath);
   ASSERT_TRUE(q.has_value()) << q.error().message;
   EXPECT_EQ((*q)->Name(), "gluster");
 #else
