@@ -172,6 +172,12 @@ constexpr std::string_view kBody = R"HTML(
       <input type="text" id="d-rebuild-image" spellcheck="false"></label>
      <button type="submit">Rebuild</button>
     </form>
+    <h3>Sleep</h3>
+    <div class="line">
+     <button type="button" id="d-sleep">Sleep</button>
+     <button type="button" id="d-wake">Wake</button>
+     <span class="muted small">asleep, it keeps its ports, volume and domains; a request wakes it</span>
+    </div>
     <h3>Expiry</h3>
     <form id="d-extend" class="line" autocomplete="off">
      <label>Expire after, from now (90m, 8h, 3d; 0 = never)
@@ -693,6 +699,8 @@ function renderDetail() {
   box.scrollTop = box.scrollHeight;
   $('d-rebuild').querySelector('button').disabled = !!v.spec.deleting;
   $('d-extend').querySelector('button').disabled = !!v.spec.deleting;
+  $('d-sleep').disabled = !!v.spec.deleting || !!v.spec.sleeping;
+  $('d-wake').disabled = !!v.spec.deleting || !v.spec.sleeping;
 }
 function select(key) {
   if (!S.envs.has(key)) return;
@@ -730,6 +738,23 @@ $('d-rebuild').addEventListener('submit', ev => {
   ev.preventDefault();
   if (S.selected) rebuild(S.selected, $('d-rebuild-image').value.trim());
 });
+async function setSleeping(asleep) {
+  const key = S.selected, m = $('d-msg');
+  if (!key) return;
+  try {
+    const v = await api('POST', envPath(key) + (asleep ? '/sleep' : '/wake'), {});
+    S.mutations++;
+    upsert(v);
+    m.className = 'msg ok';
+    m.textContent = asleep ? 'going to sleep' : 'waking up';
+    renderDetail();
+  } catch (e) {
+    m.className = 'msg err';
+    m.textContent = (asleep ? 'sleep' : 'wake') + ' failed: ' + e.message;
+  }
+}
+$('d-sleep').addEventListener('click', () => setSleeping(true));
+$('d-wake').addEventListener('click', () => setSleeping(false));
 // "90m", "8h", "1h30m", "3d" or seconds, as the CLI takes them; the server checks the bounds.
 function parseTtl(text) {
   if (/^[0-9]+$/.test(text)) return Number(text);

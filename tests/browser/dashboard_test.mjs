@@ -242,6 +242,30 @@ async function main() {
     });
   }
 
+  await step('extend: the expiry shows, moves and goes', async () => {
+    await page.fill('#d-extend-ttl', '2h');
+    await page.click('#d-extend button[type=submit]');
+    await until('an expiry in the detail', () =>
+      document.querySelector('[data-role=expires]')?.textContent !== 'never');
+    const v = (await api('GET', `/v1/environments/${ns}/${name}`)).body;
+    const left = (Date.parse(v.spec.expires_at) - Date.now()) / 1000;
+    check(left > 7000 && left <= 7200, `expires_at ${v.spec.expires_at} is not 2h away`);
+    await page.fill('#d-extend-ttl', 'soon');
+    await page.click('#d-extend button[type=submit]');
+    await until('the bad ttl message', () => /use 90m/.test(document.getElementById('d-msg').textContent));
+    await page.fill('#d-extend-ttl', '0');
+    await page.click('#d-extend button[type=submit]');
+    await until('never again', () => document.querySelector('[data-role=expires]')?.textContent === 'never');
+  });
+
+  await step('sleep and wake from the detail panel', async () => {
+    await page.click('#d-sleep');
+    await until('Sleeping in the row', sel => document.querySelector(sel)?.dataset.phase === 'Sleeping', row, RUNNING_TIMEOUT);
+    check(await page.locator('#d-sleep').isDisabled(), 'Sleep is still enabled while asleep');
+    await page.click('#d-wake');
+    await until('Running again', sel => document.querySelector(sel)?.dataset.phase === 'Running', row, RUNNING_TIMEOUT);
+  });
+
   await step('rebuild: generation 2 appears and runs', async () => {
     await page.click(`${row} button[data-action=rebuild]`);
     await until('generation 2 in the row', sel => document.querySelector(sel)?.dataset.generation === '2', row, 15_000);

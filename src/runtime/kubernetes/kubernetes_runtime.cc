@@ -7,6 +7,7 @@
 
 #include "berth/validate.h"
 #include "runtime/kubernetes/manifests.h"
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace berth::kube {
@@ -70,6 +71,47 @@ Status KubernetesRuntime::EnsureNamespace(const std::string& kns) {
   return {};
 }
 
+Result<std::string> KubernetesRuntime::EnsurePullSecret(const std::string& kns) {
+  if (!opts_.credentials) return std::string();
+  // Read afresh on every apply: a rotated password reaches the Secret with the next rollout.
+  auto all = opts_.credentials->All();
+  if (!all) return Fail(ErrorCode::kFailed, "registry credentials: " + all.error().message);
+  if (all->empty()) return std::string();
+  nlohmann::json auths = nlohmann::json::object();
+  for (const auto& c : *all) {
+    // docker.io is keyed as the Docker CLI writes it, which kubelet matches too.
+    const std::string key = c.registry == "docker.io" ? "https://index.docker.io/v1/" : c.registry;
+    nlohmann::json e = nlohmann::json::object();
+    if (!c.identity_token.empty()) {
+      e["identitytoken"] = c.identity_token;
+    } else {
+      e["username"] = c.username;
+      e["password"] = c.password;
+      e["auth"] = util::Base64Encode(c.username + ":" + c.password);
+    }
+    auths[key] = e;
+  }
+  const std::string content = nlohmann::json{{"auths", auths}}.dump();
+  // One per installation, so two installations sharing a namespace never overwrite each other.
+  const std::string name =
+      ownership_.installation.empty() ? "berth-pull" : "berth-pull-" + ownership_.installation;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = pull_secret_written_.find(kns);
+        it != pull_secret_written_.end() && it->second == content)
+      return name;
+  }
+  const std::string path = NamespacedPath(kCore, kns, "secrets", name);
+  if (auto s = RefuseForeign(path, "Secret " + kns + "/" + name); !s) return Fail(s.error());
+  if (auto r =
+          client_->Apply(path, PullSecretManifest(name, kns, content, ownership_.installation));
+      !r)
+    return Fail(Wrap(r.error(), "registry pull Secret " + kns + "/" + name));
+  std::lock_guard lock(mu_);
+  pull_secret_written_[kns] = content;
+  return name;
+}
+
 Result<VolumeMount> KubernetesRuntime::ResolveVolume(const EnvironmentSpec& spec,
                                                      const VolumeMount& given,
                                                      const std::string& kns) {
@@ -131,8 +173,11 @@ Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const Volume
     return s;
   auto vol = ResolveVolume(spec, volume, kns);
   if (!vol) return Fail(vol.error());
+  auto pull_secret = EnsurePullSecret(kns);
+  if (!pull_secret) return Fail(pull_secret.error());
 
   ManifestOptions mo{kns, controller, opts_.image_pull_secrets, *vol, ownership_.installation};
+  if (!pull_secret->empty()) mo.image_pull_secrets.push_back(*pull_secret);
   std::string coll = WorkloadCollection(kns, controller);
   // The generation now running decides whether an RC's pods must be recreated.
   int64_t old_generation = 0;
@@ -527,6 +572,7 @@ KubeRuntimeOptions RuntimeOptionsFromConfig(const berth::Config& cfg) {
   if (!cfg.kube_host_path_root.empty()) o.host_path_root = cfg.kube_host_path_root;
   while (o.host_path_root.size() > 1 && o.host_path_root.back() == '/') o.host_path_root.pop_back();
   o.image_pull_secrets = cfg.image_pull_secrets;
+  o.credentials = std::make_shared<runtime::RegistryCredentials>(cfg.registries, cfg.docker_config);
   return o;
 }
 

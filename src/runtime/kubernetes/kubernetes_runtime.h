@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "berth/runtime.h"
 #include "runtime/kubernetes/client.h"
 #include "runtime/kubernetes/pod_status.h"
+#include "runtime/registry_auth.h"
 
 namespace berth::kube {
 
@@ -25,6 +27,9 @@ struct KubeRuntimeOptions {
   std::string claim_size = "1Gi";
   std::string host_path_root = "/mnt";  // else host path <root>/<name>
   std::vector<std::string> image_pull_secrets;
+  // Registry logins, written as one dockerconfigjson Secret per namespace and named in every
+  // pod's imagePullSecrets (null = none).
+  std::shared_ptr<const runtime::RegistryCredentials> credentials;
   // How Remove cascades. Background: the workload goes at once, the garbage collector deletes
   // its ReplicaSets and pods, and Remove watches until the pods are gone (Foreground blocks on
   // the collector's per-level queue and measured several times slower).
@@ -87,6 +92,9 @@ class KubernetesRuntime : public runtime::Runtime {
   // OK if nothing is at `path` or it is this installation's; kAlreadyExists naming the owner if
   // another installation (or an unadopted earlier release) made it.
   Status RefuseForeign(const std::string& path, const std::string& what);
+  // Writes the namespace's pull Secret from the current logins when they changed; its name, or
+  // "" when there are no logins.
+  Result<std::string> EnsurePullSecret(const std::string& kns);
   // Apply's objects (namespace, workload, Service), refusing another installation's names.
   Status ApplyObjects(const EnvironmentSpec& spec, const VolumeMount& volume,
                       const std::function<void(const std::string&)>& say);
@@ -97,6 +105,7 @@ class KubernetesRuntime : public runtime::Runtime {
   KubeRuntimeOptions opts_;
   std::mutex mu_;
   std::set<std::string> known_namespaces_;
+  std::map<std::string, std::string> pull_secret_written_;  // namespace -> the content written
 };
 
 KubeRuntimeOptions RuntimeOptionsFromConfig(const berth::Config& cfg);

@@ -1,5 +1,7 @@
 #include "runtime/kubernetes/manifests.h"
 
+#include "util/base64.h"
+
 #include <string_view>
 
 #include "berth/runtime.h"
@@ -157,6 +159,18 @@ nlohmann::json NamespaceManifest(const std::string& kns) {
       {"apiVersion", "v1"},
       {"kind", "Namespace"},
       {"metadata", {{"name", kns}, {"labels", {{S(runtime::kLabelManagedBy), kManagedByValue}}}}}};
+}
+
+nlohmann::json PullSecretManifest(const std::string& name, const std::string& kns,
+                                  const std::string& dockerconfigjson,
+                                  const std::string& installation) {
+  nlohmann::json labels = {{S(runtime::kLabelManagedBy), kManagedByValue}};
+  if (!installation.empty()) labels[S(runtime::kLabelInstallation)] = installation;
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}, {"namespace", kns}, {"labels", labels}}},
+          {"type", "kubernetes.io/dockerconfigjson"},
+          {"data", {{".dockerconfigjson", util::Base64Encode(dockerconfigjson)}}}};
 }
 
 }  // namespace berth::kube

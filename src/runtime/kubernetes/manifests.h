@@ -44,5 +44,9 @@ nlohmann::json ClaimManifest(const EnvironmentSpec& spec, const std::string& kub
                              const std::string& storage_class, const std::string& size,
                              const std::string& installation = "");
 nlohmann::json NamespaceManifest(const std::string& kube_namespace);
+// A kubernetes.io/dockerconfigjson Secret holding `dockerconfigjson` (the config.json text).
+nlohmann::json PullSecretManifest(const std::string& name, const std::string& kube_namespace,
+                                  const std::string& dockerconfigjson,
+                                  const std::string& installation);
 
 }  // namespace berth::kube

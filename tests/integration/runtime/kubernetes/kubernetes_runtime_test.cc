@@ -18,6 +18,7 @@
 #include "support/k8s/control_plane.h"
 #include "support/ports.h"
 #include "unit/runtime/kubernetes/corefile_fixture.h"
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -997,6 +998,63 @@ TEST(ClusterDnsTest, CoreDnsCorefileRoundTripViaCli) {
   auto restored = admin.Get("/api/v1/namespaces/kube-system/configmaps/coredns");
   ASSERT_TRUE(restored);
   EXPECT_EQ((*restored)["data"]["Corefile"], kCorefile);
+}
+
+TEST(KubernetesRuntimeTest, RegistryLoginsBecomeAPullSecretKeptInStep) {
+  REQUIRE_CONTROL_PLANE();
+  util::TempDir dir{"berth-kube-registry"};
+  const std::string pw = dir.path() + "/pw";
+  ASSERT_TRUE(util::WriteFileAtomic(pw, "first\n", 0600));
+  Config c = RuntimeConfig(g_runtime_kubeconfig);
+  c.docker_config = dir.path();  // no config.json there: only the toml login
+  c.registries = {{"harbor.example.com", "ci-bot", "", pw}};
+  auto rt = MakeRuntime(c);  // as the user bound only to rbac.yaml: its secrets rule is enough
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("pulls");
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  KubeClient admin = Admin();
+  auto secret_login = [&](std::string* name_out) -> nlohmann::json {
+    auto dep = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/pulls");
+    EXPECT_TRUE(dep) << dep.error().message;
+    if (!dep) return {};
+    const auto& refs = (*dep)["spec"]["template"]["spec"]["imagePullSecrets"];
+    EXPECT_EQ(refs.size(), 1u) << refs.dump();
+    if (refs.size() != 1) return {};
+    const std::string name = refs[0]["name"];
+    EXPECT_EQ(name.rfind("berth-pull", 0), 0u) << name;
+    if (name_out) *name_out = name;
+    auto sec = admin.Get("/api/v1/namespaces/berth-team/secrets/" + name);
+    EXPECT_TRUE(sec) << sec.error().message;
+    if (!sec) return {};
+    EXPECT_EQ((*sec)["type"], "kubernetes.io/dockerconfigjson");
+    auto text = util::Base64Decode((*sec)["data"][".dockerconfigjson"].get<std::string>());
+    EXPECT_TRUE(text);
+    return nlohmann::json::parse(text.value_or("{}"))["auths"]["harbor.example.com"];
+  };
+  std::string name;
+  auto first = secret_login(&name);
+  EXPECT_EQ(first["username"], "ci-bot");
+  EXPECT_EQ(first["password"], "first");
+  EXPECT_EQ(first["auth"], util::Base64Encode("ci-bot:first"));
+
+  // The password rotates: the next rollout carries it.
+  ASSERT_TRUE(util::WriteFileAtomic(pw, "second\n", 0600));
+  spec.generation = 2;
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  EXPECT_EQ(secret_login(nullptr)["password"], "second");
+
+  // No logins, no Secret named (and none needed).
+  Config none = RuntimeConfig(g_runtime_kubeconfig);
+  none.docker_config = dir.path();
+  auto plain = MakeRuntime(none);
+  ASSERT_NE(plain, nullptr);
+  auto other = Spec("nopull");
+  ASSERT_TRUE(plain->Apply(other, VolumeMount{}, nullptr));
+  auto dep = admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/nopull");
+  ASSERT_TRUE(dep);
+  EXPECT_FALSE((*dep)["spec"]["template"]["spec"].contains("imagePullSecrets"));
+  ASSERT_TRUE(plain->Remove("team", "nopull"));
+  ASSERT_TRUE(rt->Remove("team", "pulls"));
 }
 
 }  // namespace
