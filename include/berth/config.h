@@ -59,9 +59,10 @@ struct Config {
   int api_socket_max_connections = 128;     // the unix socket's own budget
   int api_idle_timeout_seconds = 30;        // an unfinished request or idle keep-alive
   int api_max_header_kib = 64;              // request line + headers, per connection
-  std::string store_url;    // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
-  int workers = 8;          // controller reconcile workers
-  int resync_seconds = 10;  // level-triggered full resync period
+  std::string store_url;          // "" = sqlite://<state_dir>/berth.db; or etcd://host:port,...
+  int workers = 8;                // controller reconcile workers
+  int resync_seconds = 10;        // level-triggered full resync period
+  int usage_sample_seconds = 15;  // how often serve samples each environment's usage
   // Several replicas on one etcd store elect one controller. "auto" = on for etcd stores.
   std::string leader_election = "auto";  // "auto" | "on" | "off"
   int leader_lease_seconds = 15;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -62,6 +63,31 @@ struct WorkloadStatus {
   std::map<std::string, int> ports;  // port name -> published host port
   int64_t generation = 0;            // generation label of the running workload
   std::string id;
+};
+
+// What a workload uses, as the engine reports it at one moment. A field the engine does not
+// report (Podman on cgroups v1, a pod without metrics yet) is nullopt, never a made-up 0.
+struct WorkloadUsage {
+  // Cumulative CPU time of all its containers (seconds): a counter, so a rate (cores) is the
+  // difference of two samples over the time between them.
+  std::optional<double> cpu_seconds;
+  std::optional<int64_t> memory_bytes;        // working set / usage now
+  std::optional<int64_t> memory_limit_bytes;  // the limit that applies (the spec's)
+  std::optional<int64_t> network_rx_bytes;    // counters since the workload started
+  std::optional<int64_t> network_tx_bytes;
+  int64_t restarts = 0;  // restarts of its containers (Docker RestartCount, pod restartCount)
+};
+
+// One environment's usage as served (REST, `berth top`, /metrics): the latest sample and the
+// CPU rate over the last two. `usage` is nullopt when there is no sample (then `error` says
+// why); a sample older than an error keeps being shown with the error beside it.
+struct UsageReport {
+  std::string ns;
+  std::string name;
+  std::optional<WorkloadUsage> usage;
+  int64_t sampled_at_ms = 0;        // unix time of the sample, milliseconds
+  std::optional<double> cpu_cores;  // CPU seconds per second between the last two samples
+  std::string error;                // the last sampling error, if newer than the sample
 };
 
 struct OwnedWorkload {
@@ -154,6 +180,15 @@ class Runtime {
   virtual Status Ping(std::chrono::milliseconds deadline) {
     (void)deadline;
     return {};
+  }
+  // What the environment's workload uses now, asked of the engine within `deadline`.
+  // kNotFound when it has no workload; kUnavailable when the engine or cluster cannot say
+  // (Kubernetes without metrics.k8s.io).
+  virtual Result<WorkloadUsage> Usage(const EnvironmentSpec& spec,
+                                      std::chrono::milliseconds deadline) {
+    (void)spec;
+    (void)deadline;
+    return Fail(ErrorCode::kUnavailable, "the " + Name() + " runtime reports no usage");
   }
   // Starts following changes to owned workloads, calling `fn` from its own thread; reconnects
   // by itself. nullptr where the runtime has no feed (the resync alone then notices changes).

@@ -74,14 +74,16 @@ bool IsWrite(const std::string& m) {
 // The methods an endpoint answers ("" = no such endpoint); any other method is a 405.
 std::string AllowedMethods(const std::string& path, const std::vector<std::string>& parts) {
   if (path == "/healthz" || path == "/readyz") return "GET, HEAD";  // probes
-  if (path == "/" || path == "/ui" || path == "/v1/info" || path == "/metrics") return "GET";
+  if (path == "/" || path == "/ui" || path == "/v1/info" || path == "/metrics" ||
+      path == "/v1/usage")
+    return "GET";
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "environments") return "";
   if (parts.size() == 2) return "GET, POST";
   if (parts.size() == 4) return "GET, DELETE";
   if (parts.size() == 5) {
     if (parts[4] == "rebuild" || parts[4] == "extend" || parts[4] == "sleep" || parts[4] == "wake")
       return "POST";
-    if (parts[4] == "watch" || parts[4] == "logs") return "GET";
+    if (parts[4] == "watch" || parts[4] == "logs" || parts[4] == "usage") return "GET";
   }
   return "";
 }
@@ -195,6 +197,17 @@ bool ApiServer::TokenAccepted(const ServerRequest& req) const {
   return it != req.headers.end() && it->second == "Bearer " + config_.api_token;
 }
 
+runtime::UsageReport ApiServer::UsageOf(const EnvironmentSpec& spec, bool sample_if_stale) {
+  if (spec.sleeping) {
+    runtime::UsageReport r;
+    r.ns = spec.ns;
+    r.name = spec.name;
+    r.error = "asleep";
+    return r;
+  }
+  return usage_(spec, sample_if_stale);
+}
+
 ServerResponse ApiServer::Handle(const ServerRequest& req) {
   auto refused = Admit(req);
   ServerResponse r = refused ? std::move(*refused) : Route(req);
@@ -304,6 +317,13 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
         "# HELP berth_environments_routed Environments reachable through the router.\n"
         "# TYPE berth_environments_routed gauge\nberth_environments_routed " +
         std::to_string(routed) + "\n";
+    if (usage_) {
+      // Cached samples only: /metrics never waits for the engine.
+      std::vector<runtime::UsageReport> reports;
+      for (const auto& v : *all)
+        if (!v.spec.deleting && !v.spec.sleeping) reports.push_back(UsageOf(v.spec, false));
+      out += UsageMetricsText(reports);
+    }
     if (info_) {
       auto c = json::parse(info_(), nullptr, false);
       if (c.is_object() && c.contains("leader_election") && c["leader_election"].is_object())
@@ -316,6 +336,21 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     r.headers["Content-Type"] = "text/plain; version=0.0.4";
     r.body = out;
     return r;
+  }
+  if (req.path == "/v1/usage" && m == "GET") {
+    if (!usage_) return ErrorResponse(ErrorCode::kUnavailable, "usage is not available");
+    std::string ns;
+    if (auto it = req.query.find("namespace"); it != req.query.end()) {
+      ns = it->second;
+      if (auto s = ValidateNamespace(ns); !s) return ErrorResponse(s.error());
+    }
+    auto list = service_.List(ns);
+    if (!list) return ErrorResponse(list.error());
+    json arr = json::array();
+    for (const auto& v : *list)
+      if (!v.spec.deleting) arr.push_back(UsageJson(UsageOf(v.spec, true)));
+    return ServerResponse::Json(
+        200, json{{"items", arr}}.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "environments")
     return ErrorResponse(ErrorCode::kNotFound, "no such endpoint: " + m + " " + req.path);
@@ -413,6 +448,16 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
       }
     });
     return r;
+  }
+  if (action == "usage" && m == "GET") {
+    auto v = service_.Get(ns, name);
+    if (!v) return ErrorResponse(v.error());
+    if (!usage_) return ErrorResponse(ErrorCode::kUnavailable, "usage is not available");
+    auto r = UsageOf(v->spec, true);
+    if (!r.usage)
+      return ErrorResponse(ErrorCode::kUnavailable, "usage of " + v->spec.Key() + ": " + r.error);
+    return ServerResponse::Json(200,
+                                UsageJson(r).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (action == "logs" && m == "GET") {
     auto follow = QueryBool(req, "follow");

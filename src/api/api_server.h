@@ -10,6 +10,7 @@
 
 #include "api/environment_service.h"
 #include "api/readiness.h"
+#include "api/usage.h"
 #include "berth/runtime.h"
 #include "net/http_server.h"
 
@@ -27,6 +28,9 @@ class ApiServer {
 
   // What GET /readyz checks (set before Start).
   void SetReadinessChecks(std::vector<ReadinessCheck> checks) { readiness_ = std::move(checks); }
+  // Where usage comes from (berth serve's sampler; set before Start). Unset: the usage
+  // endpoints answer 503 and /metrics has no per-environment families.
+  void SetUsage(UsageFn usage) { usage_ = std::move(usage); }
   Status Start();
   void Stop();
   // Exposed for tests: handles one request without a socket.
@@ -44,7 +48,11 @@ class ApiServer {
   Config config_;
   LogsFn logs_;
   InfoFn info_;
+  // The report of one environment: a sleeping one is not asked about.
+  runtime::UsageReport UsageOf(const EnvironmentSpec& spec, bool sample_if_stale);
+
   std::vector<ReadinessCheck> readiness_;
+  UsageFn usage_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<net::HttpServer> server_;
 };

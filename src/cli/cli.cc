@@ -19,6 +19,7 @@
 #include "cli/config_cmd.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
+#include "cli/top_cmd.h"
 
 #if __has_include("cli/router_cmd.h")
 #include "cli/router_cmd.h"
@@ -79,6 +80,7 @@ std::unique_ptr<CLI::App> BuildApp(CliState& st) {
   AddEnvironmentCommands(app, g, rc);
   AddLegacyCommands(app, g, rc);
   AddStatusCommand(app, g, rc);
+  AddTopCommand(app, g, rc);
   AddConfigCommand(app, g, rc);
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");

@@ -13,6 +13,7 @@
 #include "cli/completion.h"
 #include "cli/output.h"
 #include "cli/target.h"
+#include "cli/top_cmd.h"
 #include "core/branch_name.h"
 #include "core/duration.h"
 #include "util/strings.h"
@@ -540,6 +541,13 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     auto r = t->client.Call("GET", Path(t->ns, *vname));
     if (!r) return void(rc = ReportError(r.error()));
     PrintView(g, *r);
+    Format f = Format::kTable;
+    ParseFormat(g.output, f);
+    if (f != Format::kTable) return;
+    // What it uses, when the server can say (a sleeping one, or a cluster without metrics,
+    // cannot): one line, never a failure of `view`.
+    auto u = t->client.Call("GET", Path(t->ns, *vname) + "/usage");
+    std::cout << "Usage:       " << (u ? UsageLine(*u) : "- (" + u.error().message + ")") << "\n";
   });
 
   // ---- rebuild

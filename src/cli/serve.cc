@@ -21,6 +21,7 @@
 #include "router/wake_poller.h"
 #include "runtime/reachability.h"
 #include "runtime/runtime_registry.h"
+#include "runtime/usage_sampler.h"
 #include "storage/volume_provider_factory.h"
 #include "store/claims.h"
 #include "util/fs.h"
@@ -229,6 +230,24 @@ int RunServe(const Config& config) {
         }
         return j.dump();
       });
+  // What each environment uses: sampled in the background so /metrics never waits for the
+  // engine; the API takes a fresh sample for an environment with none recent.
+  runtime::UsageSamplerOptions uopts;
+  uopts.interval = std::chrono::seconds(config.usage_sample_seconds);
+  runtime::UsageSampler sampler(
+      **rt,
+      [&service]() -> Result<std::vector<EnvironmentSpec>> {
+        auto list = service.List("");
+        if (!list) return Fail(list.error());
+        std::vector<EnvironmentSpec> out;
+        for (auto& v : *list) out.push_back(std::move(v.spec));
+        return out;
+      },
+      uopts);
+  sampler.Start();
+  server.SetUsage([&sampler](const EnvironmentSpec& spec, bool sample_if_stale) {
+    return sampler.Report(spec, sample_if_stale);
+  });
   server.SetReadinessChecks({
       {"engine", [&engine] { return engine.Check(); }},
       {"store",
@@ -244,6 +263,7 @@ int RunServe(const Config& config) {
     engine.Stop();
   };
   if (auto s = server.Start(); !s) {
+    sampler.Stop();
     stop_all();
     return fail("API", s.error());
   }
@@ -255,6 +275,7 @@ int RunServe(const Config& config) {
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
+  sampler.Stop();
   if (wakes) wakes->Stop();
   if (idle) idle->Stop();
   stop_all();

@@ -375,6 +375,7 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "server", "store", c.store_url);
     ReadInt(t, "server", "workers", c.workers);
     ReadInt(t, "server", "resync_seconds", c.resync_seconds);
+    ReadInt(t, "server", "usage_sample_seconds", c.usage_sample_seconds);
     Read(t, "server", "leader_election", c.leader_election);
     ReadInt(t, "server", "leader_lease_seconds", c.leader_lease_seconds);
     Read(t, "server", "identity", c.identity);
@@ -443,6 +444,7 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnv("BERTH_STORE", c.store_url);
   FromEnvInt("BERTH_WORKERS", c.workers, env_errors);
   FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds, env_errors);
+  FromEnvInt("BERTH_USAGE_SAMPLE_SECONDS", c.usage_sample_seconds, env_errors);
   FromEnv("BERTH_LEADER_ELECTION", c.leader_election);
   FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds, env_errors);
   FromEnv("BERTH_IDENTITY", c.identity);
@@ -562,6 +564,8 @@ Status ValidateConfig(const Config& c) {
       return bad("server.api_hosts: \"" + h + "\" is not a host name (no port, no scheme)");
   if (c.resync_seconds < 1 || c.resync_seconds > 86400)
     return bad("server.resync_seconds must be 1-86400");
+  if (c.usage_sample_seconds < 1 || c.usage_sample_seconds > 3600)
+    return bad("server.usage_sample_seconds must be 1-3600");
   if (c.leader_election != "auto" && c.leader_election != "on" && c.leader_election != "off")
     return bad("server.leader_election must be auto, on or off");
   if (c.leader_lease_seconds < 2 || c.leader_lease_seconds > 300)

@@ -1,8 +1,10 @@
 #include "runtime/docker/docker_api.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 
 #include "berth/validate.h"
 #include "util/strings.h"
@@ -395,6 +397,65 @@ std::optional<std::time_t> ParseEngineTime(std::string_view text) {
   tm.tm_min = mi;
   tm.tm_sec = sec;
   return timegm(&tm) - offset;
+}
+
+namespace {
+
+// A non-negative integer at `path` (an object chain), or nullopt.
+std::optional<int64_t> UintAt(const nlohmann::json& j, std::initializer_list<const char*> path) {
+  const nlohmann::json* cur = &j;
+  for (const char* k : path) {
+    if (!cur->is_object()) return std::nullopt;
+    auto it = cur->find(k);
+    if (it == cur->end()) return std::nullopt;
+    cur = &*it;
+  }
+  if (cur->is_number_unsigned()) {
+    auto v = cur->get<uint64_t>();
+    if (v > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<int64_t>(v);
+  }
+  if (cur->is_number_integer()) {
+    auto v = cur->get<int64_t>();
+    return v < 0 ? std::nullopt : std::optional<int64_t>(v);
+  }
+  if (cur->is_number_float()) {
+    double d = cur->get<double>();
+    if (!(d >= 0) || d > 9.2e18) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+WorkloadUsage UsageFromStats(const nlohmann::json& stats, const nlohmann::json* inspect) {
+  WorkloadUsage u;
+  if (auto ns = UintAt(stats, {"cpu_stats", "cpu_usage", "total_usage"}))
+    u.cpu_seconds = static_cast<double>(*ns) / 1e9;
+  if (auto usage = UintAt(stats, {"memory_stats", "usage"})) {
+    // cgroups v2 reports inactive_file, v1 total_inactive_file; Podman often neither.
+    auto cache = UintAt(stats, {"memory_stats", "stats", "inactive_file"});
+    if (!cache) cache = UintAt(stats, {"memory_stats", "stats", "total_inactive_file"});
+    u.memory_bytes = cache && *cache <= *usage ? *usage - *cache : *usage;
+  }
+  if (auto limit = UintAt(stats, {"memory_stats", "limit"}); limit && *limit > 0)
+    u.memory_limit_bytes = *limit;
+  if (stats.is_object()) {
+    auto nets = stats.find("networks");
+    if (nets != stats.end() && nets->is_object()) {
+      for (const auto& [iface, n] : nets->items()) {
+        (void)iface;
+        if (auto rx = UintAt(n, {"rx_bytes"}))
+          u.network_rx_bytes = u.network_rx_bytes.value_or(0) + *rx;
+        if (auto tx = UintAt(n, {"tx_bytes"}))
+          u.network_tx_bytes = u.network_tx_bytes.value_or(0) + *tx;
+      }
+    }
+  }
+  if (inspect)
+    if (auto r = UintAt(*inspect, {"RestartCount"})) u.restarts = *r;
+  return u;
 }
 
 }  // namespace berth::runtime::docker

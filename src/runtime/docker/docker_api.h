@@ -103,6 +103,13 @@ bool IsOwned(const nlohmann::json& labels);
 // The container's installation label ("" when missing).
 std::string InstallationOf(const nlohmann::json& labels);
 
+// Usage from a one-shot `GET /containers/{id}/stats?stream=false&one-shot=true` body (Docker's
+// and Podman's compat shapes) and the container's inspect body (RestartCount; may be null).
+// Defensive: a missing, null or mistyped field leaves that figure unset, never fails or throws.
+// Memory is usage minus the inactive page cache, as `docker stats` shows it; network counters
+// are summed over the container's interfaces.
+WorkloadUsage UsageFromStats(const nlohmann::json& stats, const nlohmann::json* inspect);
+
 // An engine's error response as an Error: 404 -> kNotFound, 409 and Podman's 500 "name is
 // already in use" -> kAlreadyExists, 400 -> kInvalidArgument, other -> kInternal. The message
 // is `context: <engine message>`.

@@ -213,14 +213,26 @@ Status DockerClient::RemoveContainer(const std::string& id, bool force, bool vol
   return Fail(ErrorFromResponse(resp->status, resp->body, "removing container " + id));
 }
 
-Result<json> DockerClient::InspectContainer(const std::string& id_or_name) {
-  auto resp = Call("GET", "/containers/" + PathEscape(id_or_name) + "/json");
+Result<json> DockerClient::InspectContainer(const std::string& id_or_name, milliseconds timeout) {
+  auto resp = Call("GET", "/containers/" + PathEscape(id_or_name) + "/json", {}, timeout);
   if (!resp) return Fail(resp.error());
   if (!Ok(resp->status))
     return Fail(ErrorFromResponse(resp->status, resp->body, "container " + id_or_name));
   json j = json::parse(resp->body, nullptr, false);
   if (!j.is_object())
     return Fail(ErrorCode::kInternal, "container " + id_or_name + ": inspect answer is not JSON");
+  return j;
+}
+
+Result<json> DockerClient::Stats(const std::string& id, milliseconds timeout) {
+  auto resp = Call("GET", "/containers/" + PathEscape(id) + "/stats?stream=false&one-shot=true", {},
+                   timeout);
+  if (!resp) return Fail(resp.error());
+  if (!Ok(resp->status))
+    return Fail(ErrorFromResponse(resp->status, resp->body, "stats of container " + id));
+  json j = json::parse(resp->body, nullptr, false);
+  if (!j.is_object())
+    return Fail(ErrorCode::kInternal, "stats of container " + id + ": answer is not JSON");
   return j;
 }
 

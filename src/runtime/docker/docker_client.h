@@ -54,7 +54,12 @@ class DockerClient {
   Status StopContainer(const std::string& id, int timeout_seconds);
   // kNotFound when there is no such container.
   Status RemoveContainer(const std::string& id, bool force, bool volumes);
-  Result<nlohmann::json> InspectContainer(const std::string& id_or_name);
+  Result<nlohmann::json> InspectContainer(
+      const std::string& id_or_name,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
+  // One stats sample, `GET /containers/{id}/stats?stream=false&one-shot=true` (Docker and
+  // Podman's compat API), within `timeout`.
+  Result<nlohmann::json> Stats(const std::string& id, std::chrono::milliseconds timeout);
   // `GET /containers/json?all=1` filtered by labels ("key" or "key=value"); an array.
   Result<nlohmann::json> ListContainers(const std::vector<std::string>& label_filters);
   // Streams the output into `sink`, decoding stdout/stderr frames unless `tty`.

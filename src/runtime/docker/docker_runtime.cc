@@ -319,6 +319,26 @@ Status DockerRuntime::Logs(const EnvironmentSpec& spec, const LogOptions& opts,
   return client_->Logs(j->value("Id", ContainerName(spec.ns, spec.name)), opts, tty, sink);
 }
 
+Result<WorkloadUsage> DockerRuntime::Usage(const EnvironmentSpec& spec,
+                                           std::chrono::milliseconds deadline) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return Fail(s.error());
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        until - std::chrono::steady_clock::now()));
+  };
+  const std::string name = ContainerName(spec.ns, spec.name);
+  auto j = client_->InspectContainer(name, left());
+  if (!j) return Fail(j.error());
+  if (!IsOwned(LabelsOf(*j, true)) || OwnerOf(ownership_, *j, true) != Owner::kThis)
+    return Fail(ErrorCode::kNotFound, spec.Key() + " has no container of this installation");
+  const std::string id = j->value("Id", name);
+  auto stats = client_->Stats(id, left());
+  if (!stats) return Fail(stats.error());
+  return UsageFromStats(*stats, &*j);
+}
+
 Status DockerRuntime::Ping(std::chrono::milliseconds deadline) {
   return client_->Ping(deadline);
 }

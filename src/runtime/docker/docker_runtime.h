@@ -54,6 +54,9 @@ class DockerRuntime : public Runtime {
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
   Result<std::vector<OwnedWorkload>> ListManaged() override;
   Status Ping(std::chrono::milliseconds deadline) override;
+  // One-shot stats of the container plus its inspect (RestartCount), both within `deadline`.
+  Result<WorkloadUsage> Usage(const EnvironmentSpec& spec,
+                              std::chrono::milliseconds deadline) override;
   // Follows the engine's event stream for owned containers that die, are removed, paused...
   std::unique_ptr<ChangeWatch> WatchChanges(ChangeFn fn) override;
 

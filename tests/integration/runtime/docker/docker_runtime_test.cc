@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "berth/config.h"
+#include "berth/validate.h"
 #include "net/http_client.h"
 #include "support/images.h"
 #include "support/podman.h"
@@ -559,6 +560,42 @@ TEST_F(DockerRuntimeTest, AnotherInstallationsContainerIsNeverTouched) {
   for (const auto& w : *mine) listed = listed || w.id == id;
   EXPECT_TRUE(listed);
   ExpectRemoved(first, spec);
+}
+
+}  // namespace
+}  // namespace berth::runtime::docker
+
+namespace berth::runtime::docker {
+namespace {
+
+// Usage through the one-shot stats of Podman's compat API: a running container uses some
+// memory, its limit is the spec's, its network counters are there, it never restarted.
+TEST_F(DockerRuntimeTest, UsageOfARunningContainer) {
+  auto spec = MakeSpec("usage", "usage\n");
+  spec.resources.memory_limit = "256Mi";
+  auto s = runtime_->Apply(spec, volume_, nullptr);
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  ASSERT_TRUE(Eventually([&] { return HttpGet(spec.ports[0].host_port, "/index.html") != ""; }));
+  auto u = runtime_->Usage(spec, std::chrono::milliseconds(10000));
+  ASSERT_TRUE(u.has_value()) << u.error().message;
+  ASSERT_TRUE(u->memory_bytes);
+  EXPECT_GT(*u->memory_bytes, 0);
+  ASSERT_TRUE(u->memory_limit_bytes);
+  EXPECT_EQ(*u->memory_limit_bytes, *MemoryToBytes("256Mi"));
+  ASSERT_TRUE(u->cpu_seconds);
+  EXPECT_GE(*u->cpu_seconds, 0.0);
+  EXPECT_TRUE(u->network_rx_bytes.has_value());
+  EXPECT_TRUE(u->network_tx_bytes.has_value());
+  EXPECT_EQ(u->restarts, 0);
+  // A second sample: the CPU counter does not go back.
+  auto again = runtime_->Usage(spec, std::chrono::milliseconds(10000));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_GE(*again->cpu_seconds, *u->cpu_seconds);
+  ExpectRemoved(*runtime_, spec);
+  // No container: kNotFound, promptly.
+  auto gone = runtime_->Usage(spec, std::chrono::milliseconds(10000));
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -1,0 +1,138 @@
+#include "runtime/usage_sampler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+namespace berth::runtime {
+
+std::optional<double> CpuCores(const UsagePoint& older, const UsagePoint& newer) {
+  if (!older.usage.cpu_seconds || !newer.usage.cpu_seconds) return std::nullopt;
+  const int64_t dt_ms = newer.at_ms - older.at_ms;
+  const double dcpu = *newer.usage.cpu_seconds - *older.usage.cpu_seconds;
+  if (dt_ms <= 0 || dcpu < 0) return std::nullopt;
+  return dcpu / (static_cast<double>(dt_ms) / 1000.0);
+}
+
+UsageSampler::UsageSampler(Runtime& runtime, ListFn list, UsageSamplerOptions opts, NowFn now)
+    : runtime_(runtime), list_(std::move(list)), opts_(opts), now_(std::move(now)) {
+  if (opts_.interval < std::chrono::milliseconds(100))
+    opts_.interval = std::chrono::milliseconds(100);
+  if (!now_)
+    now_ = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  const auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.history);
+  capacity_ = std::clamp<size_t>(static_cast<size_t>(keep / opts_.interval) + 1, 2, 3601);
+}
+
+UsageSampler::~UsageSampler() {
+  Stop();
+}
+
+void UsageSampler::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void UsageSampler::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void UsageSampler::Loop() {
+  for (;;) {
+    SampleAll();
+    std::unique_lock<std::mutex> l(mu_);
+    if (cv_.wait_for(l, opts_.interval, [this] { return stopping_; })) return;
+  }
+}
+
+void UsageSampler::SampleOne(const EnvironmentSpec& spec) {
+  auto u = runtime_.Usage(spec, opts_.deadline);
+  const int64_t now = now_();
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = series_.try_emplace(spec.Key(), capacity_).first;
+  if (u) {
+    it->second.points.Push(UsagePoint{now, *u});
+  } else {
+    it->second.error = u.error().message;
+    it->second.error_at_ms = now;
+  }
+}
+
+void UsageSampler::SampleAll() {
+  auto list = list_();
+  if (!list) {
+    spdlog::debug("usage: listing environments: {}", list.error().message);
+    return;
+  }
+  std::set<std::string> keys;
+  size_t n = 0;
+  for (const auto& spec : *list) {
+    if (spec.deleting || spec.sleeping) continue;
+    if (n++ >= opts_.max_environments) break;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return;
+    }
+    keys.insert(spec.Key());
+    SampleOne(spec);
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto it = series_.begin(); it != series_.end();)
+    it = keys.count(it->first) ? std::next(it) : series_.erase(it);
+}
+
+UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_stale) {
+  const std::string key = spec.Key();
+  if (sample_if_stale) {
+    bool stale = true;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = series_.find(key);
+      if (it != series_.end() && !it->second.points.empty()) {
+        const auto& pts = it->second.points;
+        const int64_t age = now_() - pts.back().at_ms;
+        stale = age >= 2 * opts_.interval.count() || (pts.size() == 1 && age >= 1000);
+      }
+    }
+    if (stale) SampleOne(spec);
+  }
+  UsageReport r;
+  r.ns = spec.ns;
+  r.name = spec.name;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = series_.find(key);
+  if (it == series_.end()) {
+    r.error = "not sampled yet";
+    return r;
+  }
+  const auto& s = it->second;
+  if (!s.points.empty()) {
+    const auto& last = s.points.back();
+    r.usage = last.usage;
+    r.sampled_at_ms = last.at_ms;
+    if (s.points.size() >= 2) r.cpu_cores = CpuCores(s.points.at(s.points.size() - 2), last);
+  }
+  if (!s.error.empty() && (s.points.empty() || s.error_at_ms > s.points.back().at_ms))
+    r.error = s.error;
+  return r;
+}
+
+std::vector<UsagePoint> UsageSampler::History(const std::string& key) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = series_.find(key);
+  return it == series_.end() ? std::vector<UsagePoint>{} : it->second.points.ToVector();
+}
+
+}  // namespace berth::runtime

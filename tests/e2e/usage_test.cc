@@ -1,0 +1,125 @@
+// What an environment uses, through the real binary on Podman's Docker API: `berth top -o json`
+// (a CPU rate from two samples, memory under the spec's limit), the "Usage:" line of `berth
+// view`, and the berth_environment_* families of /metrics over the API socket.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/validate.h"
+#include "net/http_client.h"
+#include "support/berth_server.h"
+#include "support/images.h"
+#include "support/podman.h"
+#include "support/ports.h"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+
+class Usage : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (PodmanService::SkipRequested()) return;
+    auto p = PodmanService::Start();
+    ASSERT_TRUE(p) << p.error().message;
+    podman_ = p->release();
+    auto img = BuildTestImage(*podman_, "berth-usage:1");
+    ASSERT_TRUE(img) << img.error().message;
+    image_ = *img;
+  }
+  static void TearDownTestSuite() {
+    delete podman_;
+    podman_ = nullptr;
+  }
+  void SetUp() override {
+    if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
+    ASSERT_NE(podman_, nullptr);
+    BerthServerOptions o;
+    o.docker_host = podman_->docker_host();
+    o.default_image = image_;
+    o.pull_policy = "IfNotPresent";
+    o.server_toml = "usage_sample_seconds = 2\n";
+    int base = FreeLoopbackPortBlock(12);
+    ASSERT_GT(base, 0) << "no free block of loopback ports";
+    o.port_min = base;
+    o.port_max = base + 11;
+    auto s = BerthServer::Start(o);
+    ASSERT_TRUE(s) << s.error().message;
+    server_ = std::move(*s);
+  }
+  void TearDown() override {
+    if (server_) server_->Cli({"delete", "meter", "--purge", "--wait", "--timeout", "60"});
+    server_.reset();
+  }
+
+  std::string Metrics() {
+    net::ClientOptions o;
+    o.base_url = "http://berth";
+    o.unix_socket = server_->socket();
+    o.timeout = std::chrono::milliseconds(10000);
+    net::HttpClient http(o);
+    net::HttpRequest req;
+    req.path = "/metrics";
+    auto r = http.Send(req);
+    EXPECT_TRUE(r) << r.error().message;
+    if (!r) return "";
+    EXPECT_EQ(r->status, 200) << r->body;
+    return r->body;
+  }
+
+  static PodmanService* podman_;
+  static std::string image_;
+  std::unique_ptr<BerthServer> server_;
+};
+
+PodmanService* Usage::podman_ = nullptr;
+std::string Usage::image_;
+
+TEST_F(Usage, TopViewAndMetricsShowWhatARunningEnvironmentUses) {
+  auto c = server_->Cli({"create", "meter", "--memory-limit", "300Mi", "--wait", "-o", "json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err << server_->LogTail();
+
+  auto top = server_->Cli({"top", "-o", "json"});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  auto items = json::parse(top.out);
+  ASSERT_EQ(items.size(), 1u) << top.out;
+  const auto& i = items[0];
+  EXPECT_EQ(i["namespace"], "default");
+  EXPECT_EQ(i["name"], "meter");
+  EXPECT_TRUE(i["error"].is_null()) << i.dump();
+  ASSERT_TRUE(i["memory_bytes"].is_number()) << i.dump();
+  EXPECT_GT(i["memory_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(i["memory_limit_bytes"], *MemoryToBytes("300Mi")) << i.dump();
+  EXPECT_TRUE(i["cpu_cores"].is_number()) << i.dump();  // two samples ~1 s apart
+  EXPECT_GE(i["cpu_cores"].get<double>(), 0.0);
+  EXPECT_TRUE(i["network_receive_bytes_total"].is_number()) << i.dump();
+  EXPECT_EQ(i["restarts"], 0);
+
+  auto table = server_->Cli({"top", "--sort", "memory"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("CPU(cores)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("300Mi"), std::string::npos) << table.out;
+  EXPECT_EQ(server_->Cli({"top", "--sort", "bogus"}).exit_code == 0, false);
+
+  auto view = server_->Cli({"view", "meter"});
+  ASSERT_EQ(view.exit_code, 0) << view.err;
+  EXPECT_NE(view.out.find("Usage:       CPU "), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("/ 300Mi"), std::string::npos) << view.out;
+
+  auto m = Metrics();
+  const std::string labels = "{namespace=\"default\",name=\"meter\"}";
+  for (const char* family :
+       {"berth_environment_cpu_seconds_total", "berth_environment_memory_bytes",
+        "berth_environment_memory_limit_bytes", "berth_environment_network_receive_bytes_total",
+        "berth_environment_network_transmit_bytes_total", "berth_environment_restarts_total"})
+    EXPECT_NE(m.find(std::string(family) + labels + " "), std::string::npos) << family << "\n" << m;
+  EXPECT_NE(m.find("berth_environment_memory_limit_bytes" + labels + " " +
+                   std::to_string(*MemoryToBytes("300Mi")) + "\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("# TYPE berth_environment_cpu_seconds_total counter"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::testing
