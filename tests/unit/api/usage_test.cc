@@ -59,8 +59,11 @@ TEST(UsageTest, MetricsTextHasEveryFamilyTypedAndLabelled) {
             std::string::npos);
   EXPECT_NE(text.find("{namespace=\"q\\\"x\",name=\"n\\\\y\\n\"}"), std::string::npos) << text;
   // Every sample line has exactly one line: no raw newline from a label value.
-  for (size_t pos = 0; (pos = text.find('\n', pos)) != std::string::npos; ++pos)
-    if (pos + 1 < text.size()) EXPECT_NE(text[pos + 1], '"');
+  for (size_t pos = 0; (pos = text.find('\n', pos)) != std::string::npos; ++pos) {
+    if (pos + 1 < text.size()) {
+      EXPECT_NE(text[pos + 1], '"');
+    }
+  }
 }
 
 TEST(UsageTest, MissingFiguresAreLeftOutOfMetricsAndNullInJson) {
