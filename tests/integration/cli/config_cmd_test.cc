@@ -48,6 +48,7 @@ resync_seconds = 7
 leader_election = "on"
 leader_lease_seconds = 20
 identity = "r1"
+usage_sample_seconds = 30
 [environments]
 default_namespace = "team"
 default_image = "registry.local/app:1"
@@ -57,10 +58,16 @@ pull_policy = "IfNotPresent"
 port_range = [31000, 31999]
 extra_host_ports = [8081]
 host_ip = "127.0.0.2"
+default_ttl = "3d"
+idle_sleep = "30m"
+max_environments = 40
+max_cpu = "16"
+max_memory = "32Gi"
 [runtime]
 kind = "kubernetes"
 docker_host = "unix:///x.sock"
 network = "berthnet"
+docker_config = "/etc/berth/docker"
 [kubernetes]
 kubeconfig = "/k"
 context = "c"
@@ -87,6 +94,12 @@ tls_key = "/k.pem"
 upstream_scheme = "https"
 etcd_endpoints = ["http://127.0.0.1:2379"]
 stop_nginx_on_exit = true
+[namespaces.ci]
+default_ttl = "8h"
+max_environments = 100
+[registries."harbor.example.com"]
+username = "ci-bot"
+password = "t0k3n-registry"
 )";
 
 TEST(ConfigCommand, EveryKeyOfTheFileIsReadAndShownAsFromTheFile) {
@@ -102,7 +115,7 @@ TEST(ConfigCommand, EveryKeyOfTheFileIsReadAndShownAsFromTheFile) {
     EXPECT_EQ(s["source"], "file") << s.dump();
   }
   EXPECT_EQ(keys.size(), berth::cli::ConfigFields(Config{}).size());
-  EXPECT_EQ(r.out.find("t0k3n"), std::string::npos) << "the token is shown";
+  EXPECT_EQ(r.out.find("t0k3n"), std::string::npos) << "the token or a password is shown";
 }
 
 TEST(ConfigCommand, SourcesAreDefaultFileEnvAndFlag) {
