@@ -5,7 +5,7 @@
 # memory freed by sleeping N environments (the engine's own memory figure before and after).
 #   bench/wake/run.sh [N=20]
 # Needs a built build/berth (scripts/build.sh), nginx with libnginx-mod-http-lua, Podman, curl.
-# Not yet run for docs/benchmarks.md.
+# Figures: docs/benchmarks.md, "Wake on request".
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-20}"
