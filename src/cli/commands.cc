@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <set>
@@ -58,11 +59,9 @@ std::string ExpiresIn(const std::string& rfc3339) {
 }
 
 std::string Age(const std::string& rfc3339) {
-  std::tm tm{};
-  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return "-";
-  auto then = timegm(&tm);
-  auto secs = std::time(nullptr) - then;
-  if (secs < 0) secs = 0;
+  auto then = core::ParseRfc3339Utc(rfc3339);
+  if (!then) return "-";
+  int64_t secs = std::max<int64_t>(core::NowEpochSeconds() - *then, 0);
   if (secs < 120) return std::to_string(secs) + "s";
   if (secs < 7200) return std::to_string(secs / 60) + "m";
   if (secs < 172800) return std::to_string(secs / 3600) + "h";

@@ -315,6 +315,17 @@ void FromEnvInt(const char* name, int& out, std::vector<std::string>& errors) {
   out = parsed;
 }
 
+// A duration variable ("8h", "3d", seconds), as ReadDuration takes it from the file.
+void FromEnvDuration(const char* name, int64_t& out, std::vector<std::string>& errors) {
+  const char* v = std::getenv(name);
+  if (!v) return;
+  auto d = core::ParseDuration(v, name);
+  if (d)
+    out = *d;
+  else
+    errors.push_back(d.error().message);
+}
+
 }  // namespace
 
 Config DefaultConfig() {
@@ -456,20 +467,8 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnvInt("BERTH_PORT_MIN", c.port_min, env_errors);
   FromEnvInt("BERTH_PORT_MAX", c.port_max, env_errors);
   FromEnvList("BERTH_ALLOWED_DOMAINS", c.allowed_domains);
-  if (const char* v = std::getenv("BERTH_IDLE_SLEEP")) {
-    auto d = core::ParseDuration(v, "BERTH_IDLE_SLEEP");
-    if (d)
-      c.idle_sleep_seconds = *d;
-    else
-      env_errors.push_back(d.error().message);
-  }
-  if (const char* v = std::getenv("BERTH_DEFAULT_TTL")) {
-    auto d = core::ParseDuration(v, "BERTH_DEFAULT_TTL");
-    if (d)
-      c.default_ttl_seconds = *d;
-    else
-      env_errors.push_back(d.error().message);
-  }
+  FromEnvDuration("BERTH_IDLE_SLEEP", c.idle_sleep_seconds, env_errors);
+  FromEnvDuration("BERTH_DEFAULT_TTL", c.default_ttl_seconds, env_errors);
   if (auto st = FromEnvIntList("BERTH_EXTRA_HOST_PORTS", c.extra_host_ports); !st)
     return Fail(st.error());
   FromEnv("BERTH_RUNTIME", c.runtime);
