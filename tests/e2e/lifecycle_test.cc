@@ -11,9 +11,7 @@
 
 #include "core/duration.h"
 #include "support/berth_server.h"
-#include "support/images.h"
-#include "support/podman.h"
-#include "support/ports.h"
+#include "support/podman_suite.h"
 #include "util/fs.h"
 
 namespace berth::testing {
@@ -21,25 +19,11 @@ namespace {
 
 using nlohmann::json;
 
-class Lifecycle : public ::testing::Test {
+class Lifecycle : public PodmanSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (PodmanService::SkipRequested()) return;
-    auto p = PodmanService::Start();
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto img = BuildTestImage(*podman_, "berth-life:1");
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
-  }
-  static void TearDownTestSuite() {
-    delete podman_;
-    podman_ = nullptr;
-  }
-  void SetUp() override {
-    if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
-    ASSERT_NE(podman_, nullptr);
-  }
+  static void SetUpTestSuite() { StartPodman("berth-life:1"); }
+  static void TearDownTestSuite() { StopPodman(); }
+  void SetUp() override { RequirePodman(); }
   void TearDown() override {
     if (!server_) return;
     auto ls = server_->Cli({"list", "-A", "-o", "json"});
@@ -51,29 +35,12 @@ class Lifecycle : public ::testing::Test {
   }
 
   void StartServer(std::string environments_toml = "", std::string tail_toml = "") {
-    BerthServerOptions o;
-    o.docker_host = podman_->docker_host();
-    o.default_image = image_;
-    o.pull_policy = "IfNotPresent";  // the image is built into this Podman; no registry
-    int base = FreeLoopbackPortBlock(12);
-    ASSERT_GT(base, 0) << "no free block of loopback ports";
-    o.port_min = base;
-    o.port_max = base + 11;
+    BerthServerOptions o = ServerOptions();
     o.environments_toml = std::move(environments_toml);
     o.extra_toml = std::move(tail_toml);
     auto s = BerthServer::Start(o);
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
-  }
-
-  json Json(const util::CommandResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (...) {
-      ADD_FAILURE() << "not JSON: " << r.out << r.err;
-      return json();
-    }
   }
 
   // Polls `view NAME` until it exits 3 (not found); false after `seconds`.
@@ -98,13 +65,8 @@ class Lifecycle : public ::testing::Test {
     return server_->state_dir() + "/volumes/" + ns + "/" + name;
   }
 
-  static PodmanService* podman_;
-  static std::string image_;
   std::unique_ptr<BerthServer> server_;
 };
-
-PodmanService* Lifecycle::podman_ = nullptr;
-std::string Lifecycle::image_;
 
 TEST_F(Lifecycle, AnEnvironmentPastItsTtlIsDeletedAndItsVolumeKept) {
   StartServer();

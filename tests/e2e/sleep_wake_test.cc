@@ -10,9 +10,7 @@
 
 #include "net/http_client.h"
 #include "support/berth_server.h"
-#include "support/images.h"
-#include "support/podman.h"
-#include "support/ports.h"
+#include "support/podman_suite.h"
 #include "util/fs.h"
 
 namespace berth::testing {
@@ -20,33 +18,14 @@ namespace {
 
 using nlohmann::json;
 
-class SleepWake : public ::testing::Test {
+class SleepWake : public PodmanSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (PodmanService::SkipRequested()) return;
-    auto p = PodmanService::Start();
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto img = BuildTestImage(*podman_, "berth-sleep:1");
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
-  }
-  static void TearDownTestSuite() {
-    delete podman_;
-    podman_ = nullptr;
-  }
+  static void SetUpTestSuite() { StartPodman("berth-sleep:1"); }
+  static void TearDownTestSuite() { StopPodman(); }
   void SetUp() override {
-    if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
-    ASSERT_NE(podman_, nullptr);
-    BerthServerOptions o;
-    o.docker_host = podman_->docker_host();
-    o.default_image = image_;
-    o.pull_policy = "IfNotPresent";
-    int base = FreeLoopbackPortBlock(12);
-    ASSERT_GT(base, 0) << "no free block of loopback ports";
-    o.port_min = base;
-    o.port_max = base + 11;
-    auto s = BerthServer::Start(o);
+    RequirePodman();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto s = BerthServer::Start(ServerOptions());
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
   }
@@ -54,16 +33,6 @@ class SleepWake : public ::testing::Test {
     if (!server_) return;
     server_->Cli({"delete", "web", "--purge", "--wait", "--timeout", "60"});
     server_.reset();
-  }
-
-  json Json(const util::CommandResult& r) {
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (...) {
-      ADD_FAILURE() << "not JSON: " << r.out << r.err;
-      return json();
-    }
   }
 
   // A request through the router's nginx for `host`, on a new connection, allowed to wait
@@ -89,13 +58,8 @@ class SleepWake : public ::testing::Test {
     return s;
   }
 
-  static PodmanService* podman_;
-  static std::string image_;
   std::unique_ptr<BerthServer> server_;
 };
-
-PodmanService* SleepWake::podman_ = nullptr;
-std::string SleepWake::image_;
 
 TEST_F(SleepWake, SleepKeepsPortsAndRouteAndARequestWakesIt) {
   auto v = Json(server_->Cli({"create", "web", "--wait", "-o", "json"}));
@@ -172,14 +136,7 @@ TEST_F(SleepWake, WakeByHandAndInputErrors) {
 TEST_F(SleepWake, AnEnvironmentWithoutRequestsFallsAsleepAndARequestWakesIt) {
   // Again with environments.idle_sleep set.
   server_.reset();
-  BerthServerOptions o;
-  o.docker_host = podman_->docker_host();
-  o.default_image = image_;
-  o.pull_policy = "IfNotPresent";
-  int base = FreeLoopbackPortBlock(12);
-  ASSERT_GT(base, 0);
-  o.port_min = base;
-  o.port_max = base + 11;
+  BerthServerOptions o = ServerOptions();
   o.environments_toml = "idle_sleep = \"4s\"\n";
   auto started = BerthServer::Start(o);
   ASSERT_TRUE(started) << started.error().message;

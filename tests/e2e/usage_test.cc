@@ -8,42 +8,22 @@
 #include "berth/validate.h"
 #include "net/http_client.h"
 #include "support/berth_server.h"
-#include "support/images.h"
-#include "support/podman.h"
-#include "support/ports.h"
+#include "support/podman_suite.h"
 
 namespace berth::testing {
 namespace {
 
 using nlohmann::json;
 
-class Usage : public ::testing::Test {
+class Usage : public PodmanSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (PodmanService::SkipRequested()) return;
-    auto p = PodmanService::Start();
-    ASSERT_TRUE(p) << p.error().message;
-    podman_ = p->release();
-    auto img = BuildTestImage(*podman_, "berth-usage:1");
-    ASSERT_TRUE(img) << img.error().message;
-    image_ = *img;
-  }
-  static void TearDownTestSuite() {
-    delete podman_;
-    podman_ = nullptr;
-  }
+  static void SetUpTestSuite() { StartPodman("berth-usage:1"); }
+  static void TearDownTestSuite() { StopPodman(); }
   void SetUp() override {
-    if (PodmanService::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_PODMAN=1";
-    ASSERT_NE(podman_, nullptr);
-    BerthServerOptions o;
-    o.docker_host = podman_->docker_host();
-    o.default_image = image_;
-    o.pull_policy = "IfNotPresent";
+    RequirePodman();
+    if (IsSkipped() || HasFatalFailure()) return;
+    BerthServerOptions o = ServerOptions();
     o.server_toml = "usage_sample_seconds = 2\n";
-    int base = FreeLoopbackPortBlock(12);
-    ASSERT_GT(base, 0) << "no free block of loopback ports";
-    o.port_min = base;
-    o.port_max = base + 11;
     auto s = BerthServer::Start(o);
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
@@ -68,13 +48,8 @@ class Usage : public ::testing::Test {
     return r->body;
   }
 
-  static PodmanService* podman_;
-  static std::string image_;
   std::unique_ptr<BerthServer> server_;
 };
-
-PodmanService* Usage::podman_ = nullptr;
-std::string Usage::image_;
 
 TEST_F(Usage, TopViewAndMetricsShowWhatARunningEnvironmentUses) {
   auto c = server_->Cli({"create", "meter", "--memory-limit", "300Mi", "--wait", "-o", "json"});
