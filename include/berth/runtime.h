@@ -71,6 +71,9 @@ struct WorkloadUsage {
   // Cumulative CPU time of all its containers (seconds): a counter, so a rate (cores) is the
   // difference of two samples over the time between them.
   std::optional<double> cpu_seconds;
+  // CPU cores in use now, where the source reports a rate instead of a counter (the Kubernetes
+  // metrics API averages over its own window).
+  std::optional<double> cpu_cores;
   std::optional<int64_t> memory_bytes;        // working set / usage now
   std::optional<int64_t> memory_limit_bytes;  // the limit that applies (the spec's)
   std::optional<int64_t> network_rx_bytes;    // counters since the workload started
@@ -88,6 +91,20 @@ struct UsageReport {
   int64_t sampled_at_ms = 0;        // unix time of the sample, milliseconds
   std::optional<double> cpu_cores;  // CPU seconds per second between the last two samples
   std::string error;                // the last sampling error, if newer than the sample
+};
+
+// One point of an environment's usage history (the dashboard's charts): a sample with its
+// counters turned into rates since the sample before it (nullopt for the first kept sample,
+// and where a counter went back because the workload or the router restarted).
+struct UsageRates {
+  int64_t at_ms = 0;  // unix time of the sample, milliseconds
+  std::optional<double> cpu_cores;
+  std::optional<int64_t> memory_bytes;
+  std::optional<int64_t> memory_limit_bytes;
+  std::optional<double> network_rx_per_second;  // bytes
+  std::optional<double> network_tx_per_second;
+  std::optional<double> requests_per_minute;  // through the router
+  int64_t restarts = 0;
 };
 
 struct OwnedWorkload {

@@ -85,6 +85,7 @@ std::string AllowedMethods(const std::string& path, const std::vector<std::strin
       return "POST";
     if (parts[4] == "watch" || parts[4] == "logs" || parts[4] == "usage") return "GET";
   }
+  if (parts.size() == 6 && parts[4] == "usage" && parts[5] == "history") return "GET";
   return "";
 }
 
@@ -397,6 +398,15 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return ServerResponse::Json(202, SerializeView(*v));
   }
   const std::string& action = parts[4];
+  if (parts.size() == 6) {  // GET .../usage/history (AllowedMethods)
+    auto v = service_.Get(ns, name);
+    if (!v) return ErrorResponse(v.error());
+    if (!history_) return ErrorResponse(ErrorCode::kUnavailable, "usage is not available");
+    // A sleeping environment keeps the samples from before it slept.
+    return ServerResponse::Json(
+        200, UsageHistoryJson(ns, name, history_interval_ms_, history_(v->spec.Key()))
+                 .dump(-1, ' ', false, json::error_handler_t::replace));
+  }
   if (action == "rebuild" && m == "POST") {
     auto image = ParseRebuildRequest(req.body);
     if (!image) return ErrorResponse(image.error());

@@ -31,6 +31,11 @@ class ApiServer {
   // Where usage comes from (berth serve's sampler; set before Start). Unset: the usage
   // endpoints answer 503 and /metrics has no per-environment families.
   void SetUsage(UsageFn usage) { usage_ = std::move(usage); }
+  // The kept history (the dashboard's charts), sampled every `interval_ms`.
+  void SetUsageHistory(UsageHistoryFn history, int64_t interval_ms) {
+    history_ = std::move(history);
+    history_interval_ms_ = interval_ms;
+  }
   Status Start();
   void Stop();
   // Exposed for tests: handles one request without a socket.
@@ -53,6 +58,8 @@ class ApiServer {
 
   std::vector<ReadinessCheck> readiness_;
   UsageFn usage_;
+  UsageHistoryFn history_;
+  int64_t history_interval_ms_ = 0;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<net::HttpServer> server_;
 };

@@ -107,6 +107,15 @@ h3:first-child{margin-top:0}
 min-height:10rem;max-height:30rem;overflow:auto;font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace;
 white-space:pre-wrap;word-break:break-all}
 #token-card{border-color:#f0c36d;background:#fffbf0}
+.charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:.6rem;margin-bottom:.4rem}
+figure.chart{margin:0;border:1px solid var(--bd);border-radius:6px;padding:.35rem .5rem .3rem;
+background:#fff}
+figure.chart figcaption{display:flex;justify-content:space-between;gap:.5rem;font-size:12px;
+color:var(--mut)}
+figure.chart figcaption b{color:var(--fg);font-weight:600;white-space:nowrap}
+figure.chart svg{display:block;width:100%;height:64px;margin-top:.2rem}
+figure.chart .none{font-size:12px;color:var(--mut);height:64px;display:flex;align-items:center;
+justify-content:center}
 [hidden]{display:none!important}
 )CSS";
 
@@ -189,7 +198,12 @@ constexpr std::string_view kBody = R"HTML(
     <div id="events"><table><thead><tr><th>Time</th><th>Type</th><th>Reason</th><th>Message</th>
      </tr></thead><tbody id="d-events"></tbody></table></div>
    </div>
-   <div id="logs">
+   <div>
+    <div id="usage">
+     <h3>Usage <span class="muted small" id="u-state">not sampled yet</span></h3>
+     <div class="charts" id="u-charts"></div>
+    </div>
+    <div id="logs">
     <h3>Logs</h3>
     <form id="logs-form" class="line" autocomplete="off">
      <label>Tail lines <input type="number" id="logs-tail" value="200" min="0"></label>
@@ -200,6 +214,7 @@ constexpr std::string_view kBody = R"HTML(
     </form>
     <div class="msg muted" id="logs-state">not loaded</div>
     <pre id="logs-out" tabindex="0"></pre>
+    </div>
    </div>
   </div>
  </section>
@@ -241,6 +256,7 @@ const S = {
   mutations: 0,
   watch: null,
   logs: null,
+  usage: {key: null, timer: null, seq: 0},
 };
 
 class ApiError extends Error {
@@ -649,6 +665,109 @@ async function runWatch(w) {
   else { w.state = 'connecting'; w.timer = setTimeout(() => runWatch(w), 100); }
 }
 
+// ---- usage charts (GET .../usage/history: the server keeps the last hour in memory) ----
+const SVGNS = 'http://www.w3.org/2000/svg';
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+function fmtBytes(n) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i && n < 10 ? n.toFixed(1) : String(Math.round(n))) + ' ' + u[i];
+}
+function fmtNum(n) { return n >= 10 ? String(Math.round(n)) : n.toFixed(n < 0.1 && n > 0 ? 3 : 1); }
+const CHARTS = [
+  {metric: 'cpu', title: 'CPU (cores)', series: [['cpu_cores', '#2952cc']], fmt: fmtNum},
+  {metric: 'memory', title: 'Memory', series: [['memory_bytes', '#137a4b']], fmt: fmtBytes,
+   note: p => typeof p.memory_limit_bytes === 'number' ? 'of ' + fmtBytes(p.memory_limit_bytes) : ''},
+  {metric: 'network', title: 'Network in / out',
+   series: [['network_receive_bytes_per_second', '#2952cc'], ['network_transmit_bytes_per_second', '#d9730d']],
+   fmt: v => fmtBytes(v) + '/s'},
+  {metric: 'requests', title: 'Requests / min (router)', series: [['requests_per_minute', '#8e3ccb']], fmt: fmtNum},
+];
+const CW = 300, CH = 64;
+const isNum = v => typeof v === 'number' && isFinite(v);
+// One chart: each series a polyline over the kept points (broken where a point has no value),
+// scaled from 0 to the largest value shown; the caption gives the newest values.
+function chart(c, pts) {
+  let max = 0, any = false;
+  for (const p of pts) for (const [f] of c.series) if (isNum(p[f])) { any = true; max = Math.max(max, p[f]); }
+  const newest = c.series.map(([f]) => {
+    for (let i = pts.length - 1; i >= 0; i--) if (isNum(pts[i][f])) return pts[i][f];
+    return null;
+  }).filter(v => v !== null);
+  const note = c.note && pts.length ? c.note(pts[pts.length - 1]) : '';
+  const fig = el('figure', {class: 'chart', 'data-metric': c.metric},
+    el('figcaption', {}, el('span', {text: c.title}),
+       el('b', {'data-role': 'now', text: newest.length ? newest.map(c.fmt).join(' / ') + (note ? ' ' + note : '') : '—'})));
+  if (!c.series.some(([f]) => pts.filter(p => isNum(p[f])).length >= 2)) {
+    fig.append(el('div', {class: 'none', text: any ? 'collecting…' : 'no data'}));
+    return fig;
+  }
+  const t0 = Date.parse(pts[0].at), t1 = Date.parse(pts[pts.length - 1].at);
+  const top = max > 0 ? max * 1.15 : 1;
+  const x = p => t1 > t0 ? (Date.parse(p.at) - t0) / (t1 - t0) * (CW - 2) + 1 : CW / 2;
+  const y = v => (CH - 3) - v / top * (CH - 6);
+  const svg = svgEl('svg', {viewBox: `0 0 ${CW} ${CH}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': c.title});
+  svg.append(svgEl('line', {x1: 0, y1: CH - 0.5, x2: CW, y2: CH - 0.5, stroke: '#d0d5dd', 'stroke-width': 1,
+                            'vector-effect': 'non-scaling-stroke'}));
+  for (const [f, color] of c.series) {
+    let run = [];
+    const flush = () => {
+      if (run.length >= 2)
+        svg.append(svgEl('polyline', {points: run.join(' '), fill: 'none', stroke: color, 'stroke-width': 2,
+                                      'stroke-linejoin': 'round', 'vector-effect': 'non-scaling-stroke', 'data-series': f}));
+      run = [];
+    };
+    for (const p of pts) {
+      if (isNum(p[f])) run.push(x(p).toFixed(1) + ',' + y(p[f]).toFixed(1));
+      else flush();
+    }
+    flush();
+  }
+  fig.append(svg);
+  return fig;
+}
+function renderUsage(h) {
+  const pts = h.points || [];
+  const span = pts.length >= 2 ? (Date.parse(pts[pts.length - 1].at) - Date.parse(pts[0].at)) / 1000 : 0;
+  $('u-state').textContent = pts.length
+    ? pts.length + ' samples, every ' + h.interval_seconds + ' s' +
+      (span >= 120 ? ', last ' + Math.round(span / 60) + ' min' : span > 0 ? ', last ' + Math.round(span) + ' s' : '')
+    : 'not sampled yet';
+  put($('u-charts'), ...CHARTS.map(c => chart(c, pts)));
+}
+function stopUsage() {
+  if (S.usage.timer) clearTimeout(S.usage.timer);
+  S.usage = {key: null, timer: null, seq: S.usage.seq + 1};
+}
+async function loadUsage(key) {
+  const seq = S.usage.seq;
+  let delay = 5000;
+  try {
+    const h = await api('GET', envPath(key) + '/usage/history');
+    if (seq !== S.usage.seq) return;
+    renderUsage(h);
+    delay = Math.min(30000, Math.max(1000, (h.interval_seconds || 5) * 1000));
+  } catch (e) {
+    if (seq !== S.usage.seq) return;
+    $('u-state').textContent = 'usage unavailable: ' + e.message;
+    put($('u-charts'));
+    delay = 15000;
+  }
+  S.usage.timer = setTimeout(() => loadUsage(key), delay);
+}
+function startUsage(key) {
+  stopUsage();
+  S.usage.key = key;
+  $('u-state').textContent = 'loading…';
+  put($('u-charts'));
+  loadUsage(key);
+}
+
 // ---- detail panel ----
 function fact(dl, name, ...value) {
   dl.append(el('dt', {text: name}), el('dd', {}, ...value));
@@ -718,6 +837,7 @@ function select(key) {
     $('d-rebuild-image').value = '';
     history.replaceState(null, '', '#' + key);
     startWatch(key);
+    startUsage(key);
   }
   renderDetail();
   setConn();
@@ -726,6 +846,7 @@ function closeDetail() {
   const prev = S.selected;
   S.selected = null;
   stopWatch();
+  stopUsage();
   stopLogs();
   $('detail').hidden = true;
   if (prev && S.rows.has(prev)) renderRow(prev);

@@ -41,6 +41,24 @@ json UsageJson(const runtime::UsageReport& r) {
   return j;
 }
 
+json UsageHistoryJson(const std::string& ns, const std::string& name, int64_t interval_ms,
+                      const std::vector<runtime::UsageRates>& points) {
+  json pts = json::array();
+  for (const auto& p : points)
+    pts.push_back({{"at", core::FormatRfc3339Utc(p.at_ms / 1000)},
+                   {"cpu_cores", OrNull(p.cpu_cores)},
+                   {"memory_bytes", OrNull(p.memory_bytes)},
+                   {"memory_limit_bytes", OrNull(p.memory_limit_bytes)},
+                   {"network_receive_bytes_per_second", OrNull(p.network_rx_per_second)},
+                   {"network_transmit_bytes_per_second", OrNull(p.network_tx_per_second)},
+                   {"requests_per_minute", OrNull(p.requests_per_minute)},
+                   {"restarts", p.restarts}});
+  return {{"namespace", ns},
+          {"name", name},
+          {"interval_seconds", static_cast<double>(interval_ms) / 1000.0},
+          {"points", std::move(pts)}};
+}
+
 std::string PromEscapeLabel(std::string_view v) {
   std::string out;
   out.reserve(v.size());
@@ -71,6 +89,9 @@ std::string UsageMetricsText(const std::vector<runtime::UsageReport>& reports) {
       {"berth_environment_cpu_seconds_total", "counter",
        "CPU time used by the environment's containers, in seconds.",
        [](const runtime::WorkloadUsage& u) { return u.cpu_seconds; }},
+      {"berth_environment_cpu_usage_cores", "gauge",
+       "CPU cores in use, where the source reports a rate (the Kubernetes metrics API).",
+       [](const runtime::WorkloadUsage& u) { return u.cpu_cores; }},
       {"berth_environment_memory_bytes", "gauge", "Memory in use by the environment, in bytes.",
        [&](const runtime::WorkloadUsage& u) { return d(u.memory_bytes); }},
       {"berth_environment_memory_limit_bytes", "gauge",

@@ -25,6 +25,17 @@ using UsageFn = std::function<runtime::UsageReport(const EnvironmentSpec&, bool 
 //  null.
 nlohmann::json UsageJson(const runtime::UsageReport& r);
 
+// The kept samples of one environment, oldest first, for the dashboard's charts
+// (`GET /v1/environments/{ns}/{name}/usage/history`).
+using UsageHistoryFn = std::function<std::vector<runtime::UsageRates>(const std::string& key)>;
+
+// {"namespace", "name", "interval_seconds", "points": [{"at", "cpu_cores", "memory_bytes",
+//  "memory_limit_bytes", "network_receive_bytes_per_second",
+//  "network_transmit_bytes_per_second", "requests_per_minute", "restarts"}]}; a figure the
+//  source did not give is null.
+nlohmann::json UsageHistoryJson(const std::string& ns, const std::string& name, int64_t interval_ms,
+                                const std::vector<runtime::UsageRates>& points);
+
 // A label value escaped for the Prometheus text format: \ -> \\, " -> \", newline -> \n.
 std::string PromEscapeLabel(std::string_view v);
 

@@ -244,6 +244,15 @@ int RunServe(const Config& config) {
         return out;
       },
       uopts);
+  if (router && config.router_mode == "lua") {
+    // Requests per minute on the charts: the same counters idle sleep reads.
+    const std::string control =
+        router::NginxPaths(router::RouterOptionsFromConfig(config).prefix).control_socket;
+    sampler.SetRequestCounter([control] { return router::ReadHits(control); });
+  }
+  server.SetUsageHistory(
+      [&sampler](const std::string& key) { return sampler.HistoryRates(key); },
+      std::chrono::duration_cast<std::chrono::milliseconds>(sampler.interval()).count());
   sampler.Start();
   server.SetUsage([&sampler](const EnvironmentSpec& spec, bool sample_if_stale) {
     return sampler.Report(spec, sample_if_stale);

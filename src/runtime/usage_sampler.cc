@@ -8,11 +8,42 @@
 namespace berth::runtime {
 
 std::optional<double> CpuCores(const UsagePoint& older, const UsagePoint& newer) {
-  if (!older.usage.cpu_seconds || !newer.usage.cpu_seconds) return std::nullopt;
+  if (!older.usage.cpu_seconds || !newer.usage.cpu_seconds) return newer.usage.cpu_cores;
   const int64_t dt_ms = newer.at_ms - older.at_ms;
   const double dcpu = *newer.usage.cpu_seconds - *older.usage.cpu_seconds;
   if (dt_ms <= 0 || dcpu < 0) return std::nullopt;
   return dcpu / (static_cast<double>(dt_ms) / 1000.0);
+}
+
+std::optional<double> PerSecond(std::optional<int64_t> older, std::optional<int64_t> newer,
+                                int64_t dt_ms) {
+  if (!older || !newer || dt_ms <= 0 || *newer < *older) return std::nullopt;
+  return static_cast<double>(*newer - *older) / (static_cast<double>(dt_ms) / 1000.0);
+}
+
+std::vector<UsageRates> ToRates(const std::vector<UsagePoint>& points) {
+  std::vector<UsageRates> out;
+  out.reserve(points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    const UsagePoint& p = points[i];
+    const UsagePoint* prev = i > 0 ? &points[i - 1] : nullptr;
+    const int64_t dt = prev ? p.at_ms - prev->at_ms : 0;
+    UsageRates r;
+    r.at_ms = p.at_ms;
+    r.cpu_cores = prev ? CpuCores(*prev, p) : p.usage.cpu_cores;
+    r.memory_bytes = p.usage.memory_bytes;
+    r.memory_limit_bytes = p.usage.memory_limit_bytes;
+    r.restarts = p.usage.restarts;
+    if (prev) {
+      r.network_rx_per_second =
+          PerSecond(prev->usage.network_rx_bytes, p.usage.network_rx_bytes, dt);
+      r.network_tx_per_second =
+          PerSecond(prev->usage.network_tx_bytes, p.usage.network_tx_bytes, dt);
+      if (auto rps = PerSecond(prev->requests, p.requests, dt)) r.requests_per_minute = *rps * 60.0;
+    }
+    out.push_back(r);
+  }
+  return out;
 }
 
 UsageSampler::UsageSampler(Runtime& runtime, ListFn list, UsageSamplerOptions opts, NowFn now)
@@ -57,13 +88,31 @@ void UsageSampler::Loop() {
   }
 }
 
-void UsageSampler::SampleOne(const EnvironmentSpec& spec) {
+std::optional<std::map<std::string, int64_t>> UsageSampler::ReadRequests() {
+  if (!requests_) return std::nullopt;
+  auto r = requests_();
+  if (!r) {
+    spdlog::debug("usage: reading the router's request counters: {}", r.error().message);
+    return std::nullopt;
+  }
+  return std::move(*r);
+}
+
+void UsageSampler::SampleOne(const EnvironmentSpec& spec,
+                             const std::map<std::string, int64_t>* requests) {
   auto u = runtime_.Usage(spec, opts_.deadline);
   const int64_t now = now_();
+  const std::string key = spec.Key();
   std::lock_guard<std::mutex> l(mu_);
-  auto it = series_.try_emplace(spec.Key(), capacity_).first;
+  auto it = series_.try_emplace(key, capacity_).first;
   if (u) {
-    it->second.points.Push(UsagePoint{now, *u});
+    UsagePoint p{now, *u, std::nullopt};
+    if (requests) {
+      // The router counts an environment from its first request: none yet is zero.
+      auto h = requests->find(key);
+      p.requests = h == requests->end() ? 0 : h->second;
+    }
+    it->second.points.Push(std::move(p));
   } else {
     it->second.error = u.error().message;
     it->second.error_at_ms = now;
@@ -76,17 +125,22 @@ void UsageSampler::SampleAll() {
     spdlog::debug("usage: listing environments: {}", list.error().message);
     return;
   }
+  const auto requests = ReadRequests();
   std::set<std::string> keys;
   size_t n = 0;
   for (const auto& spec : *list) {
-    if (spec.deleting || spec.sleeping) continue;
+    if (spec.deleting) continue;
+    if (spec.sleeping) {  // nothing to sample; what it used before it slept is kept
+      keys.insert(spec.Key());
+      continue;
+    }
     if (n++ >= opts_.max_environments) break;
     {
       std::lock_guard<std::mutex> l(mu_);
       if (stopping_) return;
     }
     keys.insert(spec.Key());
-    SampleOne(spec);
+    SampleOne(spec, requests ? &*requests : nullptr);
   }
   std::lock_guard<std::mutex> l(mu_);
   for (auto it = series_.begin(); it != series_.end();)
@@ -106,7 +160,10 @@ UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_sta
         stale = age >= 2 * opts_.interval.count() || (pts.size() == 1 && age >= 1000);
       }
     }
-    if (stale) SampleOne(spec);
+    if (stale) {
+      const auto requests = ReadRequests();
+      SampleOne(spec, requests ? &*requests : nullptr);
+    }
   }
   UsageReport r;
   r.ns = spec.ns;
@@ -122,7 +179,8 @@ UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_sta
     const auto& last = s.points.back();
     r.usage = last.usage;
     r.sampled_at_ms = last.at_ms;
-    if (s.points.size() >= 2) r.cpu_cores = CpuCores(s.points.at(s.points.size() - 2), last);
+    r.cpu_cores = s.points.size() >= 2 ? CpuCores(s.points.at(s.points.size() - 2), last)
+                                       : last.usage.cpu_cores;
   }
   if (!s.error.empty() && (s.points.empty() || s.error_at_ms > s.points.back().at_ms))
     r.error = s.error;
@@ -133,6 +191,10 @@ std::vector<UsagePoint> UsageSampler::History(const std::string& key) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = series_.find(key);
   return it == series_.end() ? std::vector<UsagePoint>{} : it->second.points.ToVector();
+}
+
+std::vector<UsageRates> UsageSampler::HistoryRates(const std::string& key) const {
+  return ToRates(History(key));
 }
 
 }  // namespace berth::runtime

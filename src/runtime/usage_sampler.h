@@ -57,11 +57,21 @@ class Ring {
 struct UsagePoint {
   int64_t at_ms = 0;  // unix time, milliseconds
   WorkloadUsage usage;
+  // Requests the router has counted for the environment so far (a counter; nullopt without a
+  // router that counts).
+  std::optional<int64_t> requests;
 };
 
-// CPU cores between two samples: nullopt without both CPU figures, with no time between them
-// or when the counter went back (the workload was replaced).
+// CPU cores between two samples: the counter's rate (nullopt without both CPU figures, with no
+// time between them or when the counter went back: the workload was replaced), else the rate
+// the newer sample reports itself.
 std::optional<double> CpuCores(const UsagePoint& older, const UsagePoint& newer);
+// A counter's change per second between two samples; nullopt without both values, with no time
+// between them or when it went back (a restart reset it).
+std::optional<double> PerSecond(std::optional<int64_t> older, std::optional<int64_t> newer,
+                                int64_t dt_ms);
+// Each point with its counters as rates since the point before it (see UsageRates).
+std::vector<UsageRates> ToRates(const std::vector<UsagePoint>& points);
 
 struct UsageSamplerOptions {
   std::chrono::milliseconds interval{15000};
@@ -75,12 +85,16 @@ class UsageSampler {
   // The environments to sample: the stored specs (deleting and sleeping ones are skipped).
   using ListFn = std::function<Result<std::vector<EnvironmentSpec>>()>;
   using NowFn = std::function<int64_t()>;  // unix ms; replaceable in tests
+  // The router's request counters by "ns/name" (berth serve: nginx's shared dict).
+  using RequestsFn = std::function<Result<std::map<std::string, int64_t>>()>;
 
   UsageSampler(Runtime& runtime, ListFn list, UsageSamplerOptions opts, NowFn now = nullptr);
   ~UsageSampler();
   UsageSampler(const UsageSampler&) = delete;
   UsageSampler& operator=(const UsageSampler&) = delete;
 
+  // Where request counts come from (set before Start); unset: points carry none.
+  void SetRequestCounter(RequestsFn requests) { requests_ = std::move(requests); }
   void Start();
   void Stop();
   // One round now: samples every listed environment, forgets the ones no longer listed.
@@ -91,7 +105,10 @@ class UsageSampler {
   UsageReport Report(const EnvironmentSpec& spec, bool sample_if_stale);
   // The kept samples of "ns/name", oldest first.
   std::vector<UsagePoint> History(const std::string& key) const;
+  // The same as rates, for the dashboard's charts.
+  std::vector<UsageRates> HistoryRates(const std::string& key) const;
   size_t capacity() const { return capacity_; }
+  std::chrono::milliseconds interval() const { return opts_.interval; }
 
  private:
   struct Series {
@@ -100,11 +117,15 @@ class UsageSampler {
     std::string error;
     int64_t error_at_ms = 0;
   };
-  void SampleOne(const EnvironmentSpec& spec);
+  // `requests`: the router's counters read for this round (nullptr: none to record).
+  void SampleOne(const EnvironmentSpec& spec, const std::map<std::string, int64_t>* requests);
+  // The router's counters now, or nullopt (no counter set, or it failed: logged).
+  std::optional<std::map<std::string, int64_t>> ReadRequests();
   void Loop();
 
   Runtime& runtime_;
   ListFn list_;
+  RequestsFn requests_;
   UsageSamplerOptions opts_;
   NowFn now_;
   size_t capacity_;

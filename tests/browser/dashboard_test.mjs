@@ -15,9 +15,12 @@
 //   BERTH_DASHBOARD_NAME             environment name (default "dash-web"; must not exist)
 //   BERTH_DASHBOARD_LOG_TEXT         text the container prints, expected in the logs panel
 //   BERTH_DASHBOARD_SCREENSHOT       also write a PNG of the page with the environment in it
+//   BERTH_DASHBOARD_ROUTER_URL       the router's nginx (loopback): requests are sent through it
+//                                    and must show on the requests chart (empty: not checked)
 //   BERTH_CHROMIUM                   the browser (default /usr/bin/chromium)
 // Exit code 0 only if every step passed; 1 with the failed step and the page's state otherwise.
 import { chromium } from 'playwright-core';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -27,6 +30,7 @@ const image = process.env.BERTH_DASHBOARD_IMAGE || '';
 const name = process.env.BERTH_DASHBOARD_NAME || 'dash-web';
 const logText = process.env.BERTH_DASHBOARD_LOG_TEXT || '';
 const screenshot = process.env.BERTH_DASHBOARD_SCREENSHOT || '';
+const routerUrl = (process.env.BERTH_DASHBOARD_ROUTER_URL || '').replace(/\/+$/, '');
 const executablePath = process.env.BERTH_CHROMIUM || '/usr/bin/chromium';
 const ns = 'default';
 const key = `${ns}/${name}`;
@@ -38,10 +42,48 @@ function usage(msg) {
 }
 if (!base) usage('no base URL');
 if (!token) usage('no API token: the test checks that the page asks for it');
-let host;
-try { host = new URL(base).hostname; } catch { usage(`not a URL: ${base}`); }
-if (!(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)))
-  usage(`only loopback addresses are allowed, not ${host}`);
+const loopback = h => h === 'localhost' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
+for (const u of [base, routerUrl].filter(Boolean)) {
+  let host;
+  try { host = new URL(u).hostname; } catch { usage(`not a URL: ${u}`); }
+  if (!loopback(host)) usage(`only loopback addresses are allowed, not ${host}`);
+}
+
+// One GET through the router for `domain` (node:http: fetch may not set Host).
+function throughRouter(domain) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(routerUrl);
+    const req = http.request({ host: u.hostname, port: u.port, path: '/', method: 'GET',
+      headers: { Host: domain, Connection: 'close' }, timeout: 10_000 }, res => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${domain}/ through ${routerUrl} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// How many pixels of a PNG (a screenshot) are close to the colour `hex`, decoded by the browser
+// itself (an <img> drawn on a canvas), so no PNG library is needed.
+async function colourPixels(png, hex) {
+  return page.evaluate(async ([b64, hex]) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth;
+    c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    const want = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4)
+      if (Math.abs(d[i] - want[0]) + Math.abs(d[i + 1] - want[1]) + Math.abs(d[i + 2] - want[2]) < 60) n++;
+    return { n, total: c.width * c.height };
+  }, [png.toString('base64'), hex]);
+}
 
 // The API, straight (to check what the page did, not to do it).
 async function api(method, p) {
@@ -196,6 +238,46 @@ async function main() {
     if (last)
       await until(`the newest event (${last.reason}) in the detail panel`,
         r => document.getElementById('d-events').textContent.includes(r), last.reason, 10_000);
+  });
+
+  await step('usage charts: what it uses and the requests through the router, drawn', async () => {
+    const v = (await api('GET', `/v1/environments/${ns}/${name}`)).body;
+    let sent = 0;
+    if (routerUrl) {
+      for (let i = 0; i < 30; i++) {
+        // The volume has no index.html: the app's own 404 is an answer like any other.
+        const code = await throughRouter(v.spec.domains[0]);
+        check(code === 200 || code === 404, `GET through the router answered ${code}`);
+        sent++;
+      }
+    }
+    const charts = routerUrl ? ['cpu', 'memory', 'requests'] : ['cpu', 'memory'];
+    await until('lines on the charts', ms => ms.every(m =>
+      document.querySelector(`#usage figure[data-metric=${m}] polyline`)), charts, 60_000);
+    if (routerUrl) {
+      // The burst shows as a rise: some point of the requests line above the chart's floor.
+      await until('the requests to show on the chart', () => {
+        const l = document.querySelector('#usage figure[data-metric=requests] polyline');
+        return l && l.getAttribute('points').split(' ').some(xy => Number(xy.split(',')[1]) < 60);
+      }, undefined, 30_000);
+      const h = (await api('GET', `/v1/environments/${ns}/${name}/usage/history`)).body;
+      const peak = Math.max(...h.points.map(p => p.requests_per_minute || 0));
+      check(peak > 0, `the history shows no requests after ${sent} were sent: ${JSON.stringify(h.points.slice(-5))}`);
+      console.log(`   ${h.points.length} samples; peak ${Math.round(peak)} requests/min`);
+    }
+    check(/^\d+ samples, every /.test(await text('#u-state')),
+      `usage state: "${await text('#u-state')}"`);
+    check(/MiB|KiB/.test(await text('#usage figure[data-metric=memory] [data-role=now]')),
+      `memory caption: "${await text('#usage figure[data-metric=memory] [data-role=now]')}"`);
+    // The screenshot of each chart holds its line's colour: the line is really painted.
+    const colours = { cpu: '#2952cc', memory: '#137a4b', requests: '#8e3ccb' };
+    for (const m of charts) {
+      const png = await page.locator(`#usage figure[data-metric=${m}] svg`).screenshot();
+      const { n, total } = await colourPixels(png, colours[m]);
+      check(n >= 40 && n < total / 2, `the ${m} chart's screenshot has ${n} of ${total} pixels in ${colours[m]}`);
+      console.log(`   ${m} chart: ${n} of ${total} pixels drawn in ${colours[m]}`);
+    }
+    if (screenshot) await page.locator('#usage').screenshot({ path: screenshot.replace(/\.png$/, '') + '-usage.png' });
   });
 
   await step('a bad name shows the API\'s validation error and creates nothing', async () => {

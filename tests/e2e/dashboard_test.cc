@@ -1,7 +1,8 @@
 // The dashboard in a real browser: `berth serve` (Podman's Docker API, SQLite state, its nginx)
 // with the HTTP listener on a loopback port and an API token, and Debian's Chromium driven by
 // playwright-core through tests/browser/dashboard_test.mjs — token prompt, create through the
-// form, Pending → Running, a validation error, logs, rebuild, delete.
+// form, Pending → Running, the usage charts (requests sent through the router's nginx; the
+// screenshot of each chart checked for its line), a validation error, logs, rebuild, delete.
 //
 // Needs node, /usr/bin/chromium and tests/browser/node_modules (scripts/deps.sh test installs
 // all three; without node_modules this test runs `npm ci` itself). Skips only when
@@ -117,6 +118,7 @@ TEST(DashboardBrowser, TokenCreateRunningValidationLogsRebuildDelete) {
     o.pull_policy = "IfNotPresent";  // the image is local; no registry needed
     o.env["BERTH_LISTEN_HTTP"] = "127.0.0.1:" + std::to_string(port);
     o.env["BERTH_API_TOKEN"] = token;
+    o.env["BERTH_USAGE_SAMPLE_SECONDS"] = "1";  // the charts fill within seconds
     auto s = BerthServer::Start(o);
     if (s) {
       server = std::move(*s);
@@ -133,6 +135,8 @@ TEST(DashboardBrowser, TokenCreateRunningValidationLogsRebuildDelete) {
   so.env_set["BERTH_DASHBOARD_IMAGE"] = *image;
   so.env_set["BERTH_DASHBOARD_LOG_TEXT"] = kLogLine;
   so.env_set["BERTH_CHROMIUM"] = Chromium();
+  so.env_set["BERTH_DASHBOARD_ROUTER_URL"] =
+      "http://127.0.0.1:" + std::to_string(server->nginx_port());
   if (const char* shot = std::getenv("BERTH_DASHBOARD_SCREENSHOT"))
     so.env_set["BERTH_DASHBOARD_SCREENSHOT"] = std::filesystem::absolute(shot).string();
   auto r =

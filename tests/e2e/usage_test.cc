@@ -3,12 +3,16 @@
 // view`, and the berth_environment_* families of /metrics over the API socket.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "berth/validate.h"
 #include "net/http_client.h"
 #include "support/berth_server.h"
 #include "support/podman_suite.h"
+#include "util/fs.h"
 
 namespace berth::testing {
 namespace {
@@ -33,18 +37,20 @@ class Usage : public PodmanSuite {
     server_.reset();
   }
 
-  std::string Metrics() {
+  std::string Metrics() { return ApiGet("/metrics"); }
+
+  std::string ApiGet(const std::string& path, int want_status = 200) {
     net::ClientOptions o;
     o.base_url = "http://berth";
     o.unix_socket = server_->socket();
     o.timeout = std::chrono::milliseconds(10000);
     net::HttpClient http(o);
     net::HttpRequest req;
-    req.path = "/metrics";
+    req.path = path;
     auto r = http.Send(req);
     EXPECT_TRUE(r) << r.error().message;
     if (!r) return "";
-    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->status, want_status) << path << ": " << r->body;
     return r->body;
   }
 
@@ -94,6 +100,40 @@ TEST_F(Usage, TopViewAndMetricsShowWhatARunningEnvironmentUses) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("# TYPE berth_environment_cpu_seconds_total counter"), std::string::npos);
+
+  // The history behind the dashboard's charts, with the requests sent through the router.
+  net::ClientOptions co;
+  co.base_url = "http://127.0.0.1:" + std::to_string(server_->nginx_port());
+  co.timeout = std::chrono::seconds(10);
+  net::HttpClient through(co);
+  ASSERT_TRUE(util::WriteFileAtomic(server_->state_dir() + "/volumes/default/meter/index.html",
+                                    "metered\n"));
+  for (int i = 0; i < 12; ++i) {
+    auto r = through.Send(
+        {"GET", "/", {{"Host", "meter.ctest.localhost"}}, "", std::chrono::milliseconds(-1)});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+  }
+  json h;
+  double peak = 0;
+  for (int i = 0; i < 30 && peak <= 0; ++i) {  // samples every 2 s
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    h = json::parse(ApiGet("/v1/environments/default/meter/usage/history"));
+    for (const auto& p : h["points"])
+      if (p["requests_per_minute"].is_number())
+        peak = std::max(peak, p["requests_per_minute"].get<double>());
+  }
+  EXPECT_GT(peak, 0.0) << h.dump();
+  EXPECT_EQ(h["interval_seconds"], 2.0);
+  ASSERT_GE(h["points"].size(), 2u) << h.dump();
+  const auto& last = h["points"].back();
+  EXPECT_GT(last["memory_bytes"].get<int64_t>(), 0) << last.dump();
+  EXPECT_EQ(last["memory_limit_bytes"], *MemoryToBytes("300Mi"));
+  EXPECT_TRUE(last["cpu_cores"].is_number()) << last.dump();
+  EXPECT_TRUE(last["network_receive_bytes_per_second"].is_number()) << last.dump();
+  EXPECT_TRUE(h["points"][0]["requests_per_minute"].is_null());  // no point before the first
+  EXPECT_NE(ApiGet("/v1/environments/default/nosuch/usage/history", 404).find("NotFound"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -86,11 +86,13 @@ Status KubeClient::Ping(std::chrono::milliseconds timeout) {
 }
 
 Result<std::string> KubeClient::Request(const std::string& method, const std::string& path,
-                                        const std::string& body, const std::string& content_type) {
+                                        const std::string& body, const std::string& content_type,
+                                        std::chrono::milliseconds timeout) {
   net::HttpRequest req;
   req.method = method;
   req.path = path;
   req.body = body;
+  req.timeout = timeout;
   if (!content_type.empty()) req.headers["Content-Type"] = content_type;
   auto resp = Do(std::move(req), nullptr);
   if (!resp) return Fail(resp.error());
@@ -114,8 +116,8 @@ std::string AddQuery(const std::string& path, const std::string& q) {
 }
 }  // namespace
 
-Result<nlohmann::json> KubeClient::Get(const std::string& path) {
-  return ParseJson(Request("GET", path, "", ""));
+Result<nlohmann::json> KubeClient::Get(const std::string& path, std::chrono::milliseconds timeout) {
+  return ParseJson(Request("GET", path, "", "", timeout));
 }
 Result<nlohmann::json> KubeClient::Create(const std::string& collection,
                                           const nlohmann::json& obj) {
@@ -152,12 +154,12 @@ Status KubeClient::DeleteCollection(const std::string& collection, const std::st
   if (!r) return Fail(r.error());
   return {};
 }
-Result<nlohmann::json> KubeClient::List(const std::string& collection,
-                                        const std::string& selector) {
+Result<nlohmann::json> KubeClient::List(const std::string& collection, const std::string& selector,
+                                        std::chrono::milliseconds timeout) {
   std::string p = selector.empty()
                       ? collection
                       : AddQuery(collection, "labelSelector=" + util::UrlEncode(selector));
-  return Get(p);
+  return Get(p, timeout);
 }
 
 Status KubeClient::Watch(const std::string& collection, const std::string& selector,

@@ -2,6 +2,7 @@
 // each request borrows a pooled HttpClient (one libcurl handle per concurrent request).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,7 +37,9 @@ class KubeClient {
   KubeClient& operator=(const KubeClient&) = delete;
 
   // Paths are API paths with their query: "/apis/apps/v1/namespaces/x/deployments/web".
-  Result<nlohmann::json> Get(const std::string& path);
+  // `timeout`: this call's deadline (-1 = the connection's).
+  Result<nlohmann::json> Get(const std::string& path,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
   Result<nlohmann::json> Create(const std::string& collection, const nlohmann::json& obj);
   Result<nlohmann::json> Update(const std::string& path, const nlohmann::json& obj);
   // Server-side apply with fieldManager=berth; conflicts come back as kConflict unless force.
@@ -50,7 +53,8 @@ class KubeClient {
   Status DeleteCollection(const std::string& collection, const std::string& label_selector,
                           const std::string& propagation);
   // LIST with an optional label selector (items + metadata.resourceVersion).
-  Result<nlohmann::json> List(const std::string& collection, const std::string& label_selector);
+  Result<nlohmann::json> List(const std::string& collection, const std::string& label_selector,
+                              std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
   // Streams a watch from `resource_version` ("" = now). Ends with OK when fn returns false or
   // the server closes the stream (timeout_seconds); kGone when the version was compacted.
   Status Watch(const std::string& collection, const std::string& label_selector,
@@ -63,7 +67,8 @@ class KubeClient {
   Status Ping(std::chrono::milliseconds timeout);
   // Raw request; status >= 400 is mapped to an error.
   Result<std::string> Request(const std::string& method, const std::string& path,
-                              const std::string& body, const std::string& content_type);
+                              const std::string& body, const std::string& content_type,
+                              std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 
   const Connection& connection() const { return conn_; }
 

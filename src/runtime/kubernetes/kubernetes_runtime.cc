@@ -7,6 +7,7 @@
 
 #include "berth/validate.h"
 #include "runtime/kubernetes/manifests.h"
+#include "runtime/kubernetes/pod_metrics.h"
 #include "util/base64.h"
 #include "util/strings.h"
 
@@ -514,6 +515,55 @@ std::optional<std::pair<std::string, std::string>> KubernetesRuntime::OwnerOf(
 
 Status KubernetesRuntime::Ping(std::chrono::milliseconds deadline) {
   return client_->Ping(deadline);
+}
+
+Result<runtime::WorkloadUsage> KubernetesRuntime::Usage(const EnvironmentSpec& spec,
+                                                        std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        until - std::chrono::steady_clock::now()));
+  };
+  const std::string kns = KubeNamespace(spec.ns);
+  const std::string selector = SelectorString(spec);
+  auto metrics =
+      client_->List(std::string(kPodMetricsApi) + "/namespaces/" + kns + "/pods", selector, left());
+  if (!metrics) {
+    // No such API (404), or one registered whose server is down (503).
+    if (IsNotFound(metrics.error()) || metrics.error().code == ErrorCode::kUnavailable)
+      return Fail(ErrorCode::kUnavailable,
+                  "metrics unavailable: the cluster does not serve metrics.k8s.io (install "
+                  "metrics-server for CPU and memory figures): " +
+                      metrics.error().message);
+    return Fail(metrics.error());
+  }
+  auto sum = SumPodMetrics(*metrics);
+  if (!sum) return Fail(sum.error());
+  auto pods = client_->List(NamespacedPath(kCore, kns, "pods"), selector, left());
+  if (!pods) return Fail(pods.error());
+  int live = 0;
+  runtime::WorkloadUsage u;
+  for (const auto& p : Field(*pods, "items")) {
+    if (Terminating(p)) continue;
+    ++live;
+    for (const auto& cs : Field(Field(p, "status"), "containerStatuses"))
+      if (const auto& n = Field(cs, "restartCount"); n.is_number_integer())
+        u.restarts += n.get<int64_t>();
+  }
+  if (sum->pods == 0)
+    return Fail(ErrorCode::kUnavailable,
+                live > 0 ? "metrics unavailable: the metrics API has no figures for " +
+                               std::to_string(live) +
+                               " pod(s) yet (metrics-server reports a pod about a minute after "
+                               "it starts)"
+                         : "metrics unavailable: no pods run");
+  u.cpu_cores = sum->cpu_cores;
+  u.memory_bytes = sum->memory_bytes;
+  // The figures are the sum over the environment's pods, so the limit is too.
+  if (auto lim = MemoryToBytes(spec.resources.memory_limit))
+    u.memory_limit_bytes = *lim * std::max<int64_t>(1, spec.replicas);
+  return u;
 }
 
 runtime::Owner KubernetesRuntime::InstallationOwner(const nlohmann::json& obj) const {

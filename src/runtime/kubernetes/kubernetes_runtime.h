@@ -63,6 +63,11 @@ class KubernetesRuntime : public runtime::Runtime {
               const runtime::LogSink& sink) override;
   Result<std::vector<runtime::OwnedWorkload>> ListManaged() override;
   Status Ping(std::chrono::milliseconds deadline) override;
+  // CPU and memory from the cluster's metrics API (metrics.k8s.io, served by metrics-server),
+  // restarts from the pods; kUnavailable "metrics unavailable: ..." where the cluster does not
+  // serve that API. Network counters are not part of it: they stay unknown.
+  Result<runtime::WorkloadUsage> Usage(const EnvironmentSpec& spec,
+                                       std::chrono::milliseconds deadline) override;
   // One cluster-wide watch of the pods Berth owns (pod_changes.cc): a pod that crashes, is
   // evicted or rescheduled names its environment at once.
   std::unique_ptr<runtime::ChangeWatch> WatchChanges(runtime::ChangeFn fn) override;

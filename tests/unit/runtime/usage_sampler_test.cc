@@ -53,15 +53,15 @@ TEST(RingTest, KeepsTheNewest) {
 }
 
 TEST(UsageSamplerTest, CpuRateFromTwoSamples) {
-  UsagePoint a{1000, {}}, b{3000, {}};
+  UsagePoint a{1000, {}, std::nullopt}, b{3000, {}, std::nullopt};
   a.usage.cpu_seconds = 1.0;
   b.usage.cpu_seconds = 2.0;
   EXPECT_DOUBLE_EQ(*CpuCores(a, b), 0.5);
   EXPECT_FALSE(CpuCores(b, a));  // no time forward
-  UsagePoint reset{5000, {}};
+  UsagePoint reset{5000, {}, std::nullopt};
   reset.usage.cpu_seconds = 0.1;
   EXPECT_FALSE(CpuCores(b, reset));  // replaced workload: counter went back
-  UsagePoint none{6000, {}};
+  UsagePoint none{6000, {}, std::nullopt};
   EXPECT_FALSE(CpuCores(b, none));
 }
 
@@ -122,6 +122,75 @@ TEST(UsageSamplerTest, SamplesRatesErrorsAndHistory) {
   specs.erase(specs.begin());
   s.SampleAll();
   EXPECT_TRUE(s.History("dev/a").empty());
+}
+
+TEST(UsageSamplerTest, RatesFromCountersAndARateTheSourceReports) {
+  EXPECT_DOUBLE_EQ(*PerSecond(100, 400, 2000), 150.0);
+  EXPECT_FALSE(PerSecond(400, 100, 2000));  // went back: a restart reset it
+  EXPECT_FALSE(PerSecond(std::nullopt, 100, 2000));
+  EXPECT_FALSE(PerSecond(100, 200, 0));
+
+  UsagePoint a{1000, {}, 10}, b{3000, {}, 70}, c{5000, {}, 5};
+  a.usage.cpu_seconds = 1.0;
+  b.usage.cpu_seconds = 2.0;
+  a.usage.network_rx_bytes = 0;
+  b.usage.network_rx_bytes = 4000;
+  b.usage.memory_bytes = 42;
+  b.usage.restarts = 1;
+  c.usage.cpu_cores = 0.25;  // a source that reports a rate (the Kubernetes metrics API)
+  auto r = ToRates({a, b, c});
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].at_ms, 1000);
+  EXPECT_FALSE(r[0].cpu_cores);  // nothing before the first point
+  EXPECT_FALSE(r[0].requests_per_minute);
+  EXPECT_DOUBLE_EQ(*r[1].cpu_cores, 0.5);
+  EXPECT_DOUBLE_EQ(*r[1].network_rx_per_second, 2000.0);
+  EXPECT_FALSE(r[1].network_tx_per_second);
+  EXPECT_DOUBLE_EQ(*r[1].requests_per_minute, 1800.0);  // 60 requests in 2 s
+  EXPECT_EQ(r[1].memory_bytes, 42);
+  EXPECT_EQ(r[1].restarts, 1);
+  EXPECT_DOUBLE_EQ(*r[2].cpu_cores, 0.25);
+  EXPECT_FALSE(r[2].requests_per_minute);  // the router restarted: its counter went back
+}
+
+TEST(UsageSamplerTest, RecordsTheRoutersRequestCountsAndKeepsASleepersHistory) {
+  ScriptedRuntime rt;
+  int64_t now = 1'000'000;
+  std::vector<EnvironmentSpec> specs = {Spec("a"), Spec("b")};
+  UsageSamplerOptions o;
+  o.interval = std::chrono::seconds(10);
+  UsageSampler s(
+      rt, [&]() -> Result<std::vector<EnvironmentSpec>> { return specs; }, o, [&] { return now; });
+  std::map<std::string, int64_t> hits = {{"dev/a", 5}};
+  bool router_up = true;
+  s.SetRequestCounter([&]() -> Result<std::map<std::string, int64_t>> {
+    if (!router_up) return Fail(ErrorCode::kUnavailable, "no nginx");
+    return hits;
+  });
+  s.SampleAll();
+  now += 10000;
+  hits["dev/a"] = 25;
+  s.SampleAll();
+  auto a = s.History("dev/a");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1].requests, 25);
+  EXPECT_EQ(s.History("dev/b").back().requests, 0);  // no request counted yet
+  EXPECT_DOUBLE_EQ(*s.HistoryRates("dev/a")[1].requests_per_minute, 120.0);
+
+  // The router does not answer: the point has no count (no made-up zero).
+  router_up = false;
+  now += 10000;
+  s.SampleAll();
+  EXPECT_FALSE(s.History("dev/a").back().requests);
+  EXPECT_FALSE(s.HistoryRates("dev/a").back().requests_per_minute);
+
+  // Asleep: not sampled, but what it used before is kept for the charts.
+  specs[0].sleeping = true;
+  const int calls = rt.calls;
+  now += 10000;
+  s.SampleAll();
+  EXPECT_EQ(rt.calls, calls + 1);  // b only
+  EXPECT_EQ(s.History("dev/a").size(), 3u);
 }
 
 TEST(UsageSamplerTest, BackgroundLoopStartsAndStops) {

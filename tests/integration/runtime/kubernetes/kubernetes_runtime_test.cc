@@ -1057,5 +1057,93 @@ TEST(KubernetesRuntimeTest, RegistryLoginsBecomeAPullSecretKeptInStep) {
   ASSERT_TRUE(rt->Remove("team", "pulls"));
 }
 
+// Usage from the resource metrics API. Without metrics-server the cluster has no
+// metrics.k8s.io: a clear "metrics unavailable". metrics-server then stands in as a
+// CustomResourceDefinition serving PodMetrics under metrics.k8s.io on the real API server, so the
+// request, the label selector, the RBAC rule (the runtime runs as a user bound only to
+// rbac.yaml) and the sums go through the real thing.
+TEST(KubernetesRuntimeTest, UsageComesFromTheMetricsApiOrSaysItIsUnavailable) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("metered");
+  spec.replicas = 2;
+  spec.resources.memory_limit = "256Mi";
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  auto admin = Admin();
+
+  auto none = rt->Usage(spec, 5s);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(none.error().message.find("metrics unavailable"), std::string::npos)
+      << none.error().message;
+  EXPECT_NE(none.error().message.find("metrics.k8s.io"), std::string::npos);
+
+  const std::string crd_path =
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pods.metrics.k8s.io";
+  auto crd = nlohmann::json::parse(R"({
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "pods.metrics.k8s.io",
+      "annotations": {"api-approved.kubernetes.io": "unapproved, a test stand-in for metrics-server"}},
+    "spec": {"group": "metrics.k8s.io", "scope": "Namespaced",
+      "names": {"plural": "pods", "singular": "podmetrics", "kind": "PodMetrics", "listKind": "PodMetricsList"},
+      "versions": [{"name": "v1beta1", "served": true, "storage": true,
+        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})");
+  ASSERT_TRUE(admin.Apply(crd_path, crd, true, "berth-test-fixture"));
+  const std::string metrics = "/apis/metrics.k8s.io/v1beta1/namespaces/berth-team/pods";
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    served = static_cast<bool>(admin.List(metrics, ""));
+    if (!served) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(served) << "the PodMetrics stand-in was never served";
+
+  // Pods running, no figures yet: what metrics-server says in its first minute.
+  auto early = rt->Usage(spec, 5s);
+  ASSERT_FALSE(early);
+  EXPECT_NE(early.error().message.find("no figures for 2 pod(s) yet"), std::string::npos)
+      << early.error().message;
+
+  auto pods = admin.List("/api/v1/namespaces/berth-team/pods", SelectorString("team", "metered"));
+  ASSERT_TRUE(pods) << pods.error().message;
+  ASSERT_EQ((*pods)["items"].size(), 2u);
+  const char* cpu[] = {"150000000n", "50m"};
+  const char* mem[] = {"10240Ki", "6Mi"};
+  int i = 0;
+  for (const auto& p : (*pods)["items"]) {
+    nlohmann::json pm = {
+        {"apiVersion", "metrics.k8s.io/v1beta1"},
+        {"kind", "PodMetrics"},
+        {"metadata", {{"name", p["metadata"]["name"]}, {"labels", p["metadata"]["labels"]}}},
+        {"timestamp", "2026-11-30T12:00:00Z"},
+        {"window", "15s"},
+        {"containers", nlohmann::json::array({nlohmann::json{
+                           {"name", "app"}, {"usage", {{"cpu", cpu[i]}, {"memory", mem[i]}}}}})}};
+    ASSERT_TRUE(admin.Create(metrics, pm)) << "PodMetrics " << i;
+    ++i;
+  }
+  // Another environment's pod in the same namespace is not counted.
+  ASSERT_TRUE(admin.Create(
+      metrics,
+      {{"apiVersion", "metrics.k8s.io/v1beta1"},
+       {"kind", "PodMetrics"},
+       {"metadata", {{"name", "someone-else"}, {"labels", {{"app", "other"}}}}},
+       {"containers", nlohmann::json::array({nlohmann::json{
+                          {"name", "app"}, {"usage", {{"cpu", "4"}, {"memory", "1Gi"}}}}})}}));
+
+  auto u = rt->Usage(spec, 5s);
+  ASSERT_TRUE(u) << u.error().message;
+  ASSERT_TRUE(u->cpu_cores);
+  EXPECT_NEAR(*u->cpu_cores, 0.2, 1e-9);
+  EXPECT_FALSE(u->cpu_seconds) << "the metrics API gives a rate, not a counter";
+  EXPECT_EQ(u->memory_bytes, 10240 * 1024 + 6 * 1024 * 1024);
+  EXPECT_EQ(u->memory_limit_bytes, 2 * 256 * 1024 * 1024);
+  EXPECT_FALSE(u->network_rx_bytes);
+  EXPECT_EQ(u->restarts, 0);
+
+  ASSERT_TRUE(admin.Delete(crd_path, "Background"));
+  ASSERT_TRUE(rt->Remove("team", "metered"));
+}
+
 }  // namespace
 }  // namespace berth::kube
