@@ -24,6 +24,10 @@ install(FILES ${BERTH_GENERATED}/completions/berth.fish
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/berth.service DESTINATION /lib/systemd/system)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/debian/berth.toml DESTINATION /etc/berth)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION share/doc/berth)
+# The pipeline steps (contrib/): berth-ci beside berth, the Jenkins library, GitLab template and
+# GitHub action as examples.
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/ci/berth-ci DESTINATION bin)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/ DESTINATION share/doc/berth/contrib)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION share/doc/berth/docs
         PATTERN "img" EXCLUDE)
 
@@ -44,7 +48,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies from the binary itself (dpkg-shlibdeps), plus what Berth runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "nginx, libnginx-mod-http-lua, adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "podman, runc, conmon, containernetworking-plugins")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "podman, runc, conmon, containernetworking-plugins, jq")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "etcd-server, glusterfs-client")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/deploy/debian/conffiles ${CMAKE_SOURCE_DIR}/deploy/debian/postinst

@@ -24,6 +24,10 @@ struct PodMetricsSum {
 // "0.5". Linear in its input; anything else (a sign, an exponent, another suffix) is refused.
 Result<double> CpuQuantityCores(std::string_view q);
 
+// A memory quantity as the metrics API writes it, in bytes: "10240Ki", "6Mi", "0", "123456",
+// "1.5Gi" (binary and decimal suffixes up to E/Ei). Linear; refused beyond 8 EiB.
+Result<int64_t> MemoryQuantityBytes(std::string_view q);
+
 // Sums a PodMetricsList's items (the pods of one environment, by label selector). A malformed
 // item or quantity is an error naming it rather than a wrong sum.
 Result<PodMetricsSum> SumPodMetrics(const nlohmann::json& list);

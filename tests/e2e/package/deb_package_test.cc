@@ -94,11 +94,12 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
   EXPECT_TRUE(Contains(depends, "libsqlite3")) << depends;  // from dpkg-shlibdeps
   EXPECT_TRUE(Contains(depends, "libmicrohttpd")) << depends;
   EXPECT_TRUE(Contains(Field("Recommends"), "podman"));
+  EXPECT_TRUE(Contains(Field("Recommends"), "jq")) << "berth-ci needs jq";
 
   auto list = Exec({"dpkg-deb", "-c", deb_});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   for (const char* f :
-       {"./usr/bin/berth", "./lib/systemd/system/berth.service", "./etc/berth/berth.toml",
+       {"./usr/bin/berth", "./usr/bin/berth-ci", "./lib/systemd/system/berth.service", "./etc/berth/berth.toml",
         "./usr/share/man/man1/berth.1", "./usr/share/man/man1/berth-create.1",
         "./usr/share/bash-completion/completions/berth",
         "./usr/share/zsh/vendor-completions/_berth",

@@ -21,6 +21,18 @@ TEST(PodMetricsTest, CpuQuantitiesInEveryUnit) {
   EXPECT_FALSE(CpuQuantityCores(std::string(65, '9')));  // bounded before it is read
 }
 
+TEST(PodMetricsTest, MemoryQuantitiesInEveryUnit) {
+  EXPECT_EQ(*MemoryQuantityBytes("10240Ki"), 10240 * 1024);
+  EXPECT_EQ(*MemoryQuantityBytes("6Mi"), 6 * 1024 * 1024);
+  EXPECT_EQ(*MemoryQuantityBytes("0"), 0);  // a container that has not been measured yet
+  EXPECT_EQ(*MemoryQuantityBytes("123456"), 123456);
+  EXPECT_EQ(*MemoryQuantityBytes("1.5Gi"), int64_t{3} << 29);
+  EXPECT_EQ(*MemoryQuantityBytes("2k"), 2000);
+  EXPECT_EQ(*MemoryQuantityBytes("7Ei"), int64_t{7} << 60);
+  for (const char* bad : {"", "Ki", "-1Ki", "1e6", "12Q", "1.2.3Mi", "8Ei", "10E", " 1Mi"})
+    EXPECT_FALSE(MemoryQuantityBytes(bad)) << bad;
+}
+
 TEST(PodMetricsTest, SumsEveryContainerOfEveryPod) {
   auto list = nlohmann::json::parse(R"({"kind":"PodMetricsList","items":[
     {"metadata":{"name":"web-a"},"containers":[
@@ -32,6 +44,12 @@ TEST(PodMetricsTest, SumsEveryContainerOfEveryPod) {
   EXPECT_EQ(s->pods, 2);
   EXPECT_NEAR(s->cpu_cores, 0.105, 1e-12);
   EXPECT_EQ(s->memory_bytes, 1048576 + 524288 + 1024);
+
+  // Two pods at the top of the range would wrap around: refused, not summed.
+  auto huge = SumPodMetrics(nlohmann::json::parse(R"({"items":[
+    {"metadata":{"name":"a"},"containers":[{"usage":{"cpu":"1","memory":"7Ei"}}]},
+    {"metadata":{"name":"b"},"containers":[{"usage":{"cpu":"1","memory":"7Ei"}}]}]})"));
+  EXPECT_FALSE(huge);
 
   auto empty = SumPodMetrics(nlohmann::json::parse(R"({"items":[]})"));
   ASSERT_TRUE(empty);
