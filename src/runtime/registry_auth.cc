@@ -1,5 +1,7 @@
 #include "runtime/registry_auth.h"
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -186,7 +188,43 @@ Result<std::optional<RegistryCredential>> RegistryCredentials::For(
   return std::optional<RegistryCredential>{};
 }
 
+std::string RegistryCredentials::SourcesSignature() const {
+  std::string sig;
+  auto add = [&sig](const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      sig += "-;";
+      return;
+    }
+    sig += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + ";";
+  };
+  add(ConfigPath());
+  for (const auto& l : logins_)
+    if (!l.password_file.empty()) add(l.password_file);
+  return sig;
+}
+
 Result<std::vector<RegistryCredential>> RegistryCredentials::All() const {
+  // Helpers may hand out short-lived tokens: even unchanged files are read again after 30 s.
+  constexpr auto kReuseFor = std::chrono::seconds(30);
+  const std::string sig = SourcesSignature();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard l(cache_mu_);
+    if (cache_ && sig == cache_signature_ && now - cache_at_ < kReuseFor) return *cache_;
+  }
+  auto all = Collect();
+  if (!all) return all;  // errors are never reused: the next call tries again
+  std::lock_guard l(cache_mu_);
+  cache_ = *all;
+  cache_signature_ = sig;
+  cache_at_ = now;
+  return all;
+}
+
+Result<std::vector<RegistryCredential>> RegistryCredentials::Collect() const {
   std::vector<std::string> registries;
   for (const auto& l : logins_) registries.push_back(NormalizeRegistryKey(l.registry));
   const std::string path = ConfigPath();

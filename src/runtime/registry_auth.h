@@ -5,10 +5,13 @@
 //      credsStore (each runs `docker-credential-<helper> get` with the host on stdin), then
 //      auths[host].auth / identitytoken.
 // The file is read again on every lookup: a `docker login` (or a rotated secret) takes effect
-// on the next pull without a restart.
+// on the next pull without a restart. All() (every Kubernetes apply asks for it) reuses its last
+// answer while config.json and the password files are unchanged, for at most 30 s, so
+// credential helpers do not run once per rollout.
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,10 +55,18 @@ class RegistryCredentials {
                                                        const std::string& registry,
                                                        const std::string& source) const;
   std::string ConfigPath() const;
+  // What All() depends on, as files: config.json and the password files (device, inode, size,
+  // modification time); a rewrite (atomic or in place) changes it.
+  std::string SourcesSignature() const;
+  Result<std::vector<RegistryCredential>> Collect() const;
 
   std::vector<RegistryLogin> logins_;
   std::string docker_config_dir_;
   std::chrono::milliseconds helper_deadline_;
+  mutable std::mutex cache_mu_;
+  mutable std::string cache_signature_;
+  mutable std::chrono::steady_clock::time_point cache_at_;
+  mutable std::optional<std::vector<RegistryCredential>> cache_;
 };
 
 // The config.json "auths" key forms Docker accepts for one host: "host", "https://host",

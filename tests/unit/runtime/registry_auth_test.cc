@@ -1,7 +1,9 @@
 #include "runtime/registry_auth.h"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -109,6 +111,40 @@ TEST_F(RegistryCredentialsTest, HelpersRunWithADeadlineAndTheirErrorsAreReported
   auto f = rc.For("f");
   ASSERT_TRUE(f);
   EXPECT_FALSE(*f);
+  ::setenv("PATH", old_path.c_str(), 1);
+}
+
+// Every Kubernetes apply asks for All(): a helper runs once while the files stay the same, and
+// again as soon as one of them changes (a `docker login`, a rotated password file).
+TEST_F(RegistryCredentialsTest, AllIsReusedUntilAFileChanges) {
+  const std::string bin = dir.path() + "/bin";
+  const std::string count = dir.path() + "/runs";
+  ASSERT_TRUE(util::MakeDirs(bin));
+  ASSERT_TRUE(util::WriteFileAtomic(bin + "/docker-credential-counted",
+                                    "#!/bin/sh\nread h\necho x >> '" + count +
+                                        "'\nprintf '{\"Username\":\"u\",\"Secret\":\"s\"}'\n",
+                                    0755));
+  const std::string old_path = ::getenv("PATH") ? ::getenv("PATH") : "";
+  ::setenv("PATH", (bin + ":" + old_path).c_str(), 1);
+  const std::string pw = dir.path() + "/pw";
+  ASSERT_TRUE(util::WriteFileAtomic(pw, "one\n"));
+  Write(R"({"credHelpers": {"h:1": "counted"}})");
+  RegistryCredentials rc({{"t:2", "tom", "", pw}}, dir.path());
+  auto runs = [&] {
+    auto t = util::ReadFile(count);
+    return t ? static_cast<long>(std::count(t->begin(), t->end(), '\n')) : 0L;
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rc.All());
+  EXPECT_EQ(runs(), 1);
+  ASSERT_TRUE(util::WriteFileAtomic(pw, "two\n"));
+  auto all = rc.All();
+  ASSERT_TRUE(all);
+  EXPECT_EQ(runs(), 2);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].password, "two");
+  Write(R"({"credHelpers": {"h:1": "counted"}, "auths": {}})");
+  ASSERT_TRUE(rc.All());
+  EXPECT_EQ(runs(), 3);
   ::setenv("PATH", old_path.c_str(), 1);
 }
 
