@@ -157,6 +157,9 @@ struct Capabilities {
   // Berth can reach a workload's published ports, so the controller waits for its http port
   // to answer before it reports Running (elsewhere the workload's own readiness decides).
   bool probe_http = false;
+  // Submit returns once the engine has the workload, before it runs (the cluster schedules and
+  // pulls): a failure to start shows in Inspect, and the change watch says when to look again.
+  bool async_submit = false;
 };
 
 class Runtime {
@@ -168,6 +171,13 @@ class Runtime {
   // Makes the workload match `spec` (idempotent). Replaces a workload of an older generation.
   virtual Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                        const ProgressFn& progress) = 0;
+  // What the controller calls: hands the workload to the engine and returns without waiting for
+  // it to run, so no reconcile worker waits on a pod; progress shows in Inspect. Where applying
+  // is short anyway (a local engine) it is Apply.
+  virtual Status Submit(const EnvironmentSpec& spec, const VolumeMount& volume,
+                        const ProgressFn& progress) {
+    return Apply(spec, volume, progress);
+  }
   // With spec.sleeping, a workload stopped on purpose (Sleep) reads as Phase::kSleeping, not
   // as a failure to repair.
   virtual Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) = 0;

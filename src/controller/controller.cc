@@ -26,6 +26,17 @@ using store::Compare;
 using store::Op;
 using store::Txn;
 
+// A workload starting, the router applying a route: soon, as a local engine is quick.
+constexpr std::chrono::milliseconds kLookAgainSoon{250};
+// Pods a cluster is scheduling and pulling for: their watch brings the key back as they change;
+// this is only the safety net, so fifty pending environments do not poll the API server.
+constexpr std::chrono::milliseconds kLookAgainPending{5000};
+
+// Keeps the sooner of two requeue times (0 = none yet).
+void RequeueAfter(std::chrono::milliseconds* at, std::chrono::milliseconds d) {
+  if (at->count() == 0 || d < *at) *at = d;
+}
+
 std::string KeyFromSpecKey(std::string_view k) {
   return std::string(k.substr(store::keys::kSpecs.size()));
 }
@@ -220,11 +231,11 @@ Status Controller::Reconcile(const std::string& key) {
     }
   }
 
-  bool requeue_soon = false;
-  Status s = spec->sleeping ? ReconcileSleep(**spec_kv, *spec, status, &requeue_soon)
-                            : ReconcileRun(**spec_kv, *spec, status, &requeue_soon);
+  std::chrono::milliseconds requeue_after{0};
+  Status s = spec->sleeping ? ReconcileSleep(**spec_kv, *spec, status, &requeue_after)
+                            : ReconcileRun(**spec_kv, *spec, status, &requeue_after);
   if (s) queue_.Forget(key);
-  if (requeue_soon) queue_.AddAfter(key, std::chrono::milliseconds(250));
+  if (requeue_after.count() > 0) queue_.AddAfter(key, requeue_after);
   return s;
 }
 
@@ -249,7 +260,7 @@ Status Controller::Expire(const store::KeyValue& spec_kv, const EnvironmentSpec&
 }
 
 Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
-                                EnvStatus& status, bool* requeue_soon) {
+                                EnvStatus& status, std::chrono::milliseconds* requeue_after) {
   const EnvStatus before = status;
   auto ws = runtime_.Inspect(spec);
   if (!ws) {
@@ -303,7 +314,9 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       vol.target = spec.volume_mount;
     }
     EnvStatus b3 = status;
-    auto applied = runtime_.Apply(
+    // Submit, not Apply: the workload is handed over and this worker moves on; how it starts
+    // comes back through the runtime's change watch and Inspect.
+    auto applied = runtime_.Submit(
         spec, vol, [&](const std::string& msg) { spdlog::debug("{}: {}", spec.Key(), msg); });
     if (!applied) {
       // The engine went away mid-apply: not the environment's failure; retried as it is.
@@ -324,16 +337,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       }
       WriteStatus(spec, status, b3);
       if (applied.error().code == ErrorCode::kFailed && spec.rollback_on_failure &&
-          status.observed_generation == 0) {
-        // A create that can never succeed: undo it so nothing is left behind.
-        EnvironmentSpec del = spec;
-        del.deleting = true;
-        del.purge = true;
-        auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
-                                   {Op::Put(spec_kv.key, SerializeSpec(del))}});
-        if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
-        return {};
-      }
+          status.observed_generation == 0)
+        return RollBackFirstRollout(spec_kv, spec);
       return Fail(applied.error());
     }
     ws = runtime_.Inspect(spec);
@@ -348,12 +353,19 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     status.last_error = ws->message.empty() ? ws->reason : ws->message;
     status.routed = false;
     if (b4.phase != Phase::kFailed) status.AddEvent("Warning", ws->reason, status.last_error);
-    return WriteStatus(spec, status, b4);
+    if (auto w = WriteStatus(spec, status, b4); !w) return w;
+    // Where Submit does not wait, this is where a first rollout that cannot start (an image the
+    // cluster cannot pull) is seen: undone as a failed Apply would be.
+    if (runtime_.capabilities().async_submit && spec.rollback_on_failure &&
+        status.observed_generation == 0)
+      return RollBackFirstRollout(spec_kv, spec);
+    return {};
   }
   if (ws->phase != Phase::kRunning || ws->generation != spec.generation) {
     status.phase = Phase::kPending;
     status.reason = ws->reason.empty() ? "Starting" : ws->reason;
-    *requeue_soon = true;
+    RequeueAfter(requeue_after,
+                 runtime_.capabilities().async_submit ? kLookAgainPending : kLookAgainSoon);
     return WriteStatus(spec, status, b4);
   }
 
@@ -374,7 +386,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
         if (b4.reason != "Starting")
           status.AddEvent("Normal", "Starting",
                           "container started; waiting for the http port to answer");
-        *requeue_soon = true;
+        RequeueAfter(requeue_after, kLookAgainSoon);
         return WriteStatus(spec, status, b4);
       }
       not_ready_since_.erase(it);
@@ -389,7 +401,8 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       status.phase != Phase::kRunning || status.observed_generation != spec.generation;
 
   // Route record: the original's layout, written once the workload runs.
-  auto published = PublishRoute(spec_kv, spec, ws->host_ip, ws->ports, false, status, requeue_soon);
+  auto published =
+      PublishRoute(spec_kv, spec, ws->host_ip, ws->ports, false, status, requeue_after);
   if (!published) return Fail(published.error());
   if (!*published) return {};
   status.phase = Phase::kRunning;
@@ -409,10 +422,21 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
   return WriteStatus(spec, status, b4);
 }
 
+Status Controller::RollBackFirstRollout(const store::KeyValue& spec_kv,
+                                        const EnvironmentSpec& spec) {
+  EnvironmentSpec del = spec;
+  del.deleting = true;
+  del.purge = true;
+  auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
+                             {Op::Put(spec_kv.key, SerializeSpec(del))}});
+  if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  return {};  // the spec's watch brings the deletion back
+}
+
 Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
                                       const std::string& host_ip,
                                       const std::map<std::string, int>& ports, bool sleeping,
-                                      EnvStatus& status, bool* requeue_soon) {
+                                      EnvStatus& status, std::chrono::milliseconds* requeue_after) {
   if (!opts_.publish_routes || spec.domains.empty() || !ports.count("http")) return true;
   // Only the domains this environment holds the claim of are routed to it.
   auto owned = store::OwnedDomains(store_, spec.Key(), spec.domains);
@@ -443,7 +467,7 @@ Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const Envi
   }
   if (route_waiter_) {
     bool applied = route_waiter_(rev, opts_.route_wait);
-    if (!applied) *requeue_soon = true;
+    if (!applied) RequeueAfter(requeue_after, kLookAgainSoon);
     // Routed means every domain of the spec reaches this environment: none lost to an
     // earlier claim, and the router gave it each one (it keeps a contested host for the
     // first claim, whatever the records say).
@@ -459,7 +483,7 @@ Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const Envi
 }
 
 Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
-                                  EnvStatus& status, bool* requeue_soon) {
+                                  EnvStatus& status, std::chrono::milliseconds* requeue_after) {
   const EnvStatus before = status;
   auto ws = runtime_.Inspect(spec);
   if (!ws) {
@@ -489,7 +513,7 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
     if (ws->exists && ws->phase != Phase::kSleeping) {
       // Still stopping (Kubernetes: pods terminating): look again soon.
       status.reason = "Stopping";
-      *requeue_soon = true;
+      RequeueAfter(requeue_after, kLookAgainSoon);
       return WriteStatus(spec, status, before);
     }
   }
@@ -509,7 +533,7 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
     status.AddEvent("Normal", "Sleeping",
                     "workload stopped; ports, volume and route kept until it wakes");
   if (!host_ip.empty()) {
-    auto published = PublishRoute(spec_kv, spec, host_ip, ports, true, status, requeue_soon);
+    auto published = PublishRoute(spec_kv, spec, host_ip, ports, true, status, requeue_after);
     if (!published) return Fail(published.error());
     if (!*published) return {};
   }

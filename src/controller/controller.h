@@ -79,17 +79,23 @@ class Controller {
   Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status);
   // TTL: records an Expired event, then marks the spec deleted as `berth delete` does.
   Status Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec, EnvStatus& status);
+  // Each reconcile starts what is needed and returns: `requeue_after` (0 = not needed) says
+  // when to look again if no watch brings the key back sooner.
   Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
-                      bool* requeue_soon);
+                      std::chrono::milliseconds* requeue_after);
+  // A first rollout that can never start (rollback_on_failure): marks the spec deleted, as a
+  // create that fails leaves nothing behind.
+  Status RollBackFirstRollout(const store::KeyValue& spec_kv, const EnvironmentSpec& spec);
   // Sleeping: stops the workload, keeps ports and volume, and publishes the route marked
   // sleeping (the router wakes it on a request).
   Status ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
-                        bool* requeue_soon);
+                        std::chrono::milliseconds* requeue_after);
   // Writes the route record (sleeping or not) and waits for the router; sets status.routed.
   // False when the spec changed meanwhile (queued again; stop this pass).
   Result<bool> PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
                             const std::string& host_ip, const std::map<std::string, int>& ports,
-                            bool sleeping, EnvStatus& status, bool* requeue_soon);
+                            bool sleeping, EnvStatus& status,
+                            std::chrono::milliseconds* requeue_after);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.
   Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
   // After a failed runtime call: true when the engine itself does not answer a ping. The

@@ -180,5 +180,50 @@ spec:
   EXPECT_TRUE(deployment_uid("demo").empty());
 }
 
+// No reconcile worker waits on a pod: with two workers and three environments whose pods can
+// never be scheduled (a CPU request no node has), a fourth environment still reaches Running at
+// once. When Apply waited for pods, each stuck one held a worker for apply_wait (180 s).
+TEST(KubernetesFlow, StuckEnvironmentsDoNotHoldUpANewOne) {
+  if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";
+  auto cp = ControlPlane::Start();
+  ASSERT_TRUE(cp) << cp.error().message;
+  BerthServerOptions o;
+  o.runtime = "kubernetes";
+  o.kubeconfig = (*cp)->admin_kubeconfig();
+  o.default_image = "registry.invalid/berth/app:1";
+  o.router_mode = "off";
+  o.env = {{"BERTH_WORKERS", "2"}};
+  auto s = BerthServer::Start(o);
+  ASSERT_TRUE(s) << s.error().message;
+  auto& server = **s;
+  for (int i = 0; i < 3; ++i) {
+    auto c = server.Cli({"create", "stuck-" + std::to_string(i), "--cpu-request", "2000",
+                         "--cpu-limit", "2000", "--no-wait"});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  // Every stuck one has been handed to the cluster (a worker picked it up) before the new one.
+  bool all_pending = false;
+  for (int i = 0; i < 120 && !all_pending; ++i) {
+    auto l = server.Cli({"list", "-o", "json"});
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    int unschedulable = 0;
+    for (const auto& v : json::parse(l.out))
+      if (v["status"].is_object() && v["status"]["reason"] == "Unschedulable") ++unschedulable;
+    all_pending = unschedulable == 3;
+    if (!all_pending) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(all_pending) << server.LogTail();
+
+  auto fresh = server.Cli({"create", "fresh", "--wait", "--timeout", "60", "-o", "json"});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err << server.LogTail();
+  EXPECT_EQ(json::parse(fresh.out)["status"]["phase"], "Running");
+  // The stuck ones are still reported, not failed.
+  auto v = server.Cli({"view", "stuck-0", "-o", "json"});
+  ASSERT_EQ(v.exit_code, 0);
+  EXPECT_EQ(json::parse(v.out)["status"]["phase"], "Pending");
+  for (const char* n : {"stuck-0", "stuck-1", "stuck-2", "fresh"})
+    EXPECT_EQ(server.Cli({"delete", n, "--wait", "--timeout", "180"}).exit_code, 0) << n;
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -244,6 +244,13 @@ Status KubernetesRuntime::Apply(const EnvironmentSpec& spec, const VolumeMount& 
   return {};
 }
 
+Status KubernetesRuntime::Submit(const EnvironmentSpec& spec, const VolumeMount& volume,
+                                 const runtime::ProgressFn& progress) {
+  return ApplyObjects(spec, volume, [&](const std::string& m) {
+    if (progress) progress(m);
+  });
+}
+
 Status KubernetesRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
   if (!spec.sleeping) return Fail(ErrorCode::kInvalidArgument, "Sleep of a spec not sleeping");
   // Nothing of ours to stop: nothing is created either (waking creates it).

@@ -50,10 +50,15 @@ class KubernetesRuntime : public runtime::Runtime {
     return {.host_dir_mount = VolumeMount::Kind::kHostPath,
             .allocates_host_ports = false,
             .local_host_ports = false,
-            .probe_http = false};
+            .probe_http = false,
+            .async_submit = true};
   }
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const runtime::ProgressFn& progress) override;
+  // The objects applied, nothing awaited: the pods' progress arrives through WatchChanges and
+  // Inspect (a first rollout that cannot start is reported Failed there).
+  Status Submit(const EnvironmentSpec& spec, const VolumeMount& volume,
+                const runtime::ProgressFn& progress) override;
   Result<runtime::WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
   // Applies the workload again with 0 replicas (same field manager: waking is the same apply
   // with the replicas back) and waits, up to apply_wait, for its pods to go.

@@ -818,5 +818,79 @@ TEST_F(ControllerTest, ConcurrentCreatesNeverPassTheQuota) {
   EXPECT_EQ(service->List("default")->size(), 5u);
 }
 
+// A cluster's runtime: Submit returns as soon as the objects are applied, before any pod runs.
+class AsyncRuntime : public MemRuntime {
+ public:
+  runtime::Capabilities capabilities() const override { return {.async_submit = true}; }
+  Status Apply(const EnvironmentSpec& spec, const VolumeMount& v,
+               const runtime::ProgressFn& p) override {
+    ADD_FAILURE() << "the controller waited in Apply for " << spec.Key();
+    return MemRuntime::Apply(spec, v, p);
+  }
+  Status Submit(const EnvironmentSpec& spec, const VolumeMount&,
+                const runtime::ProgressFn&) override {
+    std::lock_guard<std::mutex> lk(mu);
+    submits++;
+    auto& w = workloads[spec.Key()];
+    // The same objects again change nothing (server-side apply): the pods stay as they are.
+    if (w.exists && w.generation == spec.generation) return {};
+    w.exists = true;
+    w.phase = Phase::kPending;
+    w.reason = "ContainerCreating";
+    w.generation = spec.generation;
+    w.host_ip = "127.0.0.1";
+    w.id = "id-" + spec.Key();
+    w.ports.clear();
+    for (const auto& p : spec.ports) w.ports[p.name] = p.host_port;
+    return {};
+  }
+  void Set(const std::string& key, Phase phase, const std::string& reason) {
+    std::lock_guard<std::mutex> lk(mu);
+    workloads[key].phase = phase;
+    workloads[key].reason = reason;
+  }
+  int submits = 0;
+};
+
+// No worker waits on a pod: a pending rollout ends the reconcile (the pod watch or a later look
+// brings it back), and a first rollout the cluster reports Failed is undone as a failed Apply.
+TEST_F(ControllerTest, AnAsyncRuntimeIsSubmittedToAndNeverWaitedOn) {
+  AsyncRuntime art;
+  Controller c(*st, art, vols, ControllerOptions{});
+  ASSERT_TRUE(service->Create(Spec("slow")));
+  ASSERT_TRUE(c.Reconcile("default/slow"));
+  EXPECT_EQ(art.submits, 1);
+  auto v = service->Get("default", "slow");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kPending);
+  EXPECT_EQ(v->status->reason, "ContainerCreating");
+  ASSERT_TRUE(c.Reconcile("default/slow"));  // still pending: nothing applied again
+  EXPECT_EQ(art.submits, 1);
+  art.Set("default/slow", Phase::kRunning, "Running");
+  ASSERT_TRUE(c.Reconcile("default/slow"));
+  v = service->Get("default", "slow");
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
+  EXPECT_EQ(v->status->observed_generation, 1);
+
+  ASSERT_TRUE(service->Create(Spec("unpullable")));
+  ASSERT_TRUE(c.Reconcile("default/unpullable"));
+  art.Set("default/unpullable", Phase::kFailed, "ErrImagePull");
+  ASSERT_TRUE(c.Reconcile("default/unpullable"));
+  auto bad = service->Get("default", "unpullable");
+  ASSERT_TRUE(bad);
+  EXPECT_TRUE(bad->spec.deleting) << "a first rollout that cannot start leaves nothing behind";
+  EXPECT_EQ(bad->status->phase, Phase::kFailed);
+  ASSERT_TRUE(c.Reconcile("default/unpullable"));
+  EXPECT_EQ(service->Get("default", "unpullable").error().code, ErrorCode::kNotFound);
+
+  // A later rollout that fails keeps the environment (only a first create is undone).
+  art.Set("default/slow", Phase::kFailed, "ErrImagePull");
+  ASSERT_TRUE(c.Reconcile("default/slow"));
+  v = service->Get("default", "slow");
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->spec.deleting);
+  EXPECT_EQ(v->status->phase, Phase::kFailed);
+}
+
 }  // namespace
 }  // namespace berth::controller
