@@ -178,6 +178,18 @@ class Runtime {
                         const ProgressFn& progress) {
     return Apply(spec, volume, progress);
   }
+  // Sleep without waiting for the workload to stop (the controller's call: Inspect shows it
+  // still stopping and the controller looks again). Default: Sleep.
+  virtual Status SubmitSleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+    return Sleep(spec, volume);
+  }
+  // Asks the engine to remove the workload and says whether it is gone, without waiting (the
+  // controller's call: it looks again until true, keeping the records until then). Default:
+  // Remove, then true.
+  virtual Result<bool> SubmitRemove(std::string_view ns, std::string_view name) {
+    if (auto s = Remove(ns, name); !s) return Fail(s.error());
+    return true;
+  }
   // With spec.sleeping, a workload stopped on purpose (Sleep) reads as Phase::kSleeping, not
   // as a failure to repair.
   virtual Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) = 0;

@@ -500,7 +500,7 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
       vol = *v;
       vol.target = spec.volume_mount;
     }
-    if (auto s = runtime_.Sleep(spec, vol); !s) {
+    if (auto s = runtime_.SubmitSleep(spec, vol); !s) {
       if (EngineUnreachable(spec, status)) return s;
       status.reason = "SleepFailed";
       status.last_error = s.error().message;
@@ -511,9 +511,10 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
     ws = runtime_.Inspect(spec);
     if (!ws) return Fail(Wrap(ws.error(), "inspecting workload"));
     if (ws->exists && ws->phase != Phase::kSleeping) {
-      // Still stopping (Kubernetes: pods terminating): look again soon.
+      // Still stopping (Kubernetes: pods terminating): look again (the pod watch may be first).
       status.reason = "Stopping";
-      RequeueAfter(requeue_after, kLookAgainSoon);
+      RequeueAfter(requeue_after,
+                   runtime_.capabilities().async_submit ? kLookAgainPending : kLookAgainSoon);
       return WriteStatus(spec, status, before);
     }
   }
@@ -578,7 +579,15 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
     auto d = store_.Commit(Txn{{Compare{rkey, (*r)->mod_revision}}, {Op::Delete(rkey)}});
     if (d && route_waiter_) route_waiter_(*d, opts_.route_wait);
   }
-  if (auto s = runtime_.Remove(ns, name); !s) return Fail(Wrap(s.error(), "removing workload"));
+  // Asked, not awaited: while the workload is still going (pods terminating) the records stay
+  // and the key comes back — from the change watch, or this requeue.
+  auto gone = runtime_.SubmitRemove(ns, name);
+  if (!gone) return Fail(Wrap(gone.error(), "removing workload"));
+  if (!*gone) {
+    queue_.AddAfter(ns + "/" + name,
+                    runtime_.capabilities().async_submit ? kLookAgainPending : kLookAgainSoon);
+    return {};
+  }
   if (spec && purge_volume && !spec->volume_mount.empty()) {
     if (auto s = volumes_.Remove(*spec); !s) return Fail(Wrap(s.error(), "removing volume"));
   }
@@ -629,7 +638,8 @@ Status Controller::CollectGarbage() {
     auto again = store_.Get(store::keys::Spec(w.ns, w.name));
     if (!again || *again) continue;
     spdlog::info("collecting orphaned workload {} ({})", key, w.id);
-    if (auto s = runtime_.Remove(w.ns, w.name); !s)
+    // Not awaited: a workload still going is listed again by the next collection.
+    if (auto s = runtime_.SubmitRemove(w.ns, w.name); !s)
       spdlog::warn("collecting {}: {}", key, s.error().message);
   }
   // Records without a spec: statuses, routes, port reservations.

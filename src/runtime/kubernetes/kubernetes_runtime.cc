@@ -251,7 +251,7 @@ Status KubernetesRuntime::Submit(const EnvironmentSpec& spec, const VolumeMount&
   });
 }
 
-Status KubernetesRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+Status KubernetesRuntime::SubmitSleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
   if (!spec.sleeping) return Fail(ErrorCode::kInvalidArgument, "Sleep of a spec not sleeping");
   // Nothing of ours to stop: nothing is created either (waking creates it).
   auto now = Inspect(spec);
@@ -259,7 +259,11 @@ Status KubernetesRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount& 
   if (!now->exists) return {};
   // The same server-side apply as Apply, with replicas 0 (the manifests read spec.sleeping):
   // one field manager owns replicas, so waking is the plain apply with the replicas back.
-  if (auto s = ApplyObjects(spec, volume, [](const std::string&) {}); !s) return s;
+  return ApplyObjects(spec, volume, [](const std::string&) {});
+}
+
+Status KubernetesRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) {
+  if (auto s = SubmitSleep(spec, volume); !s) return s;
   const std::string kns = KubeNamespace(spec.ns);
   auto deadline = std::chrono::steady_clock::now() + opts_.apply_wait;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -433,6 +437,40 @@ Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name
     return Fail(Wrap(pods.error(), "waiting for pods to go"));
   }
   return {};
+}
+
+Result<bool> KubernetesRuntime::SubmitRemove(std::string_view ns_view, std::string_view name_view) {
+  std::string ns(ns_view), name(name_view);
+  if (auto s = ValidateName(name); !s) return Fail(s.error());
+  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  const std::string kns = KubeNamespace(ns);
+  bool foreign = false, left = false;
+  // Deletes what is ours (again, while it is terminating: the API server answers as before);
+  // another installation's objects of the same name stay.
+  auto remove = [&](const std::string& path, const std::string& propagation) -> Status {
+    auto obj = client_->Get(path);
+    if (!obj) return IsNotFound(obj.error()) ? Status{} : Fail(obj.error());
+    if (InstallationOwner(*obj) != runtime::Owner::kThis) {
+      foreign = true;
+      return {};
+    }
+    left = true;
+    if (!Terminating(*obj))
+      if (auto d = client_->Delete(path, propagation); !d && !IsNotFound(d.error()))
+        return Fail(d.error());
+    return {};
+  };
+  for (const char* c : {"deployment", "rc"})
+    if (auto s = remove(WorkloadCollection(kns, c) + "/" + name, opts_.propagation); !s)
+      return Fail(s.error());
+  if (auto s = remove(NamespacedPath(kCore, kns, "services", name), "Background"); !s)
+    return Fail(s.error());
+  if (left) return false;
+  // A foreign workload's pods carry the same labels: there is nothing of ours to wait for.
+  if (foreign) return true;
+  auto pods = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(ns, name));
+  if (!pods) return IsNotFound(pods.error()) ? Result<bool>(true) : Fail(pods.error());
+  return Field(*pods, "items").empty();
 }
 
 namespace {

@@ -64,6 +64,10 @@ class KubernetesRuntime : public runtime::Runtime {
   // with the replicas back) and waits, up to apply_wait, for its pods to go.
   Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) override;
   Status Remove(std::string_view ns, std::string_view name) override;
+  // The 0-replica apply only; the deletes of Remove only, then whether nothing of ours is left
+  // (workloads and pods): neither waits.
+  Status SubmitSleep(const EnvironmentSpec& spec, const VolumeMount& volume) override;
+  Result<bool> SubmitRemove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
   Result<std::vector<runtime::OwnedWorkload>> ListManaged() override;

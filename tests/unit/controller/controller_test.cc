@@ -844,6 +844,14 @@ class AsyncRuntime : public MemRuntime {
     for (const auto& p : spec.ports) w.ports[p.name] = p.host_port;
     return {};
   }
+  // Pods still terminating until `gone` is set.
+  Result<bool> SubmitRemove(std::string_view ns, std::string_view name) override {
+    removes++;
+    if (!gone) return false;
+    return MemRuntime::SubmitRemove(ns, name);
+  }
+  bool gone = true;
+  int removes = 0;
   void Set(const std::string& key, Phase phase, const std::string& reason) {
     std::lock_guard<std::mutex> lk(mu);
     workloads[key].phase = phase;
@@ -882,6 +890,21 @@ TEST_F(ControllerTest, AnAsyncRuntimeIsSubmittedToAndNeverWaitedOn) {
   EXPECT_EQ(bad->status->phase, Phase::kFailed);
   ASSERT_TRUE(c.Reconcile("default/unpullable"));
   EXPECT_EQ(service->Get("default", "unpullable").error().code, ErrorCode::kNotFound);
+
+  // A delete asks and returns; the records stay until the workload is gone.
+  ASSERT_TRUE(service->Create(Spec("going")));
+  ASSERT_TRUE(c.Reconcile("default/going"));
+  ASSERT_TRUE(service->Delete("default", "going", false));
+  art.gone = false;
+  const int removes = art.removes;
+  ASSERT_TRUE(c.Reconcile("default/going"));
+  EXPECT_EQ(art.removes, removes + 1);
+  auto going = service->Get("default", "going");
+  ASSERT_TRUE(going) << "deleted before its workload was gone";
+  EXPECT_EQ(going->status->phase, Phase::kDeleting);
+  art.gone = true;
+  ASSERT_TRUE(c.Reconcile("default/going"));
+  EXPECT_EQ(service->Get("default", "going").error().code, ErrorCode::kNotFound);
 
   // A later rollout that fails keeps the environment (only a first create is undone).
   art.Set("default/slow", Phase::kFailed, "ErrImagePull");
