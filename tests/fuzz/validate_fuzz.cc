@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (berth::ValidateHostIp(in)) {
     std::string s(in);
     unsigned char buf[16];
-    Check(inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1,
+    // The whole input, not its C-string prefix: a NUL inside must not be accepted.
+    Check(s.find('\0') == std::string::npos &&
+              (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1),
           "ValidateHostIp accepted a non-address", in);
   }
   if (berth::ValidateLabelKey(in)) {

@@ -319,6 +319,13 @@ TEST(ValidateHostIp, Literals) {
   EXPECT_FALSE(ValidateHostIp("localhost"));
   EXPECT_FALSE(ValidateHostIp("1.2.3.4; evil"));
   EXPECT_FALSE(ValidateHostIp("256.1.1.1"));
+  // A NUL would end the C string inet_pton reads: what follows must not slip through.
+  EXPECT_FALSE(
+      ValidateHostIp(std::string("172.21.133.1\0"
+                                 "2",
+                                 14)));
+  EXPECT_FALSE(ValidateHostIp(std::string("::1\0", 4)));
+  EXPECT_FALSE(ValidateHostIp(std::string(46, '1')));
 }
 
 TEST(Quantities, Convert) {
