@@ -52,6 +52,12 @@ class DockerClient {
   Result<std::string> CreateContainer(const std::string& name, const nlohmann::json& body);
   Status StartContainer(const std::string& id);  // already running is fine
   Status StopContainer(const std::string& id, int timeout_seconds);
+  Status RestartContainer(const std::string& id, int timeout_seconds);
+  // Creates an exec instance of `argv` in a running container: its id.
+  Result<std::string> CreateExec(const std::string& id, const std::vector<std::string>& argv);
+  // Starts it detached (output discarded); InspectExec then says when it ended and how.
+  Status StartExec(const std::string& exec_id);
+  Result<nlohmann::json> InspectExec(const std::string& exec_id);
   // kNotFound when there is no such container.
   Status RemoveContainer(const std::string& id, bool force, bool volumes);
   Result<nlohmann::json> InspectContainer(
