@@ -326,8 +326,9 @@ Status CodeTree::Switch(const std::string& id) {
     int err = errno;
     ::unlinkat(volume_.get(), tmp.c_str(), 0);
     if (err == EISDIR || err == ENOTEMPTY || err == EEXIST)
-      return Fail(ErrorCode::kFailed, path_ + "/current is a directory, not the release symlink; "
-                                              "move it away to deploy code releases");
+      return Fail(ErrorCode::kFailed, path_ +
+                                          "/current is a directory, not the release symlink; "
+                                          "move it away to deploy code releases");
     return Fail(ErrnoError(err, "rename " + tmp + " to current"));
   }
   ::fsync(volume_.get());
@@ -349,8 +350,7 @@ Result<std::string> CodeTree::Current() {
 
 bool CodeTree::Has(const std::string& id) {
   struct stat st {};
-  return IsReleaseId(id) &&
-         ::fstatat(releases_.get(), id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+  return IsReleaseId(id) && ::fstatat(releases_.get(), id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
          S_ISDIR(st.st_mode);
 }
 

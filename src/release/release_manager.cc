@@ -4,10 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <optional>
-#include <algorithm>
 
 #include "berth/validate.h"
 #include "net/http_client.h"
@@ -163,7 +163,8 @@ Result<Release> ReleaseManager::Lock(const std::string& ns, const std::string& n
 }
 
 Status ReleaseManager::Save(const std::string& ns, const std::string& name, const Release& r) {
-  return store_.Put(store::ReleaseKey(ns, name, r.id), store::SerializeRelease(r)).map([](int64_t) {});
+  return store_.Put(store::ReleaseKey(ns, name, r.id), store::SerializeRelease(r)).map([](int64_t) {
+  });
 }
 
 Status ReleaseManager::Unlock(const std::string& ns, const std::string& name, const Release* r,
@@ -182,7 +183,8 @@ Status ReleaseManager::Unlock(const std::string& ns, const std::string& name, co
     if (current) h.current = *current;
     Txn txn{{Compare{hkey, rev}, Compare{(*spec)->key, (*spec)->mod_revision}},
             {Op::Put(hkey, store::SerializeReleaseHead(h))}};
-    if (r) txn.ops.push_back(Op::Put(store::ReleaseKey(ns, name, r->id), store::SerializeRelease(*r)));
+    if (r)
+      txn.ops.push_back(Op::Put(store::ReleaseKey(ns, name, r->id), store::SerializeRelease(*r)));
     auto c = store_.Commit(txn);
     if (c) return {};
     if (c.error().code != ErrorCode::kConflict) return Fail(c.error());
@@ -191,17 +193,21 @@ Status ReleaseManager::Unlock(const std::string& ns, const std::string& name, co
 }
 
 std::string ReleaseManager::RollOut(const EnvironmentSpec& spec, const std::string& image) {
+  // Only a status written after the rollout began can say it failed.
+  auto before = store_.Revision();
+  if (!before) return "rolling out: " + before.error().message;
   auto gen = rebuild_(spec.ns, spec.name, image);
   if (!gen) return "rolling out: " + gen.error().message;
   // A pull may take a while: at least five minutes.
-  const auto timeout = std::max<std::chrono::seconds>(opts_.ready_timeout, std::chrono::seconds(300));
+  const auto timeout =
+      std::max<std::chrono::seconds>(opts_.ready_timeout, std::chrono::seconds(300));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!stopping_) {
     auto st = store_.Get(store::keys::Status(spec.ns, spec.name));
     if (st && *st) {
       if (auto s = ParseStatus((*st)->value)) {
         if (s->observed_generation >= *gen && s->phase == Phase::kRunning) return "";
-        if (s->phase == Phase::kFailed && !s->last_error.empty())
+        if (s->phase == Phase::kFailed && !s->last_error.empty() && (*st)->mod_revision > *before)
           return "generation " + std::to_string(*gen) + " failed: " + s->last_error;
       }
     }
@@ -337,7 +343,7 @@ void ReleaseManager::ActivateCode(EnvironmentSpec spec, Release r, std::string v
     std::string reload;
     if (!r.previous.empty())
       if (auto p = Get(spec.ns, spec.name, r.previous)) reload = p->reload_command;
-    Status s = !tree ? Status(Fail(tree.error()))
+    Status s = !tree                                            ? Status(Fail(tree.error()))
                : (!r.previous.empty() && tree->Has(r.previous)) ? tree->Switch(r.previous)
                                                                 : tree->RemoveCurrent();
     if (!s) {
@@ -385,11 +391,12 @@ Result<ReleaseList> ReleaseManager::List(const std::string& ns, const std::strin
 Result<Release> ReleaseManager::Get(const std::string& ns, const std::string& name,
                                     const std::string& id) {
   if (ReleaseNumber(id) <= 0)
-    return Fail(ErrorCode::kInvalidArgument, "release id must be r<number>, not \"" +
-                                                 id.substr(0, 64) + "\"");
+    return Fail(ErrorCode::kInvalidArgument,
+                "release id must be r<number>, not \"" + id.substr(0, 64) + "\"");
   auto kv = store_.Get(store::ReleaseKey(ns, name, id));
   if (!kv) return Fail(kv.error());
-  if (!*kv) return Fail(ErrorCode::kNotFound, "release " + id + " of " + ns + "/" + name + " not found");
+  if (!*kv)
+    return Fail(ErrorCode::kNotFound, "release " + id + " of " + ns + "/" + name + " not found");
   return store::ParseRelease((*kv)->value);
 }
 
@@ -436,9 +443,9 @@ Result<ReleaseList> ReleaseManager::Rollback(const std::string& ns, const std::s
       why = tree.error().message;
     } else if (!tree->Has(t.id)) {
       Unlock(ns, name, nullptr, std::nullopt);
-      return Fail(ErrorCode::kNotFound, "release " + t.id + "'s files were removed (only the last " +
-                                            std::to_string(opts_.keep) +
-                                            " are kept: releases.keep)");
+      return Fail(ErrorCode::kNotFound,
+                  "release " + t.id + "'s files were removed (only the last " +
+                      std::to_string(opts_.keep) + " are kept: releases.keep)");
     } else if (auto s = tree->Switch(t.id); !s) {
       why = s.error().message;
     } else {
@@ -481,7 +488,7 @@ void ReleaseManager::RecoverOne(const std::string& ns, const std::string& name, 
         auto on_disk = tree->Current();
         if (on_disk && *on_disk != head.current) {
           Status s = !head.current.empty() && tree->Has(head.current) ? tree->Switch(head.current)
-                                                                       : tree->RemoveCurrent();
+                                                                      : tree->RemoveCurrent();
           if (s) {
             std::string reload;
             if (!head.current.empty())

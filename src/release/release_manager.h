@@ -29,18 +29,17 @@ namespace berth::release {
 
 struct ReleaseOptions {
   TarLimits limits;
-  size_t keep = 5;                       // release directories kept (releases.keep)
+  size_t keep = 5;                         // release directories kept (releases.keep)
   std::chrono::seconds ready_timeout{60};  // restart/reload until the http port answers
-  std::string host_ip = "127.0.0.1";      // where published ports are probed
-  bool probe_http = true;                 // the runtime's ports are reachable from here
-  std::string holder;                     // this server: "<host>/<pid>"
+  std::string host_ip = "127.0.0.1";       // where published ports are probed
+  bool probe_http = true;                  // the runtime's ports are reachable from here
+  std::string holder;                      // this server: "<host>/<pid>"
 };
 
 // Rolls the environment out again with `image` ("" = same image, new generation) through the
 // environment service: the new generation.
-using RebuildFn =
-    std::function<Result<int64_t>(const std::string& ns, const std::string& name,
-                                  const std::string& image)>;
+using RebuildFn = std::function<Result<int64_t>(const std::string& ns, const std::string& name,
+                                                const std::string& image)>;
 
 struct DeployRequest {
   std::string ns, name;
@@ -73,8 +72,7 @@ class ReleaseManager {
   Result<ReleaseList> Rollback(const std::string& ns, const std::string& name,
                                const std::string& to);
   Result<ReleaseList> List(const std::string& ns, const std::string& name);
-  Result<store::Release> Get(const std::string& ns, const std::string& name,
-                             const std::string& id);
+  Result<store::Release> Get(const std::string& ns, const std::string& name, const std::string& id);
   // Finishes every deploy a dead server left locked (see the file comment), in the background.
   void Recover();
   void RecoverNow();

@@ -48,8 +48,8 @@ Result<std::vector<std::string>> EntryComponents(const std::string& path, const 
     if (part.empty() || part == ".") continue;
     if (part == "..") return Fail(Refuse(path, "\"..\" in the path"));
     if (part.size() > limits.max_component)
-      return Fail(Refuse(path, "a name longer than " + std::to_string(limits.max_component) +
-                                   " bytes"));
+      return Fail(
+          Refuse(path, "a name longer than " + std::to_string(limits.max_component) + " bytes"));
     out.push_back(std::move(part));
   }
   return out;  // empty = "." itself (the release root)
@@ -94,13 +94,13 @@ Result<std::vector<std::string>> TarChecker::Check(const TarEntry& e) {
         start = slash + 1;
         if (part.empty() || part == ".") continue;
         if (part == ".." && named)
-          return Fail(Refuse(e.path, "symlink target with \"..\" after a name (" +
-                                         e.link.substr(0, 200) + ")"));
+          return Fail(Refuse(
+              e.path, "symlink target with \"..\" after a name (" + e.link.substr(0, 200) + ")"));
         named = named || part != "..";
         depth += part == ".." ? -1 : 1;
         if (depth < 0)
-          return Fail(Refuse(e.path, "symlink pointing outside the release (" +
-                                         e.link.substr(0, 200) + ")"));
+          return Fail(Refuse(
+              e.path, "symlink pointing outside the release (" + e.link.substr(0, 200) + ")"));
       }
       return parts;
     }
@@ -108,8 +108,8 @@ Result<std::vector<std::string>> TarChecker::Check(const TarEntry& e) {
       if (parts->empty()) return Fail(Refuse(e.path, "a hard link where the release root is"));
       auto target = EntryComponents(e.link, limits_);
       if (!target)
-        return Fail(Refuse(e.path, "hard link pointing outside the release (" +
-                                       e.link.substr(0, 200) + ")"));
+        return Fail(Refuse(
+            e.path, "hard link pointing outside the release (" + e.link.substr(0, 200) + ")"));
       // Only to a file of this archive, extracted before: never to anything already on disk.
       if (!regular_.count(Join(*target)))
         return Fail(Refuse(e.path, "hard link to \"" + e.link.substr(0, 200) +

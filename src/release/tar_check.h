@@ -13,8 +13,17 @@
 namespace berth::release {
 
 struct TarEntry {
-  enum class Type { kFile, kDir, kSymlink, kHardlink, kCharDevice, kBlockDevice, kFifo, kSocket,
-                    kOther };
+  enum class Type {
+    kFile,
+    kDir,
+    kSymlink,
+    kHardlink,
+    kCharDevice,
+    kBlockDevice,
+    kFifo,
+    kSocket,
+    kOther
+  };
   std::string path;  // as in the archive
   Type type = Type::kFile;
   std::string link;  // symlink target, or the hard link's source path
@@ -23,10 +32,10 @@ struct TarEntry {
 };
 
 struct TarLimits {
-  int64_t max_files = 100000;                  // entries of any type
-  int64_t max_bytes = int64_t{1} << 30;        // sum of file sizes
-  size_t max_path = 4096;                      // bytes of a whole path
-  size_t max_component = 255;                  // bytes of one path component (NAME_MAX)
+  int64_t max_files = 100000;            // entries of any type
+  int64_t max_bytes = int64_t{1} << 30;  // sum of file sizes
+  size_t max_path = 4096;                // bytes of a whole path
+  size_t max_component = 255;            // bytes of one path component (NAME_MAX)
 };
 
 // The path of an archive entry as plain components: "./a//b/" -> {"a","b"}. Refuses an

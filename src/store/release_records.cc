@@ -100,7 +100,8 @@ Result<std::vector<Release>> ListReleases(Store& store, std::string_view ns,
   std::vector<Release> out;
   for (const auto& kv : snap->kvs)
     if (auto r = ParseRelease(kv.value)) out.push_back(std::move(*r));
-  std::sort(out.begin(), out.end(), [](const Release& a, const Release& b) { return a.seq < b.seq; });
+  std::sort(out.begin(), out.end(),
+            [](const Release& a, const Release& b) { return a.seq < b.seq; });
   return out;
 }
 

@@ -23,9 +23,9 @@ std::string ReleaseKey(std::string_view ns, std::string_view name, std::string_v
 std::string ReleaseHeadKey(std::string_view ns, std::string_view name);
 
 struct Release {
-  std::string id;   // "r<seq>"
-  int64_t seq = 0;  // monotonic per environment
-  std::string mode;  // "code" | "image"
+  std::string id;      // "r<seq>"
+  int64_t seq = 0;     // monotonic per environment
+  std::string mode;    // "code" | "image"
   std::string image;   // image mode: the reference deployed
   std::string digest;  // code mode: "sha256:<hex>" of the uploaded archive
   int64_t files = 0;   // code mode: entries extracted
