@@ -198,6 +198,13 @@ ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& 
                                    const std::string& name, const std::vector<std::string>& parts) {
   if (!releases_) return ErrorResponse(ErrorCode::kUnavailable, "releases are not available");
   const std::string& m = req.method;
+  auto ListResponse = [](const release::ReleaseList& list) {
+    json items = json::array();
+    for (const auto& r : list.releases) items.push_back(ReleaseJson(r, list.current));
+    return ServerResponse::Json(
+        200, json{{"items", items}, {"current", list.current}, {"deploying", list.deploying}}.dump(
+                 -1, ' ', false, json::error_handler_t::replace));
+  };
   if (parts[4] == "rollback") {
     std::string to;
     if (!req.body.empty()) {
@@ -212,12 +219,7 @@ ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& 
     }
     auto list = releases_->Rollback(ns, name, to);
     if (!list) return ErrorResponse(list.error());
-    json items = json::array();
-    for (const auto& r : list->releases) items.push_back(ReleaseJson(r, list->current));
-    return ServerResponse::Json(200, json{{"items", items},
-                                          {"current", list->current},
-                                          {"deploying", list->deploying}}
-                                         .dump(-1, ' ', false, json::error_handler_t::replace));
+    return ListResponse(*list);
   }
   if (m == "GET" && parts.size() == 6) {
     auto r = releases_->Get(ns, name, parts[5]);
@@ -229,12 +231,7 @@ ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& 
   if (m == "GET") {
     auto list = releases_->List(ns, name);
     if (!list) return ErrorResponse(list.error());
-    json items = json::array();
-    for (const auto& r : list->releases) items.push_back(ReleaseJson(r, list->current));
-    return ServerResponse::Json(200, json{{"items", items},
-                                          {"current", list->current},
-                                          {"deploying", list->deploying}}
-                                         .dump(-1, ' ', false, json::error_handler_t::replace));
+    return ListResponse(*list);
   }
   // POST: an archive (spooled) or {"image": ...}.
   release::DeployRequest d;
@@ -247,7 +244,8 @@ ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& 
     };
     for (const auto& [k, v] : req.query)
       if (k != "message" && k != "reload_command" && k != "no_rollback" && k != "created_by")
-        return ErrorResponse(ErrorCode::kInvalidArgument, "unknown query parameter " + k.substr(0, 64));
+        return ErrorResponse(ErrorCode::kInvalidArgument,
+                             "unknown query parameter " + k.substr(0, 64));
     auto msg = TextField(q("message"), "message", 1024, true);
     auto reload = TextField(q("reload_command"), "reload_command", 4096, true);
     auto by = TextField(q("created_by"), "created_by", 128, false);

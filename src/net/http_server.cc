@@ -143,8 +143,8 @@ struct HttpServer::Impl {
         int64_t max = listener->impl->spool_rule(method, ctx->target, headers, PeerOf(conn));
         if (max > 0) {
           ctx->spool_max = max;
-          ctx->spool = util::UniqueFd(::open(listener->impl->spool_dir.c_str(),
-                                             O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+          ctx->spool = util::UniqueFd(
+              ::open(listener->impl->spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
           if (!ctx->spool)
             ctx->spool_error = "cannot spool the request body in " + listener->impl->spool_dir +
                                ": " + std::strerror(errno);
@@ -154,7 +154,8 @@ struct HttpServer::Impl {
     }
     if (*upload_size > 0 && ctx->spool_max > 0) {
       // Past the limit or after an error the rest is read and dropped: the answer comes at the end.
-      if (ctx->spool_error.empty() && ctx->spooled + static_cast<int64_t>(*upload_size) > ctx->spool_max)
+      if (ctx->spool_error.empty() &&
+          ctx->spooled + static_cast<int64_t>(*upload_size) > ctx->spool_max)
         ctx->too_large = true;
       if (!ctx->too_large && ctx->spool_error.empty()) {
         const char* p = upload_data;
@@ -190,14 +191,14 @@ struct HttpServer::Impl {
                          });
     ServerResponse resp;
     if (ctx->too_large) {
-      const std::string limit = ctx->spool_max > 0
-                                    ? std::to_string(ctx->spool_max) + " bytes"
-                                    : std::string("1 MiB");
-      resp = ServerResponse::Json(413, R"({"error":{"code":"InvalidArgument","message":"request body over )" +
-                                           limit + R"("}})");
+      const std::string limit =
+          ctx->spool_max > 0 ? std::to_string(ctx->spool_max) + " bytes" : std::string("1 MiB");
+      resp = ServerResponse::Json(
+          413,
+          R"({"error":{"code":"InvalidArgument","message":"request body over )" + limit + R"("}})");
     } else if (!ctx->spool_error.empty()) {
-      resp = ServerResponse::Json(503, R"({"error":{"code":"Unavailable","message":")" +
-                                           ctx->spool_error + R"("}})");
+      resp = ServerResponse::Json(
+          503, R"({"error":{"code":"Unavailable","message":")" + ctx->spool_error + R"("}})");
     } else if (!path_ok) {
       resp = BadPath();
     } else {

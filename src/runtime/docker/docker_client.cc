@@ -206,9 +206,9 @@ Status DockerClient::StopContainer(const std::string& id, int timeout_seconds) {
 }
 
 Status DockerClient::RestartContainer(const std::string& id, int timeout_seconds) {
-  auto resp = Call("POST",
-                   "/containers/" + PathEscape(id) + "/restart?t=" + std::to_string(timeout_seconds),
-                   {}, milliseconds((timeout_seconds + 30) * 1000L));
+  auto resp = Call(
+      "POST", "/containers/" + PathEscape(id) + "/restart?t=" + std::to_string(timeout_seconds), {},
+      milliseconds((timeout_seconds + 30) * 1000L));
   if (!resp) return Fail(resp.error());
   if (Ok(resp->status)) return {};
   return Fail(ErrorFromResponse(resp->status, resp->body, "restarting container " + id));
