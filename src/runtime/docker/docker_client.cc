@@ -217,7 +217,7 @@ Status DockerClient::RestartContainer(const std::string& id, int timeout_seconds
 Result<std::string> DockerClient::CreateExec(const std::string& id,
                                              const std::vector<std::string>& argv) {
   nlohmann::json body = {
-      {"Cmd", argv}, {"AttachStdin", false}, {"AttachStdout", false}, {"AttachStderr", false}};
+      {"Cmd", argv}, {"AttachStdin", false}, {"AttachStdout", true}, {"AttachStderr", true}};
   auto resp = Call("POST", "/containers/" + PathEscape(id) + "/exec", body.dump());
   if (!resp) return Fail(resp.error());
   if (!Ok(resp->status))
@@ -228,12 +228,20 @@ Result<std::string> DockerClient::CreateExec(const std::string& id,
   return j["Id"].get<std::string>();
 }
 
-Status DockerClient::StartExec(const std::string& exec_id) {
+Result<std::string> DockerClient::StartExec(const std::string& exec_id,
+                                            std::chrono::milliseconds timeout) {
   auto resp = Call("POST", "/exec/" + PathEscape(exec_id) + "/start",
-                   nlohmann::json{{"Detach", true}, {"Tty", false}}.dump());
+                   nlohmann::json{{"Detach", false}, {"Tty", false}}.dump(), timeout);
   if (!resp) return Fail(resp.error());
-  if (Ok(resp->status)) return {};
-  return Fail(ErrorFromResponse(resp->status, resp->body, "starting exec " + exec_id));
+  if (!Ok(resp->status))
+    return Fail(ErrorFromResponse(resp->status, resp->body, "starting exec " + exec_id));
+  std::string out;
+  FrameDecoder frames;
+  frames.Feed(resp->body, [&](FrameDecoder::Stream, std::string_view payload) {
+    out.append(payload);
+    return true;
+  });
+  return frames.corrupt() ? resp->body : out;
 }
 
 Result<nlohmann::json> DockerClient::InspectExec(const std::string& exec_id) {

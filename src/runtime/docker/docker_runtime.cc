@@ -283,18 +283,23 @@ Result<int> DockerRuntime::Exec(const EnvironmentSpec& spec, const std::vector<s
   if (!id) return Fail(id.error());
   auto exec = client_->CreateExec(*id, argv);
   if (!exec) return Fail(exec.error());
-  if (auto s = client_->StartExec(*exec); !s) return Fail(s.error());
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
+  auto out = client_->StartExec(*exec, timeout);
+  if (!out) {
+    if (out.error().code == ErrorCode::kTimeout)
+      return Fail(ErrorCode::kTimeout, "the command in " + spec.Key() + " did not end within " +
+                                           std::to_string(timeout.count() / 1000) + " s");
+    return Fail(out.error());
+  }
+  // The stream ends with the command; the engine may record its exit a moment later.
+  for (int attempt = 0; attempt < 50; ++attempt) {
     auto j = client_->InspectExec(*exec);
     if (!j) return Fail(j.error());
     if (!j->value("Running", false) && (*j)["ExitCode"].is_number_integer())
       return (*j)["ExitCode"].get<int>();
-    if (std::chrono::steady_clock::now() >= deadline)
-      return Fail(ErrorCode::kTimeout, "the command in " + spec.Key() + " did not end within " +
-                                           std::to_string(timeout.count() / 1000) + " s");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  return Fail(ErrorCode::kUnavailable,
+              "the command in " + spec.Key() + " ended without an exit code");
 }
 
 Status DockerRuntime::RemoveOne(const std::string& id) {
