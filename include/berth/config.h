@@ -118,6 +118,12 @@ struct Config {
   // (the original's /mnt/<name>), other namespaces under <root>/_ns/<ns>/<name>. docs/storage.md
   std::string volume_layout = "namespaced";
 
+  // [releases] (docs/releases.md)
+  int releases_keep = 5;                          // release directories kept on the volume
+  int releases_max_files = 100000;                // entries of one code release's archive
+  int64_t releases_max_bytes = int64_t{1} << 30;  // file content of one code release
+  int64_t releases_ready_timeout_seconds = 60;    // restart/reload until the http port answers
+
   // [router]
   std::string router_mode = "lua";  // "lua" (no reloads) | "classic" | "off"
   std::string nginx_binary = "nginx";

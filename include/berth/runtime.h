@@ -160,6 +160,9 @@ struct Capabilities {
   // Submit returns once the engine has the workload, before it runs (the cluster schedules and
   // pulls): a failure to start shows in Inspect, and the change watch says when to look again.
   bool async_submit = false;
+  // Restart() restarts the workload in place (Docker); else a code release is picked up by a
+  // new rollout of the same spec (Kubernetes).
+  bool restart_in_place = false;
 };
 
 class Runtime {
@@ -201,6 +204,22 @@ class Runtime {
     (void)volume;
     return Fail(ErrorCode::kFailed,
                 "the " + Name() + " runtime cannot put " + spec.Key() + " to sleep");
+  }
+  // Restarts the running workload in place (same container, ports and volume): how a code
+  // release is picked up. kUnavailable where the runtime cannot (Kubernetes: the caller rolls
+  // the workload out again instead).
+  virtual Status Restart(const EnvironmentSpec& spec) {
+    return Fail(ErrorCode::kUnavailable,
+                "the " + Name() + " runtime cannot restart " + spec.Key() + " in place");
+  }
+  // Runs `argv` inside the running workload and waits up to `timeout` for it to end: its exit
+  // code. kUnavailable where the runtime cannot exec.
+  virtual Result<int> Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
+                           std::chrono::milliseconds timeout) {
+    (void)argv;
+    (void)timeout;
+    return Fail(ErrorCode::kUnavailable,
+                "the " + Name() + " runtime cannot run a command in " + spec.Key());
   }
   // Removes every object of the environment and waits until gone; OK if nothing exists.
   virtual Status Remove(std::string_view ns, std::string_view name) = 0;

@@ -23,6 +23,13 @@ class VolumeProvider {
   virtual Result<VolumeMount> Ensure(const EnvironmentSpec& spec) = 0;
   // Removes the volume and its data (only on delete --purge). OK if missing.
   virtual Status Remove(const EnvironmentSpec& spec) = 0;
+  // The volume's directory on this host, which Berth itself writes code releases into
+  // (release/code_tree.h). kUnavailable for a driver whose volumes this host cannot reach.
+  virtual Result<std::string> LocalPath(const EnvironmentSpec& spec) {
+    return Fail(ErrorCode::kUnavailable,
+                "the " + Name() + " volume driver keeps " + spec.Key() +
+                    "'s volume where this server cannot write a code release");
+  }
   // This installation's id, set once before use. Drivers that can record an owner refuse a
   // volume recorded for another id (Ensure) and never delete one (Remove). "" = no owners.
   virtual void SetInstallation(const std::string& id) { (void)id; }

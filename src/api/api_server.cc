@@ -13,6 +13,7 @@
 #include "api/queue_stream.h"
 #include "berth/validate.h"
 #include "core/duration.h"
+#include "util/fs.h"
 #include "util/strict_json.h"
 #include "util/strings.h"
 
@@ -84,8 +85,11 @@ std::string AllowedMethods(const std::string& path, const std::vector<std::strin
     if (parts[4] == "rebuild" || parts[4] == "extend" || parts[4] == "sleep" || parts[4] == "wake")
       return "POST";
     if (parts[4] == "watch" || parts[4] == "logs" || parts[4] == "usage") return "GET";
+    if (parts[4] == "releases") return "GET, POST";
+    if (parts[4] == "rollback") return "POST";
   }
   if (parts.size() == 6 && parts[4] == "usage" && parts[5] == "history") return "GET";
+  if (parts.size() == 6 && parts[4] == "releases") return "GET";
   return "";
 }
 
@@ -131,6 +135,37 @@ Result<std::string> ParseRebuildRequest(const std::string& body) {
   return util::StrictString(j->at("image"), "image");
 }
 
+bool IsArchiveContentType(const std::string& content_type) {
+  std::string t = util::ToLower(util::Trim(content_type.substr(0, content_type.find(';'))));
+  return t == "application/x-tar" || t == "application/gzip" || t == "application/x-gzip" ||
+         t == "application/x-compressed-tar";
+}
+
+nlohmann::json ReleaseJson(const store::Release& r, const std::string& current) {
+  json j = json::parse(store::SerializeRelease(r));
+  j["current"] = !current.empty() && r.id == current;
+  return j;
+}
+
+namespace {
+
+// A free-text field from a request: bounded, no control characters but tab (and newline where
+// `lines`), valid as given.
+Result<std::string> TextField(const std::string& v, const std::string& what, size_t max,
+                              bool lines) {
+  if (v.size() > max)
+    return Fail(ErrorCode::kInvalidArgument,
+                what + " is longer than " + std::to_string(max) + " bytes");
+  for (char c : v) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && !(lines && c == '\n')) || u == 0x7f)
+      return Fail(ErrorCode::kInvalidArgument, what + " holds a control character");
+  }
+  return v;
+}
+
+}  // namespace
+
 Status ParseEmptyRequest(const std::string& body, const std::string& action) {
   if (body.empty()) return {};
   auto j = util::ParseStrictJson(body, action + " body");
@@ -155,6 +190,118 @@ Status CheckTcpAuth(const Config& c) {
           "= true) to serve an open API on purpose");
 }
 
+int64_t ApiServer::MaxUpload() const {
+  // A tar header per entry (and a long-name header), each padded to 512 bytes, plus the end.
+  return config_.releases_max_bytes + config_.releases_max_files * int64_t{2048} + (1 << 20);
+}
+
+ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& ns,
+                                   const std::string& name, const std::vector<std::string>& parts) {
+  if (!releases_) return ErrorResponse(ErrorCode::kUnavailable, "releases are not available");
+  const std::string& m = req.method;
+  auto ListResponse = [](const release::ReleaseList& list) {
+    json items = json::array();
+    for (const auto& r : list.releases) items.push_back(ReleaseJson(r, list.current));
+    return ServerResponse::Json(
+        200, json{{"items", items}, {"current", list.current}, {"deploying", list.deploying}}.dump(
+                 -1, ' ', false, json::error_handler_t::replace));
+  };
+  if (parts[4] == "rollback") {
+    std::string to;
+    if (!req.body.empty()) {
+      auto j = util::ParseStrictJson(req.body, "rollback body");
+      if (!j) return ErrorResponse(j.error());
+      if (auto s = util::StrictObject(*j, "", {"to"}); !s) return ErrorResponse(s.error());
+      if (j->contains("to")) {
+        auto t = util::StrictString(j->at("to"), "to");
+        if (!t) return ErrorResponse(t.error());
+        to = *t;
+      }
+    }
+    auto list = releases_->Rollback(ns, name, to);
+    if (!list) return ErrorResponse(list.error());
+    return ListResponse(*list);
+  }
+  if (m == "GET" && parts.size() == 6) {
+    auto r = releases_->Get(ns, name, parts[5]);
+    if (!r) return ErrorResponse(r.error());
+    auto list = releases_->List(ns, name);
+    return ServerResponse::Json(200, ReleaseJson(*r, list ? list->current : "")
+                                         .dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  if (m == "GET") {
+    auto list = releases_->List(ns, name);
+    if (!list) return ErrorResponse(list.error());
+    return ListResponse(*list);
+  }
+  // POST: an archive (spooled) or {"image": ...}.
+  release::DeployRequest d;
+  d.ns = ns;
+  d.name = name;
+  if (req.body_fd >= 0) {
+    auto q = [&](const char* k) {
+      auto it = req.query.find(k);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    for (const auto& [k, v] : req.query)
+      if (k != "message" && k != "reload_command" && k != "no_rollback" && k != "created_by")
+        return ErrorResponse(ErrorCode::kInvalidArgument,
+                             "unknown query parameter " + k.substr(0, 64));
+    auto msg = TextField(q("message"), "message", 1024, true);
+    auto reload = TextField(q("reload_command"), "reload_command", 4096, true);
+    auto by = TextField(q("created_by"), "created_by", 128, false);
+    auto nr = QueryBool(req, "no_rollback");
+    if (!msg) return ErrorResponse(msg.error());
+    if (!reload) return ErrorResponse(reload.error());
+    if (!by) return ErrorResponse(by.error());
+    if (!nr) return ErrorResponse(nr.error());
+    d.archive_fd = req.body_fd;
+    d.message = *msg;
+    d.reload_command = *reload;
+    d.created_by = *by;
+    d.no_rollback = *nr;
+  } else {
+    if (req.body.empty())
+      return ErrorResponse(ErrorCode::kInvalidArgument,
+                           "a release is a tar archive (Content-Type: application/x-tar, "
+                           "optionally gzip) or {\"image\": \"REF\"}");
+    auto j = util::ParseStrictJson(req.body, "release body");
+    if (!j) return ErrorResponse(j.error());
+    if (auto s = util::StrictObject(*j, "", {"image", "message", "created_by", "no_rollback"}); !s)
+      return ErrorResponse(s.error());
+    if (!j->contains("image"))
+      return ErrorResponse(ErrorCode::kInvalidArgument,
+                           "image: required (or send the code as a tar archive)");
+    auto image = util::StrictString(j->at("image"), "image");
+    if (!image) return ErrorResponse(image.error());
+    d.image = *image;
+    if (j->contains("message")) {
+      auto v = util::StrictString(j->at("message"), "message");
+      if (!v) return ErrorResponse(v.error());
+      auto t = TextField(*v, "message", 1024, true);
+      if (!t) return ErrorResponse(t.error());
+      d.message = *t;
+    }
+    if (j->contains("created_by")) {
+      auto v = util::StrictString(j->at("created_by"), "created_by");
+      if (!v) return ErrorResponse(v.error());
+      auto t = TextField(*v, "created_by", 128, false);
+      if (!t) return ErrorResponse(t.error());
+      d.created_by = *t;
+    }
+    if (j->contains("no_rollback")) {
+      auto v = util::StrictBool(j->at("no_rollback"), "no_rollback");
+      if (!v) return ErrorResponse(v.error());
+      d.no_rollback = *v;
+    }
+  }
+  auto r = releases_->Deploy(d);
+  if (!r) return ErrorResponse(r.error());
+  auto list = releases_->List(ns, name);
+  return ServerResponse::Json(202, ReleaseJson(*r, list ? list->current : "")
+                                       .dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 Status ApiServer::Start() {
   if (auto s = CheckTcpAuth(config_); !s) return s;
   if (!config_.listen_http.empty() && config_.api_token.empty())
@@ -163,6 +310,31 @@ Status ApiServer::Start() {
         "run containers",
         config_.listen_http);
   server_ = std::make_unique<net::HttpServer>([this](const ServerRequest& r) { return Handle(r); });
+  if (releases_) {
+    // Release archives go to a file, not memory; only for a caller that would be admitted, so
+    // nobody without the token can fill the disk.
+    const std::string spool = config_.state_dir + "/spool";
+    if (auto s = util::MakeDirs(spool, 0700); !s) return s;
+    server_->SetSpoolRule(
+        [this](const std::string& method, const std::string& target,
+               const std::map<std::string, std::string>& headers,
+               const std::string& peer) -> int64_t {
+          if (method != "POST") return 0;
+          auto parts = util::Split(target.substr(0, target.find('?')), '/');
+          if (parts.size() != 5 || parts[0] != "v1" || parts[1] != "environments" ||
+              parts[4] != "releases")
+            return 0;
+          auto ct = headers.find("content-type");
+          if (ct == headers.end() || !IsArchiveContentType(ct->second)) return 0;
+          if (peer != "unix") {
+            ServerRequest probe;
+            probe.headers = headers;
+            if (!TokenAccepted(probe) || !HostAllowed(probe)) return 0;
+          }
+          return MaxUpload();
+        },
+        spool);
+  }
   net::ListenerLimits limits;
   limits.idle_timeout_seconds = static_cast<unsigned>(config_.api_idle_timeout_seconds);
   limits.connection_memory_bytes = static_cast<size_t>(config_.api_max_header_kib) * 1024;
@@ -234,7 +406,9 @@ std::optional<ServerResponse> ApiServer::Admit(const ServerRequest& req) {
   if (IsWrite(req.method)) {
     // CSRF: a cross-origin form can POST text/plain or form data but cannot set a JSON content
     // type or a custom header without the browser asking (CORS preflight, never granted here).
-    if (!req.body.empty()) {
+    if (req.body_fd >= 0) {
+      // Spooled only for an archive content type (the spool rule): a form cannot send one.
+    } else if (!req.body.empty()) {
       auto ct = req.headers.find("content-type");
       std::string type = ct == req.headers.end() ? "" : ct->second.substr(0, ct->second.find(';'));
       if (util::ToLower(util::Trim(type)) != "application/json")
@@ -398,7 +572,8 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return ServerResponse::Json(202, SerializeView(*v));
   }
   const std::string& action = parts[4];
-  if (parts.size() == 6) {  // GET .../usage/history (AllowedMethods)
+  if (action == "releases" || action == "rollback") return Releases(req, ns, name, parts);
+  if (parts.size() == 6 && action == "usage") {  // GET .../usage/history
     auto v = service_.Get(ns, name);
     if (!v) return ErrorResponse(v.error());
     if (!history_) return ErrorResponse(ErrorCode::kUnavailable, "usage is not available");

@@ -13,6 +13,7 @@
 #include "api/usage.h"
 #include "berth/runtime.h"
 #include "net/http_server.h"
+#include "release/release_manager.h"
 
 namespace berth::api {
 
@@ -36,6 +37,9 @@ class ApiServer {
     history_ = std::move(history);
     history_interval_ms_ = interval_ms;
   }
+  // Where releases are made (berth serve's ReleaseManager; set before Start). Unset: the
+  // release endpoints answer 503.
+  void SetReleases(release::ReleaseManager* releases) { releases_ = releases; }
   Status Start();
   void Stop();
   // Exposed for tests: handles one request without a socket.
@@ -60,6 +64,11 @@ class ApiServer {
   UsageFn usage_;
   UsageHistoryFn history_;
   int64_t history_interval_ms_ = 0;
+  release::ReleaseManager* releases_ = nullptr;
+  // The largest release upload accepted (releases.max_bytes plus the archive's own overhead).
+  int64_t MaxUpload() const;
+  net::ServerResponse Releases(const net::ServerRequest& req, const std::string& ns,
+                               const std::string& name, const std::vector<std::string>& parts);
   std::atomic<bool> stopping_{false};
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -77,6 +86,10 @@ Result<EnvironmentSpec> ParseCreateRequest(const std::string& body,
 Result<int64_t> ParseExtendRequest(const std::string& body);
 // Parses a rebuild body, {} or {"image": "..."} (empty body = keep the image): the image or "".
 Result<std::string> ParseRebuildRequest(const std::string& body);
+// A release as served: the record, with `current` set when it is the environment's current one.
+nlohmann::json ReleaseJson(const store::Release& r, const std::string& current);
+// Whether a content type (header value) is a tar archive, compressed or not.
+bool IsArchiveContentType(const std::string& content_type);
 // A sleep or wake body: empty or {} (no fields); anything else is kInvalidArgument.
 Status ParseEmptyRequest(const std::string& body, const std::string& action);
 

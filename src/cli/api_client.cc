@@ -39,11 +39,12 @@ Error FromResponse(const net::HttpResponse& r) {
 }  // namespace
 
 Result<json> ApiClient::Call(const std::string& method, const std::string& path,
-                             const std::string& body) {
+                             const std::string& body, const std::string& content_type) {
   net::HttpRequest req;
   req.method = method;
   req.path = path;
   req.body = body;
+  if (!content_type.empty()) req.headers["Content-Type"] = content_type;
   // Over TCP without a token the server takes writes only with this header (docs/api.md):
   // a cross-origin browser form cannot send it.
   req.headers["X-Berth-Client"] = "cli";

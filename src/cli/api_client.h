@@ -26,8 +26,9 @@ class ApiClient {
                      std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
 
   // Sends a request; a non-2xx answer becomes the Error the server described.
+  // `content_type` "" = application/json (when there is a body).
   Result<nlohmann::json> Call(const std::string& method, const std::string& path,
-                              const std::string& body = "");
+                              const std::string& body = "", const std::string& content_type = "");
   // Streams newline-delimited JSON; fn returns false to stop.
   Status StreamLines(const std::string& path, const std::function<bool(const nlohmann::json&)>& fn);
   // Streams raw text (logs).

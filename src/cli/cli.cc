@@ -17,6 +17,7 @@
 #include "cli/completion_cmd.h"
 #include "cli/confd_args.h"
 #include "cli/config_cmd.h"
+#include "cli/release_cmd.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
 #include "cli/top_cmd.h"
@@ -82,6 +83,7 @@ std::unique_ptr<CLI::App> BuildApp(CliState& st) {
   AddStatusCommand(app, g, rc);
   AddTopCommand(app, g, rc);
   AddConfigCommand(app, g, rc);
+  AddReleaseCommands(app, g, rc);
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: REST API, controller, router");
   serve->add_option("--listen-http", st.listen_http, "Also serve the API on this TCP address");

@@ -547,6 +547,16 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     // cannot): one line, never a failure of `view`.
     auto u = t->client.Call("GET", Path(t->ns, *vname) + "/usage");
     std::cout << "Usage:       " << (u ? UsageLine(*u) : "- (" + u.error().message + ")") << "\n";
+    // The current release (docs/releases.md), when there is one.
+    if (auto rel = t->client.Call("GET", Path(t->ns, *vname) + "/releases"); rel) {
+      for (const auto& x : (*rel)["items"])
+        if (x.value("current", false))
+          std::cout << "Release:     " << Str(x, "id") << " (" << Str(x, "mode") << " "
+                    << (Str(x, "mode") == "image" ? Str(x, "image")
+                                                  : Str(x, "digest").substr(0, 19))
+                    << ", " << Str(x, "created_at") << ")"
+                    << (Str(x, "message").empty() ? "" : " " + Str(x, "message")) << "\n";
+    }
   });
 
   // ---- rebuild

@@ -14,6 +14,7 @@
 #include "controller/leader_election.h"
 #include "core/duration.h"
 #include "net/port_probe.h"
+#include "release/release_manager.h"
 #include "router/etcd_publisher.h"
 #include "router/nginx_conf.h"
 #include "router/route_sync.h"
@@ -185,6 +186,25 @@ int RunServe(const Config& config) {
         controller::IdleCheckInterval(default_idle > 0 ? default_idle : 120));
     idle->Start();
   }
+  // Releases: code onto the volume or a new image, with history and rollback.
+  release::ReleaseOptions ropts;
+  ropts.limits.max_files = config.releases_max_files;
+  ropts.limits.max_bytes = config.releases_max_bytes;
+  ropts.keep = static_cast<size_t>(config.releases_keep);
+  ropts.ready_timeout = std::chrono::seconds(config.releases_ready_timeout_seconds);
+  ropts.host_ip = config.host_ip;
+  ropts.probe_http = caps.probe_http;
+  release::ReleaseManager releases(
+      **store, **rt, **volumes,
+      [&service](const std::string& ns, const std::string& name,
+                 const std::string& image) -> Result<int64_t> {
+        auto v = service.Rebuild(ns, name, image);
+        if (!v) return Fail(v.error());
+        return v->spec.generation;
+      },
+      ropts);
+  // A deploy a killed server left half done: back to the previous release, partial files gone.
+  releases.Recover();
   runtime::Runtime* runtime_ptr = rt->get();
   api::ApiServer server(
       service, config,
@@ -257,6 +277,7 @@ int RunServe(const Config& config) {
   server.SetUsage([&sampler](const EnvironmentSpec& spec, bool sample_if_stale) {
     return sampler.Report(spec, sample_if_stale);
   });
+  server.SetReleases(&releases);
   server.SetReadinessChecks({
       {"engine", [&engine] { return engine.Check(); }},
       {"store",
@@ -272,6 +293,7 @@ int RunServe(const Config& config) {
     engine.Stop();
   };
   if (auto s = server.Start(); !s) {
+    releases.Stop();
     sampler.Stop();
     stop_all();
     return fail("API", s.error());
@@ -284,6 +306,7 @@ int RunServe(const Config& config) {
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
+  releases.Stop();
   sampler.Stop();
   if (wakes) wakes->Stop();
   if (idle) idle->Stop();

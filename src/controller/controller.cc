@@ -17,6 +17,7 @@
 #include "berth/route.h"
 #include "core/duration.h"
 #include "store/claims.h"
+#include "store/release_records.h"
 #include "util/strings.h"
 
 namespace berth::controller {
@@ -604,6 +605,8 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
   txn.ops.push_back(Op::Delete(store::keys::Status(ns, name)));
   // Host ports and domains are free again in the same transaction that deletes the spec.
   if (auto s = store::ReleaseClaims(store_, ns + "/" + name, txn); !s) return s;
+  // Its release history goes with it.
+  if (auto s = store::DeleteReleaseRecords(store_, ns, name, txn); !s) return s;
   auto r = store_.Commit(txn);
   if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
   if (spec) spdlog::info("environment {}/{} deleted", ns, name);

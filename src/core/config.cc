@@ -429,6 +429,21 @@ Result<Config> LoadConfig(const std::string& path) {
     Read(t, "volumes", "gluster_volume", c.gluster_volume);
     Read(t, "volumes", "gluster_mount", c.gluster_mount);
     Read(t, "volumes", "layout", c.volume_layout);
+    ReadInt(t, "releases", "keep", c.releases_keep);
+    ReadInt(t, "releases", "max_files", c.releases_max_files);
+    if (auto node = std::as_const(t.table)["releases"]["max_bytes"]) {
+      // Bytes as an integer, or a quantity such as "512Mi" / "2Gi".
+      if (auto i = node.value_exact<int64_t>()) {
+        c.releases_max_bytes = *i;
+      } else if (auto q = node.value_exact<std::string>(); q && MemoryToBytes(*q)) {
+        c.releases_max_bytes = *MemoryToBytes(*q);
+      } else {
+        t.errors.push_back("releases.max_bytes must be bytes or a quantity such as \"2Gi\", got " +
+                           util::Trim(TomlText(*node.node())));
+      }
+    }
+    ReadDuration(t, std::as_const(t.table)["releases"]["ready_timeout"], "releases.ready_timeout",
+                 c.releases_ready_timeout_seconds);
     Read(t, "router", "mode", c.router_mode);
     Read(t, "router", "nginx", c.nginx_binary);
     Read(t, "router", "prefix", c.nginx_prefix);
@@ -573,6 +588,13 @@ Status ValidateConfig(const Config& c) {
       c.identity.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                                    "-_.:") != std::string::npos)
     return bad("server.identity may hold letters, digits and - _ . : (at most 253)");
+  if (c.releases_keep < 1 || c.releases_keep > 1000) return bad("releases.keep must be 1-1000");
+  if (c.releases_max_files < 1 || c.releases_max_files > 10000000)
+    return bad("releases.max_files must be 1-10000000");
+  if (c.releases_max_bytes < 1 || c.releases_max_bytes > (int64_t{1} << 40))
+    return bad("releases.max_bytes must be 1 byte to 1Ti");
+  if (c.releases_ready_timeout_seconds < 1 || c.releases_ready_timeout_seconds > 3600)
+    return bad("releases.ready_timeout must be 1s to 1h");
   if (c.kube_controller != "deployment" && c.kube_controller != "rc")
     return bad("kubernetes.controller must be deployment or rc");
   return {};

@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -38,6 +39,11 @@ struct ConnCtx {
   bool started = false;
   std::string body;
   bool too_large = false;
+  // Spooled body (SpoolRule): the file, its size so far, the limit and the first write error.
+  util::UniqueFd spool;
+  int64_t spooled = 0;
+  int64_t spool_max = 0;
+  std::string spool_error;
 };
 
 struct StreamCtx {
@@ -71,6 +77,18 @@ ssize_t StreamReader(void* cls, uint64_t, char* buf, size_t max) {
   return static_cast<ssize_t>(n);
 }
 
+// "unix", or the client's IPv4 address.
+std::string PeerOf(MHD_Connection* conn) {
+  const MHD_ConnectionInfo* ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+    char buf[INET_ADDRSTRLEN];
+    auto* sin = reinterpret_cast<const sockaddr_in*>(ci->client_addr);
+    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+    return buf;
+  }
+  return "unix";
+}
+
 void StreamFree(void* cls) {
   delete static_cast<StreamCtx*>(cls);
 }
@@ -91,6 +109,8 @@ struct HttpServer::Impl {
     ListenerLimits limits;
   };
   Handler handler;
+  SpoolRule spool_rule;
+  std::string spool_dir;
   std::vector<MHD_Daemon*> daemons;
   std::vector<std::unique_ptr<Listener>> listeners;
   std::vector<std::string> unix_paths;
@@ -117,6 +137,42 @@ struct HttpServer::Impl {
     if (!ctx) return MHD_NO;  // LogUri always runs first
     if (!ctx->started) {
       ctx->started = true;
+      if (listener->impl->spool_rule) {
+        std::map<std::string, std::string> headers;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &headers);
+        int64_t max = listener->impl->spool_rule(method, ctx->target, headers, PeerOf(conn));
+        if (max > 0) {
+          ctx->spool_max = max;
+          ctx->spool = util::UniqueFd(
+              ::open(listener->impl->spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+          if (!ctx->spool)
+            ctx->spool_error = "cannot spool the request body in " + listener->impl->spool_dir +
+                               ": " + std::strerror(errno);
+        }
+      }
+      return MHD_YES;
+    }
+    if (*upload_size > 0 && ctx->spool_max > 0) {
+      // Past the limit or after an error the rest is read and dropped: the answer comes at the end.
+      if (ctx->spool_error.empty() &&
+          ctx->spooled + static_cast<int64_t>(*upload_size) > ctx->spool_max)
+        ctx->too_large = true;
+      if (!ctx->too_large && ctx->spool_error.empty()) {
+        const char* p = upload_data;
+        size_t left = *upload_size;
+        while (left > 0) {
+          ssize_t w = ::write(ctx->spool.get(), p, left);
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) {
+            ctx->spool_error = std::string("spooling the request body: ") + std::strerror(errno);
+            break;
+          }
+          p += w;
+          left -= static_cast<size_t>(w);
+        }
+        ctx->spooled += static_cast<int64_t>(*upload_size);
+      }
+      *upload_size = 0;
       return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -135,24 +191,26 @@ struct HttpServer::Impl {
                          });
     ServerResponse resp;
     if (ctx->too_large) {
+      const std::string limit =
+          ctx->spool_max > 0 ? std::to_string(ctx->spool_max) + " bytes" : std::string("1 MiB");
       resp = ServerResponse::Json(
-          413, R"({"error":{"code":"InvalidArgument","message":"request body over 1 MiB"}})");
+          413,
+          R"({"error":{"code":"InvalidArgument","message":"request body over )" + limit + R"("}})");
+    } else if (!ctx->spool_error.empty()) {
+      resp = ServerResponse::Json(
+          503, R"({"error":{"code":"Unavailable","message":")" + ctx->spool_error + R"("}})");
     } else if (!path_ok) {
       resp = BadPath();
     } else {
       req.method = method;
       req.body = std::move(ctx->body);
+      if (ctx->spool) {
+        req.body_fd = ctx->spool.get();
+        req.body_size = ctx->spooled;
+      }
       MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectKv, &req.query);
       MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req.headers);
-      const MHD_ConnectionInfo* ci =
-          MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-      req.peer = "unix";
-      if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-        char buf[INET_ADDRSTRLEN];
-        auto* sin = reinterpret_cast<const sockaddr_in*>(ci->client_addr);
-        inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
-        req.peer = buf;
-      }
+      req.peer = PeerOf(conn);
       // The idle timeout is for the client's silence, not the handler's work: MHD would close
       // a connection whose handler ran longer than the timeout before sending its answer.
       MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
@@ -223,6 +281,11 @@ HttpServer::HttpServer(Handler handler) : impl_(std::make_unique<Impl>()) {
 
 HttpServer::~HttpServer() {
   Stop();
+}
+
+void HttpServer::SetSpoolRule(SpoolRule rule, std::string dir) {
+  impl_->spool_rule = std::move(rule);
+  impl_->spool_dir = std::move(dir);
 }
 
 Status HttpServer::ListenUnix(const std::string& path, const ListenerLimits& limits) {

@@ -34,7 +34,19 @@ struct ServerRequest {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string peer;  // "unix" or the client address
+  // A spooled body (HttpServer::SetSpoolRule): an unnamed temporary file holding it, owned by
+  // the server and closed after the handler returns; -1 when the body is in `body`.
+  int body_fd = -1;
+  int64_t body_size = 0;
 };
+
+// Whether a request's body is spooled to a temporary file instead of memory, decided from its
+// method, path (as sent, still percent-encoded, with the query) and headers before any of the
+// body is read: the largest body accepted, or 0 = not spooled (the 1 MiB in-memory limit).
+// `peer` as in ServerRequest.
+using SpoolRule = std::function<int64_t(const std::string& method, const std::string& target,
+                                        const std::map<std::string, std::string>& headers,
+                                        const std::string& peer)>;
 
 // A streamed body: Next() blocks until it has data; returns false at the end.
 class BodyStream {
@@ -67,6 +79,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Set before listening. Spooled bodies go to unnamed files (O_TMPFILE) in `dir`, so a crash
+  // leaves nothing behind.
+  void SetSpoolRule(SpoolRule rule, std::string dir);
   // Creates the socket (mode 0660, replacing a stale one) and starts serving.
   Status ListenUnix(const std::string& path, const ListenerLimits& limits = {});
   // "127.0.0.1:8080" or ":8080".

@@ -30,6 +30,8 @@ class DirVolumes final : public VolumeProvider {
   // start an environment's name, so it never collides with a volume.
   void SetInstallation(const std::string& id) override { installation_ = id; }
 
+  Result<std::string> LocalPath(const EnvironmentSpec& spec) override { return PathFor(spec); }
+
   // The directory Ensure would create, without touching the disk.
   Result<std::string> PathFor(const EnvironmentSpec& spec) const;
 

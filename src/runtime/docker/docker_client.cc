@@ -205,6 +205,55 @@ Status DockerClient::StopContainer(const std::string& id, int timeout_seconds) {
   return Fail(ErrorFromResponse(resp->status, resp->body, "stopping container " + id));
 }
 
+Status DockerClient::RestartContainer(const std::string& id, int timeout_seconds) {
+  auto resp = Call(
+      "POST", "/containers/" + PathEscape(id) + "/restart?t=" + std::to_string(timeout_seconds), {},
+      milliseconds((timeout_seconds + 30) * 1000L));
+  if (!resp) return Fail(resp.error());
+  if (Ok(resp->status)) return {};
+  return Fail(ErrorFromResponse(resp->status, resp->body, "restarting container " + id));
+}
+
+Result<std::string> DockerClient::CreateExec(const std::string& id,
+                                             const std::vector<std::string>& argv) {
+  nlohmann::json body = {
+      {"Cmd", argv}, {"AttachStdin", false}, {"AttachStdout", true}, {"AttachStderr", true}};
+  auto resp = Call("POST", "/containers/" + PathEscape(id) + "/exec", body.dump());
+  if (!resp) return Fail(resp.error());
+  if (!Ok(resp->status))
+    return Fail(ErrorFromResponse(resp->status, resp->body, "exec in container " + id));
+  auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string())
+    return Fail(ErrorCode::kInternal, "exec in container " + id + ": no exec id in the answer");
+  return j["Id"].get<std::string>();
+}
+
+Result<std::string> DockerClient::StartExec(const std::string& exec_id,
+                                            std::chrono::milliseconds timeout) {
+  auto resp = Call("POST", "/exec/" + PathEscape(exec_id) + "/start",
+                   nlohmann::json{{"Detach", false}, {"Tty", false}}.dump(), timeout);
+  if (!resp) return Fail(resp.error());
+  if (!Ok(resp->status))
+    return Fail(ErrorFromResponse(resp->status, resp->body, "starting exec " + exec_id));
+  std::string out;
+  FrameDecoder frames;
+  frames.Feed(resp->body, [&](FrameDecoder::Stream, std::string_view payload) {
+    out.append(payload);
+    return true;
+  });
+  return frames.corrupt() ? resp->body : out;
+}
+
+Result<nlohmann::json> DockerClient::InspectExec(const std::string& exec_id) {
+  auto resp = Call("GET", "/exec/" + PathEscape(exec_id) + "/json");
+  if (!resp) return Fail(resp.error());
+  if (!Ok(resp->status))
+    return Fail(ErrorFromResponse(resp->status, resp->body, "inspecting exec " + exec_id));
+  auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (!j.is_object()) return Fail(ErrorCode::kInternal, "inspecting exec: not JSON");
+  return j;
+}
+
 Status DockerClient::RemoveContainer(const std::string& id, bool force, bool volumes) {
   std::string q = std::string("?force=") + (force ? "1" : "0") + "&v=" + (volumes ? "1" : "0");
   auto resp = Call("DELETE", "/containers/" + PathEscape(id) + q, {}, milliseconds(120000));

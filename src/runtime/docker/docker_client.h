@@ -52,6 +52,14 @@ class DockerClient {
   Result<std::string> CreateContainer(const std::string& name, const nlohmann::json& body);
   Status StartContainer(const std::string& id);  // already running is fine
   Status StopContainer(const std::string& id, int timeout_seconds);
+  Status RestartContainer(const std::string& id, int timeout_seconds);
+  // Creates an exec instance of `argv` in a running container: its id.
+  Result<std::string> CreateExec(const std::string& id, const std::vector<std::string>& argv);
+  // Starts it attached and waits up to `timeout` until it ends (detached execs never end on
+  // Podman 4.3's compat API): its output, stdout and stderr merged; InspectExec then has the
+  // exit code.
+  Result<std::string> StartExec(const std::string& exec_id, std::chrono::milliseconds timeout);
+  Result<nlohmann::json> InspectExec(const std::string& exec_id);
   // kNotFound when there is no such container.
   Status RemoveContainer(const std::string& id, bool force, bool volumes);
   Result<nlohmann::json> InspectContainer(

@@ -254,6 +254,54 @@ Status DockerRuntime::Sleep(const EnvironmentSpec& spec, const VolumeMount&) {
   return {};
 }
 
+// This installation's running container of `spec`: its id.
+static Result<std::string> OwnedRunning(DockerClient& client, const Ownership& ownership,
+                                        const EnvironmentSpec& spec, const std::string& what) {
+  const std::string name = ContainerName(spec.ns, spec.name);
+  auto j = client.InspectContainer(name);
+  if (!j) return Fail(Wrap(j.error(), what));
+  if (!IsOwned(LabelsOf(*j, true)) || OwnerOf(ownership, *j, true) != Owner::kThis)
+    return Fail(ErrorCode::kPermissionDenied,
+                what + ": container " + name + " is not this installation's");
+  if (GenerationOf(LabelsOf(*j, true)) != spec.generation)
+    return Fail(ErrorCode::kUnavailable, what + ": container " + name + " is being replaced");
+  return j->value("Id", name);
+}
+
+Status DockerRuntime::Restart(const EnvironmentSpec& spec) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return s;
+  auto id = OwnedRunning(*client_, ownership_, spec, "restarting " + spec.Key());
+  if (!id) return Fail(id.error());
+  return client_->RestartContainer(*id, kSleepStopSeconds);
+}
+
+Result<int> DockerRuntime::Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout) {
+  if (auto s = CheckIdentity(spec.ns, spec.name); !s) return Fail(s.error());
+  if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "exec: no command");
+  auto id = OwnedRunning(*client_, ownership_, spec, "exec in " + spec.Key());
+  if (!id) return Fail(id.error());
+  auto exec = client_->CreateExec(*id, argv);
+  if (!exec) return Fail(exec.error());
+  auto out = client_->StartExec(*exec, timeout);
+  if (!out) {
+    if (out.error().code == ErrorCode::kTimeout)
+      return Fail(ErrorCode::kTimeout, "the command in " + spec.Key() + " did not end within " +
+                                           std::to_string(timeout.count() / 1000) + " s");
+    return Fail(out.error());
+  }
+  // The stream ends with the command; the engine may record its exit a moment later.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto j = client_->InspectExec(*exec);
+    if (!j) return Fail(j.error());
+    if (!j->value("Running", false) && (*j)["ExitCode"].is_number_integer())
+      return (*j)["ExitCode"].get<int>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Fail(ErrorCode::kUnavailable,
+              "the command in " + spec.Key() + " ended without an exit code");
+}
+
 Status DockerRuntime::RemoveOne(const std::string& id) {
   auto deadline = std::chrono::steady_clock::now() + kRemoveWait;
   int unsettled = 0;  // refusals other than 409: a state change settles in well under 5 s

@@ -43,13 +43,19 @@ class DockerRuntime : public Runtime {
     return {.host_dir_mount = VolumeMount::Kind::kBind,
             .allocates_host_ports = true,
             .local_host_ports = opts_.probe_host_ports,
-            .probe_http = true};
+            .probe_http = true,
+            .restart_in_place = true};
   }
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const ProgressFn& progress) override;
   Result<WorkloadStatus> Inspect(const EnvironmentSpec& spec) override;
   // Stops the container (SIGTERM, SIGKILL after 10 s) and keeps it; Apply starts it again.
   Status Sleep(const EnvironmentSpec& spec, const VolumeMount& volume) override;
+  // `POST /containers/{id}/restart`: the same container, ports and volume.
+  Status Restart(const EnvironmentSpec& spec) override;
+  // An exec instance, started detached and polled until it ends.
+  Result<int> Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
+                   std::chrono::milliseconds timeout) override;
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
   Result<std::vector<OwnedWorkload>> ListManaged() override;

@@ -83,6 +83,11 @@ layout = "original"
 gluster_server = "10.0.0.1"
 gluster_volume = "gv1"
 gluster_mount = "/mnt/g"
+[releases]
+keep = 3
+max_files = 500
+max_bytes = "64Mi"
+ready_timeout = "2m"
 [router]
 mode = "classic"
 nginx = "/usr/sbin/nginx"
