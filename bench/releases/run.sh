@@ -35,7 +35,7 @@ cp /bin/busybox "$work/rootfs/bin/"
 for c in sh httpd tar sleep mkdir; do ln -s busybox "$work/rootfs/bin/$c"; done
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
 podman_cmd import \
-  --change "CMD [\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; httpd -f -p 80 -h /apps/current & wait\"]" \
+  --change "CMD [\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; cd /apps/current 2>/dev/null || cd /apps; httpd -f -p 80 & wait\"]" \
   "$work/rootfs.tar" localhost/bench-runtime:1 >/dev/null
 
 nginx_port=$((48000 + RANDOM % 1000))
