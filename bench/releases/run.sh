@@ -12,51 +12,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-5}"; FILES="${2:-5000}"; FILE_BYTES="${3:-10240}"
-berth="${BERTH_BINARY:-$here/build/berth}"
-work="$(mktemp -d /tmp/berth-releases.XXXXXX)"
-cleanup() {
-  [[ -f "$work/serve.pid" ]] && kill "$(cat "$work/serve.pid")" 2>/dev/null
-  sleep 1
-  [[ -f "$work/state/nginx/logs/nginx.pid" ]] && kill -QUIT "$(cat "$work/state/nginx/logs/nginx.pid")" 2>/dev/null
-  podman_cmd rm -af -t 0 >/dev/null 2>&1 || true
-  kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null
-  sleep 1
-  grep -o " $work/[^ ]*" /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
-  rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work"; }
-}
-trap cleanup EXIT
-
-# shellcheck source=../../scripts/lib/podman-service.sh
-. "$here/scripts/lib/podman-service.sh"
-podman_service_start "$work/podman" "$work/podman.sock" "$work/podman.log" "$work/podman.pid"
-
-mkdir -p "$work/rootfs/bin" "$work/rootfs/apps"
-cp /bin/busybox "$work/rootfs/bin/"
-for c in sh httpd tar sleep mkdir; do ln -s busybox "$work/rootfs/bin/$c"; done
-tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-podman_cmd import \
-  --change "CMD [\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; cd /apps/current 2>/dev/null || cd /apps; httpd -f -p 80 & wait\"]" \
-  "$work/rootfs.tar" localhost/bench-runtime:1 >/dev/null
-
-nginx_port=$((48000 + RANDOM % 1000))
-cat > "$work/berth.toml" <<CONF
-[server]
-state_dir = "$work/state"
-socket = "$work/berth.sock"
-[environments]
-default_image = "localhost/bench-runtime:1"
-pull_policy = "IfNotPresent"
-base_domains = ["bench.localhost"]
-[runtime]
-docker_host = "unix://$work/podman.sock"
-[router]
-mode = "lua"
-http_listen = "127.0.0.1:$nginx_port"
-stop_nginx_on_exit = true
-CONF
-export BERTH_CONFIG="$work/berth.toml"
-"$berth" serve >"$work/serve.log" 2>&1 & echo $! > "$work/serve.pid"
-for _ in $(seq 100); do curl -sf --unix-socket "$work/berth.sock" http://b/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=../lib.sh
+. "$here/bench/lib.sh"
+bench_start berth-releases
+bench_image localhost/bench-runtime:1 \
+  "CMD [\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; cd /apps/current 2>/dev/null || cd /apps; httpd -f -p 80 & wait\"]" \
+  tar mkdir
+bench_serve localhost/bench-runtime:1 lua
 
 # The tree: FILES files of FILE_BYTES random bytes in directories of 100, plus index.html.
 tree="$work/tree"
@@ -69,8 +31,6 @@ done
 size=$(du -sb "$tree" | cut -f1)
 count=$(find "$tree" -type f | wc -l)
 
-ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Waits until GET /index.html (with Host $2, through port $1) answers exactly $3.
 until_serves() {
   local port=$1 host=$2 want=$3

@@ -7,49 +7,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-20}"; C="${2:-50}"
-berth="${BERTH_BINARY:-$here/build/berth}"
-work="$(mktemp -d /tmp/berth-bench.XXXXXX)"
-cleanup() {
-  # berth serve first (so it re-creates nothing), then every container while the engine's
-  # storage is still there, then the service; leftover shm mounts would pin the directory.
-  [[ -f "$work/serve.pid" ]] && kill "$(cat "$work/serve.pid")" 2>/dev/null
-  sleep 1
-  podman_cmd rm -af -t 0 >/dev/null 2>"$work/cleanup.err" || cat "$work/cleanup.err" >&2
-  kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null
-  sleep 1
-  grep -o " $work/[^ ]*" /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
-  # The engine may still be exiting: try again once it is gone.
-  rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work"; }
-}
-trap cleanup EXIT
+# shellcheck source=../lib.sh
+. "$here/bench/lib.sh"
+bench_start berth-bench
+bench_image localhost/bench:1 'CMD ["/bin/httpd","-f","-p","80","-h","/apps"]'
+bench_serve localhost/bench:1 off
 
-# shellcheck source=../../scripts/lib/podman-service.sh
-. "$here/scripts/lib/podman-service.sh"
-podman_service_start "$work/podman" "$work/podman.sock" "$work/podman.log" "$work/podman.pid"
-
-mkdir -p "$work/rootfs/bin" "$work/rootfs/apps"
-cp /bin/busybox "$work/rootfs/bin/"; for c in sh httpd sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
-tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-podman_cmd import --change 'CMD ["/bin/httpd","-f","-p","80","-h","/apps"]' "$work/rootfs.tar" localhost/bench:1 >/dev/null
-
-cat > "$work/berth.toml" <<CONF
-[server]
-state_dir = "$work/state"
-socket = "$work/berth.sock"
-[environments]
-default_image = "localhost/bench:1"
-pull_policy = "IfNotPresent"
-[runtime]
-docker_host = "unix://$work/podman.sock"
-[router]
-mode = "off"
-CONF
-export BERTH_CONFIG="$work/berth.toml"
-"$berth" serve >"$work/serve.log" 2>&1 & echo $! > "$work/serve.pid"
-for _ in $(seq 100); do curl -sf --unix-socket "$work/berth.sock" http://b/healthz >/dev/null 2>&1 && break; sleep 0.1; done
-
-ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 berth_t=(); floor_t=()
 port=$((40000 + RANDOM % 8000))
 for i in $(seq "$N"); do

@@ -9,52 +9,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-20}"
-berth="${BERTH_BINARY:-$here/build/berth}"
-work="$(mktemp -d /tmp/berth-wake.XXXXXX)"
-cleanup() {
-  [[ -f "$work/serve.pid" ]] && kill "$(cat "$work/serve.pid")" 2>/dev/null
-  sleep 1
-  [[ -f "$work/state/nginx/logs/nginx.pid" ]] && kill -QUIT "$(cat "$work/state/nginx/logs/nginx.pid")" 2>/dev/null
-  podman_cmd rm -af -t 0 >/dev/null 2>&1 || true
-  kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null
-  sleep 1
-  grep -o " $work/[^ ]*" /proc/mounts | xargs -r -n1 umount 2>/dev/null || true
-  rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work"; }
-}
-trap cleanup EXIT
+# shellcheck source=../lib.sh
+. "$here/bench/lib.sh"
+bench_start berth-wake
+bench_image localhost/bench:1 'CMD ["/bin/httpd","-f","-p","80","-h","/apps"]'
+bench_serve localhost/bench:1 lua
 
-# shellcheck source=../../scripts/lib/podman-service.sh
-. "$here/scripts/lib/podman-service.sh"
-podman_service_start "$work/podman" "$work/podman.sock" "$work/podman.log" "$work/podman.pid"
-
-mkdir -p "$work/rootfs/bin" "$work/rootfs/apps"
-cp /bin/busybox "$work/rootfs/bin/"; for c in sh httpd sleep; do ln -s busybox "$work/rootfs/bin/$c"; done
-echo ok > "$work/rootfs/apps/index.html"
-tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
-podman_cmd import --change 'CMD ["/bin/httpd","-f","-p","80","-h","/apps"]' "$work/rootfs.tar" localhost/bench:1 >/dev/null
-
-nginx_port=$((48000 + RANDOM % 1000))
-cat > "$work/berth.toml" <<CONF
-[server]
-state_dir = "$work/state"
-socket = "$work/berth.sock"
-[environments]
-default_image = "localhost/bench:1"
-pull_policy = "IfNotPresent"
-base_domains = ["bench.localhost"]
-[runtime]
-docker_host = "unix://$work/podman.sock"
-[router]
-mode = "lua"
-http_listen = "127.0.0.1:$nginx_port"
-stop_nginx_on_exit = true
-CONF
-export BERTH_CONFIG="$work/berth.toml"
-"$berth" serve >"$work/serve.log" 2>&1 & echo $! > "$work/serve.pid"
-for _ in $(seq 100); do curl -sf --unix-socket "$work/berth.sock" http://b/healthz >/dev/null 2>&1 && break; sleep 0.1; done
-
-ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 probe() {  # the readiness probe both sides share: connect until it answers, then one GET
   local port=$1
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done

@@ -18,9 +18,9 @@ void AddReleaseCommands(CLI::App& app, GlobalOptions& g, int& rc);
 // GITHUB_REPOSITORY and GITHUB_SERVER_URL); "" outside CI. `env` reads a variable ("" = unset).
 std::string CiReleaseMessage(const std::function<std::string(const char*)>& env);
 
-// A gzip-compressed tar of the tree at `dir` (symlinks kept as links, never followed), with
-// paths relative to it.
-Result<std::string> TarDirectory(const std::string& dir);
+// A tar of the tree at `dir` (symlinks kept as links, never followed), with paths relative to
+// it; gzip-compressed (fast level) with `gzip`.
+Result<std::string> TarDirectory(const std::string& dir, bool gzip = false);
 
 // "3.4 KiB", "12 B".
 std::string HumanBytes(int64_t n);

@@ -48,24 +48,29 @@ TEST(TarDirectory, HoldsTheTreeRelativeWithLinksKept) {
   ASSERT_TRUE(util::WriteFileAtomic(d.path() + "/index.html", "hello"));
   ASSERT_TRUE(util::WriteFileAtomic(d.path() + "/sub/deeper/x.txt", "x"));
   ASSERT_EQ(::symlink("../index.html", (d.path() + "/sub/link").c_str()), 0);
-  auto tar = TarDirectory(d.path() + "/");
-  ASSERT_TRUE(tar) << tar.error().message;
-  archive* a = archive_read_new();
-  archive_read_support_filter_all(a);
-  archive_read_support_format_all(a);
-  ASSERT_EQ(archive_read_open_memory(a, tar->data(), tar->size()), ARCHIVE_OK);
-  std::set<std::string> names;
-  archive_entry* e = nullptr;
-  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-    std::string p = archive_entry_pathname(e);
-    names.insert(p);
-    if (p == "sub/link") {
-      EXPECT_STREQ(archive_entry_symlink(e), "../index.html");
+  for (bool gzip : {false, true}) {
+    auto tar = TarDirectory(d.path() + "/", gzip);
+    ASSERT_TRUE(tar) << tar.error().message;
+    const bool gz = tar->size() > 2 && static_cast<unsigned char>((*tar)[0]) == 0x1f &&
+                    static_cast<unsigned char>((*tar)[1]) == 0x8b;
+    EXPECT_EQ(gz, gzip);
+    archive* a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    ASSERT_EQ(archive_read_open_memory(a, tar->data(), tar->size()), ARCHIVE_OK);
+    std::set<std::string> names;
+    archive_entry* e = nullptr;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+      std::string p = archive_entry_pathname(e);
+      names.insert(p);
+      if (p == "sub/link") {
+        EXPECT_STREQ(archive_entry_symlink(e), "../index.html");
+      }
     }
+    archive_read_free(a);
+    EXPECT_EQ(names, (std::set<std::string>{"index.html", "sub/", "sub/deeper/", "sub/deeper/x.txt",
+                                            "sub/link"}));
   }
-  archive_read_free(a);
-  EXPECT_EQ(names, (std::set<std::string>{"index.html", "sub/", "sub/deeper/", "sub/deeper/x.txt",
-                                          "sub/link"}));
   EXPECT_FALSE(TarDirectory(d.path() + "/missing"));
 }
 
