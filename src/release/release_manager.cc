@@ -290,7 +290,8 @@ Result<Release> ReleaseManager::Deploy(const DeployRequest& req) {
   rec.digest = summary->digest;
   rec.files = summary->files;
   rec.bytes = summary->bytes;
-  rec.reload_command = req.reload_command;
+  // The deploy's own command, else the environment's (spec.reload_command), else a restart.
+  rec.reload_command = req.reload_command.empty() ? spec.reload_command : req.reload_command;
   auto r = Lock(req.ns, req.name, "", &rec);
   if (!r) return r;
   Release rel = *r;
