@@ -142,13 +142,14 @@ TEST_F(Releases, CodeReleasesDeployRollBackAndReloadThroughNginx) {
   EXPECT_EQ(server_->Cli({"rollback", "web", "--to", "r9"}).exit_code, 3);
 
   // A reload command that fails: Failed with the reason, and r2 current again (restarted).
-  auto bad = server_->Cli(
-      {"deploy", "web", "--from", Tree("v3\n"), "--reload-cmd", "exit 3", "--wait", "-o", "json"});
+  auto bad = server_->Cli({"deploy", "web", "--from", Tree("v3\n"), "--reload-cmd",
+                           "echo cannot reload >&2; exit 3", "--wait", "-o", "json"});
   EXPECT_EQ(bad.exit_code, 8) << bad.out << bad.err;
   auto r3 = json::parse(bad.out);
   EXPECT_EQ(r3["phase"], "Failed");
   EXPECT_TRUE(r3["rolled_back"].get<bool>());
-  EXPECT_NE(r3["reason"].get<std::string>().find("reload command exited with 3"), std::string::npos)
+  EXPECT_NE(r3["reason"].get<std::string>().find("reload command exited with 3: cannot reload"),
+            std::string::npos)
       << r3.dump();
   EXPECT_EQ(Current(), "releases/r2");
   EXPECT_EQ(Through(), "v2\n");

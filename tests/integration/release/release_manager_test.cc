@@ -54,8 +54,9 @@ class ScriptedRuntime : public runtime::Runtime {
     return {};
   }
   Result<int> Exec(const EnvironmentSpec&, const std::vector<std::string>& argv,
-                   std::chrono::milliseconds) override {
+                   std::chrono::milliseconds, std::string* output) override {
     execs.push_back(argv.back());
+    if (output) *output = "line one\nwhy it failed\n";
     return exit_code;
   }
   std::atomic<int> restarts{0};
@@ -212,7 +213,9 @@ TEST_P(ReleaseManagerTest, RecordsCurrentKeepAndRollback) {
   auto f = Settled(*m, r4->id);
   EXPECT_EQ(f.phase, "Failed");
   EXPECT_TRUE(f.rolled_back);
-  EXPECT_NE(f.reason.find("reload command exited with 5"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("reload command exited with 5: line one why it failed"),
+            std::string::npos)
+      << f.reason;
   EXPECT_EQ(Current(), "releases/r2");
   EXPECT_EQ(m->List("default", "app")->current, "r2");
   EXPECT_EQ(runtime_.execs, (std::vector<std::string>{"reload-me"}));
