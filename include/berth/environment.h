@@ -39,6 +39,9 @@ struct EnvironmentSpec {
   std::string name;
   std::string image;
   ReleaseMode release_mode = ReleaseMode::kImage;
+  // Code mode: how the workload picks a new release up, run in it with sh -c; "" = a restart
+  // (docs/releases.md). A deploy's --reload-cmd overrides it.
+  std::string reload_command;
   int replicas = 1;
   std::vector<PortSpec> ports;  // empty on input = ssh 22, http 80, https 443
   Resources resources;

@@ -213,11 +213,13 @@ class Runtime {
                 "the " + Name() + " runtime cannot restart " + spec.Key() + " in place");
   }
   // Runs `argv` inside the running workload and waits up to `timeout` for it to end: its exit
-  // code. kUnavailable where the runtime cannot exec.
+  // code, and its output (stdout and stderr) in `output` when set. kUnavailable where the
+  // runtime cannot exec.
   virtual Result<int> Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
-                           std::chrono::milliseconds timeout) {
+                           std::chrono::milliseconds timeout, std::string* output = nullptr) {
     (void)argv;
     (void)timeout;
+    (void)output;
     return Fail(ErrorCode::kUnavailable,
                 "the " + Name() + " runtime cannot run a command in " + spec.Key());
   }

@@ -181,6 +181,11 @@ constexpr std::string_view kBody = R"HTML(
       <input type="text" id="d-rebuild-image" spellcheck="false"></label>
      <button type="submit">Rebuild</button>
     </form>
+    <h3>Release</h3>
+    <div class="line">
+     <span id="d-release" class="mono small grow">—</span>
+     <button type="button" id="d-rollback">Roll back</button>
+    </div>
     <h3>Sleep</h3>
     <div class="line">
      <button type="button" id="d-sleep">Sleep</button>
@@ -283,7 +288,8 @@ async function api(method, path, body, opts = {}) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const ctrl = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; ctrl.abort(); }, CALL_TIMEOUT);
+  const limit = opts.timeout || CALL_TIMEOUT;  // a rollback waits for the workload
+  const timer = setTimeout(() => { timedOut = true; ctrl.abort(); }, limit);
   if (opts.signal) {
     if (opts.signal.aborted) ctrl.abort();
     else opts.signal.addEventListener('abort', () => ctrl.abort(), {once: true});
@@ -295,7 +301,7 @@ async function api(method, path, body, opts = {}) {
                              body: body === undefined ? undefined : JSON.stringify(body)});
     } catch (e) {
       if (e.name === 'AbortError' && !timedOut) throw e;
-      throw new ApiError(0, 'Unreachable', timedOut ? 'the API did not answer within ' + CALL_TIMEOUT / 1000 + ' s'
+      throw new ApiError(0, 'Unreachable', timedOut ? 'the API did not answer within ' + limit / 1000 + ' s'
                                                     : 'cannot reach the API (' + e.message + ')');
     }
     if (!r.ok) {
@@ -838,6 +844,7 @@ function select(key) {
     history.replaceState(null, '', '#' + key);
     startWatch(key);
     startUsage(key);
+    loadReleases(key);
   }
   renderDetail();
   setConn();
@@ -874,6 +881,40 @@ async function setSleeping(asleep) {
     m.textContent = (asleep ? 'sleep' : 'wake') + ' failed: ' + e.message;
   }
 }
+// The current release (docs/releases.md) and a rollback to the one before it.
+async function loadReleases(key) {
+  const out = $('d-release'), btn = $('d-rollback');
+  btn.disabled = true;
+  try {
+    const l = await api('GET', envPath(key) + '/releases');
+    if (key !== S.selected) return;
+    const cur = (l.items || []).find(r => r.current);
+    out.textContent = cur ? cur.id + ' (' + cur.mode + ' ' +
+        (cur.mode === 'image' ? cur.image : cur.digest.slice(0, 19)) + ')' +
+        (cur.message ? ' ' + cur.message : '') : 'no release yet';
+    btn.disabled = !cur || l.deploying !== '' ||
+        !(l.items || []).some(r => r.phase === 'Running' && r.seq < cur.seq);
+  } catch (e) {
+    if (key === S.selected) out.textContent = '— (' + e.message + ')';
+  }
+}
+$('d-rollback').addEventListener('click', async () => {
+  const key = S.selected, m = $('d-msg');
+  if (!key) return;
+  $('d-rollback').disabled = true;
+  m.className = 'msg muted';
+  m.textContent = 'rolling back…';
+  try {
+    const l = await api('POST', envPath(key) + '/rollback', {}, {timeout: 180000});
+    S.mutations++;
+    m.className = 'msg ok';
+    m.textContent = 'rolled back to ' + l.current;
+  } catch (e) {
+    m.className = 'msg err';
+    m.textContent = 'rollback failed: ' + e.message;
+  }
+  if (key === S.selected) loadReleases(key);
+});
 $('d-sleep').addEventListener('click', () => setSleeping(true));
 $('d-wake').addEventListener('click', () => setSleeping(false));
 // "90m", "8h", "1h30m", "3d" or seconds, as the CLI takes them; the server checks the bounds.

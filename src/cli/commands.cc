@@ -321,7 +321,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     std::string cpu_limit, memory_limit, cpu_request, memory_request;
     std::vector<std::string> env, labels, ports, domains, command;
     int replicas = 1;
-    std::string ttl, branch, idle_sleep;
+    std::string ttl, branch, idle_sleep, reload_cmd;
     bool ttl_given = false, purge_on_expiry = false, reuse = false;
     bool no_volume = false, wait = false, no_wait = false;
     int timeout = 300;
@@ -345,6 +345,9 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
   create->add_option("--pull-policy", ca->pull_policy, "Always (default), IfNotPresent or Never");
   create->add_option("--release-mode", ca->release_mode,
                      "image (code in the image) or code (code on /apps)");
+  create->add_option("--reload-cmd", ca->reload_cmd,
+                     "Code mode: run this in the container (sh -c) to pick up a release instead "
+                     "of restarting it");
   create->add_option("--replicas", ca->replicas, "Replicas (Kubernetes; Docker runs one)");
   create->add_option("--controller", ca->controller, "Kubernetes workload: deployment or rc");
   create->add_option("--cpu-limit", ca->cpu_limit, "CPU limit (default 500m)");
@@ -404,6 +407,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (!ca->domains.empty()) body["domains"] = ca->domains;
     if (!ca->pull_policy.empty()) body["pull_policy"] = ca->pull_policy;
     body["release_mode"] = ca->release_mode;
+    if (!ca->reload_cmd.empty()) body["reload_command"] = ca->reload_cmd;
     body["replicas"] = ca->replicas;
     if (!ca->controller.empty()) body["controller"] = ca->controller;
     json res = json::object();

@@ -96,7 +96,7 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
           j, "",
           {"namespace", "name", "image", "release_mode", "replicas", "ports", "resources", "env",
            "labels", "command", "domains", "pull_policy", "volume_mount", "controller",
-           "ttl_seconds", "purge_on_expiry", "branch", "idle_sleep_seconds"});
+           "ttl_seconds", "purge_on_expiry", "branch", "idle_sleep_seconds", "reload_command"});
       !s)
     return Fail(s.error());
   EnvironmentSpec spec;  // its defaults are the request's: namespace default, volume /apps...
@@ -106,7 +106,8 @@ Result<EnvironmentSpec> DecodeCreateRequest(const json& j, bool* pull_policy_giv
                             {"image", &spec.image},
                             {"volume_mount", &spec.volume_mount},
                             {"controller", &spec.controller},
-                            {"branch", &spec.branch}})
+                            {"branch", &spec.branch},
+                            {"reload_command", &spec.reload_command}})
     if (auto s = Optional(j, "", key, *field, str); !s) return Fail(s.error());
   if (auto s = Optional(j, "", "release_mode", spec.release_mode, Enum(ParseReleaseMode)); !s)
     return Fail(s.error());

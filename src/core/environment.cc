@@ -135,6 +135,7 @@ void to_json(json& j, const EnvironmentSpec& s) {
       {"volume_mount", s.volume_mount},
       {"controller", s.controller},
       {"branch", s.branch},
+      {"reload_command", s.reload_command},
       {"ttl_seconds", s.ttl_seconds},
       {"expires_at", s.expires_at},
       {"purge_on_expiry", s.purge_on_expiry},
@@ -191,6 +192,7 @@ void from_json(const json& j, EnvironmentSpec& s) {
   s.volume_mount = j.value("volume_mount", std::string("/apps"));
   s.controller = j.value("controller", "");
   s.branch = j.value("branch", "");
+  s.reload_command = j.value("reload_command", "");
   s.ttl_seconds = j.value("ttl_seconds", int64_t{0});
   // Records written before TTLs were enforced carry no expires_at: they do not start expiring
   // on an upgrade (docs/operations.md, Upgrade); `berth extend` gives them one.

@@ -505,6 +505,10 @@ Status ValidateSpec(const EnvironmentSpec& spec) {
     if (a.find('\0') != std::string::npos) return Invalid("command arguments must not contain NUL");
   if (!spec.branch.empty())
     if (auto s = core::ValidateBranch(spec.branch); !s) return s;
+  if (spec.reload_command.size() > 4096) return Invalid("reload_command is longer than 4096 bytes");
+  for (char c : spec.reload_command)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+      return Invalid("reload_command holds a control character");
   if (spec.ttl_seconds < 0) return Invalid("ttl must not be negative");
   if (spec.ttl_seconds > core::kMaxTtlSeconds) return Invalid("ttl must be at most ten years");
   if (spec.idle_sleep_seconds < -1 || spec.idle_sleep_seconds > core::kMaxTtlSeconds)

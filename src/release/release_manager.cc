@@ -74,18 +74,29 @@ ReleaseManager::~ReleaseManager() {
 
 void ReleaseManager::Stop() {
   stopping_ = true;
-  std::vector<std::thread> ts;
+  std::vector<Worker> ts;
   {
     std::lock_guard<std::mutex> l(mu_);
     ts.swap(threads_);
   }
-  for (auto& t : ts)
-    if (t.joinable()) t.join();
+  for (auto& w : ts)
+    if (w.thread.joinable()) w.thread.join();
 }
 
 void ReleaseManager::Spawn(std::function<void()> fn) {
   std::lock_guard<std::mutex> l(mu_);
-  threads_.emplace_back(std::move(fn));
+  // A long-running server deploys many times: finished threads are joined, not kept.
+  std::erase_if(threads_, [](Worker& w) {
+    if (!*w.done) return false;
+    w.thread.join();
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  threads_.push_back(Worker{std::thread([fn = std::move(fn), done] {
+                              fn();
+                              *done = true;
+                            }),
+                            done});
 }
 
 Result<ReleaseManager::Env> ReleaseManager::Load(const std::string& ns, const std::string& name) {
@@ -222,9 +233,19 @@ std::string ReleaseManager::Activate(const EnvironmentSpec& spec,
                                      const std::string& reload_command) {
   if (spec.sleeping) return "";  // it starts on the new code when it wakes
   if (!reload_command.empty()) {
-    auto code = runtime_.Exec(spec, {"/bin/sh", "-c", reload_command}, opts_.ready_timeout);
+    std::string output;
+    auto code =
+        runtime_.Exec(spec, {"/bin/sh", "-c", reload_command}, opts_.ready_timeout, &output);
     if (!code) return "reload command: " + code.error().message;
-    if (*code != 0) return "reload command exited with " + std::to_string(*code);
+    if (*code != 0) {
+      // Its last words say why: the tail of its output, on one line.
+      while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+      if (output.size() > 300) output = "..." + output.substr(output.size() - 300);
+      for (char& c : output)
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+      return "reload command exited with " + std::to_string(*code) +
+             (output.empty() ? "" : ": " + output);
+    }
   } else if (runtime_.capabilities().restart_in_place) {
     if (auto s = runtime_.Restart(spec); !s) return "restart: " + s.error().message;
   } else {
@@ -290,7 +311,8 @@ Result<Release> ReleaseManager::Deploy(const DeployRequest& req) {
   rec.digest = summary->digest;
   rec.files = summary->files;
   rec.bytes = summary->bytes;
-  rec.reload_command = req.reload_command;
+  // The deploy's own command, else the environment's (spec.reload_command), else a restart.
+  rec.reload_command = req.reload_command.empty() ? spec.reload_command : req.reload_command;
   auto r = Lock(req.ns, req.name, "", &rec);
   if (!r) return r;
   Release rel = *r;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -106,7 +107,11 @@ class ReleaseManager {
   RebuildFn rebuild_;
   ReleaseOptions opts_;
   std::mutex mu_;
-  std::vector<std::thread> threads_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> threads_;  // finished ones are joined at the next Spawn
   std::atomic<bool> stopping_{false};
 };
 

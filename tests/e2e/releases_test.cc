@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "berth/store.h"
 #include "net/http_client.h"
+#include "store/release_records.h"
 #include "support/berth_server.h"
 #include "support/images.h"
 #include "support/podman_suite.h"
@@ -142,13 +144,14 @@ TEST_F(Releases, CodeReleasesDeployRollBackAndReloadThroughNginx) {
   EXPECT_EQ(server_->Cli({"rollback", "web", "--to", "r9"}).exit_code, 3);
 
   // A reload command that fails: Failed with the reason, and r2 current again (restarted).
-  auto bad = server_->Cli(
-      {"deploy", "web", "--from", Tree("v3\n"), "--reload-cmd", "exit 3", "--wait", "-o", "json"});
+  auto bad = server_->Cli({"deploy", "web", "--from", Tree("v3\n"), "--reload-cmd",
+                           "echo cannot reload >&2; exit 3", "--wait", "-o", "json"});
   EXPECT_EQ(bad.exit_code, 8) << bad.out << bad.err;
   auto r3 = json::parse(bad.out);
   EXPECT_EQ(r3["phase"], "Failed");
   EXPECT_TRUE(r3["rolled_back"].get<bool>());
-  EXPECT_NE(r3["reason"].get<std::string>().find("reload command exited with 3"), std::string::npos)
+  EXPECT_NE(r3["reason"].get<std::string>().find("reload command exited with 3: cannot reload"),
+            std::string::npos)
       << r3.dump();
   EXPECT_EQ(Current(), "releases/r2");
   EXPECT_EQ(Through(), "v2\n");
@@ -209,6 +212,17 @@ TEST_F(Releases, AKillDashNineMidDeployLeavesThePreviousReleaseCurrent) {
   auto v3 = Json(server_->Cli({"deploy", "web", "--from", Tree("v3\n"), "--wait", "-o", "json"}));
   EXPECT_EQ(v3["phase"], "Running") << v3.dump();
   EXPECT_EQ(Through(), "v3\n");
+
+  // Deleting the environment deletes its release records with it.
+  ASSERT_EQ(server_->Cli({"delete", "web", "--wait", "--timeout", "60"}).exit_code, 0);
+  auto st = store::OpenStore("sqlite://" + server_->state_dir() + "/berth.db");
+  ASSERT_TRUE(st) << st.error().message;
+  auto records = (*st)->List(store::ReleasePrefix("default", "web"));
+  ASSERT_TRUE(records);
+  EXPECT_TRUE(records->kvs.empty());
+  auto head = (*st)->Get(store::ReleaseHeadKey("default", "web"));
+  ASSERT_TRUE(head);
+  EXPECT_FALSE(head->has_value());
 }
 
 TEST_F(Releases, ImageModeMovesBetweenTagsAndRollsBack) {

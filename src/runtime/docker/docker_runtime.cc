@@ -276,7 +276,7 @@ Status DockerRuntime::Restart(const EnvironmentSpec& spec) {
 }
 
 Result<int> DockerRuntime::Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, std::string* output) {
   if (auto s = CheckIdentity(spec.ns, spec.name); !s) return Fail(s.error());
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "exec: no command");
   auto id = OwnedRunning(*client_, ownership_, spec, "exec in " + spec.Key());
@@ -290,6 +290,7 @@ Result<int> DockerRuntime::Exec(const EnvironmentSpec& spec, const std::vector<s
                                            std::to_string(timeout.count() / 1000) + " s");
     return Fail(out.error());
   }
+  if (output) *output = std::move(*out);
   // The stream ends with the command; the engine may record its exit a moment later.
   for (int attempt = 0; attempt < 50; ++attempt) {
     auto j = client_->InspectExec(*exec);

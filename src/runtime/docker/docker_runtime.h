@@ -55,7 +55,7 @@ class DockerRuntime : public Runtime {
   Status Restart(const EnvironmentSpec& spec) override;
   // An exec instance, started detached and polled until it ends.
   Result<int> Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
-                   std::chrono::milliseconds timeout) override;
+                   std::chrono::milliseconds timeout, std::string* output = nullptr) override;
   Status Remove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const LogOptions& opts, const LogSink& sink) override;
   Result<std::vector<OwnedWorkload>> ListManaged() override;
