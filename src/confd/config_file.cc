@@ -76,7 +76,9 @@ Result<FileSettings> ParseConfigFile(const std::string& text, const std::string&
     } else if (key == "sync-only") {
       st = boolean(key, node, &s.sync_only);
     } else if (key == "interval") {
-      auto v = node.value<int64_t>();
+      // value_exact: value<int64_t> converts a float, and 2.2e37 does not fit (UB in toml++;
+      // found by fuzzing).
+      auto v = node.value_exact<int64_t>();
       if (!v || *v < 1 || *v > 86400 * 365)
         return Fail(Invalid(path, "interval must be a positive number of seconds"));
       s.interval = static_cast<int>(*v);

@@ -96,7 +96,7 @@ Result<ResourceConfig> ParseResource(std::string_view text, const std::string& t
   if (const toml::node* n = t->get("mode")) {
     if (auto s = n->value<std::string>()) {
       mode = *s;
-    } else if (auto i = n->value<int64_t>()) {
+    } else if (auto i = n->value_exact<int64_t>()) {
       mode = std::to_string(*i);  // a bare 644 or 0644 in TOML is an integer
     } else {
       return Invalid(toml_path, "mode must be a string like \"0644\"");
@@ -107,7 +107,7 @@ Result<ResourceConfig> ParseResource(std::string_view text, const std::string& t
   }
   for (auto [k, out] : {std::pair<const char*, int*>{"uid", &c.uid}, {"gid", &c.gid}}) {
     if (const toml::node* n = t->get(k)) {
-      auto v = n->value<int64_t>();
+      auto v = n->value_exact<int64_t>();  // never a float converted (UB when out of range)
       if (!v || *v < -1 || *v > 0x7fffffff)
         return Invalid(toml_path, std::string(k) + " must be an integer");
       *out = static_cast<int>(*v);

@@ -64,7 +64,9 @@ TEST(ConfdConfigFile, WhatBerthCannotHonourIsAnErrorNamingTheKey) {
 TEST(ConfdConfigFile, BadValuesAndSyntaxAreErrorsWithTheFile) {
   for (const char* text :
        {"interval = \"60\"", "interval = 0", "watch = \"yes\"", "nodes = \"h\"", "nodes = [1]",
-        "confdir = 3", "prefix = [", "= 1", "log-level = \"verbose\"", "log-level = 3"}) {
+        "confdir = 3", "prefix = [", "= 1", "log-level = \"verbose\"", "log-level = 3",
+        // A float is not a number of seconds, and this one does not fit an integer (fuzzing).
+        "interval = 2.5", "interval = 22222222222222222222222222222222222223e0"}) {
     auto s = ParseConfigFile(text, "bad.toml");
     ASSERT_FALSE(s) << text;
     EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument) << text;

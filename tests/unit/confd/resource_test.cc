@@ -231,6 +231,22 @@ TEST(ConfdResourceConfig, SrcCannotClimbOutOfTemplates) {
   EXPECT_EQ(ok->src, "/etc/confd/templates/x.tmpl");
 }
 
+// uid, gid and mode are integers as written: a float is refused, never converted (one out of
+// int64's range was undefined behaviour in the conversion).
+TEST(ConfdResourceConfig, FloatsAreNotIntegers) {
+  Options opts;
+  opts.confdir = "/etc/confd";
+  for (const char* line : {"uid = 1.5", "gid = 1e300", "mode = 6.44e2"}) {
+    auto c = ParseResource(
+        std::string("[template]\nsrc = \"x.tmpl\"\ndest = \"/tmp/x\"\n") + line + "\n",
+        "/etc/confd/conf.d/r.toml", opts);
+    EXPECT_FALSE(c.has_value()) << line;
+  }
+  auto ok = ParseResource("[template]\nsrc = \"x.tmpl\"\ndest = \"/tmp/x\"\nuid = 0\nmode = 644\n",
+                          "/etc/confd/conf.d/r.toml", opts);
+  EXPECT_TRUE(ok.has_value()) << ok.error().message;
+}
+
 TEST(ConfdResourceConfig, PrefixKeysAndWatches) {
   util::TempDir d("berth-confd-cfg");
   WriteText(d.path() + "/conf.d/myconfig.toml", R"([template]
