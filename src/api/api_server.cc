@@ -295,6 +295,8 @@ ServerResponse ApiServer::Releases(const ServerRequest& req, const std::string& 
       d.no_rollback = *v;
     }
   }
+  // Who asked, as the server knows it (the unix socket's peer) rather than as the client says.
+  if (!req.peer_user.empty()) d.created_by = req.peer_user;
   auto r = releases_->Deploy(d);
   if (!r) return ErrorResponse(r.error());
   auto list = releases_->List(ns, name);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -75,6 +76,20 @@ ssize_t StreamReader(void* cls, uint64_t, char* buf, size_t max) {
   std::memcpy(buf, ctx->pending.data() + ctx->offset, n);
   ctx->offset += n;
   return static_cast<ssize_t>(n);
+}
+
+// The user of the process at the other end of a unix socket (SO_PEERCRED); "" if unknown.
+std::string PeerUser(MHD_Connection* conn) {
+  const MHD_ConnectionInfo* ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (!ci) return "";
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "";
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(cred.uid, &pw, buf, sizeof buf, &found) == 0 && found) return pw.pw_name;
+  return "uid " + std::to_string(cred.uid);
 }
 
 // "unix", or the client's IPv4 address.
@@ -211,6 +226,7 @@ struct HttpServer::Impl {
       MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectKv, &req.query);
       MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req.headers);
       req.peer = PeerOf(conn);
+      if (req.peer == "unix") req.peer_user = PeerUser(conn);
       // The idle timeout is for the client's silence, not the handler's work: MHD would close
       // a connection whose handler ran longer than the timeout before sending its answer.
       MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);

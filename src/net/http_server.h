@@ -34,6 +34,9 @@ struct ServerRequest {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string peer;  // "unix" or the client address
+  // On the unix socket: the connecting process's user, from the kernel (SO_PEERCRED): the user
+  // name, or "uid <n>" without one; "" elsewhere.
+  std::string peer_user;
   // A spooled body (HttpServer::SetSpoolRule): an unnamed temporary file holding it, owned by
   // the server and closed after the handler returns; -1 when the body is in `body`.
   int body_fd = -1;

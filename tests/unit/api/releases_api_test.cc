@@ -3,6 +3,7 @@
 // and an archive upload spooled by the real libmicrohttpd server on a unix socket.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -190,13 +191,15 @@ TEST_F(ReleasesApi, AnArchiveIsSpooledByTheRealServer) {
   std::string tar = testing::BuildTar({testing::TarFile("big.txt", big)}, true);
   net::HttpRequest req;
   req.method = "POST";
-  req.path = "/v1/environments/default/web/releases?message=spooled";
+  req.path = "/v1/environments/default/web/releases?message=spooled&created_by=mallory";
   req.headers["Content-Type"] = "application/gzip";
   req.body = tar;
   auto r = c.Send(req);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->status, 202) << r->body;
   EXPECT_EQ(json::parse(r->body)["bytes"], 3 << 20);
+  // On the socket the kernel says who is asking; the client's claim does not count.
+  EXPECT_EQ(json::parse(r->body)["created_by"], ::getpwuid(::geteuid())->pw_name);
   EXPECT_EQ(Settled("r1")["phase"], "Running");
   EXPECT_EQ(util::ReadFile(dir.path() + "/volumes/default/web/current/big.txt")->size(),
             big.size());
