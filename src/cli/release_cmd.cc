@@ -155,6 +155,14 @@ std::string CiReleaseMessage(const std::function<std::string(const char*)>& env)
   return "";
 }
 
+namespace {
+// libarchive's last error; it may be NULL.
+std::string ArchiveMessage(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "unknown archive error";
+}
+}  // namespace
+
 Result<std::string> TarDirectory(const std::string& dir_in, bool gzip) {
   std::string dir = dir_in;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -171,12 +179,12 @@ Result<std::string> TarDirectory(const std::string& dir_in, bool gzip) {
   }
   archive_write_set_bytes_in_last_block(w.get(), 1);
   if (archive_write_open(w.get(), &out, nullptr, &AppendTo, nullptr) != ARCHIVE_OK)
-    return Fail(ErrorCode::kInternal, archive_error_string(w.get()));
+    return Fail(ErrorCode::kInternal, ArchiveMessage(w.get()));
   std::unique_ptr<archive, ReadFree> disk(archive_read_disk_new());
   archive_read_disk_set_symlink_physical(disk.get());
   if (archive_read_disk_open(disk.get(), dir.c_str()) != ARCHIVE_OK)
     return Fail(ErrorCode::kInvalidArgument,
-                "--from " + dir_in + ": " + archive_error_string(disk.get()));
+                "--from " + dir_in + ": " + ArchiveMessage(disk.get()));
   std::vector<char> buf(256 * 1024);
   while (true) {
     std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
@@ -184,7 +192,7 @@ Result<std::string> TarDirectory(const std::string& dir_in, bool gzip) {
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN)
       return Fail(ErrorCode::kInvalidArgument,
-                  "--from " + dir_in + ": " + archive_error_string(disk.get()));
+                  "--from " + dir_in + ": " + ArchiveMessage(disk.get()));
     archive_read_disk_descend(disk.get());
     std::string p = archive_entry_pathname(e.get());
     std::string rel = p.size() > dir.size() ? p.substr(dir.size()) : "";
@@ -197,20 +205,20 @@ Result<std::string> TarDirectory(const std::string& dir_in, bool gzip) {
     archive_entry_set_uname(e.get(), "");
     archive_entry_set_gname(e.get(), "");
     if (archive_write_header(w.get(), e.get()) != ARCHIVE_OK)
-      return Fail(ErrorCode::kInvalidArgument, rel + ": " + archive_error_string(w.get()));
+      return Fail(ErrorCode::kInvalidArgument, rel + ": " + ArchiveMessage(w.get()));
     if (archive_entry_filetype(e.get()) == AE_IFREG) {
       while (true) {
         la_ssize_t n = archive_read_data(disk.get(), buf.data(), buf.size());
         if (n < 0)
-          return Fail(ErrorCode::kInvalidArgument, rel + ": " + archive_error_string(disk.get()));
+          return Fail(ErrorCode::kInvalidArgument, rel + ": " + ArchiveMessage(disk.get()));
         if (n == 0) break;
         if (archive_write_data(w.get(), buf.data(), static_cast<size_t>(n)) < 0)
-          return Fail(ErrorCode::kInternal, rel + ": " + archive_error_string(w.get()));
+          return Fail(ErrorCode::kInternal, rel + ": " + ArchiveMessage(w.get()));
       }
     }
   }
   if (archive_write_close(w.get()) != ARCHIVE_OK)
-    return Fail(ErrorCode::kInternal, archive_error_string(w.get()));
+    return Fail(ErrorCode::kInternal, ArchiveMessage(w.get()));
   return out;
 }
 

@@ -35,9 +35,13 @@ Result<ArchivePtr> OpenArchive(int fd) {
   archive_read_support_filter_xz(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
-  if (archive_read_open_fd(a.get(), fd, 64 * 1024) != ARCHIVE_OK)
+  if (archive_read_open_fd(a.get(), fd, 64 * 1024) != ARCHIVE_OK) {
+    // libarchive may fail without a message (NULL): a truncated gzip header did, and the
+    // string built from it ended the server (found by the tar_check fuzz target).
+    const char* m = archive_error_string(a.get());
     return Fail(ErrorCode::kInvalidArgument,
-                std::string("not a tar archive: ") + archive_error_string(a.get()));
+                std::string("not a tar archive: ") + (m ? m : "unreadable header"));
+  }
   return a;
 }
 

@@ -109,6 +109,19 @@ TEST(CodeTree, PlantedSymlinksAreNeverFollowed) {
   EXPECT_TRUE(util::PathExists(d2.path() + "/current/keep"));
 }
 
+// An upload libarchive cannot even open, and for which it has no message: an error naming it,
+// not a crash of the server (the message was NULL; found by the tar_check fuzz target).
+TEST(CheckArchive, AnUnreadableHeaderIsAnErrorNotACrash) {
+  auto bytes = util::ReadFile(std::string(BERTH_SOURCE_DIR) +
+                              "/tests/fuzz/corpus/tar_check/gzip-header-without-message");
+  ASSERT_TRUE(bytes);
+  util::TempDir d("berth-codetree");
+  auto r = CheckArchive(Spool(d.path(), *bytes).get(), TarLimits{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("not a tar archive"), std::string::npos) << r.error().message;
+}
+
 TEST(ReleaseNumber, OnlyRAndDigits) {
   EXPECT_EQ(ReleaseNumber("r1"), 1);
   EXPECT_EQ(ReleaseNumber("r120"), 120);
