@@ -118,6 +118,12 @@ TEST_F(BadArchive, EachIsRefusedNamingTheEntryAndTheCurrentReleaseStays) {
   EXPECT_EQ(t.exit_code, 2) << t.err;
   auto junk = Deploy("this is not a tar archive at all, just text that goes on and on");
   EXPECT_EQ(junk.exit_code, 2) << junk.err;
+  // A gzip header libarchive cannot open and has no message for (it ended the server once).
+  auto mangled = util::ReadFile(std::string(BERTH_SOURCE_DIR) +
+                                "/tests/fuzz/corpus/tar_check/gzip-header-without-message");
+  ASSERT_TRUE(mangled);
+  auto m = Deploy(*mangled);
+  EXPECT_EQ(m.exit_code, 2) << m.err << server_->LogTail();
 
   // Nothing switched, nothing recorded, nothing left on disk.
   EXPECT_EQ(CurrentTarget(), "releases/r1");
