@@ -11,7 +11,7 @@ build=(build-essential cmake ninja-build pkg-config clang-format
   libmicrohttpd-dev libglusterfs-dev libarchive-dev libgtest-dev libgmock-dev libbenchmark-dev)
 run=(podman runc conmon containernetworking-plugins iptables uidmap slirp4netns fuse-overlayfs
   nginx libnginx-mod-http-lua busybox-static curl ca-certificates openssl)
-test=(etcd-server etcd-client docker-registry glusterfs-server glusterfs-client python3 jq zsh
+test=(etcd-server etcd-client docker-registry glusterfs-server glusterfs-client python3 jq git zsh
   hyperfine clang-19 libclang-rt-19-dev chromium)
 # The dashboard's browser test (tests/browser) runs on Node.js; Debian's only where none is.
 command -v node >/dev/null || test+=(nodejs npm)
