@@ -17,15 +17,21 @@ namespace {
 
 using nlohmann::json;
 
+// A server on the control plane's cluster, as the admin, with no router; kwok never pulls.
+BerthServerOptions KubeServer(ControlPlane& cp) {
+  BerthServerOptions o;
+  o.runtime = "kubernetes";
+  o.kubeconfig = cp.admin_kubeconfig();
+  o.default_image = "registry.invalid/berth/app:1";
+  o.router_mode = "off";
+  return o;
+}
+
 TEST(KubernetesFlow, CreateViewRebuildDeleteThroughBerthServe) {
   if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";
   auto cp = ControlPlane::Start();
   ASSERT_TRUE(cp) << cp.error().message;
-  BerthServerOptions o;
-  o.runtime = "kubernetes";
-  o.kubeconfig = (*cp)->admin_kubeconfig();
-  o.default_image = "registry.invalid/berth/app:1";  // kwok never pulls
-  o.router_mode = "off";
+  BerthServerOptions o = KubeServer(**cp);
   // An hour: whatever happens behind Berth's back must arrive through the pod watch.
   o.env = {{"BERTH_RESYNC_SECONDS", "3600"}};
   auto s = BerthServer::Start(o);
@@ -104,12 +110,7 @@ TEST(KubernetesFlow, SecondInstallationNeverTouchesTheFirstsObjects) {
   auto cp = ControlPlane::Start();
   ASSERT_TRUE(cp) << cp.error().message;
   auto serve = [&]() {
-    BerthServerOptions o;
-    o.runtime = "kubernetes";
-    o.kubeconfig = (*cp)->admin_kubeconfig();
-    o.default_image = "registry.invalid/berth/app:1";  // kwok never pulls
-    o.router_mode = "off";
-    auto s = BerthServer::Start(o);
+    auto s = BerthServer::Start(KubeServer(**cp));
     EXPECT_TRUE(s) << s.error().message;
     return s ? std::move(*s) : nullptr;
   };
@@ -187,11 +188,7 @@ TEST(KubernetesFlow, StuckEnvironmentsDoNotHoldUpANewOne) {
   if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";
   auto cp = ControlPlane::Start();
   ASSERT_TRUE(cp) << cp.error().message;
-  BerthServerOptions o;
-  o.runtime = "kubernetes";
-  o.kubeconfig = (*cp)->admin_kubeconfig();
-  o.default_image = "registry.invalid/berth/app:1";
-  o.router_mode = "off";
+  BerthServerOptions o = KubeServer(**cp);
   o.env = {{"BERTH_WORKERS", "2"}};
   auto s = BerthServer::Start(o);
   ASSERT_TRUE(s) << s.error().message;
