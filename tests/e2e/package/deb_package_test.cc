@@ -99,9 +99,9 @@ TEST_F(DebPackage, DeclaresItsDependenciesAndShipsEverything) {
   auto list = Exec({"dpkg-deb", "-c", deb_});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   for (const char* f :
-       {"./usr/bin/berth", "./usr/bin/berth-ci", "./lib/systemd/system/berth.service", "./etc/berth/berth.toml",
-        "./usr/share/man/man1/berth.1", "./usr/share/man/man1/berth-create.1",
-        "./usr/share/bash-completion/completions/berth",
+       {"./usr/bin/berth", "./usr/bin/berth-ci", "./lib/systemd/system/berth.service",
+        "./etc/berth/berth.toml", "./usr/share/man/man1/berth.1",
+        "./usr/share/man/man1/berth-create.1", "./usr/share/bash-completion/completions/berth",
         "./usr/share/zsh/vendor-completions/_berth",
         "./usr/share/fish/vendor_completions.d/berth.fish", "./usr/share/doc/berth/README.md"})
     EXPECT_TRUE(Contains(list.out, f)) << f << " missing from:\n" << list.out;
