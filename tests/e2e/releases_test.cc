@@ -18,6 +18,7 @@
 #include "store/release_records.h"
 #include "support/berth_server.h"
 #include "support/images.h"
+#include "support/nginx.h"
 #include "support/podman_suite.h"
 #include "util/fs.h"
 
@@ -81,15 +82,7 @@ class Releases : public PodmanSuite {
 
   // GET /index.html through the router's nginx: the body, or "<error>".
   std::string Through() {
-    net::ClientOptions co;
-    co.base_url = "http://127.0.0.1:" + std::to_string(server_->nginx_port());
-    co.timeout = std::chrono::seconds(10);
-    net::HttpClient c(co);
-    auto r = c.Send({"GET",
-                     "/index.html",
-                     {{"Host", "web.ctest.localhost"}, {"Connection", "close"}},
-                     "",
-                     std::chrono::milliseconds(-1)});
+    auto r = GetWithHost(server_->nginx_port(), "web.ctest.localhost", "/index.html");
     if (!r) return "<" + r.error().message + ">";
     if (r->status != 200) return "<HTTP " + std::to_string(r->status) + ">";
     return r->body;

@@ -11,6 +11,7 @@
 #include "berth/validate.h"
 #include "net/http_client.h"
 #include "support/berth_server.h"
+#include "support/nginx.h"
 #include "support/podman_suite.h"
 #include "util/fs.h"
 
@@ -102,15 +103,10 @@ TEST_F(Usage, TopViewAndMetricsShowWhatARunningEnvironmentUses) {
   EXPECT_NE(m.find("# TYPE berth_environment_cpu_seconds_total counter"), std::string::npos);
 
   // The history behind the dashboard's charts, with the requests sent through the router.
-  net::ClientOptions co;
-  co.base_url = "http://127.0.0.1:" + std::to_string(server_->nginx_port());
-  co.timeout = std::chrono::seconds(10);
-  net::HttpClient through(co);
   ASSERT_TRUE(util::WriteFileAtomic(server_->state_dir() + "/volumes/default/meter/index.html",
                                     "metered\n"));
   for (int i = 0; i < 12; ++i) {
-    auto r = through.Send(
-        {"GET", "/", {{"Host", "meter.ctest.localhost"}}, "", std::chrono::milliseconds(-1)});
+    auto r = GetWithHost(server_->nginx_port(), "meter.ctest.localhost");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 200);
   }

@@ -21,6 +21,7 @@
 #include "net/http_client.h"
 #include "support/berth_server.h"
 #include "support/images.h"
+#include "support/nginx.h"
 #include "support/podman.h"
 #include "support/ports.h"
 #include "support/registry.h"
@@ -181,15 +182,7 @@ class Pipeline : public ::testing::Test {
     EXPECT_TRUE(std::regex_match(url, m, parts)) << "not a URL of this router: " << url;
     if (m.empty()) return "";
     EXPECT_EQ(m[2].str(), std::to_string(server_->nginx_port()));
-    net::ClientOptions co;
-    co.base_url = "http://127.0.0.1:" + m[2].str();
-    co.timeout = std::chrono::seconds(10);
-    net::HttpClient c(co);
-    auto r = c.Send({"GET",
-                     "/",
-                     {{"Host", m[1].str()}, {"Connection", "close"}},
-                     "",
-                     std::chrono::milliseconds(-1)});
+    auto r = GetWithHost(server_->nginx_port(), m[1].str());
     EXPECT_TRUE(r) << r.error().message;
     if (!r) return "";
     EXPECT_EQ(r->status, 200) << url << ": " << r->body;
