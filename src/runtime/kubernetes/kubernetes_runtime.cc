@@ -384,45 +384,50 @@ Status KubernetesRuntime::WaitGone(const std::string& collection, const std::str
   }
 }
 
+Result<KubernetesRuntime::Deletion> KubernetesRuntime::DeleteOwned(const std::string& kns,
+                                                                   const std::string& name) {
+  Deletion d;
+  // Deletes it if it is ours (once: a terminating object is on its way); another installation's
+  // object of the same name is left as it is.
+  auto remove = [&](const std::string& path, const std::string& propagation) -> Result<bool> {
+    auto obj = client_->Get(path);
+    if (!obj) return IsNotFound(obj.error()) ? Result<bool>(false) : Fail(obj.error());
+    if (InstallationOwner(*obj) != runtime::Owner::kThis) {
+      d.foreign = true;
+      return false;
+    }
+    if (!Terminating(*obj))
+      if (auto r = client_->Delete(path, propagation); !r) {
+        if (IsNotFound(r.error())) return false;
+        return Fail(r.error());
+      }
+    return true;
+  };
+  // An explicit propagation policy: without it an RC's pods would be orphaned.
+  for (const char* c : {"deployment", "rc"}) {
+    const std::string coll = WorkloadCollection(kns, c);
+    auto ours = remove(coll + "/" + name, opts_.propagation);
+    if (!ours) return Fail(ours.error());
+    if (*ours) d.workloads.push_back(coll);
+  }
+  auto svc = remove(NamespacedPath(kCore, kns, "services", name), "Background");
+  if (!svc) return Fail(svc.error());
+  d.service = *svc;
+  return d;
+}
+
 Status KubernetesRuntime::Remove(std::string_view ns_view, std::string_view name_view) {
   std::string ns(ns_view), name(name_view);
   if (auto s = ValidateName(name); !s) return s;
   if (auto s = ValidateNamespace(ns); !s) return s;
   std::string kns = KubeNamespace(ns);
   auto deadline = std::chrono::steady_clock::now() + opts_.remove_wait;
-  // An explicit propagation policy: without it an RC's pods would be orphaned.
-  std::vector<std::string> workloads;
+  auto deletion = DeleteOwned(kns, name);
+  if (!deletion) return Fail(deletion.error());
+  const std::vector<std::string>& workloads = deletion->workloads;
   // Another installation's objects of the same name are left as they are; its pods then carry
   // the same selector labels, so there is nothing of ours to wait for.
-  bool foreign = false;
-  auto mine = [&](const std::string& path) -> Result<bool> {
-    auto obj = client_->Get(path);
-    if (!obj) {
-      if (IsNotFound(obj.error())) return false;
-      return Fail(obj.error());
-    }
-    if (InstallationOwner(*obj) == runtime::Owner::kThis) return true;
-    foreign = true;
-    return false;
-  };
-  for (const char* c : {"deployment", "rc"}) {
-    std::string coll = WorkloadCollection(kns, c);
-    auto m = mine(coll + "/" + name);
-    if (!m) return Fail(m.error());
-    if (!*m) continue;
-    auto d = client_->Delete(coll + "/" + name, opts_.propagation);
-    if (d)
-      workloads.push_back(coll);
-    else if (!IsNotFound(d.error()))
-      return Fail(d.error());
-  }
-  std::string svc_path = NamespacedPath(kCore, kns, "services", name);
-  auto svc_mine = mine(svc_path);
-  if (!svc_mine) return Fail(svc_mine.error());
-  if (*svc_mine) {
-    auto svc = client_->Delete(svc_path, "Background");
-    if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
-  }
+  const bool foreign = deletion->foreign;
   for (const auto& coll : workloads)
     if (auto s = WaitGone(coll, name, deadline); !s) return s;
   if (foreign) return {};
@@ -444,30 +449,11 @@ Result<bool> KubernetesRuntime::SubmitRemove(std::string_view ns_view, std::stri
   if (auto s = ValidateName(name); !s) return Fail(s.error());
   if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
   const std::string kns = KubeNamespace(ns);
-  bool foreign = false, left = false;
-  // Deletes what is ours (again, while it is terminating: the API server answers as before);
-  // another installation's objects of the same name stay.
-  auto remove = [&](const std::string& path, const std::string& propagation) -> Status {
-    auto obj = client_->Get(path);
-    if (!obj) return IsNotFound(obj.error()) ? Status{} : Fail(obj.error());
-    if (InstallationOwner(*obj) != runtime::Owner::kThis) {
-      foreign = true;
-      return {};
-    }
-    left = true;
-    if (!Terminating(*obj))
-      if (auto d = client_->Delete(path, propagation); !d && !IsNotFound(d.error()))
-        return Fail(d.error());
-    return {};
-  };
-  for (const char* c : {"deployment", "rc"})
-    if (auto s = remove(WorkloadCollection(kns, c) + "/" + name, opts_.propagation); !s)
-      return Fail(s.error());
-  if (auto s = remove(NamespacedPath(kCore, kns, "services", name), "Background"); !s)
-    return Fail(s.error());
-  if (left) return false;
+  auto d = DeleteOwned(kns, name);
+  if (!d) return Fail(d.error());
+  if (!d->workloads.empty() || d->service) return false;
   // A foreign workload's pods carry the same labels: there is nothing of ours to wait for.
-  if (foreign) return true;
+  if (d->foreign) return true;
   auto pods = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(ns, name));
   if (!pods) return IsNotFound(pods.error()) ? Result<bool>(true) : Fail(pods.error());
   return Field(*pods, "items").empty();

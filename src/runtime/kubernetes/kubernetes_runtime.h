@@ -112,6 +112,14 @@ class KubernetesRuntime : public runtime::Runtime {
   // Apply's objects (namespace, workload, Service), refusing another installation's names.
   Status ApplyObjects(const EnvironmentSpec& spec, const VolumeMount& volume,
                       const std::function<void(const std::string&)>& say);
+  // Remove's first step and SubmitRemove's only one: deletes this installation's workload and
+  // Service of `name` (unless already terminating) and says which of ours still exist.
+  struct Deletion {
+    std::vector<std::string> workloads;  // collections holding a workload of ours
+    bool service = false;                // our Service still exists
+    bool foreign = false;                // another installation holds an object of this name
+  };
+  Result<Deletion> DeleteOwned(const std::string& kns, const std::string& name);
   Status WaitGone(const std::string& collection, const std::string& name,
                   std::chrono::steady_clock::time_point deadline);
 
