@@ -13,6 +13,7 @@
 #include "core/duration.h"
 #include "core/ports.h"
 #include "store/claims.h"
+#include "store/spec_records.h"
 
 namespace berth::api {
 
@@ -248,14 +249,9 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
 }
 
 Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string& name) {
-  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
-  if (auto s = ValidateName(name); !s) return Fail(s.error());
-  auto kv = store_.Get(store::keys::Spec(ns, name));
-  if (!kv) return Fail(kv.error());
-  if (!*kv) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " not found");
-  auto spec = ParseSpec((*kv)->value);
-  if (!spec) return Fail(spec.error());
-  EnvView v{*spec, std::nullopt, (*kv)->mod_revision};
+  auto stored = store::LoadSpec(store_, ns, name);
+  if (!stored) return Fail(stored.error());
+  EnvView v{std::move(stored->spec), std::nullopt, stored->revision};
   auto st = store_.Get(store::keys::Status(ns, name));
   if (st && *st)
     if (auto p = ParseStatus((*st)->value)) v.status = *p;

@@ -12,6 +12,7 @@
 #include "berth/validate.h"
 #include "net/http_client.h"
 #include "release/code_tree.h"
+#include "store/spec_records.h"
 #include "util/strings.h"
 
 namespace berth::release {
@@ -100,14 +101,9 @@ void ReleaseManager::Spawn(std::function<void()> fn) {
 }
 
 Result<ReleaseManager::Env> ReleaseManager::Load(const std::string& ns, const std::string& name) {
-  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
-  if (auto s = ValidateName(name); !s) return Fail(s.error());
-  auto kv = store_.Get(store::keys::Spec(ns, name));
-  if (!kv) return Fail(kv.error());
-  if (!*kv) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " not found");
-  auto spec = ParseSpec((*kv)->value);
-  if (!spec) return Fail(spec.error());
-  return Env{*spec, (*kv)->mod_revision};
+  auto stored = store::LoadSpec(store_, ns, name);
+  if (!stored) return Fail(stored.error());
+  return Env{std::move(stored->spec), stored->revision};
 }
 
 bool ReleaseManager::Stale(const ReleaseHead& head) const {
