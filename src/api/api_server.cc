@@ -537,11 +537,9 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     if (m == "GET") {
       std::string ns;
       if (auto it = req.query.find("namespace"); it != req.query.end()) ns = it->second;
-      auto list = service_.List(ns);
+      auto list = service_.ListJson(ns);
       if (!list) return ErrorResponse(list.error());
-      json arr = json::array();
-      for (const auto& v : *list) arr.push_back(json::parse(SerializeView(v)));
-      return ServerResponse::Json(200, json{{"items", arr}}.dump());
+      return ServerResponse::Json(200, std::move(*list));
     }
     // POST (AllowedMethods)
     CreateOptions opts;

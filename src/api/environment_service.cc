@@ -1,5 +1,6 @@
 #include "api/environment_service.h"
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -22,12 +23,14 @@ using store::Op;
 using store::Txn;
 
 std::string SerializeView(const EnvView& v) {
-  nlohmann::json j;
-  j["spec"] = v.spec;
-  j["status"] = v.status ? nlohmann::json(*v.status) : nlohmann::json(nullptr);
-  j["revision"] = v.revision;
-  return j.dump();
+  return store::EnvJson(v.spec, v.status, v.revision);
 }
+
+namespace {
+EnvView ViewOf(const store::CachedEnv& c) {
+  return EnvView{c.spec, c.status, c.revision};
+}
+}  // namespace
 
 EnvironmentService::EnvironmentService(store::Store& store, const Config& config,
                                        core::PortBusyFn port_busy, runtime::Capabilities runtime)
@@ -248,7 +251,26 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
               "could not reserve host ports and domains (too much contention)");
 }
 
+void EnvironmentService::ReadFrom(store::Informer* informer, const store::EnvCache* cache) {
+  informer_ = informer;
+  cache_ = cache;
+}
+
+bool EnvironmentService::CacheFresh() {
+  if (!informer_ || !cache_) return false;
+  auto s = informer_->WaitFresh(std::chrono::milliseconds(1000));
+  if (!s) spdlog::debug("reading the store directly: {}", s.error().message);
+  return bool(s);
+}
+
 Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string& name) {
+  if (CacheFresh()) {
+    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+    if (auto s = ValidateName(name); !s) return Fail(s.error());
+    auto c = cache_->Get(ns, name);
+    if (!c) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " not found");
+    return ViewOf(*c);
+  }
   auto stored = store::LoadSpec(store_, ns, name);
   if (!stored) return Fail(stored.error());
   EnvView v{std::move(stored->spec), std::nullopt, stored->revision};
@@ -261,6 +283,11 @@ Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string
 Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
   if (!ns.empty())
     if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  if (CacheFresh()) {
+    std::vector<EnvView> out;
+    for (const auto& c : cache_->List(ns)) out.push_back(ViewOf(*c));
+    return out;
+  }
   std::string prefix = std::string(store::keys::kSpecs) + (ns.empty() ? "" : ns + "/");
   auto specs = store_.List(prefix);
   if (!specs) return Fail(specs.error());
@@ -279,6 +306,28 @@ Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+Result<std::string> EnvironmentService::ListJson(const std::string& ns) {
+  if (!ns.empty())
+    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  std::string out = "{\"items\":[";
+  if (CacheFresh()) {
+    bool first = true;
+    for (const auto& c : cache_->List(ns)) {
+      if (!first) out += ',';
+      first = false;
+      out += c->json;
+    }
+  } else {
+    auto list = List(ns);
+    if (!list) return Fail(list.error());
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (i) out += ',';
+      out += SerializeView((*list)[i]);
+    }
+  }
+  return out + "]}";
 }
 
 Result<EnvView> EnvironmentService::Update(
@@ -364,6 +413,24 @@ Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
                                  const std::function<bool(const std::optional<EnvView>&)>& fn,
                                  std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (CacheFresh()) {
+    // From the cache: one store watch (the informer's) serves every waiting client.
+    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+    if (auto s = ValidateName(name); !s) return Fail(s.error());
+    auto cur = cache_->Get(ns, name);
+    if (!fn(cur ? std::optional<EnvView>(ViewOf(*cur)) : std::nullopt) || !cur) return {};
+    for (;;) {
+      if (stop) return Fail(ErrorCode::kUnavailable, "server is shutting down");
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline)
+        return Fail(ErrorCode::kTimeout, "timed out waiting for " + ns + "/" + name);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      auto next = cache_->WaitChange(ns, name, cur, std::min(left, std::chrono::milliseconds(500)));
+      if (next == cur) continue;
+      cur = std::move(next);
+      if (!fn(cur ? std::optional<EnvView>(ViewOf(*cur)) : std::nullopt) || !cur) return {};
+    }
+  }
   const std::string status_key = store::keys::Status(ns, name);
   const std::string spec_key = store::keys::Spec(ns, name);
   while (true) {

@@ -15,6 +15,8 @@
 #include "berth/runtime.h"
 #include "berth/store.h"
 #include "core/ports.h"
+#include "store/env_cache.h"
+#include "store/informer.h"
 
 namespace berth::api {
 
@@ -40,10 +42,17 @@ class EnvironmentService {
   EnvironmentService(store::Store& store, const Config& config, core::PortBusyFn port_busy = {},
                      runtime::Capabilities runtime = {});
 
+  // Reads (Get, List, ListJson, Watch) come from `cache`, fed by `informer`, once the informer
+  // has seen every commit made before the read (Informer::WaitFresh); straight from the store
+  // when it has not within a moment, or without a cache.
+  void ReadFrom(store::Informer* informer, const store::EnvCache* cache);
+
   Result<EnvView> Create(EnvironmentSpec spec, const CreateOptions& opts = {});
   Result<EnvView> Get(const std::string& ns, const std::string& name);
   // ns empty = every namespace.
   Result<std::vector<EnvView>> List(const std::string& ns);
+  // The same as {"items": [view...]}, made from each environment's JSON kept in the cache.
+  Result<std::string> ListJson(const std::string& ns);
   // Bumps the generation: the controller replaces the workload, keeping ports and volume.
   Result<EnvView> Rebuild(const std::string& ns, const std::string& name,
                           const std::string& new_image);
@@ -74,7 +83,12 @@ class EnvironmentService {
   Result<EnvView> Update(const std::string& ns, const std::string& name,
                          const std::function<Result<bool>(EnvironmentSpec&)>& mutate);
 
+  // True when reads may come from the cache now.
+  bool CacheFresh();
+
   store::Store& store_;
+  store::Informer* informer_ = nullptr;
+  const store::EnvCache* cache_ = nullptr;
   Config config_;
   core::PortBusyFn port_busy_;
   runtime::Capabilities runtime_;

@@ -25,6 +25,8 @@
 #include "runtime/usage_sampler.h"
 #include "storage/volume_provider_factory.h"
 #include "store/claims.h"
+#include "store/env_cache.h"
+#include "store/informer.h"
 #include "util/fs.h"
 
 namespace berth::cli {
@@ -54,6 +56,15 @@ int RunServe(const Config& config) {
   if (migrated->claimed || migrated->conflicts)
     spdlog::info("domain claims: {} claimed for existing environments, {} lost to an earlier one",
                  migrated->claimed, migrated->conflicts);
+  // One list + watch of the store for everything that follows environments in this process:
+  // the API's reads come from `envs`, the controller's queue from the same feed.
+  store::Informer informer(**store,
+                           {{std::string(store::keys::kSpecs), std::string(store::keys::kStatus)}});
+  store::EnvCache envs;
+  auto envs_feed = informer.AddHandlers(envs.Handlers());
+  informer.Start();
+  if (!informer.WaitForSync(std::chrono::seconds(30)))
+    spdlog::warn("the store's environments are not listed yet; reads go to the store meanwhile");
   auto rt = runtime::MakeRuntime(config);
   if (!rt) return fail("runtime " + config.runtime, rt.error());
   // What differs between runtimes is asked of the runtime, never decided by its name.
@@ -92,6 +103,7 @@ int RunServe(const Config& config) {
 
   controller::ControllerOptions copts;
   copts.workers = config.workers;
+  copts.informer = &informer;
   copts.resync = std::chrono::seconds(config.resync_seconds);
   copts.probe_http = caps.probe_http;
   copts.installation = installation->id;
@@ -143,6 +155,7 @@ int RunServe(const Config& config) {
   }
 
   api::EnvironmentService service(**store, config, port_busy, caps);
+  service.ReadFrom(&informer, &envs);
   // Wake on request: a request through the Lua router for a sleeping environment's host.
   std::unique_ptr<router::WakePoller> wakes;
   if (router && config.router_mode == "lua") {

@@ -102,7 +102,24 @@ Controller::~Controller() {
 
 void Controller::Start() {
   stopping_ = false;
-  threads_.emplace_back([this] { WatchLoop(); });
+  store::Informer* informer = opts_.informer;
+  if (!informer) {
+    own_informer_ = std::make_unique<store::Informer>(
+        store_, store::InformerOptions{{std::string(store::keys::kSpecs)}});
+    informer = own_informer_.get();
+  }
+  // Every spec (on each relist) and every change to one is queued; the informer lists again
+  // for a handler added after its first list, so nothing stored before Start is missed.
+  auto queue_spec = [this](const std::string& key) {
+    if (key.compare(0, store::keys::kSpecs.size(), store::keys::kSpecs) == 0)
+      queue_.Add(KeyFromSpecKey(key));
+  };
+  spec_feed_ =
+      informer->AddHandlers({[queue_spec](const store::Snapshot& snap) {
+                               for (const auto& kv : snap.kvs) queue_spec(kv.key);
+                             },
+                             [queue_spec](const store::WatchEvent& ev) { queue_spec(ev.kv.key); }});
+  if (own_informer_) own_informer_->Start();
   threads_.emplace_back([this] { ResyncLoop(); });
   for (int i = 0; i < opts_.workers; ++i) threads_.emplace_back([this] { Worker(); });
   // Changes the runtime reports (a pod crashed, a container died) reconcile at once; the
@@ -117,11 +134,9 @@ void Controller::Start() {
 void Controller::Stop() {
   if (stopping_.exchange(true)) return;
   runtime_changes_.reset();
+  spec_feed_.reset();
+  if (own_informer_) own_informer_->Stop();
   queue_.ShutDown();
-  {
-    std::lock_guard<std::mutex> lk(watch_mu_);
-    if (watch_) watch_->Cancel();
-  }
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -134,32 +149,6 @@ void Controller::EnqueueAll() {
     return;
   }
   for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
-}
-
-void Controller::WatchLoop() {
-  while (!stopping_) {
-    auto snap = store_.List(store::keys::kSpecs);
-    if (!snap) {
-      spdlog::warn("controller: list: {}", snap.error().message);
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
-    auto w = store_.WatchPrefix(store::keys::kSpecs, snap->revision);
-    if (!w) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    {
-      std::lock_guard<std::mutex> lk(watch_mu_);
-      watch_ = std::move(*w);
-    }
-    while (!stopping_) {
-      auto evs = watch_->Next(std::chrono::milliseconds(1000));
-      if (!evs) break;  // kGone or cancelled: relist
-      for (const auto& ev : *evs) queue_.Add(KeyFromSpecKey(ev.kv.key));
-    }
-  }
 }
 
 void Controller::ResyncLoop() {

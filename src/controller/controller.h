@@ -20,6 +20,7 @@
 #include "berth/volume.h"
 #include "controller/work_queue.h"
 #include "core/ports.h"
+#include "store/informer.h"
 
 namespace berth::controller {
 
@@ -28,6 +29,9 @@ using RouteWaiter = std::function<bool(int64_t revision, std::chrono::millisecon
 
 struct ControllerOptions {
   int workers = 8;
+  // The store feed to follow specs by (shared with the API's cache); nullptr = a list + watch
+  // of the controller's own.
+  store::Informer* informer = nullptr;
   std::chrono::seconds resync{10};
   bool publish_routes = true;
   std::chrono::milliseconds route_wait{5000};
@@ -71,7 +75,6 @@ class Controller {
   runtime::Runtime& runtime() { return runtime_; }
 
  private:
-  void WatchLoop();
   void ResyncLoop();
   void Worker();
   void EnqueueAll();
@@ -120,9 +123,10 @@ class Controller {
   WorkQueue queue_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
-  std::unique_ptr<store::Watch> watch_;
+  // Specs arrive through an informer (ControllerOptions::informer, else one of our own).
+  std::unique_ptr<store::Informer> own_informer_;
+  std::unique_ptr<store::Informer::Registration> spec_feed_;
   std::unique_ptr<runtime::ChangeWatch> runtime_changes_;
-  std::mutex watch_mu_;
   // When each key's current generation was first seen running but not yet answering.
   std::mutex probe_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> not_ready_since_;

@@ -30,7 +30,12 @@ Status RouteSync::Start() {
   }
   started_ = true;
   stopping_ = false;
-  watch_thread_ = std::thread([this] { WatchLoop(); });
+  // Watched from the route prefix alone: what it waits for (WaitApplied) are revisions of
+  // route writes, and a standalone router may share an etcd with unrelated keys.
+  informer_ = std::make_unique<store::Informer>(
+      store_, store::InformerOptions{{opts_.route_prefix}, opts_.route_prefix});
+  feed_ = informer_->AddHandlers(Feed());
+  informer_->Start();
   apply_thread_ = std::thread([this] { ApplyLoop(); });
   return {};
 }
@@ -40,11 +45,11 @@ void RouteSync::Stop() {
     std::lock_guard<std::mutex> l(mu_);
     if (!started_) return;
     stopping_ = true;
-    if (watch_) watch_->Cancel();
   }
+  feed_.reset();
+  informer_->Stop();
   cv_.notify_all();
   applied_cv_.notify_all();
-  if (watch_thread_.joinable()) watch_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();
   backend_->Stop();
   started_ = false;
@@ -61,72 +66,26 @@ void RouteSync::Changed(int64_t revision) {
   cv_.notify_all();
 }
 
-void RouteSync::WatchLoop() {
-  milliseconds backoff(100);
-  const std::string prefix = opts_.route_prefix;
-  while (true) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return;
-    }
-    auto snap = store_.List(prefix);
-    if (!snap) {
-      spdlog::warn("router: listing {}: {}", prefix, snap.error().message);
-      if (!Sleep(backoff)) return;
-      backoff = std::min(backoff * 2, milliseconds(5000));
-      continue;
-    }
-    std::map<std::string, std::string> records;
-    std::map<std::string, int64_t> created;
-    for (auto& kv : snap->kvs) {
-      created[kv.key] = kv.create_revision;
-      records[kv.key] = std::move(kv.value);
-    }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      table_.Reset(records, created);
-      Changed(snap->revision);
-    }
-    auto w = store_.WatchPrefix(prefix, snap->revision);
-    if (!w) {
-      spdlog::warn("router: watching {}: {}", prefix, w.error().message);
-      if (!Sleep(backoff)) return;
-      backoff = std::min(backoff * 2, milliseconds(5000));
-      continue;
-    }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return;
-      watch_ = w->get();
-    }
-    backoff = milliseconds(100);
-    while (true) {
-      auto ev = (*w)->Next(milliseconds(1000));
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) {
-        watch_ = nullptr;
-        return;
-      }
-      if (!ev) {
-        // kGone: compacted past us; anything else: the feed broke. Either way, relist.
-        spdlog::warn("router: watch on {} ended ({}); relisting", prefix, ev.error().message);
-        watch_ = nullptr;
-        break;
-      }
-      if (ev->empty()) continue;
-      int64_t rev = 0;
-      for (const auto& e : *ev) {
-        if (e.type == store::WatchEvent::Type::kPut) {
-          table_.Put(e.kv.key, e.kv.value, e.kv.create_revision);
-        } else {
-          table_.Delete(e.kv.key);
-        }
-        rev = std::max(rev, e.kv.mod_revision);
-      }
-      Changed(rev);
-    }
-    if (!Sleep(milliseconds(50))) return;
-  }
+store::InformerHandlers RouteSync::Feed() {
+  return {[this](const store::Snapshot& snap) {
+            std::map<std::string, std::string> records;
+            std::map<std::string, int64_t> created;
+            for (const auto& kv : snap.kvs) {
+              created[kv.key] = kv.create_revision;
+              records[kv.key] = kv.value;
+            }
+            std::lock_guard<std::mutex> l(mu_);
+            table_.Reset(records, created);
+            Changed(snap.revision);
+          },
+          [this](const store::WatchEvent& e) {
+            std::lock_guard<std::mutex> l(mu_);
+            if (e.type == store::WatchEvent::Type::kPut)
+              table_.Put(e.kv.key, e.kv.value, e.kv.create_revision);
+            else
+              table_.Delete(e.kv.key);
+            Changed(e.kv.mod_revision);
+          }};
 }
 
 void RouteSync::ApplyLoop() {

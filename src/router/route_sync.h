@@ -12,7 +12,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
 #include <vector>
+#include "store/informer.h"
 
 #include "berth/result.h"
 #include "berth/store.h"
@@ -64,7 +66,8 @@ class RouteSync {
   std::string LastError() const;
 
  private:
-  void WatchLoop();
+  // The feed of route records (store::Informer) into table_.
+  store::InformerHandlers Feed();
   void ApplyLoop();
   void Changed(int64_t revision);           // with mu_ held
   bool Sleep(std::chrono::milliseconds d);  // false when stopping
@@ -82,12 +85,13 @@ class RouteSync {
   bool started_ = false;
   int64_t seen_revision_ = 0;
   int64_t applied_revision_ = 0;
-  store::Watch* watch_ = nullptr;  // the live watch, for Cancel()
   int64_t applies_ = 0;
   int64_t failed_ = 0;
   std::string last_error_;
 
-  std::thread watch_thread_;
+  // One list + watch of the route prefix (relisting on compaction or error, with backoff).
+  std::unique_ptr<store::Informer> informer_;
+  std::unique_ptr<store::Informer::Registration> feed_;
   std::thread apply_thread_;
 };
 

@@ -162,16 +162,25 @@ Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const Volume
   if (auto s = ValidateNamespace(kns); !s) return Fail(Wrap(s.error(), "Kubernetes namespace"));
   if (auto s = EnsureNamespace(kns); !s) return s;
   // Names are shared by every installation using this Kubernetes namespace: what another one
-  // made is refused before anything is written.
+  // made is refused before anything is written. An object the caches hold as ours needs no
+  // second look; anything else (absent, or someone else's) is asked of the API server.
+  auto caches = SyncedCaches();
+  auto ours_cached = [&](ObjectCache* cache) {
+    if (!cache) return false;
+    auto obj = cache->Get(kns, spec.name);
+    return obj && InstallationOwner(*obj) == runtime::Owner::kThis;
+  };
   for (const char* c : {"deployment", "rc"})
-    if (auto s = RefuseForeign(WorkloadCollection(kns, c) + "/" + spec.name,
-                               Kind(c) + " " + kns + "/" + spec.name);
+    if (!ours_cached(caches ? caches->Workloads(c) : nullptr))
+      if (auto s = RefuseForeign(WorkloadCollection(kns, c) + "/" + spec.name,
+                                 Kind(c) + " " + kns + "/" + spec.name);
+          !s)
+        return s;
+  if (!ours_cached(caches ? caches->services.get() : nullptr))
+    if (auto s = RefuseForeign(NamespacedPath(kCore, kns, "services", spec.name),
+                               "Service " + kns + "/" + spec.name);
         !s)
       return s;
-  if (auto s = RefuseForeign(NamespacedPath(kCore, kns, "services", spec.name),
-                             "Service " + kns + "/" + spec.name);
-      !s)
-    return s;
   auto vol = ResolveVolume(spec, volume, kns);
   if (!vol) return Fail(vol.error());
   auto pull_secret = EnsurePullSecret(kns);
@@ -183,7 +192,9 @@ Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const Volume
   // The generation now running decides whether an RC's pods must be recreated.
   int64_t old_generation = 0;
   if (controller == "rc") {
-    auto cur = client_->Get(coll + "/" + spec.name);
+    auto cached = caches ? caches->rcs->Get(kns, spec.name) : std::nullopt;
+    auto cur =
+        cached ? Result<nlohmann::json>(std::move(*cached)) : client_->Get(coll + "/" + spec.name);
     if (cur)
       old_generation = GenerationOf(*cur);
     else if (!IsNotFound(cur.error()))
@@ -192,16 +203,22 @@ Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const Volume
   auto manifest =
       controller == "rc" ? ReplicationControllerManifest(spec, mo) : DeploymentManifest(spec, mo);
   say("applying " + Kind(controller) + " " + kns + "/" + spec.name);
-  if (auto r = client_->Apply(coll + "/" + spec.name, manifest); !r) return Fail(r.error());
-  if (auto r = client_->Apply(NamespacedPath(kCore, kns, "services", spec.name),
-                              ServiceManifest(spec, mo));
-      !r)
-    return Fail(r.error());
-  // Switching controller kinds: the other kind must go, with its pods.
+  // What the server answers goes into the caches at once, so the Inspect right after sees it.
+  auto applied = client_->Apply(coll + "/" + spec.name, manifest);
+  if (!applied) return Fail(applied.error());
+  if (caches) caches->Workloads(controller)->Observe(*applied);
+  auto svc =
+      client_->Apply(NamespacedPath(kCore, kns, "services", spec.name), ServiceManifest(spec, mo));
+  if (!svc) return Fail(svc.error());
+  if (caches) caches->services->Observe(*svc);
+  // Switching controller kinds: the other kind must go, with its pods (when the caches know
+  // there is none of ours, there is nothing to delete: another's was refused above).
   std::string other = controller == "rc" ? "deployment" : "rc";
-  if (auto d = client_->Delete(WorkloadCollection(kns, other) + "/" + spec.name, opts_.propagation);
-      !d && !IsNotFound(d.error()))
-    return Fail(d.error());
+  if (!caches || caches->Workloads(other)->Get(kns, spec.name))
+    if (auto d =
+            client_->Delete(WorkloadCollection(kns, other) + "/" + spec.name, opts_.propagation);
+        !d && !IsNotFound(d.error()))
+      return Fail(d.error());
   if (controller == "rc" && old_generation != 0 && old_generation != spec.generation) {
     // An RC never replaces pods when its template changes: delete the old generation's pods and
     // let the RC create new ones from the new template.
@@ -317,49 +334,61 @@ Result<PodSummary> KubernetesRuntime::WaitForPods(
   }
 }
 
-Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec& spec) {
+runtime::WorkloadStatus KubernetesRuntime::Summarize(
+    const EnvironmentSpec& spec, const std::string& controller, const std::string& kns,
+    const nlohmann::json& wl, const std::map<std::string, nlohmann::json>& pods,
+    const nlohmann::json* svc) const {
   runtime::WorkloadStatus st;
-  std::string controller = ControllerOf(spec);
-  std::string kns = KubeNamespace(spec.ns);
-  auto wl = client_->Get(WorkloadCollection(kns, controller) + "/" + spec.name);
-  if (!wl) {
-    if (IsNotFound(wl.error())) return st;  // exists = false
-    return Fail(wl.error());
-  }
-  if (InstallationOwner(*wl) != runtime::Owner::kThis) return st;  // not ours: we have none
   st.exists = true;
   st.id = Kind(controller) + "/" + kns + "/" + spec.name;
-  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
-  if (!list) return Fail(list.error());
-  std::map<std::string, nlohmann::json> pods;
-  for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+  if (svc) st.ports = NodePorts(*svc);
   const nlohmann::json* replicas = nullptr;
-  if (auto sp = wl->find("spec"); sp != wl->end() && sp->is_object())
+  if (auto sp = wl.find("spec"); sp != wl.end() && sp->is_object())
     if (auto r = sp->find("replicas"); r != sp->end() && r->is_number_integer()) replicas = &*r;
   if (spec.sleeping && replicas && replicas->get<int64_t>() == 0) {
     // Scaled to 0 on purpose: sleeping once its pods are gone, not a failure to repair.
     st.phase = pods.empty() ? Phase::kSleeping : Phase::kPending;
     st.reason = pods.empty() ? "Sleeping" : "Stopping";
-    auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
-    if (svc)
-      st.ports = NodePorts(*svc);
-    else if (!IsNotFound(svc.error()))
-      return Fail(svc.error());
     return st;
   }
-  PodSummary s = SummarizePods(pods, spec.generation, *wl);
+  PodSummary s = SummarizePods(pods, spec.generation, wl);
   st.phase = s.phase;
   st.reason = s.reason;
   st.message = s.message;
   st.host_ip = s.host_ip;
   // Only pods of the wanted generation running count as that generation being observed.
   st.generation = s.phase == Phase::kRunning ? spec.generation : s.running_generation;
-  auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
-  if (svc)
-    st.ports = NodePorts(*svc);
-  else if (!IsNotFound(svc.error()))
-    return Fail(svc.error());
   return st;
+}
+
+Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec& spec) {
+  std::string controller = ControllerOf(spec);
+  std::string kns = KubeNamespace(spec.ns);
+  if (auto c = SyncedCaches()) {
+    // From the watch caches: no request. Our own writes reach them at once (Observe).
+    auto wl = c->Workloads(controller)->Get(kns, spec.name);
+    if (!wl || InstallationOwner(*wl) != runtime::Owner::kThis) return runtime::WorkloadStatus{};
+    std::map<std::string, nlohmann::json> pods;
+    for (auto& p : c->pods->ByIndex(PodIndex(kns, spec.ns, spec.name))) {
+      std::string uid = Uid(p);
+      pods[uid] = std::move(p);
+    }
+    auto svc = c->services->Get(kns, spec.name);
+    return Summarize(spec, controller, kns, *wl, pods, svc ? &*svc : nullptr);
+  }
+  auto wl = client_->Get(WorkloadCollection(kns, controller) + "/" + spec.name);
+  if (!wl) {
+    if (IsNotFound(wl.error())) return runtime::WorkloadStatus{};  // exists = false
+    return Fail(wl.error());
+  }
+  if (InstallationOwner(*wl) != runtime::Owner::kThis) return runtime::WorkloadStatus{};
+  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+  if (!list) return Fail(list.error());
+  std::map<std::string, nlohmann::json> pods;
+  for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+  auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
+  if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
+  return Summarize(spec, controller, kns, *wl, pods, svc ? &*svc : nullptr);
 }
 
 Status KubernetesRuntime::WaitGone(const std::string& collection, const std::string& name,
@@ -387,10 +416,14 @@ Status KubernetesRuntime::WaitGone(const std::string& collection, const std::str
 Result<KubernetesRuntime::Deletion> KubernetesRuntime::DeleteOwned(const std::string& kns,
                                                                    const std::string& name) {
   Deletion d;
+  auto caches = SyncedCaches();
   // Deletes it if it is ours (once: a terminating object is on its way); another installation's
-  // object of the same name is left as it is.
-  auto remove = [&](const std::string& path, const std::string& propagation) -> Result<bool> {
-    auto obj = client_->Get(path);
+  // object of the same name is left as it is. The caches answer for what they hold; that an
+  // object is gone is always confirmed by the API server, so nothing is left behind.
+  auto remove = [&](const std::string& path, const std::string& propagation,
+                    ObjectCache* cache) -> Result<bool> {
+    auto cached = cache ? cache->Get(kns, name) : std::nullopt;
+    auto obj = cached ? Result<nlohmann::json>(std::move(*cached)) : client_->Get(path);
     if (!obj) return IsNotFound(obj.error()) ? Result<bool>(false) : Fail(obj.error());
     if (InstallationOwner(*obj) != runtime::Owner::kThis) {
       d.foreign = true;
@@ -406,11 +439,13 @@ Result<KubernetesRuntime::Deletion> KubernetesRuntime::DeleteOwned(const std::st
   // An explicit propagation policy: without it an RC's pods would be orphaned.
   for (const char* c : {"deployment", "rc"}) {
     const std::string coll = WorkloadCollection(kns, c);
-    auto ours = remove(coll + "/" + name, opts_.propagation);
+    auto ours =
+        remove(coll + "/" + name, opts_.propagation, caches ? caches->Workloads(c) : nullptr);
     if (!ours) return Fail(ours.error());
     if (*ours) d.workloads.push_back(coll);
   }
-  auto svc = remove(NamespacedPath(kCore, kns, "services", name), "Background");
+  auto svc = remove(NamespacedPath(kCore, kns, "services", name), "Background",
+                    caches ? caches->services.get() : nullptr);
   if (!svc) return Fail(svc.error());
   d.service = *svc;
   return d;
@@ -454,6 +489,8 @@ Result<bool> KubernetesRuntime::SubmitRemove(std::string_view ns_view, std::stri
   if (!d->workloads.empty() || d->service) return false;
   // A foreign workload's pods carry the same labels: there is nothing of ours to wait for.
   if (d->foreign) return true;
+  if (auto c = SyncedCaches(); c && !c->pods->ByIndex(PodIndex(kns, ns, name)).empty())
+    return false;  // pods still there; that none are is confirmed below
   auto pods = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(ns, name));
   if (!pods) return IsNotFound(pods.error()) ? Result<bool>(true) : Fail(pods.error());
   return Field(*pods, "items").empty();

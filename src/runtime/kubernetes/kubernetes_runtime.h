@@ -15,6 +15,7 @@
 #include "berth/config.h"
 #include "berth/runtime.h"
 #include "runtime/kubernetes/client.h"
+#include "runtime/kubernetes/object_cache.h"
 #include "runtime/kubernetes/pod_status.h"
 #include "runtime/registry_auth.h"
 
@@ -77,9 +78,13 @@ class KubernetesRuntime : public runtime::Runtime {
   // serve that API. Network counters are not part of it: they stay unknown.
   Result<runtime::WorkloadUsage> Usage(const EnvironmentSpec& spec,
                                        std::chrono::milliseconds deadline) override;
-  // One cluster-wide watch of the pods Berth owns (pod_changes.cc): a pod that crashes, is
-  // evicted or rescheduled names its environment at once.
+  // One cluster-wide list + watch per kind Berth makes (pod_changes.cc): a pod that crashes,
+  // is evicted or rescheduled names its environment at once, and while it runs Inspect and
+  // the deletes read these caches instead of the API server.
   std::unique_ptr<runtime::ChangeWatch> WatchChanges(runtime::ChangeFn fn) override;
+
+  // True while WatchChanges runs and its caches have listed (reads then need no request).
+  bool CachesSynced() { return SyncedCaches() != nullptr; }
 
   std::string KubeNamespace(std::string_view berth_ns) const;
   // The Berth environment an object belongs to, from its owner labels — only if it lives in
@@ -123,9 +128,26 @@ class KubernetesRuntime : public runtime::Runtime {
   Status WaitGone(const std::string& collection, const std::string& name,
                   std::chrono::steady_clock::time_point deadline);
 
+  // The objects WatchChanges follows, while it runs.
+  struct Caches {
+    std::unique_ptr<ObjectCache> pods, deployments, rcs, services;
+    ObjectCache* Workloads(const std::string& controller) const;
+  };
+  // The caches when every one has listed; nullptr = ask the API server.
+  std::shared_ptr<Caches> SyncedCaches();
+  // The pods cache's index of an environment's pods.
+  static std::string PodIndex(const std::string& kns, const std::string& ns,
+                              const std::string& name);
+  // Inspect's reading of the objects, wherever they came from.
+  runtime::WorkloadStatus Summarize(const EnvironmentSpec& spec, const std::string& controller,
+                                    const std::string& kns, const nlohmann::json& workload,
+                                    const std::map<std::string, nlohmann::json>& pods,
+                                    const nlohmann::json* service) const;
+
   std::shared_ptr<KubeClient> client_;
   KubeRuntimeOptions opts_;
   std::mutex mu_;
+  std::shared_ptr<Caches> caches_;
   std::set<std::string> known_namespaces_;
   std::map<std::string, std::string> pull_secret_written_;  // namespace -> the content written
 };

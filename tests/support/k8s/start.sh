@@ -75,7 +75,7 @@ launch kube-apiserver "$bin/kube-apiserver" --etcd-servers="http://127.0.0.1:$ep
   --tls-cert-file="$pki/server.crt" --tls-private-key-file="$pki/server.key" --client-ca-file="$pki/ca.crt" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-  --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range=30000-32767 \
+  --service-cluster-ip-range=10.0.0.0/16 --service-node-port-range="${BERTH_K8S_NODE_PORT_RANGE:-30000-32767}" \
   --authorization-mode=RBAC --allow-privileged=true --profiling=false --feature-gates=WatchList=false \
   `# WatchList=false: see control_plane.cc (Debian's etcd 3.4 has no RequestWatchProgress)` \
   --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
@@ -110,15 +110,62 @@ spec:
   logs:
   - logsFile: $dir/pod-logs/containers.log
 LOGS
+# Pods whose first container's image is stuck.invalid/app:1 stay in ContainerCreating for
+# ever, as a pod does whose image pull never finishes (a huge image, a registry that hangs):
+# kwok pulls nothing, so the upstream pod-ready stage is told to leave them alone and a stage
+# of ours gives them the waiting status a kubelet would (bench/scale's stuck environments).
+stuck_image="stuck.invalid/app:1"
+awk -v img="$stuck_image" '
+  { print }
+  /^  name: pod-ready$/ { in_ready = 1 }
+  in_ready && /^    matchExpressions:$/ {
+    print "    - key: \x27.spec.containers.[0].image\x27"
+    print "      operator: \x27NotIn\x27"
+    print "      values:"
+    print "      - \x27" img "\x27"
+    in_ready = 0
+  }' "$bin/kwok-stages.yaml" >"$dir/kwok-stages.yaml"
+grep -q "$stuck_image" "$dir/kwok-stages.yaml" || { echo "start.sh: pod-ready stage not found in $bin/kwok-stages.yaml" >&2; exit 1; }
+cat >"$dir/kwok-stuck-pull.yaml" <<STAGE
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: pod-stuck-image-pull}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: '.metadata.deletionTimestamp', operator: 'DoesNotExist'}
+    - {key: '.spec.nodeName', operator: 'Exists'}
+    - {key: '.spec.containers.[0].image', operator: 'In', values: ['$stuck_image']}
+    - {key: '.status.containerStatuses', operator: 'DoesNotExist'}
+  next:
+    statusTemplate: |
+      hostIP: 127.0.0.1
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        state:
+          waiting:
+            reason: ContainerCreating
+            message: {{ printf "Pulling image %q" .image | Quote }}
+      {{ end }}
+STAGE
 kport=$(free_port)
-launch kwok "$bin/kwok" --config="$bin/kwok-stages.yaml" --config="$dir/kwok-logs.yaml" --kubeconfig="$kc" \
+launch kwok "$bin/kwok" --config="$dir/kwok-stages.yaml" --config="$dir/kwok-stuck-pull.yaml" --config="$dir/kwok-logs.yaml" --kubeconfig="$kc" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --manage-nodes-with-label-selector= \
   --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom --disregard-status-with-label-selector= \
   --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40 \
   --server-address="127.0.0.1:$kport" --node-port="$kport" \
   --tls-cert-file="$pki/server.crt" --tls-private-key-file="$pki/server.key"
-"$bin/kubectl" --kubeconfig "$kc" apply -f - >/dev/null <<'NODE'
+# BERTH_K8S_NODE_PODS=N: room for N pods on the one node (CPU and memory grow with it), for
+# benchmarks with thousands of environments; 500 by default.
+node_pods="${BERTH_K8S_NODE_PODS:-500}"
+node_cpu=$(( node_pods < 500 ? 64 : node_pods )); node_mem_gi=$(( node_pods < 500 ? 512 : node_pods ))
+"$bin/kubectl" --kubeconfig "$kc" apply -f - >/dev/null <<NODE
 apiVersion: v1
 kind: Node
 metadata:
@@ -126,8 +173,8 @@ metadata:
   annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
   labels: {kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux, type: kwok}
 status:
-  allocatable: {cpu: "64", memory: 512Gi, pods: "500"}
-  capacity: {cpu: "64", memory: 512Gi, pods: "500"}
+  allocatable: {cpu: "$node_cpu", memory: ${node_mem_gi}Gi, pods: "$node_pods"}
+  capacity: {cpu: "$node_cpu", memory: ${node_mem_gi}Gi, pods: "$node_pods"}
   # Both types: kwok's node-initialize stage rewrites (here: empties) the list if one is missing.
   addresses: [{type: InternalIP, address: 127.0.0.1}, {type: Hostname, address: kwok-node-0}]
 NODE

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "berth/config.h"
@@ -496,6 +497,113 @@ TEST(KubernetesRuntimeTest, AnotherInstallationsObjectsAreNeverTouched) {
   ASSERT_TRUE(still);
   EXPECT_TRUE(still->exists);
   ASSERT_TRUE(first->Remove("team", "twice"));
+}
+
+// While WatchChanges runs, Inspect and the submits read the watch caches (ObjectCache): they
+// must answer as the API server does, see the runtime's own writes at once, still refuse
+// names someone else holds, and never call an environment gone before the API server says so.
+TEST(KubernetesRuntimeTest, WatchCachesAnswerAsTheApiServerDoes) {
+  REQUIRE_CONTROL_PLANE();
+  auto cached = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  auto direct = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_TRUE(cached && direct);
+  cached->SetOwnership({"dddddddddddddddd", {}});
+  direct->SetOwnership({"dddddddddddddddd", {}});
+  std::mutex mu;
+  std::set<std::string> changed;
+  auto watch = cached->WatchChanges([&](const std::string& ns, const std::string& name) {
+    std::lock_guard<std::mutex> l(mu);
+    changed.insert(ns + "/" + name);
+  });
+  for (int i = 0; i < 100 && !cached->CachesSynced(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(cached->CachesSynced());
+
+  auto spec = Spec("cached");
+  ASSERT_TRUE(cached->Submit(spec, VolumeMount{}, nullptr));
+  // Its own write is in the cache at once: the workload exists with its NodePorts.
+  auto now = cached->Inspect(spec);
+  ASSERT_TRUE(now) << now.error().message;
+  EXPECT_TRUE(now->exists);
+  EXPECT_EQ(now->ports.size(), 3u);
+  std::optional<runtime::WorkloadStatus> c;
+  for (int i = 0; i < 300; ++i) {
+    auto st = cached->Inspect(spec);
+    ASSERT_TRUE(st) << st.error().message;
+    if (st->phase == Phase::kRunning) {
+      c = *st;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(c) << "never Running through the caches";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_TRUE(changed.count("team/cached")) << "the pod's changes name the environment";
+  }
+  auto d = direct->Inspect(spec);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(c->exists, d->exists);
+  EXPECT_EQ(c->phase, d->phase);
+  EXPECT_EQ(c->generation, d->generation);
+  EXPECT_EQ(c->host_ip, d->host_ip);
+  EXPECT_EQ(c->ports, d->ports);
+  EXPECT_EQ(c->id, d->id);
+
+  // A Deployment someone made by hand (no Berth labels, so never in the caches) and one of
+  // another installation (in them) are both refused, as without caches.
+  ASSERT_TRUE(g_cp->ApplyManifest(R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: handmade, namespace: berth-team}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: handmade}}
+  template:
+    metadata: {labels: {app: handmade}}
+    spec: {containers: [{name: c, image: registry.local/x:1}]}
+)"));
+  auto refused = cached->Submit(Spec("handmade"), VolumeMount{}, nullptr);
+  ASSERT_FALSE(refused) << "a Deployment made by hand was taken over";
+  auto handmade = Admin().Get("/apis/apps/v1/namespaces/berth-team/deployments/handmade");
+  ASSERT_TRUE(handmade);
+  EXPECT_FALSE((*handmade)["metadata"].contains("labels") &&
+               (*handmade)["metadata"]["labels"].contains("app.kubernetes.io/managed-by"));
+  auto other = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_TRUE(other);
+  other->SetOwnership({"cccccccccccccccc", {}});
+  ASSERT_TRUE(other->Submit(Spec("theirs"), VolumeMount{}, nullptr));
+  for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(20ms);  // let the watch bring it
+  auto refused2 = cached->Submit(Spec("theirs"), VolumeMount{}, nullptr);
+  ASSERT_FALSE(refused2);
+  EXPECT_EQ(refused2.error().code, ErrorCode::kAlreadyExists) << refused2.error().message;
+  auto theirs = cached->Inspect(Spec("theirs"));
+  ASSERT_TRUE(theirs);
+  EXPECT_FALSE(theirs->exists) << "another installation's workload is not ours";
+
+  // Deleted: gone only once the API server has no object and no pod of it left.
+  bool gone = false;
+  for (int i = 0; i < 600 && !gone; ++i) {
+    auto r = cached->SubmitRemove("team", "cached");
+    ASSERT_TRUE(r) << r.error().message;
+    gone = *r;
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(gone);
+  auto admin = Admin();
+  EXPECT_EQ(admin.Get("/apis/apps/v1/namespaces/berth-team/deployments/cached").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(admin.Get("/api/v1/namespaces/berth-team/services/cached").error().code,
+            ErrorCode::kNotFound);
+  int total = -1;
+  PodsWithGeneration(admin, "berth-team", "cached", 1, &total);
+  EXPECT_EQ(total, 0);
+  auto after = cached->Inspect(spec);
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(after->exists);
+  EXPECT_TRUE(other->Remove("team", "theirs"));
+  EXPECT_TRUE(
+      admin.Delete("/apis/apps/v1/namespaces/berth-team/deployments/handmade", "Background"));
+  watch.reset();
+  EXPECT_FALSE(cached->CachesSynced()) << "the caches go with the watch";
 }
 
 TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {

@@ -1,0 +1,232 @@
+#include "runtime/kubernetes/object_cache.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "runtime/kubernetes/pod_status.h"
+#include "util/backoff.h"
+
+namespace berth::kube {
+
+using nlohmann::json;
+
+namespace {
+
+// resourceVersions are opaque to clients, but the API server's are etcd revisions: compared as
+// numbers only to let a write-through never replace a newer watched copy. 0 = not a number.
+uint64_t VersionOf(const json& obj) {
+  std::string v = StrField(Field(obj, "metadata"), "resourceVersion");
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  return ec == std::errc() && p == v.data() + v.size() ? n : 0;
+}
+
+std::string KeyOf(const json& obj) {
+  const auto& md = Field(obj, "metadata");
+  return StrField(md, "namespace") + "/" + StrField(md, "name");
+}
+
+}  // namespace
+
+void TrimMetadata(json& obj) {
+  if (auto md = obj.find("metadata"); md != obj.end() && md->is_object()) {
+    md->erase("managedFields");
+    md->erase("annotations");
+  }
+}
+
+void TrimPod(json& pod) {
+  TrimMetadata(pod);
+  if (auto sp = pod.find("spec"); sp != pod.end() && sp->is_object()) {
+    json keep = json::object();
+    if (auto n = sp->find("nodeName"); n != sp->end()) keep["nodeName"] = *n;
+    *sp = std::move(keep);
+  }
+}
+
+void TrimWorkload(json& obj) {
+  TrimMetadata(obj);
+  if (auto sp = obj.find("spec"); sp != obj.end() && sp->is_object()) sp->erase("template");
+}
+
+ObjectCache::ObjectCache(std::shared_ptr<KubeClient> client, ObjectCacheOptions opts)
+    : client_(std::move(client)), opts_(std::move(opts)) {}
+
+ObjectCache::~ObjectCache() {
+  Stop();
+}
+
+void ObjectCache::Start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ObjectCache::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool ObjectCache::WaitForSync(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  return cv_.wait_for(l, timeout, [&] { return synced_.load() || stopping_.load(); }) && synced_;
+}
+
+bool ObjectCache::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> l(mu_);
+  return !cv_.wait_for(l, d, [&] { return stopping_.load(); });
+}
+
+std::optional<json> ObjectCache::Get(const std::string& ns, const std::string& name) const {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = contents_.objects.find(ns + "/" + name);
+    if (it == contents_.objects.end()) return std::nullopt;
+    text = it->second.text;
+  }
+  return json::parse(text, nullptr, false);
+}
+
+std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
+  std::vector<std::string> texts;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = contents_.index.find(key);
+    if (it == contents_.index.end()) return {};
+    for (const auto& k : it->second)
+      if (auto o = contents_.objects.find(k); o != contents_.objects.end())
+        texts.push_back(o->second.text);
+  }
+  std::vector<json> out;
+  out.reserve(texts.size());
+  for (const auto& t : texts) out.push_back(json::parse(t, nullptr, false));
+  return out;
+}
+
+size_t ObjectCache::size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return contents_.objects.size();
+}
+
+size_t ObjectCache::bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return contents_.bytes;
+}
+
+void ObjectCache::Observe(const json& obj) {
+  if (!obj.is_object()) return;
+  Put(obj);
+}
+
+ObjectCache::Entry ObjectCache::MakeEntry(json& obj) const {
+  if (opts_.trim) opts_.trim(obj);
+  return Entry{obj.dump(-1, ' ', false, json::error_handler_t::replace), VersionOf(obj),
+               opts_.index ? opts_.index(obj) : std::string()};
+}
+
+void ObjectCache::Insert(Contents& c, const std::string& key, Entry e) {
+  auto it = c.objects.find(key);
+  if (it != c.objects.end()) {
+    // Never step back: a write-through may race the watch's newer copy.
+    if (e.resource_version != 0 && it->second.resource_version > e.resource_version) return;
+    c.bytes -= it->second.text.size();
+    if (!it->second.index.empty() && it->second.index != e.index) {
+      auto& set = c.index[it->second.index];
+      set.erase(key);
+      if (set.empty()) c.index.erase(it->second.index);
+    }
+  }
+  c.bytes += e.text.size();
+  if (!e.index.empty()) c.index[e.index].insert(key);
+  c.objects[key] = std::move(e);
+}
+
+void ObjectCache::Put(json obj) {
+  const std::string key = KeyOf(obj);
+  Entry e = MakeEntry(obj);
+  std::lock_guard<std::mutex> l(mu_);
+  Insert(contents_, key, std::move(e));
+}
+
+void ObjectCache::Erase(const json& obj) {
+  const std::string key = KeyOf(obj);
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = contents_.objects.find(key);
+  if (it == contents_.objects.end()) return;
+  if (!it->second.index.empty()) {
+    auto& set = contents_.index[it->second.index];
+    set.erase(key);
+    if (set.empty()) contents_.index.erase(it->second.index);
+  }
+  contents_.bytes -= it->second.text.size();
+  contents_.objects.erase(it);
+}
+
+void ObjectCache::Replace(const json& items) {
+  // Built aside and swapped in: a reader never sees a half-filled cache.
+  Contents fresh;
+  if (items.is_array())
+    for (auto item : items) {
+      std::string key = KeyOf(item);
+      Insert(fresh, key, MakeEntry(item));
+    }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    contents_ = std::move(fresh);
+  }
+  synced_ = true;
+  cv_.notify_all();
+}
+
+void ObjectCache::Loop() {
+  util::Backoff backoff;
+  std::string rv;
+  while (!stopping_) {
+    if (rv.empty()) {
+      auto list = client_->List(opts_.collection, opts_.selector);
+      if (!list) {
+        spdlog::warn("{} cache: listing: {}", opts_.collection, list.error().message);
+        if (!Sleep(backoff.Next())) return;
+        continue;
+      }
+      rv = StrField(Field(*list, "metadata"), "resourceVersion");
+      Replace(Field(*list, "items"));
+      // Whatever changed while nothing was watching is looked at now.
+      if (opts_.changed)
+        for (const auto& item : Field(*list, "items")) opts_.changed(item);
+    }
+    auto s = client_->Watch(
+        opts_.collection, opts_.selector, rv, 300,
+        [&](const WatchEvent& ev) {
+          backoff.Reset();
+          if (std::string v = StrField(Field(ev.object, "metadata"), "resourceVersion"); !v.empty())
+            rv = v;
+          if (ev.type == "BOOKMARK") return !stopping_;
+          if (ev.type == "DELETED")
+            Erase(ev.object);
+          else
+            Put(ev.object);
+          if (opts_.changed) opts_.changed(ev.object);
+          return !stopping_.load();
+        },
+        "", &stopping_);
+    if (stopping_) break;
+    if (!s) {
+      if (s.error().code == ErrorCode::kGone) {
+        rv.clear();  // compacted: relist
+        continue;
+      }
+      spdlog::warn("{} cache: watch: {}; reconnecting", opts_.collection, s.error().message);
+      if (!Sleep(backoff.Next())) return;
+    }
+    // An OK end is the server closing the watch after its timeout: resume from rv.
+  }
+}
+
+}  // namespace berth::kube

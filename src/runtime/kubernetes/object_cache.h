@@ -1,0 +1,103 @@
+// ObjectCache: one list + watch (client-go's reflector and indexer) of a collection across
+// namespaces, for the objects labelled managed-by=berth, kept in memory so that Inspect reads
+// the cluster's state without a request: with thousands of environments a resync is then
+// local work, not three API calls per environment.
+//
+// Objects are kept as trimmed JSON text (managed fields, pod specs and templates dropped):
+// text costs a fraction of a parsed document's memory and an Inspect parses only the few
+// objects of one environment.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/kubernetes/client.h"
+
+namespace berth::kube {
+
+struct ObjectCacheOptions {
+  std::string collection;  // cluster-wide: "/api/v1/pods", "/apis/apps/v1/deployments"
+  std::string selector;    // label selector of the objects followed
+  // Removes what no reader needs, in place, before the object is kept.
+  std::function<void(nlohmann::json&)> trim;
+  // The secondary index an object is found by (ObjectCache::ByIndex); "" = none.
+  std::function<std::string(const nlohmann::json&)> index;
+  // Called for every change the watch brings (after the cache holds it), and for every object
+  // on each relist; a DELETED object is passed as last seen.
+  std::function<void(const nlohmann::json&)> changed;
+};
+
+class ObjectCache {
+ public:
+  ObjectCache(std::shared_ptr<KubeClient> client, ObjectCacheOptions opts);
+  ~ObjectCache();
+  ObjectCache(const ObjectCache&) = delete;
+  ObjectCache& operator=(const ObjectCache&) = delete;
+
+  void Start();
+  void Stop();
+  // True once the first list is in (and stays true through relists: a relist replaces the
+  // contents at once).
+  bool synced() const { return synced_; }
+  bool WaitForSync(std::chrono::milliseconds timeout);
+
+  // The object "namespace/name", parsed; nullopt when the cache has none.
+  std::optional<nlohmann::json> Get(const std::string& ns, const std::string& name) const;
+  // Every object whose index (ObjectCacheOptions::index) is `key`, parsed.
+  std::vector<nlohmann::json> ByIndex(const std::string& key) const;
+  // An object this process just wrote (the response of an apply): kept unless the cache
+  // already holds a newer resourceVersion, so a read right after the write sees it.
+  void Observe(const nlohmann::json& obj);
+  size_t size() const;
+  // Bytes of JSON text held: the cache's memory, roughly.
+  size_t bytes() const;
+
+ private:
+  struct Entry {
+    std::string text;
+    uint64_t resource_version = 0;
+    std::string index;
+  };
+  struct Contents {
+    std::map<std::string, Entry> objects;                // "namespace/name"
+    std::map<std::string, std::set<std::string>> index;  // index key -> object keys
+    size_t bytes = 0;
+  };
+  Entry MakeEntry(nlohmann::json& obj) const;                        // trims
+  static void Insert(Contents& c, const std::string& key, Entry e);  // newer version wins
+  void Loop();
+  void Put(nlohmann::json obj);
+  void Erase(const nlohmann::json& obj);
+  void Replace(const nlohmann::json& items);
+  bool Sleep(std::chrono::milliseconds d);
+
+  std::shared_ptr<KubeClient> client_;
+  const ObjectCacheOptions opts_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Contents contents_;
+  std::atomic<bool> synced_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// Trims shared by every kind: metadata.managedFields (often the largest part of an object).
+void TrimMetadata(nlohmann::json& obj);
+// A pod as SummarizePods and OwnerOf read it: metadata, status, spec.nodeName.
+void TrimPod(nlohmann::json& pod);
+// A Deployment or ReplicationController: no pod template (spec.replicas and status stay).
+void TrimWorkload(nlohmann::json& obj);
+
+}  // namespace berth::kube

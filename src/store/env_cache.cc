@@ -1,0 +1,134 @@
+#include "store/env_cache.h"
+
+#include <nlohmann/json.hpp>
+
+#include "berth/store.h"
+
+namespace berth::store {
+
+std::string EnvJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
+                    int64_t revision) {
+  nlohmann::json j;
+  j["spec"] = spec;
+  j["status"] = status ? nlohmann::json(*status) : nlohmann::json(nullptr);
+  j["revision"] = revision;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+InformerHandlers EnvCache::Handlers() {
+  return {[this](const Snapshot& s) { Replace(s); }, [this](const WatchEvent& e) { Change(e); }};
+}
+
+void EnvCache::Rebuild(Record& r) {
+  if (!r.spec) {
+    r.view.reset();
+    return;
+  }
+  auto v = std::make_shared<CachedEnv>();
+  v->spec = *r.spec;
+  v->status = r.status;
+  v->revision = r.spec_revision;
+  v->json = EnvJson(v->spec, v->status, v->revision);
+  r.view = std::move(v);
+}
+
+bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
+  const bool is_spec = kv.key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0;
+  const bool is_status = kv.key.compare(0, keys::kStatus.size(), keys::kStatus) == 0;
+  if (!is_spec && !is_status) return false;
+  std::string id = kv.key.substr(is_spec ? keys::kSpecs.size() : keys::kStatus.size());
+  auto it = records_.find(id);
+  if (it == records_.end()) {
+    if (deleted) return false;
+    it = records_.emplace(id, Record{}).first;
+  }
+  Record& r = it->second;
+  if (is_spec) {
+    if (deleted) {
+      r.spec.reset();
+    } else if (auto s = ParseSpec(kv.value)) {
+      r.spec = std::move(*s);
+      r.spec_revision = kv.mod_revision;
+    } else {
+      return false;  // the API never writes an unreadable spec; keep what we had
+    }
+  } else {
+    if (deleted) {
+      r.status.reset();
+    } else if (auto s = ParseStatus(kv.value)) {
+      r.status = std::move(*s);
+    } else {
+      r.status.reset();
+    }
+  }
+  if (!r.spec && !r.status) {
+    records_.erase(it);
+    return true;
+  }
+  Rebuild(r);
+  return true;
+}
+
+void EnvCache::Replace(const Snapshot& snap) {
+  std::lock_guard<std::mutex> l(mu_);
+  records_.clear();
+  for (const auto& kv : snap.kvs) {
+    // Decode without building views yet: a spec and its status arrive separately.
+    const bool is_spec = kv.key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0;
+    const bool is_status = kv.key.compare(0, keys::kStatus.size(), keys::kStatus) == 0;
+    if (!is_spec && !is_status) continue;
+    Record& r = records_[kv.key.substr(is_spec ? keys::kSpecs.size() : keys::kStatus.size())];
+    if (is_spec) {
+      if (auto s = ParseSpec(kv.value)) {
+        r.spec = std::move(*s);
+        r.spec_revision = kv.mod_revision;
+      }
+    } else if (auto s = ParseStatus(kv.value)) {
+      r.status = std::move(*s);
+    }
+  }
+  for (auto& [id, r] : records_) Rebuild(r);
+  cv_.notify_all();
+}
+
+void EnvCache::Change(const WatchEvent& ev) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (ApplyLocked(ev.kv, ev.type == WatchEvent::Type::kDelete)) cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<const CachedEnv>> EnvCache::List(std::string_view ns) const {
+  std::vector<std::shared_ptr<const CachedEnv>> out;
+  std::lock_guard<std::mutex> l(mu_);
+  std::string prefix = ns.empty() ? "" : std::string(ns) + "/";
+  for (auto it = records_.lower_bound(prefix);
+       it != records_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    if (it->second.view) out.push_back(it->second.view);
+  return out;
+}
+
+std::shared_ptr<const CachedEnv> EnvCache::Get(std::string_view ns, std::string_view name) const {
+  std::string id = std::string(ns) + "/" + std::string(name);
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = records_.find(id);
+  return it == records_.end() ? nullptr : it->second.view;
+}
+
+std::shared_ptr<const CachedEnv> EnvCache::WaitChange(std::string_view ns, std::string_view name,
+                                                      const std::shared_ptr<const CachedEnv>& seen,
+                                                      std::chrono::milliseconds timeout) const {
+  std::string id = std::string(ns) + "/" + std::string(name);
+  std::unique_lock<std::mutex> l(mu_);
+  auto current = [&]() -> std::shared_ptr<const CachedEnv> {
+    auto it = records_.find(id);
+    return it == records_.end() ? nullptr : it->second.view;
+  };
+  cv_.wait_for(l, timeout, [&] { return current() != seen; });
+  return current();
+}
+
+size_t EnvCache::size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return records_.size();
+}
+
+}  // namespace berth::store

@@ -1,0 +1,231 @@
+// Informer and EnvCache over a real SqliteStore (a file in a temp dir): listing, changes in
+// revision order, reads that include every earlier commit, relisting after compaction, handlers
+// added late, and the environment views the API reads.
+#include "store/informer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "store/env_cache.h"
+#include "store/sqlite_store.h"
+#include "util/fs.h"
+
+namespace berth::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+class InformerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions o;
+    o.path = dir_.path() + "/berth.db";
+    auto s = SqliteStore::Open(o);
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  util::TempDir dir_{"berth-informer-test"};
+  std::unique_ptr<SqliteStore> store_;
+};
+
+// A map of key -> value kept from the informer's calls, as a cache would.
+struct Mirror {
+  std::mutex mu;
+  std::map<std::string, std::string> kv;
+  int replaced = 0;
+  std::vector<int64_t> revisions;  // of each change, in delivery order
+  InformerHandlers Handlers() {
+    return {[this](const Snapshot& s) {
+              std::lock_guard<std::mutex> l(mu);
+              kv.clear();
+              for (const auto& x : s.kvs) kv[x.key] = x.value;
+              ++replaced;
+            },
+            [this](const WatchEvent& e) {
+              std::lock_guard<std::mutex> l(mu);
+              if (e.type == WatchEvent::Type::kDelete)
+                kv.erase(e.kv.key);
+              else
+                kv[e.kv.key] = e.kv.value;
+              revisions.push_back(e.kv.mod_revision);
+            }};
+  }
+  std::map<std::string, std::string> Copy() {
+    std::lock_guard<std::mutex> l(mu);
+    return kv;
+  }
+};
+
+TEST_F(InformerTest, ListsThenFollowsOnlyItsPrefixes) {
+  ASSERT_TRUE(store_->Put("/a/1", "one"));
+  ASSERT_TRUE(store_->Put("/b/1", "other prefix"));
+  Informer in(*store_, {{"/a/"}});
+  Mirror m;
+  auto reg = in.AddHandlers(m.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  EXPECT_EQ(m.Copy(), (std::map<std::string, std::string>{{"/a/1", "one"}}));
+
+  ASSERT_TRUE(store_->Put("/a/2", "two"));
+  ASSERT_TRUE(store_->Put("/b/2", "ignored"));
+  ASSERT_TRUE(store_->Delete("/a/1"));
+  auto last = store_->Put("/a/2", "two again");
+  ASSERT_TRUE(last);
+  // Every commit so far has been handed over once WaitFresh returns.
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_GE(in.revision(), *last);
+  EXPECT_EQ(m.Copy(), (std::map<std::string, std::string>{{"/a/2", "two again"}}));
+  std::lock_guard<std::mutex> l(m.mu);
+  EXPECT_TRUE(std::is_sorted(m.revisions.begin(), m.revisions.end()));
+  EXPECT_EQ(m.revisions.size(), 3u);  // /a/2, delete /a/1, /a/2 again: not /b/2
+}
+
+TEST_F(InformerTest, WaitFreshCoversCommitsOutsideThePrefixes) {
+  Informer in(*store_, {{"/a/"}});
+  Mirror m;
+  auto reg = in.AddHandlers(m.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  // Only other prefixes change: the seen revision must still reach the store's.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->Put("/b/" + std::to_string(i), "x"));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_EQ(in.revision(), *store_->Revision());
+}
+
+TEST_F(InformerTest, RelistsWhenItsWatchIsCompactedAway) {
+  Informer in(*store_, {{"/a/"}});
+  Mirror m;
+  // A handler that holds the informer up while the history it would read is compacted.
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool hold = false, open = false, held = false;
+  auto reg = in.AddHandlers(m.Handlers());
+  auto blocker = in.AddHandlers({nullptr, [&](const WatchEvent& e) {
+                                   if (e.kv.key != "/a/block") return;
+                                   std::unique_lock<std::mutex> l(gate_mu);
+                                   if (!hold) return;
+                                   held = true;
+                                   gate_cv.notify_all();
+                                   gate_cv.wait(l, [&] { return open; });
+                                 }});
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  {
+    std::lock_guard<std::mutex> l(gate_mu);
+    hold = true;
+  }
+  ASSERT_TRUE(store_->Put("/a/block", "x"));
+  {
+    std::unique_lock<std::mutex> l(gate_mu);
+    ASSERT_TRUE(gate_cv.wait_for(l, 5s, [&] { return held; }));
+  }
+  const int64_t lists_before = in.lists();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->Put("/a/k" + std::to_string(i), "v"));
+  ASSERT_TRUE(store_->Delete("/a/k0"));
+  ASSERT_TRUE(store_->Compact(*store_->Revision()));
+  {
+    std::lock_guard<std::mutex> l(gate_mu);
+    open = true;
+  }
+  gate_cv.notify_all();
+  ASSERT_TRUE(in.WaitFresh(10s));
+  EXPECT_GT(in.lists(), lists_before);  // the watch got kGone and the informer listed again
+  auto kv = m.Copy();
+  EXPECT_EQ(kv.size(), 10u);  // /a/block and /a/k1../a/k9
+  EXPECT_EQ(kv.count("/a/k0"), 0u);
+  EXPECT_EQ(kv.count("/a/k9"), 1u);
+}
+
+TEST_F(InformerTest, AHandlerAddedLaterGetsItsOwnListingAndThenOnlyNewerChanges) {
+  Informer in(*store_, {{"/a/"}});
+  Mirror first;
+  auto r1 = in.AddHandlers(first.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->Put("/a/" + std::to_string(i), "v1"));
+  ASSERT_TRUE(in.WaitFresh(5s));
+
+  Mirror late;
+  auto r2 = in.AddHandlers(late.Handlers());
+  ASSERT_TRUE(store_->Put("/a/new", "v"));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  for (int i = 0; i < 100 && late.Copy().size() < 6; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(late.Copy(), first.Copy());
+  {
+    std::lock_guard<std::mutex> l(late.mu);
+    EXPECT_EQ(late.replaced, 1);
+    // Whatever it was given as a change is newer than its listing: no replays.
+    EXPECT_LE(late.revisions.size(), 1u);
+  }
+  // Removed: no more calls.
+  r2.reset();
+  ASSERT_TRUE(store_->Put("/a/after", "v"));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_EQ(late.Copy().count("/a/after"), 0u);
+  EXPECT_EQ(first.Copy().count("/a/after"), 1u);
+}
+
+EnvironmentSpec Spec(const std::string& name, const std::string& image) {
+  EnvironmentSpec s;
+  s.name = name;
+  s.image = image;
+  s.ports = DefaultPorts();
+  return s;
+}
+
+TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
+  Informer in(*store_, {{std::string(keys::kSpecs), std::string(keys::kStatus)}});
+  EnvCache cache;
+  auto reg = in.AddHandlers(cache.Handlers());
+  ASSERT_TRUE(store_->Put(keys::Spec("default", "b"), SerializeSpec(Spec("b", "img:1"))));
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  ASSERT_NE(cache.Get("default", "b"), nullptr);
+  EXPECT_FALSE(cache.Get("default", "b")->status.has_value());
+
+  auto rev = store_->Put(keys::Spec("default", "a"), SerializeSpec(Spec("a", "img:2")));
+  ASSERT_TRUE(rev);
+  ASSERT_TRUE(store_->Put(keys::Spec("other", "a"), SerializeSpec(Spec("a", "img:3"))));
+  EnvStatus st;
+  st.phase = Phase::kRunning;
+  st.reason = "Started";
+  ASSERT_TRUE(store_->Put(keys::Status("default", "a"), SerializeStatus(st)));
+  ASSERT_TRUE(in.WaitFresh(5s));
+
+  auto list = cache.List("default");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]->spec.name, "a");  // sorted by name
+  EXPECT_EQ(list[1]->spec.name, "b");
+  EXPECT_EQ(cache.List("").size(), 3u);
+  auto a = cache.Get("default", "a");
+  ASSERT_TRUE(a && a->status);
+  EXPECT_EQ(a->status->phase, Phase::kRunning);
+  EXPECT_EQ(a->revision, *rev);
+  // The JSON is the view's: what the API answers for it.
+  auto j = nlohmann::json::parse(a->json);
+  EXPECT_EQ(j["spec"]["image"], "img:2");
+  EXPECT_EQ(j["status"]["phase"], "Running");
+  EXPECT_EQ(j["revision"], *rev);
+  EXPECT_EQ(a->json, EnvJson(a->spec, a->status, a->revision));
+
+  // A waiter wakes on the change; deleting the spec removes the environment.
+  std::thread t([&] {
+    std::this_thread::sleep_for(100ms);
+    (void)store_->Delete(keys::Spec("default", "a"));
+  });
+  auto after = cache.WaitChange("default", "a", a, 5s);
+  t.join();
+  EXPECT_EQ(after, nullptr);
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_EQ(cache.List("default").size(), 1u);
+}
+
+}  // namespace
+}  // namespace berth::store
