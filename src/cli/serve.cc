@@ -111,9 +111,7 @@ int RunServe(const Config& config) {
   copts.port_range = {config.port_min, config.port_max};
   controller::RouteWaiter waiter;
   if (router) {
-    waiter = [&router](int64_t rev, std::chrono::milliseconds t) {
-      return router->WaitApplied(rev, t);
-    };
+    waiter = [&router](int64_t rev) { return router->AppliedRevision() >= rev; };
     copts.routed_domains = [&router](const std::string& ns, const std::string& name) {
       return router->RoutedDomains(store::keys::Route(ns, name));
     };
@@ -132,6 +130,19 @@ int RunServe(const Config& config) {
     if (ctl) ctl->Stop();
     ctl.reset();
   };
+  // The router says when it has applied a revision, so that no reconcile waits for it. The
+  // guard clears the callback (waiting out a call in progress) before ctl goes.
+  if (router)
+    router->OnApplied([&](int64_t rev) {
+      std::lock_guard<std::mutex> l(ctl_mu);
+      if (ctl) ctl->RoutesApplied(rev);
+    });
+  struct ClearOnApplied {
+    router::RouteSync* r;
+    ~ClearOnApplied() {
+      if (r) r->OnApplied(nullptr);
+    }
+  } clear_on_applied{router.get()};
   // The engine's reachability, pinged in the background: `berth status` and /readyz show an
   // outage; a change queues every environment so each shows it (or converges) at once.
   runtime::ReachabilityMonitor engine(**rt, std::chrono::seconds(2), std::chrono::seconds(2),

@@ -151,6 +151,28 @@ void Controller::EnqueueAll() {
   for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
 }
 
+bool Controller::RouteApplied(int64_t rev, const std::string& key) {
+  std::lock_guard<std::mutex> l(route_mu_);
+  // Checked under the lock RoutesApplied takes, so an apply landing in between still finds
+  // the key registered.
+  if (route_waiter_(rev)) return true;
+  awaiting_route_.emplace(rev, key);
+  // The safety net if a notification never comes (the router restarted its nginx...).
+  queue_.AddAfter(key, std::chrono::seconds(2));
+  return false;
+}
+
+void Controller::RoutesApplied(int64_t revision) {
+  std::vector<std::string> ready;
+  {
+    std::lock_guard<std::mutex> l(route_mu_);
+    auto end = awaiting_route_.upper_bound(revision);
+    for (auto it = awaiting_route_.begin(); it != end; ++it) ready.push_back(it->second);
+    awaiting_route_.erase(awaiting_route_.begin(), end);
+  }
+  for (const auto& k : ready) queue_.Add(k);
+}
+
 void Controller::ResyncLoop() {
   auto next_gc = std::chrono::steady_clock::now();
   while (!stopping_) {
@@ -391,8 +413,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       status.phase != Phase::kRunning || status.observed_generation != spec.generation;
 
   // Route record: the original's layout, written once the workload runs.
-  auto published =
-      PublishRoute(spec_kv, spec, ws->host_ip, ws->ports, false, status, requeue_after);
+  auto published = PublishRoute(spec_kv, spec, ws->host_ip, ws->ports, false, status);
   if (!published) return Fail(published.error());
   if (!*published) return {};
   status.phase = Phase::kRunning;
@@ -426,7 +447,7 @@ Status Controller::RollBackFirstRollout(const store::KeyValue& spec_kv,
 Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
                                       const std::string& host_ip,
                                       const std::map<std::string, int>& ports, bool sleeping,
-                                      EnvStatus& status, std::chrono::milliseconds* requeue_after) {
+                                      EnvStatus& status) {
   if (!opts_.publish_routes || spec.domains.empty() || !ports.count("http")) return true;
   // Only the domains this environment holds the claim of are routed to it.
   auto owned = store::OwnedDomains(store_, spec.Key(), spec.domains);
@@ -456,8 +477,9 @@ Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const Envi
     rev = (*existing)->mod_revision;
   }
   if (route_waiter_) {
-    bool applied = route_waiter_(rev, opts_.route_wait);
-    if (!applied) RequeueAfter(requeue_after, kLookAgainSoon);
+    // Not awaited: Running is written with routed=false, and the router's RoutesApplied
+    // brings the key back to set it.
+    bool applied = RouteApplied(rev, spec.Key());
     // Routed means every domain of the spec reaches this environment: none lost to an
     // earlier claim, and the router gave it each one (it keeps a contested host for the
     // first claim, whatever the records say).
@@ -524,7 +546,7 @@ Status Controller::ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpe
     status.AddEvent("Normal", "Sleeping",
                     "workload stopped; ports, volume and route kept until it wakes");
   if (!host_ip.empty()) {
-    auto published = PublishRoute(spec_kv, spec, host_ip, ports, true, status, requeue_after);
+    auto published = PublishRoute(spec_kv, spec, host_ip, ports, true, status);
     if (!published) return Fail(published.error());
     if (!*published) return {};
   }
@@ -565,9 +587,27 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
                                     const EnvironmentSpec* spec, bool purge_volume) {
   // Order: route first (stop traffic), then the workload, then the volume, then records.
   std::string rkey = store::keys::Route(ns, name);
+  const std::string key = ns + "/" + name;
   if (auto r = store_.Get(rkey); r && *r && MayDeleteRoute(rkey, (*r)->value, spec != nullptr)) {
     auto d = store_.Commit(Txn{{Compare{rkey, (*r)->mod_revision}}, {Op::Delete(rkey)}});
-    if (d && route_waiter_) route_waiter_(*d, opts_.route_wait);
+    if (d && route_waiter_) {
+      std::lock_guard<std::mutex> l(route_mu_);
+      route_removals_[key] = *d;
+    }
+  }
+  // Traffic stops before the workload goes: until the router has applied the route's
+  // removal, this pass ends here and the router's RoutesApplied brings the key back.
+  if (route_waiter_) {
+    int64_t removal = 0;
+    {
+      std::lock_guard<std::mutex> l(route_mu_);
+      if (auto it = route_removals_.find(key); it != route_removals_.end()) removal = it->second;
+    }
+    if (removal != 0) {
+      if (!RouteApplied(removal, key)) return {};
+      std::lock_guard<std::mutex> l(route_mu_);
+      route_removals_.erase(key);
+    }
   }
   // Asked, not awaited: while the workload is still going (pods terminating) the records stay
   // and the key comes back — from the change watch, or this requeue.

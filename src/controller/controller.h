@@ -25,7 +25,9 @@
 namespace berth::controller {
 
 // Waits until the router has applied the store up to `revision`; false on timeout.
-using RouteWaiter = std::function<bool(int64_t revision, std::chrono::milliseconds timeout)>;
+// True when the router has applied store revision `revision` (a look, never a wait: the
+// router calls Controller::RoutesApplied when it gets there).
+using RouteWaiter = std::function<bool(int64_t revision)>;
 
 struct ControllerOptions {
   int workers = 8;
@@ -34,7 +36,6 @@ struct ControllerOptions {
   store::Informer* informer = nullptr;
   std::chrono::seconds resync{10};
   bool publish_routes = true;
-  std::chrono::milliseconds route_wait{5000};
   // Before reporting Running, wait (up to readiness_timeout) until the published http port
   // accepts TCP connections, so `create --wait` returns when the environment answers. Only
   // where the published ports are reachable from this host (the docker runtime).
@@ -61,6 +62,9 @@ class Controller {
   Controller(store::Store& store, runtime::Runtime& runtime, VolumeProvider& volumes,
              ControllerOptions opts, RouteWaiter route_waiter = nullptr);
   ~Controller();
+  // The router has applied the store up to `revision`: environments waiting for their route
+  // (or its removal) are queued again. Called from the router's apply thread.
+  void RoutesApplied(int64_t revision);
 
   void Start();
   void Stop();
@@ -93,12 +97,11 @@ class Controller {
   // sleeping (the router wakes it on a request).
   Status ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
                         std::chrono::milliseconds* requeue_after);
-  // Writes the route record (sleeping or not) and waits for the router; sets status.routed.
+  // Writes the route record (sleeping or not); sets status.routed once the router has it.
   // False when the spec changed meanwhile (queued again; stop this pass).
   Result<bool> PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
                             const std::string& host_ip, const std::map<std::string, int>& ports,
-                            bool sleeping, EnvStatus& status,
-                            std::chrono::milliseconds* requeue_after);
+                            bool sleeping, EnvStatus& status);
   // Writes status only if it changed (ignoring updated_at) — no write storms on resync.
   Status WriteStatus(const EnvironmentSpec& spec, EnvStatus& status, const EnvStatus& before);
   // After a failed runtime call: true when the engine itself does not answer a ping. The
@@ -120,6 +123,13 @@ class Controller {
   VolumeProvider& volumes_;
   ControllerOptions opts_;
   RouteWaiter route_waiter_;
+  // Keys whose route (or route removal) awaits the router, by the revision it must apply;
+  // and the revision of each environment's route removal until the router has it.
+  std::mutex route_mu_;
+  std::multimap<int64_t, std::string> awaiting_route_;
+  std::map<std::string, int64_t> route_removals_;
+  // True if the router has applied `rev`; otherwise `key` is queued again when it does.
+  bool RouteApplied(int64_t rev, const std::string& key);
   WorkQueue queue_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

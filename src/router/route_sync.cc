@@ -140,6 +140,15 @@ void RouteSync::ApplyLoop() {
         last_error_.clear();
         applied_revision_ = std::max(applied_revision_, rev);
         applied_cv_.notify_all();
+        // Outside mu_: the callback queues work elsewhere. Under cb_mu_, so that clearing
+        // it (OnApplied(nullptr)) waits for a call in progress.
+        int64_t at = applied_revision_;
+        l.unlock();
+        {
+          std::lock_guard<std::mutex> g(cb_mu_);
+          if (on_applied_) on_applied_(at);
+        }
+        l.lock();
         break;
       }
       failed_++;
@@ -153,6 +162,11 @@ void RouteSync::ApplyLoop() {
       }
     }
   }
+}
+
+void RouteSync::OnApplied(std::function<void(int64_t)> fn) {
+  std::lock_guard<std::mutex> l(cb_mu_);
+  on_applied_ = std::move(fn);
 }
 
 int64_t RouteSync::AppliedRevision() const {

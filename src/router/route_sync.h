@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,9 @@ class RouteSync {
   int64_t AppliedRevision() const;
   // True once AppliedRevision() >= revision; false after `timeout`.
   bool WaitApplied(int64_t revision, std::chrono::milliseconds timeout);
+  // Called (on the apply thread) with the applied revision after each successful apply, so a
+  // caller can look again instead of waiting; nullptr clears it.
+  void OnApplied(std::function<void(int64_t)> fn);
   RouterStats Stats() const;
   // For /readyz: the nginx answers on its control socket and the last apply succeeded.
   Status Ready() const;
@@ -85,6 +89,8 @@ class RouteSync {
   bool started_ = false;
   int64_t seen_revision_ = 0;
   int64_t applied_revision_ = 0;
+  std::mutex cb_mu_;  // held while on_applied_ runs
+  std::function<void(int64_t)> on_applied_;
   int64_t applies_ = 0;
   int64_t failed_ = 0;
   std::string last_error_;

@@ -401,8 +401,7 @@ TEST_F(ControllerTest, ADomainIsRoutedOnlyToItsClaimOwner) {
   std::vector<std::string> served;  // what the router gives the environment
   ControllerOptions o;
   o.routed_domains = [&](const std::string&, const std::string&) { return served; };
-  ctl = std::make_unique<Controller>(*st, rt, vols, o,
-                                     [](int64_t, std::chrono::milliseconds) { return true; });
+  ctl = std::make_unique<Controller>(*st, rt, vols, o, [](int64_t) { return true; });
   ASSERT_TRUE(service->Create(Spec("web")));
   // The claim of one of its domains belongs to someone else (a store from before claims).
   ASSERT_TRUE(st->Put(store::keys::Domain("web.ctest.b.com"), "default/first"));
@@ -424,6 +423,56 @@ TEST_F(ControllerTest, ADomainIsRoutedOnlyToItsClaimOwner) {
   ASSERT_TRUE(service->Rebuild("default", "web", ""));
   ASSERT_TRUE(ctl->Reconcile("default/web"));
   EXPECT_TRUE(service->Get("default", "web")->status->routed);
+}
+
+// The router is looked at, never waited for: a reconcile whose route the router has not
+// applied yet ends with Running and routed=false (and the workload of a deleted environment
+// stays until the route's removal is applied); RoutesApplied brings the key back.
+TEST_F(ControllerTest, TheRouterIsNeverWaitedFor) {
+  std::atomic<int64_t> applied{0};
+  ControllerOptions o;
+  o.workers = 1;
+  ctl = std::make_unique<Controller>(*st, rt, vols, o,
+                                     [&](int64_t rev) { return applied.load() >= rev; });
+  ASSERT_TRUE(service->Create(Spec("web")));
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  auto v = service->Get("default", "web");
+  ASSERT_TRUE(v && v->status);
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
+  EXPECT_FALSE(v->status->routed) << "the router has not applied the route yet";
+  auto route = st->Get("/devnginx/default/web");
+  ASSERT_TRUE(route && *route);
+
+  // The router gets there: the key comes back (through the running controller's queue).
+  ctl->Start();
+  applied = *st->Revision();
+  ctl->RoutesApplied(applied);
+  bool routed = false;
+  for (int i = 0; i < 200 && !routed; ++i) {
+    auto w = service->Get("default", "web");
+    routed = w && w->status && w->status->routed;
+    if (!routed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(routed);
+  ctl->Stop();
+
+  // Deleted: the route goes first, and the workload only once the router has applied that.
+  ASSERT_TRUE(service->Delete("default", "web", false));
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  auto gone = st->Get("/devnginx/default/web");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone) << "the route record is deleted first";
+  {
+    std::lock_guard<std::mutex> lk(rt.mu);
+    EXPECT_TRUE(rt.workloads.count("default/web")) << "removed before the router stopped traffic";
+  }
+  applied = *st->Revision();
+  ASSERT_TRUE(ctl->Reconcile("default/web"));
+  {
+    std::lock_guard<std::mutex> lk(rt.mu);
+    EXPECT_FALSE(rt.workloads.count("default/web"));
+  }
+  EXPECT_EQ(service->Get("default", "web").error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(ControllerTest, DomainClaimsLiveAndDieWithTheEnvironment) {
