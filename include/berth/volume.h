@@ -1,10 +1,12 @@
 // VolumeProvider: the persistent directory mounted at /apps, kept across rebuilds.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "berth/environment.h"
 #include "berth/result.h"
+#include "berth/volume_dir.h"
 
 namespace berth {
 
@@ -23,9 +25,10 @@ class VolumeProvider {
   virtual Result<VolumeMount> Ensure(const EnvironmentSpec& spec) = 0;
   // Removes the volume and its data (only on delete --purge). OK if missing.
   virtual Status Remove(const EnvironmentSpec& spec) = 0;
-  // The volume's directory on this host, which Berth itself writes code releases into
-  // (release/code_tree.h). kUnavailable for a driver whose volumes this host cannot reach.
-  virtual Result<std::string> LocalPath(const EnvironmentSpec& spec) {
+  // The volume's directory as this server writes code releases into it (release/code_tree.h),
+  // reached without following a symlink inside the volume (berth/volume_dir.h).
+  // kUnavailable for a driver whose volumes this server cannot write.
+  virtual Result<std::unique_ptr<VolumeDir>> OpenDir(const EnvironmentSpec& spec) {
     return Fail(ErrorCode::kUnavailable,
                 "the " + Name() + " volume driver keeps " + spec.Key() +
                     "'s volume where this server cannot write a code release");

@@ -1,36 +1,30 @@
-// A code release on a volume the server can write (the "dir" driver): the layout contract
-// (docs/releases.md) and the archive that fills it.
+// A code release on an environment's volume: the layout contract (docs/releases.md) and the
+// archive that fills it.
 //   <volume>/releases/<id>/   one per release, filled from the archive, never changed after
 //   <volume>/current          symlink "releases/<id>", replaced atomically (rename over it)
 //   <volume>/shared/          created once, kept across releases
-// Every step is relative to an open directory and never follows a symlink: the container owns
-// its volume and may have planted links anywhere inside it.
+// The volume is a VolumeDir its driver opened (VolumeProvider::OpenDir: directory file
+// descriptors for the dir driver, libgfapi handles for gluster), so the same steps hold for
+// every driver: each is relative to an open directory and never follows a symlink, since the
+// container owns its volume and may have planted links anywhere inside it.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "berth/result.h"
+#include "berth/volume_dir.h"
+#include "release/archive.h"
 #include "release/tar_check.h"
-#include "util/fs.h"
 
 namespace berth::release {
 
-struct ArchiveSummary {
-  std::string digest;  // "sha256:<hex>" of the archive as uploaded
-  int64_t files = 0;   // entries
-  int64_t bytes = 0;   // file content
-};
-
-// Reads the whole archive at `fd` (tar, or gzip/bzip2/xz-compressed tar) from its start and
-// checks every entry (TarChecker); nothing is written. The first bad entry is the error.
-Result<ArchiveSummary> CheckArchive(int fd, const TarLimits& limits);
-
 class CodeTree {
  public:
-  // Opens (creating releases/ and shared/ when missing) the volume directory `volume_path`.
-  static Result<CodeTree> Open(const std::string& volume_path);
+  // Opens (creating releases/ and shared/ when missing) the volume directory `volume`.
+  static Result<CodeTree> Open(std::unique_ptr<VolumeDir> volume);
 
   // Extracts the archive at `fd` (checked by CheckArchive first) into releases/<id>: into
   // releases/.partial-<id> first, renamed into place only once complete, so a crash never
@@ -47,13 +41,12 @@ class CodeTree {
   // Removes `current` (when no release is left to point at).
   Status RemoveCurrent();
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return volume_->path(); }
 
  private:
   CodeTree() = default;
-  std::string path_;
-  util::UniqueFd volume_;
-  util::UniqueFd releases_;
+  std::unique_ptr<VolumeDir> volume_;
+  std::unique_ptr<VolumeDir> releases_;
 };
 
 // The number of a release id "r<n>"; 0 for anything else.

@@ -297,9 +297,11 @@ Result<Release> ReleaseManager::Deploy(const DeployRequest& req) {
     return Fail(ErrorCode::kUnavailable,
                 "environment " + spec.Key() +
                     "'s volume is a PersistentVolumeClaim (or none) that this server cannot "
-                    "write: code releases need the dir volume driver; deploy an image instead");
-  auto path = volumes_.LocalPath(spec);
-  if (!path) return Fail(path.error());
+                    "write: code releases need the dir or gluster volume driver; deploy an image "
+                    "instead");
+  // The driver writes its own volume (a local directory, or gluster through libgfapi).
+  auto volume_dir = volumes_.OpenDir(spec);
+  if (!volume_dir) return Fail(volume_dir.error());
   // Every entry is checked before the lock is taken and anything is written.
   auto summary = CheckArchive(req.archive_fd, opts_.limits);
   if (!summary) return Fail(summary.error());
@@ -316,24 +318,27 @@ Result<Release> ReleaseManager::Deploy(const DeployRequest& req) {
     rel.phase = "Failed";
     rel.reason = e.message;
     rel.finished_at = NowRfc3339();
-    if (auto t = CodeTree::Open(*path)) t->Collect(opts_.keep + 1, {rel.previous});
+    if (auto t = OpenTree(spec)) t->Collect(opts_.keep + 1, {rel.previous});
     Unlock(req.ns, req.name, &rel, std::nullopt);
     return Fail(e);
   };
-  auto tree = CodeTree::Open(*path);
+  auto tree = CodeTree::Open(std::move(*volume_dir));
   if (!tree) return fail(tree.error());
   if (auto s = tree->Extract(req.archive_fd, rel.id, opts_.limits); !s) return fail(s.error());
   if (auto s = tree->Switch(rel.id); !s) return fail(s.error());
   rel.reason = spec.sleeping ? "" : (rel.reload_command.empty() ? "Restarting" : "Reloading");
   Save(req.ns, req.name, rel);
-  Spawn([this, spec, rel, p = *path, no_rollback = req.no_rollback] {
-    ActivateCode(spec, rel, p, no_rollback);
-  });
+  Spawn([this, spec, rel, no_rollback = req.no_rollback] { ActivateCode(spec, rel, no_rollback); });
   return rel;
 }
 
-void ReleaseManager::ActivateCode(EnvironmentSpec spec, Release r, std::string volume_path,
-                                  bool no_rollback) {
+Result<CodeTree> ReleaseManager::OpenTree(const EnvironmentSpec& spec) {
+  auto dir = volumes_.OpenDir(spec);
+  if (!dir) return Fail(dir.error());
+  return CodeTree::Open(std::move(*dir));
+}
+
+void ReleaseManager::ActivateCode(EnvironmentSpec spec, Release r, bool no_rollback) {
   if (auto env = Load(spec.ns, spec.name)) spec = env->spec;  // the generation running now
   std::string why = Activate(spec, r.reload_command);
   r.finished_at = NowRfc3339();
@@ -342,7 +347,7 @@ void ReleaseManager::ActivateCode(EnvironmentSpec spec, Release r, std::string v
     r.reason.clear();
     if (auto s = Unlock(spec.ns, spec.name, &r, r.id); !s)
       spdlog::warn("{}: release {}: {}", spec.Key(), r.id, s.error().message);
-    if (auto t = CodeTree::Open(volume_path)) {
+    if (auto t = OpenTree(spec)) {
       auto removed = t->Collect(opts_.keep, {r.id, r.previous});
       if (removed && !removed->empty())
         spdlog::info("{}: removed old releases {}", spec.Key(), util::Join(*removed, ", "));
@@ -357,7 +362,7 @@ void ReleaseManager::ActivateCode(EnvironmentSpec spec, Release r, std::string v
   if (!no_rollback) {
     r.rolled_back = true;
     current = r.previous;
-    auto tree = CodeTree::Open(volume_path);
+    auto tree = OpenTree(spec);
     std::string reload;
     if (!r.previous.empty())
       if (auto p = Get(spec.ns, spec.name, r.previous)) reload = p->reload_command;
@@ -455,8 +460,7 @@ Result<ReleaseList> ReleaseManager::Rollback(const std::string& ns, const std::s
   }
   std::string why;
   if (t.mode == "code") {
-    auto path = volumes_.LocalPath(env->spec);
-    auto tree = path ? CodeTree::Open(*path) : Result<CodeTree>(Fail(path.error()));
+    auto tree = OpenTree(env->spec);
     if (!tree) {
       why = tree.error().message;
     } else if (!tree->Has(t.id)) {
@@ -500,8 +504,7 @@ void ReleaseManager::RecoverOne(const std::string& ns, const std::string& name, 
   if (env) {
     const bool code = rec ? rec->mode == "code" : env->spec.release_mode == ReleaseMode::kCode;
     if (code && !env->spec.volume_mount.empty()) {
-      auto path = volumes_.LocalPath(env->spec);
-      auto tree = path ? CodeTree::Open(*path) : Result<CodeTree>(Fail(path.error()));
+      auto tree = OpenTree(env->spec);
       if (tree) {
         auto on_disk = tree->Current();
         if (on_disk && *on_disk != head.current) {

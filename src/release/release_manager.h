@@ -23,6 +23,7 @@
 #include "berth/runtime.h"
 #include "berth/store.h"
 #include "berth/volume.h"
+#include "release/code_tree.h"
 #include "release/tar_check.h"
 #include "store/release_records.h"
 
@@ -94,8 +95,9 @@ class ReleaseManager {
   std::string Activate(const EnvironmentSpec& spec, const std::string& reload_command);
   // Rebuild with `image` and wait until the generation runs: "" or the reason.
   std::string RollOut(const EnvironmentSpec& spec, const std::string& image);
-  void ActivateCode(EnvironmentSpec spec, store::Release r, std::string volume_path,
-                    bool no_rollback);
+  // The environment's code tree, on the volume as its driver writes it (VolumeProvider::OpenDir).
+  Result<CodeTree> OpenTree(const EnvironmentSpec& spec);
+  void ActivateCode(EnvironmentSpec spec, store::Release r, bool no_rollback);
   void ActivateImage(EnvironmentSpec spec, store::Release r, bool no_rollback);
   void RecoverOne(const std::string& ns, const std::string& name, store::ReleaseHead head);
   bool Stale(const store::ReleaseHead& head) const;

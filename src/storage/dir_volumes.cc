@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "storage/local_dir.h"
 #include "storage/safe_fs.h"
 #include "util/fs.h"
 
@@ -73,6 +74,22 @@ Result<std::string> DirVolumes::PathFor(const EnvironmentSpec& spec) const {
   std::string r = *root;
   if (r.size() > 1 && r.back() == '/') r.pop_back();
   return r + "/" + JoinComponents(*parts);
+}
+
+Result<std::unique_ptr<VolumeDir>> DirVolumes::OpenDir(const EnvironmentSpec& spec) {
+  auto parts = VolumeComponents(spec, opts_.layout, opts_.default_namespace);
+  if (!parts) return Fail(parts.error());
+  auto root = AbsoluteRoot();
+  if (!root) return Fail(root.error());
+  // The root may be a symlink (configured); nothing below it is followed.
+  auto dir = OpenLocalDir(*root);
+  if (!dir) return dir;
+  for (const auto& part : *parts) {
+    auto next = (*dir)->OpenDir(part);
+    if (!next) return next;
+    *dir = std::move(*next);
+  }
+  return dir;
 }
 
 Result<VolumeMount> DirVolumes::Ensure(const EnvironmentSpec& spec) {

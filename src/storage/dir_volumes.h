@@ -1,6 +1,7 @@
 // The "dir" driver: a plain directory per environment under a local root, bind-mounted at /apps.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "berth/volume.h"
@@ -30,7 +31,8 @@ class DirVolumes final : public VolumeProvider {
   // start an environment's name, so it never collides with a volume.
   void SetInstallation(const std::string& id) override { installation_ = id; }
 
-  Result<std::string> LocalPath(const EnvironmentSpec& spec) override { return PathFor(spec); }
+  // The volume's directory (berth/volume_dir.h: directory file descriptors, storage/local_dir.h).
+  Result<std::unique_ptr<VolumeDir>> OpenDir(const EnvironmentSpec& spec) override;
 
   // The directory Ensure would create, without touching the disk.
   Result<std::string> PathFor(const EnvironmentSpec& spec) const;

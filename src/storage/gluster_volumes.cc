@@ -8,6 +8,7 @@
 
 #ifdef BERTH_HAVE_GFAPI
 #include "storage/glfs_connection.h"
+#include "storage/gluster_dir.h"
 #endif
 
 namespace berth::storage {
@@ -144,6 +145,15 @@ Result<VolumeMount> GlusterVolumes::Ensure(const EnvironmentSpec& spec) {
   if (!s) return Fail(Wrap(s.error(), "creating gluster volume directory for " + spec.Key()));
   return VolumeMount{opts_.kind, opts_.mount_root + "/" + JoinComponents(*parts),
                      spec.volume_mount};
+}
+
+Result<std::unique_ptr<VolumeDir>> GlusterVolumes::OpenDir(const EnvironmentSpec& spec) {
+  auto parts = VolumeComponents(spec, opts_.layout, opts_.default_namespace);
+  if (!parts) return Fail(parts.error());
+  std::lock_guard lock(mu_);
+  auto dir = WithConnection([&](GlfsConnection&) { return OpenGlusterDir(conn_, *parts); });
+  if (!dir) return Fail(Wrap(dir.error(), "gluster volume directory of " + spec.Key()));
+  return dir;
 }
 
 Status GlusterVolumes::Remove(const EnvironmentSpec& spec) {

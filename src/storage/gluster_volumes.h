@@ -50,6 +50,9 @@ class GlusterVolumes final : public VolumeProvider {
   // Deletes /<ns>/<name> on the volume recursively, never following symlinks — only if this
   // installation's (or made before installation ids).
   Status Remove(const EnvironmentSpec& spec) override;
+  // The volume's directory through libgfapi object handles (storage/gluster_dir.h): code
+  // releases are written without a mount on this host.
+  Result<std::unique_ptr<VolumeDir>> OpenDir(const EnvironmentSpec& spec) override;
   // The owner file beside the volume, as the dir driver's: /<ns>/.<name>.installation.
   void SetInstallation(const std::string& id) override { installation_ = id; }
 
@@ -63,7 +66,8 @@ class GlusterVolumes final : public VolumeProvider {
   GlusterVolumesOptions opts_;
   std::string installation_;
   std::mutex mu_;  // one operation at a time; guards conn_
-  std::unique_ptr<GlfsConnection> conn_;
+  // Shared with the VolumeDirs handed out, which keep it open while a release is written.
+  std::shared_ptr<GlfsConnection> conn_;
 };
 
 #endif  // BERTH_HAVE_GFAPI

@@ -13,14 +13,14 @@ namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 
+}  // namespace
+
 bool PlainName(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos;
 }
 
-// Names of the entries of the open directory `fd` (without "." and ".."). Reads them all before
-// anything is deleted, so removal does not disturb the directory stream.
-Result<std::vector<std::string>> ListDir(int fd) {
+Result<std::vector<std::string>> ListDirAt(int fd) {
   int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return Fail(ErrnoError(errno, "dup"));
   DIR* dir = ::fdopendir(dup_fd);
@@ -43,6 +43,8 @@ Result<std::vector<std::string>> ListDir(int fd) {
   return names;
 }
 
+namespace {
+
 Status RemoveTreeAtImpl(int dirfd, dev_t parent_dev, const std::string& name,
                         const std::string& shown) {
   struct stat st {};
@@ -63,7 +65,7 @@ Status RemoveTreeAtImpl(int dirfd, dev_t parent_dev, const std::string& name,
     return Fail(ErrnoError(errno, "open " + shown));
   }
   util::UniqueFd fd(raw);
-  auto names = ListDir(fd.get());
+  auto names = ListDirAt(fd.get());
   if (!names) return Fail(Wrap(names.error(), shown));
   for (const auto& child : *names) {
     if (auto s = RemoveTreeAtImpl(fd.get(), st.st_dev, child, shown + "/" + child); !s) return s;

@@ -13,6 +13,13 @@
 
 namespace berth::storage {
 
+// A single path component: not empty, ".", ".." and without '/' or NUL.
+bool PlainName(const std::string& name);
+
+// Names of the entries of the open directory `fd` (without "." and ".."), all read before the
+// caller changes anything, so a removal does not disturb the directory stream.
+Result<std::vector<std::string>> ListDirAt(int fd);
+
 // Opens an existing directory (following symlinks: the configured root may be one).
 Result<util::UniqueFd> OpenRootDir(const std::string& path);
 

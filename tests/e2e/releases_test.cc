@@ -3,7 +3,8 @@
 // are deployed, listed, rolled back and reloaded, each step checked through nginx; a failing
 // reload command rolls back; two deploys at once: one wins, the other exits 4; a kill -9 in
 // the middle of a deploy leaves the previous release current after the restart. Image mode
-// moves between two tags of the test image and back.
+// moves between two tags of the test image and back. The code flow runs on the gluster volume
+// driver too (a real glusterd, the container on its FUSE mount).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 #include "net/http_client.h"
 #include "store/release_records.h"
 #include "support/berth_server.h"
+#include "support/gluster.h"
 #include "support/images.h"
 #include "support/nginx.h"
 #include "support/podman_suite.h"
@@ -40,7 +42,7 @@ class Releases : public PodmanSuite {
   void SetUp() override {
     RequirePodman();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto s = BerthServer::Start(ServerOptions());
+    auto s = BerthServer::Start(Options());
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
     sources_ = std::make_unique<util::TempDir>("berth-rel-src");
@@ -88,7 +90,10 @@ class Releases : public PodmanSuite {
     return r->body;
   }
 
-  std::string Volume() { return server_->state_dir() + "/volumes/default/web"; }
+  // The server's configuration: the dir driver here.
+  virtual BerthServerOptions Options() { return ServerOptions(); }
+  // Where the test sees web's volume.
+  virtual std::string Volume() { return server_->state_dir() + "/volumes/default/web"; }
   std::string Current() {
     std::error_code ec;
     auto t = std::filesystem::read_symlink(Volume() + "/current", ec);
@@ -100,6 +105,85 @@ class Releases : public PodmanSuite {
   std::unique_ptr<util::TempDir> sources_;
   int trees_ = 0;
 };
+
+// The gluster volume driver: `berth serve` writes releases through libgfapi (it uses no mount),
+// and the container bind-mounts the volume's FUSE mount (gluster_mount), as on a host of a
+// GlusterFS cluster.
+class GlusterReleases : public Releases {
+ protected:
+  static void SetUpTestSuite() {
+    Releases::SetUpTestSuite();
+    if (GlusterServer::SkipRequested()) return;
+    GlusterServerOptions o;
+    o.fuse = GlusterServerOptions::Fuse::kRequired;  // the container needs the mount
+    auto g = GlusterServer::Start(o);
+    if (!g) {
+      gluster_error_ = new std::string(g.error().message);
+      return;
+    }
+    gluster_ = g->release();
+  }
+  static void TearDownTestSuite() {
+    delete gluster_;
+    gluster_ = nullptr;
+    delete gluster_error_;
+    gluster_error_ = nullptr;
+    Releases::TearDownTestSuite();
+  }
+  void SetUp() override {
+    if (GlusterServer::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_GLUSTER=1";
+    ASSERT_NE(gluster_, nullptr) << "glusterd did not start: "
+                                 << (gluster_error_ ? *gluster_error_ : "");
+    Releases::SetUp();
+  }
+  BerthServerOptions Options() override {
+    auto o = ServerOptions();
+    o.extra_toml += "\n[volumes]\ndriver = \"gluster\"\ngluster_server = \"" + gluster_->server() +
+                    "\"\ngluster_volume = \"" + gluster_->volume() + "\"\ngluster_mount = \"" +
+                    gluster_->mount_dir() + "\"\n";
+    return o;
+  }
+  std::string Volume() override { return gluster_->mount_dir() + "/default/web"; }
+  std::string Brick() { return gluster_->brick_dir() + "/default/web"; }
+
+  static GlusterServer* gluster_;
+  static std::string* gluster_error_;
+};
+
+GlusterServer* GlusterReleases::gluster_ = nullptr;
+std::string* GlusterReleases::gluster_error_ = nullptr;
+
+TEST_F(GlusterReleases, CodeReleasesDeployAndRollBackThroughNginx) {
+  CreateWeb("code");
+  auto v1 = Json(server_->Cli({"deploy", "web", "--from", Tree("v1\n"), "--wait", "-o", "json"}));
+  EXPECT_EQ(v1["phase"], "Running") << v1.dump() << server_->LogTail();
+  EXPECT_EQ(Through(), "v1\n");
+  EXPECT_EQ(Current(), "releases/r1");
+  // Written on the Gluster volume: the brick holds the files.
+  EXPECT_EQ(util::ReadFile(Brick() + "/releases/r1/index.html").value_or(""), "v1\n");
+  EXPECT_TRUE(std::filesystem::is_directory(Brick() + "/shared"));
+
+  auto v2 = Json(server_->Cli({"deploy", "web", "--from", Tree("v2\n"), "--wait", "-o", "json"}));
+  EXPECT_EQ(v2["phase"], "Running") << v2.dump();
+  EXPECT_EQ(v2["previous"], "r1");
+  EXPECT_EQ(Through(), "v2\n");
+  EXPECT_EQ(Current(), "releases/r2");
+  EXPECT_EQ(util::ReadFile(Volume() + "/current/assets/app.js").value_or(""), "console.log(1)\n");
+
+  // Back to r1: `current` switched on the volume, the container restarted on it.
+  auto rb = Json(server_->Cli({"rollback", "web", "-o", "json"}));
+  EXPECT_EQ(rb["current"], "r1") << rb.dump();
+  EXPECT_EQ(Current(), "releases/r1");
+  EXPECT_EQ(Through(), "v1\n");
+
+  // A reload command runs in the container, which sees the release through the mount.
+  auto ok = Json(server_->Cli({"deploy", "web", "--from", Tree("v3\n"), "--reload-cmd",
+                               "cat /apps/current/index.html > /apps/shared/reloaded", "--wait",
+                               "-o", "json"}));
+  EXPECT_EQ(ok["phase"], "Running") << ok.dump();
+  EXPECT_EQ(util::ReadFile(Brick() + "/shared/reloaded").value_or(""), "v3\n");
+  EXPECT_EQ(ReleaseList()["current"], "r3");
+}
 
 TEST_F(Releases, CodeReleasesDeployRollBackAndReloadThroughNginx) {
   CreateWeb("code");

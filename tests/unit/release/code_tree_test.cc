@@ -1,5 +1,5 @@
-// The release layout on a real directory (release/code_tree.h): extraction into
-// releases/<id>, the atomic `current` switch, collection of old and partial releases, and a
+// The release layout on a real directory (release/code_tree.h over storage/local_dir.h): extraction
+// into releases/<id>, the atomic `current` switch, collection of old and partial releases, and a
 // container's planted symlinks never followed.
 #include "release/code_tree.h"
 
@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "storage/local_dir.h"
 #include "support/tar_builder.h"
 #include "util/fs.h"
 
@@ -28,6 +29,13 @@ util::UniqueFd Spool(const std::string& dir, const std::string& bytes) {
   return fd;
 }
 
+// The tree on a local directory, as the dir driver opens it.
+Result<CodeTree> OpenTree(const std::string& path) {
+  auto dir = storage::OpenLocalDir(path);
+  if (!dir) return Fail(dir.error());
+  return CodeTree::Open(std::move(*dir));
+}
+
 std::string Target(const std::string& link) {
   std::error_code ec;
   auto t = std::filesystem::read_symlink(link, ec);
@@ -36,7 +44,7 @@ std::string Target(const std::string& link) {
 
 TEST(CodeTree, ExtractsSwitchesAndCollects) {
   util::TempDir d("berth-codetree");
-  auto tree = CodeTree::Open(d.path());
+  auto tree = OpenTree(d.path());
   ASSERT_TRUE(tree) << tree.error().message;
   EXPECT_TRUE(util::PathExists(d.path() + "/shared"));
   EXPECT_EQ(tree->Current().value_or("x"), "");
@@ -78,7 +86,7 @@ TEST(CodeTree, ExtractsSwitchesAndCollects) {
 
 TEST(CodeTree, AFailedExtractionLeavesNothing) {
   util::TempDir d("berth-codetree");
-  auto tree = CodeTree::Open(d.path());
+  auto tree = OpenTree(d.path());
   ASSERT_TRUE(tree);
   std::string tar = BuildTar({TarFile("a.txt", "a"), TarFile("big.txt", std::string(5000, 'z'))});
   auto fd = Spool(d.path(), tar.substr(0, 1500));  // truncated in big.txt
@@ -93,12 +101,12 @@ TEST(CodeTree, PlantedSymlinksAreNeverFollowed) {
   util::TempDir outside("berth-outside");
   // The container replaced releases/ with a link out of its volume.
   ASSERT_EQ(::symlink(outside.path().c_str(), (d.path() + "/releases").c_str()), 0);
-  auto tree = CodeTree::Open(d.path());
+  auto tree = OpenTree(d.path());
   ASSERT_FALSE(tree);
   EXPECT_EQ(tree.error().code, ErrorCode::kPermissionDenied) << tree.error().message;
 
   util::TempDir d2("berth-codetree");
-  auto t2 = CodeTree::Open(d2.path());
+  auto t2 = OpenTree(d2.path());
   ASSERT_TRUE(t2);
   // A directory named `current` is the user's, not replaced.
   ASSERT_TRUE(util::MakeDirs(d2.path() + "/current/keep"));
