@@ -655,11 +655,24 @@ Status KubernetesRuntime::RefuseForeign(const std::string& path, const std::stri
 Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListManaged() {
   std::string sel = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   std::map<std::string, runtime::OwnedWorkload> found;
+  // From the watch caches when they run: a cluster-wide list of thousands of objects per kind
+  // on every collection pass would cost the API server more than everything else Berth asks.
+  auto caches = SyncedCaches();
   for (const char* coll :
        {"/apis/apps/v1/deployments", "/api/v1/replicationcontrollers", "/api/v1/services"}) {
-    auto list = client_->List(coll, sel);
-    if (!list) return Fail(list.error());
-    for (const auto& item : (*list)["items"]) {
+    nlohmann::json items;
+    if (caches) {
+      ObjectCache* c = std::string_view(coll) == "/api/v1/services" ? caches->services.get()
+                       : std::string_view(coll) == "/api/v1/replicationcontrollers"
+                           ? caches->rcs.get()
+                           : caches->deployments.get();
+      items = c->All();
+    } else {
+      auto list = client_->List(coll, sel);
+      if (!list) return Fail(list.error());
+      items = std::move((*list)["items"]);
+    }
+    for (const auto& item : items) {
       auto owner = OwnerOf(item);
       if (!owner) continue;
       const auto& [ns, name] = *owner;

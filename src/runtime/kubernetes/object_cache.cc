@@ -93,6 +93,19 @@ std::optional<json> ObjectCache::Get(const std::string& ns, const std::string& n
   return json::parse(text, nullptr, false);
 }
 
+std::vector<json> ObjectCache::All() const {
+  std::vector<std::string> texts;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    texts.reserve(contents_.objects.size());
+    for (const auto& [k, e] : contents_.objects) texts.push_back(e.text);
+  }
+  std::vector<json> out;
+  out.reserve(texts.size());
+  for (const auto& t : texts) out.push_back(json::parse(t, nullptr, false));
+  return out;
+}
+
 std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
   std::vector<std::string> texts;
   {

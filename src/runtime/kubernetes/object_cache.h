@@ -54,6 +54,8 @@ class ObjectCache {
 
   // The object "namespace/name", parsed; nullopt when the cache has none.
   std::optional<nlohmann::json> Get(const std::string& ns, const std::string& name) const;
+  // Every object, parsed.
+  std::vector<nlohmann::json> All() const;
   // Every object whose index (ObjectCacheOptions::index) is `key`, parsed.
   std::vector<nlohmann::json> ByIndex(const std::string& key) const;
   // An object this process just wrote (the response of an apply): kept unless the cache

@@ -578,6 +578,18 @@ spec:
   auto theirs = cached->Inspect(Spec("theirs"));
   ASSERT_TRUE(theirs);
   EXPECT_FALSE(theirs->exists) << "another installation's workload is not ours";
+  // Orphan collection's listing comes from the caches too, and says the same.
+  auto from_cache = cached->ListOwned();
+  auto from_api = direct->ListOwned();
+  ASSERT_TRUE(from_cache && from_api);
+  auto names = [](const std::vector<runtime::OwnedWorkload>& v) {
+    std::set<std::string> out;
+    for (const auto& w : v) out.insert(w.ns + "/" + w.name + "@" + std::to_string(w.generation));
+    return out;
+  };
+  EXPECT_EQ(names(*from_cache), names(*from_api));
+  EXPECT_TRUE(names(*from_cache).count("team/cached@1"));
+  EXPECT_FALSE(names(*from_cache).count("team/theirs@1"));
 
   // Deleted: gone only once the API server has no object and no pod of it left.
   bool gone = false;
