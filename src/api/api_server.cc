@@ -537,7 +537,14 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     if (m == "GET") {
       std::string ns;
       if (auto it = req.query.find("namespace"); it != req.query.end()) ns = it->second;
-      auto list = service_.ListJson(ns);
+      bool summary = false;
+      if (auto it = req.query.find("view"); it != req.query.end()) {
+        if (it->second != "summary" && it->second != "full")
+          return ErrorResponse(ErrorCode::kInvalidArgument,
+                               "view must be \"full\" (the default) or \"summary\"");
+        summary = it->second == "summary";
+      }
+      auto list = service_.ListJson(ns, summary);
       if (!list) return ErrorResponse(list.error());
       return ServerResponse::Json(200, std::move(*list));
     }

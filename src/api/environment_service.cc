@@ -308,7 +308,7 @@ Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
   return out;
 }
 
-Result<std::string> EnvironmentService::ListJson(const std::string& ns) {
+Result<std::string> EnvironmentService::ListJson(const std::string& ns, bool summary) {
   if (!ns.empty())
     if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
   std::string out = "{\"items\":[";
@@ -317,14 +317,15 @@ Result<std::string> EnvironmentService::ListJson(const std::string& ns) {
     for (const auto& c : cache_->List(ns)) {
       if (!first) out += ',';
       first = false;
-      out += c->json;
+      out += summary ? c->summary : c->json;
     }
   } else {
     auto list = List(ns);
     if (!list) return Fail(list.error());
     for (size_t i = 0; i < list->size(); ++i) {
       if (i) out += ',';
-      out += SerializeView((*list)[i]);
+      const auto& v = (*list)[i];
+      out += summary ? store::EnvSummaryJson(v.spec, v.status, v.revision) : SerializeView(v);
     }
   }
   return out + "]}";

@@ -51,8 +51,9 @@ class EnvironmentService {
   Result<EnvView> Get(const std::string& ns, const std::string& name);
   // ns empty = every namespace.
   Result<std::vector<EnvView>> List(const std::string& ns);
-  // The same as {"items": [view...]}, made from each environment's JSON kept in the cache.
-  Result<std::string> ListJson(const std::string& ns);
+  // The same as {"items": [view...]}, made from each environment's JSON kept in the cache;
+  // `summary`: each item is store::EnvSummaryJson's (what a list table shows).
+  Result<std::string> ListJson(const std::string& ns, bool summary = false);
   // Bumps the generation: the controller replaces the workload, keeping ports and volume.
   Result<EnvView> Rebuild(const std::string& ns, const std::string& name,
                           const std::string& new_image);

@@ -15,6 +15,24 @@ std::string EnvJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>&
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
+                           int64_t revision) {
+  const nlohmann::json full_spec = spec;
+  nlohmann::json sp = nlohmann::json::object();
+  for (const char* k : {"namespace", "name", "image", "domains", "ports", "created_at",
+                        "expires_at", "sleeping", "deleting", "release_mode", "branch"})
+    if (auto it = full_spec.find(k); it != full_spec.end()) sp[k] = *it;
+  nlohmann::json st = nullptr;
+  if (status) {
+    const nlohmann::json full_status = *status;
+    st = nlohmann::json::object();
+    for (const char* k : {"phase", "reason", "routed", "host_ip", "ports", "observed_generation"})
+      if (auto it = full_status.find(k); it != full_status.end()) st[k] = *it;
+  }
+  nlohmann::json j{{"spec", std::move(sp)}, {"status", std::move(st)}, {"revision", revision}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 InformerHandlers EnvCache::Handlers() {
   return {[this](const Snapshot& s) { Replace(s); }, [this](const WatchEvent& e) { Change(e); }};
 }
@@ -29,6 +47,7 @@ void EnvCache::Rebuild(Record& r) {
   v->status = r.status;
   v->revision = r.spec_revision;
   v->json = EnvJson(v->spec, v->status, v->revision);
+  v->summary = EnvSummaryJson(v->spec, v->status, v->revision);
   r.view = std::move(v);
 }
 

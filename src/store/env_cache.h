@@ -23,11 +23,18 @@ struct CachedEnv {
   std::optional<EnvStatus> status;
   int64_t revision = 0;  // the spec record's mod_revision
   std::string json;      // {"revision":…,"spec":…,"status":…}, as the API answers
+  std::string summary;   // EnvSummaryJson: what a list table shows
 };
 
 // The JSON of one environment, as the API answers for it (and CachedEnv::json holds).
 std::string EnvJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
                     int64_t revision);
+
+// The same with only what `berth list` shows (GET /v1/environments?view=summary): names,
+// image, domains, ports, times and the phase, without events, env, labels or resources, so a
+// list of thousands stays small to send and to parse.
+std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
+                           int64_t revision);
 
 class EnvCache {
  public:

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <charconv>
 
 #include "runtime/kubernetes/pod_status.h"
 #include "util/backoff.h"
+#include "util/strings.h"
 
 namespace berth::kube {
 
@@ -181,20 +184,37 @@ void ObjectCache::Erase(const json& obj) {
   contents_.objects.erase(it);
 }
 
-void ObjectCache::Replace(const json& items) {
-  // Built aside and swapped in: a reader never sees a half-filled cache.
-  Contents fresh;
-  if (items.is_array())
-    for (auto item : items) {
-      std::string key = KeyOf(item);
-      Insert(fresh, key, MakeEntry(item));
-    }
+void ObjectCache::Replace(Contents fresh) {
   {
     std::lock_guard<std::mutex> l(mu_);
     contents_ = std::move(fresh);
   }
   synced_ = true;
   cv_.notify_all();
+  // The listing's parsed pages are freed by now: hand the heap they grew back to the system.
+  malloc_trim(0);
+}
+
+// One page of a paged list at a time (limit + continue), each trimmed into `out` as it comes,
+// so memory never holds more than a page of parsed objects however many there are.
+Result<std::string> ObjectCache::ListInto(Contents& out) {
+  std::string token, rv;
+  do {
+    std::string path = opts_.collection + "?limit=" + std::to_string(kPageSize);
+    if (!token.empty()) path += "&continue=" + util::UrlEncode(token);
+    auto page = client_->List(path, opts_.selector);
+    if (!page) return Fail(page.error());
+    const auto& md = Field(*page, "metadata");
+    rv = StrField(md, "resourceVersion");
+    token = StrField(md, "continue");
+    if (auto items = page->find("items"); items != page->end() && items->is_array())
+      for (auto& item : *items) {
+        if (opts_.changed) opts_.changed(item);  // looked at again: it may have changed unseen
+        std::string key = KeyOf(item);
+        Insert(out, key, MakeEntry(item));
+      }
+  } while (!token.empty() && !stopping_);
+  return rv;
 }
 
 void ObjectCache::Loop() {
@@ -202,17 +222,16 @@ void ObjectCache::Loop() {
   std::string rv;
   while (!stopping_) {
     if (rv.empty()) {
-      auto list = client_->List(opts_.collection, opts_.selector);
-      if (!list) {
-        spdlog::warn("{} cache: listing: {}", opts_.collection, list.error().message);
+      Contents fresh;
+      auto listed = ListInto(fresh);
+      if (!listed) {
+        spdlog::warn("{} cache: listing: {}", opts_.collection, listed.error().message);
         if (!Sleep(backoff.Next())) return;
         continue;
       }
-      rv = StrField(Field(*list, "metadata"), "resourceVersion");
-      Replace(Field(*list, "items"));
-      // Whatever changed while nothing was watching is looked at now.
-      if (opts_.changed)
-        for (const auto& item : Field(*list, "items")) opts_.changed(item);
+      if (stopping_) return;
+      rv = *listed;
+      Replace(std::move(fresh));
     }
     auto s = client_->Watch(
         opts_.collection, opts_.selector, rv, 300,

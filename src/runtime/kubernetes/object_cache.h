@@ -81,7 +81,10 @@ class ObjectCache {
   void Loop();
   void Put(nlohmann::json obj);
   void Erase(const nlohmann::json& obj);
-  void Replace(const nlohmann::json& items);
+  void Replace(Contents fresh);
+  // Lists every object, a page at a time; the list's resourceVersion.
+  Result<std::string> ListInto(Contents& out);
+  static constexpr int kPageSize = 500;
   bool Sleep(std::chrono::milliseconds d);
 
   std::shared_ptr<KubeClient> client_;

@@ -33,10 +33,12 @@ class ApiServerTest : public ::testing::Test {
     r.method = method;
     auto q = path.find('?');
     r.path = path.substr(0, q);
-    if (q != std::string::npos) {
-      auto kv = path.substr(q + 1);
+    for (size_t at = q; at != std::string::npos;) {
+      auto next = path.find('&', at + 1);
+      auto kv = path.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
       auto eq = kv.find('=');
       r.query[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      at = next;
     }
     r.body = body;
     if (!body.empty()) r.headers["content-type"] = "application/json";
@@ -61,6 +63,18 @@ TEST_F(ApiServerTest, CreateGetListDelete) {
   ASSERT_EQ(g.status, 200);
   auto l = Do("GET", "/v1/environments?namespace=default");
   EXPECT_EQ(json::parse(l.body)["items"].size(), 1u);
+  EXPECT_EQ(json::parse(l.body)["items"][0]["spec"]["env"]["A"], "1");
+  // The summary a list table reads: names, image, phase; not the env or events.
+  auto sum = Do("GET", "/v1/environments?namespace=default&view=summary");
+  ASSERT_EQ(sum.status, 200) << sum.body;
+  auto item = json::parse(sum.body)["items"][0];
+  EXPECT_EQ(item["spec"]["name"], "web");
+  EXPECT_EQ(item["spec"]["image"], "localhost/app:1");
+  EXPECT_EQ(item["status"]["phase"], "Pending");
+  EXPECT_FALSE(item["spec"].contains("env"));
+  EXPECT_FALSE(item["status"].contains("events"));
+  EXPECT_LT(sum.body.size(), l.body.size());
+  EXPECT_EQ(Do("GET", "/v1/environments?view=tiny").status, 400);
   auto d = Do("DELETE", "/v1/environments/default/web?purge=true");
   ASSERT_EQ(d.status, 202);
   EXPECT_TRUE(json::parse(d.body)["spec"]["deleting"].get<bool>());
