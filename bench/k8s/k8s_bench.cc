@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "berth/config.h"
+#include "common/parallel.h"
 #include "runtime/kubernetes/kubernetes_runtime.h"
 #include "runtime/kubernetes/manifests.h"
 #include "util/fs.h"
@@ -24,7 +25,9 @@
 #include "util/strings.h"
 
 using namespace berth;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Parallel;
+using bench::Seconds;
 
 namespace {
 
@@ -38,28 +41,6 @@ EnvironmentSpec Spec(const std::string& ns, int i) {
   s.image = "registry.local/dev/app:1";
   s.ports = DefaultPorts();
   return s;
-}
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Runs fn(i) for i in [0, n) on `workers` threads; returns the number of failures.
-int Parallel(int n, int workers, const std::function<Status(int)>& fn) {
-  std::atomic<int> next{0}, failed{0};
-  std::vector<std::thread> ts;
-  for (int w = 0; w < workers; ++w)
-    ts.emplace_back([&] {
-      for (int i; (i = next++) < n;) {
-        auto s = fn(i);
-        if (!s) {
-          ++failed;
-          std::fprintf(stderr, "env %d: %s\n", i, s.error().message.c_str());
-        }
-      }
-    });
-  for (auto& t : ts) t.join();
-  return failed;
 }
 
 Status Kubectl(const std::string& kubectl, const std::string& kubeconfig,

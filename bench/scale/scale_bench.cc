@@ -30,12 +30,15 @@
 #include <vector>
 
 #include "berth/environment.h"
+#include "common/parallel.h"
 #include "runtime/kubernetes/manifests.h"
 #include "util/fs.h"
 #include "util/process.h"
 
 using namespace berth;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Parallel;
+using bench::Seconds;
 using nlohmann::json;
 
 namespace {
@@ -48,26 +51,6 @@ struct Args {
   std::string phases = "create,stuck,stored";
 };
 Args g;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Runs fn(i) for i in [0, n) on `workers` threads (xargs -P); returns the number of failures.
-int Parallel(int n, int workers, const std::function<Status(int)>& fn) {
-  std::atomic<int> next{0}, failed{0};
-  std::vector<std::thread> ts;
-  for (int w = 0; w < workers; ++w)
-    ts.emplace_back([&] {
-      for (int i; (i = next++) < n;) {
-        if (auto s = fn(i); !s) {
-          if (++failed <= 5) std::fprintf(stderr, "  #%d: %s\n", i, s.error().message.c_str());
-        }
-      }
-    });
-  for (auto& t : ts) t.join();
-  return failed;
-}
 
 Result<util::CommandResult> Run(std::vector<std::string> argv, int timeout_s = 300) {
   return util::RunCommand(argv, std::chrono::seconds(timeout_s));
