@@ -48,11 +48,12 @@ TEST_F(LeaderElectionEtcd, LeaderCutOffFromEtcdStepsDown) {
   etcd->Stop();
   // renew_deadline is 400 ms; allow generously for request timeouts against a dead endpoint.
   ASSERT_TRUE(contract::WaitFor([&] { return !a.State().leader; }, 20s));
-  EXPECT_EQ(stopped.load(), 1);
+  // The callbacks run just after the state changes (SetLeader): wait for them too.
+  EXPECT_TRUE(contract::WaitFor([&] { return stopped.load() == 1; }, 5s)) << stopped.load();
   // Back again: the record still names "a", so it simply renews and leads again.
   ASSERT_TRUE(etcd->Restart());
   ASSERT_TRUE(contract::WaitFor([&] { return a.State().leader; }, 20s));
-  EXPECT_EQ(started.load(), 2);
+  EXPECT_TRUE(contract::WaitFor([&] { return started.load() == 2; }, 5s)) << started.load();
 }
 
 }  // namespace

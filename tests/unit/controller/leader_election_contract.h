@@ -69,7 +69,8 @@ inline void CrashedLeaderIsReplacedAfterTheLease(store::Store& s, const std::str
   auto waited = std::chrono::steady_clock::now() - t0;
   // Safety: never before the lease has run out on the follower's own clock.
   EXPECT_GE(waited, 600ms);
-  EXPECT_EQ(started.load(), 1);
+  // on_started runs just after the state says leader (SetLeader).
+  EXPECT_TRUE(WaitFor([&] { return started.load() == 1; }, 5s)) << started.load();
   EXPECT_EQ(b.State().holder, "b");
   EXPECT_EQ(b.State().transitions, 1);
 }
