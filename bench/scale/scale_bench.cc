@@ -115,6 +115,18 @@ struct Serve {
     }
     return double(ut + st) / double(sysconf(_SC_CLK_TCK));
   }
+  // Waits until the process has used under 20 ms of CPU in each half second for 3 s; its CPU
+  // seconds then.
+  double WaitIdle() const {
+    double cpu = CpuSeconds();
+    for (double quiet = 0; quiet < 3;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      double now = CpuSeconds();
+      quiet = now - cpu < 0.02 ? quiet + 0.5 : 0;
+      cpu = now;
+    }
+    return cpu;
+  }
   // VmRSS and VmHWM in MiB.
   std::pair<double, double> RssMiB() const {
     std::ifstream f("/proc/" + std::to_string(proc.pid()) + "/status");
@@ -213,8 +225,7 @@ std::vector<double> Latencies(int runs, const std::function<std::vector<std::str
   return ms;
 }
 
-int PhaseCreateDelete(Serve& serve) {
-  (void)serve;
+int PhaseCreateDelete() {
   std::printf("\n== %d environments: create until Running, delete until gone (%d at a time)\n",
               g.count, g.parallel);
   std::fflush(stdout);
@@ -344,13 +355,7 @@ int PhaseStuck() {
 // (with `binary`) over the stored environments, from its start until it is idle again.
 int MeasureStored(Serve& serve, const std::string& binary, const std::string& label) {
   std::printf("\n-- %s: %s\n", label.c_str(), binary.c_str());
-  // Quiet first: nothing left to converge.
-  for (double cpu = serve.CpuSeconds(), quiet = 0; quiet < 3;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    double now = serve.CpuSeconds();
-    quiet = now - cpu < 0.02 ? quiet + 0.5 : 0;
-    cpu = now;
-  }
+  serve.WaitIdle();  // nothing left to converge
   auto list = Latencies(100, [](int) { return Berth({"list"}); });
   auto list_json = Latencies(50, [](int) { return Berth({"list", "-o", "json"}); });
   auto view = Latencies(200, [](int i) {
@@ -374,18 +379,7 @@ int MeasureStored(Serve& serve, const std::string& binary, const std::string& la
     std::fprintf(stderr, "%s\n", s.error().message.c_str());
     return 1;
   }
-  double cpu = serve.CpuSeconds(), quiet_since = 0;
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    double now = serve.CpuSeconds();
-    if (now - cpu < 0.02) {
-      quiet_since += 0.5;
-      if (quiet_since >= 3) break;
-    } else {
-      quiet_since = 0;
-    }
-    cpu = now;
-  }
+  double cpu = serve.WaitIdle();
   double wall = Seconds(t0, Clock::now()) - 3;
   auto [rss2, hwm2] = serve.RssMiB();
   auto n = Phases();
@@ -465,7 +459,7 @@ int main(int argc, char** argv) {
     return ("," + g.phases + ",").find(std::string(",") + p + ",") != std::string::npos;
   };
   int failures = 0;
-  if (has("create")) failures += PhaseCreateDelete(serve);
+  if (has("create")) failures += PhaseCreateDelete();
   if (has("stuck")) failures += PhaseStuck();
   if (has("stored")) failures += PhaseStored(serve);
   serve.proc.Stop();

@@ -264,9 +264,9 @@ bool EnvironmentService::CacheFresh() {
 }
 
 Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string& name) {
+  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  if (auto s = ValidateName(name); !s) return Fail(s.error());
   if (CacheFresh()) {
-    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
-    if (auto s = ValidateName(name); !s) return Fail(s.error());
     auto c = cache_->Get(ns, name);
     if (!c) return Fail(ErrorCode::kNotFound, "environment " + ns + "/" + name + " not found");
     return ViewOf(*c);
@@ -414,10 +414,10 @@ Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
                                  const std::function<bool(const std::optional<EnvView>&)>& fn,
                                  std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  if (auto s = ValidateName(name); !s) return Fail(s.error());
   if (CacheFresh()) {
     // From the cache: one store watch (the informer's) serves every waiting client.
-    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
-    if (auto s = ValidateName(name); !s) return Fail(s.error());
     auto cur = cache_->Get(ns, name);
     if (!fn(cur ? std::optional<EnvView>(ViewOf(*cur)) : std::nullopt) || !cur) return {};
     for (;;) {

@@ -24,7 +24,6 @@
 
 namespace berth::controller {
 
-// Waits until the router has applied the store up to `revision`; false on timeout.
 // True when the router has applied store revision `revision` (a look, never a wait: the
 // router calls Controller::RoutesApplied when it gets there).
 using RouteWaiter = std::function<bool(int64_t revision)>;

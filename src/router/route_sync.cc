@@ -55,11 +55,6 @@ void RouteSync::Stop() {
   started_ = false;
 }
 
-bool RouteSync::Sleep(milliseconds d) {
-  std::unique_lock<std::mutex> l(mu_);
-  return !cv_.wait_for(l, d, [this] { return stopping_; });
-}
-
 void RouteSync::Changed(int64_t revision) {
   seen_revision_ = std::max(seen_revision_, revision);
   coalescer_.Notify(Clock::now());

@@ -73,8 +73,7 @@ class RouteSync {
   // The feed of route records (store::Informer) into table_.
   store::InformerHandlers Feed();
   void ApplyLoop();
-  void Changed(int64_t revision);           // with mu_ held
-  bool Sleep(std::chrono::milliseconds d);  // false when stopping
+  void Changed(int64_t revision);  // with mu_ held
 
   store::Store& store_;
   RouterOptions opts_;

@@ -51,17 +51,21 @@ void EnvCache::Rebuild(Record& r) {
   r.view = std::move(v);
 }
 
-bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
-  const bool is_spec = kv.key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0;
-  const bool is_status = kv.key.compare(0, keys::kStatus.size(), keys::kStatus) == 0;
-  if (!is_spec && !is_status) return false;
-  std::string id = kv.key.substr(is_spec ? keys::kSpecs.size() : keys::kStatus.size());
-  auto it = records_.find(id);
-  if (it == records_.end()) {
-    if (deleted) return false;
-    it = records_.emplace(id, Record{}).first;
-  }
-  Record& r = it->second;
+namespace {
+
+// The environment ("ns/name") a record belongs to, and whether it is its spec (else its
+// status); nullopt for any other key.
+std::optional<std::pair<std::string, bool>> RecordOf(const std::string& key) {
+  if (key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0)
+    return std::make_pair(key.substr(keys::kSpecs.size()), true);
+  if (key.compare(0, keys::kStatus.size(), keys::kStatus) == 0)
+    return std::make_pair(key.substr(keys::kStatus.size()), false);
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool EnvCache::Decode(Record& r, const KeyValue& kv, bool is_spec, bool deleted) {
   if (is_spec) {
     if (deleted) {
       r.spec.reset();
@@ -71,15 +75,26 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
     } else {
       return false;  // the API never writes an unreadable spec; keep what we had
     }
+  } else if (deleted) {
+    r.status.reset();
+  } else if (auto s = ParseStatus(kv.value)) {
+    r.status = std::move(*s);
   } else {
-    if (deleted) {
-      r.status.reset();
-    } else if (auto s = ParseStatus(kv.value)) {
-      r.status = std::move(*s);
-    } else {
-      r.status.reset();
-    }
+    r.status.reset();  // unreadable: shown as none
   }
+  return true;
+}
+
+bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
+  auto of = RecordOf(kv.key);
+  if (!of) return false;
+  auto it = records_.find(of->first);
+  if (it == records_.end()) {
+    if (deleted) return false;
+    it = records_.emplace(of->first, Record{}).first;
+  }
+  Record& r = it->second;
+  if (!Decode(r, kv, of->second, deleted)) return false;
   if (!r.spec && !r.status) {
     records_.erase(it);
     return true;
@@ -91,21 +106,9 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
 void EnvCache::Replace(const Snapshot& snap) {
   std::lock_guard<std::mutex> l(mu_);
   records_.clear();
-  for (const auto& kv : snap.kvs) {
-    // Decode without building views yet: a spec and its status arrive separately.
-    const bool is_spec = kv.key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0;
-    const bool is_status = kv.key.compare(0, keys::kStatus.size(), keys::kStatus) == 0;
-    if (!is_spec && !is_status) continue;
-    Record& r = records_[kv.key.substr(is_spec ? keys::kSpecs.size() : keys::kStatus.size())];
-    if (is_spec) {
-      if (auto s = ParseSpec(kv.value)) {
-        r.spec = std::move(*s);
-        r.spec_revision = kv.mod_revision;
-      }
-    } else if (auto s = ParseStatus(kv.value)) {
-      r.status = std::move(*s);
-    }
-  }
+  // Decoded first, views built after: a spec and its status arrive as separate records.
+  for (const auto& kv : snap.kvs)
+    if (auto of = RecordOf(kv.key)) Decode(records_[of->first], kv, of->second, false);
   for (auto& [id, r] : records_) Rebuild(r);
   cv_.notify_all();
 }

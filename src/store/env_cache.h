@@ -61,6 +61,9 @@ class EnvCache {
   };
   void Replace(const Snapshot& snap);
   void Change(const WatchEvent& ev);
+  // One spec or status record (or its deletion) into `r`; false when nothing changed (an
+  // unreadable spec keeps what `r` had).
+  static bool Decode(Record& r, const KeyValue& kv, bool is_spec, bool deleted);
   // Applies one record to `records_`; true if a view changed. Called with mu_ held.
   bool ApplyLocked(const KeyValue& kv, bool deleted);
   static void Rebuild(Record& r);

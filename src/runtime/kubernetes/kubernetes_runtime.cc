@@ -192,9 +192,7 @@ Status KubernetesRuntime::ApplyObjects(const EnvironmentSpec& spec, const Volume
   // The generation now running decides whether an RC's pods must be recreated.
   int64_t old_generation = 0;
   if (controller == "rc") {
-    auto cached = caches ? caches->rcs->Get(kns, spec.name) : std::nullopt;
-    auto cur =
-        cached ? Result<nlohmann::json>(std::move(*cached)) : client_->Get(coll + "/" + spec.name);
+    auto cur = Lookup(caches ? caches->rcs.get() : nullptr, kns, spec.name, coll + "/" + spec.name);
     if (cur)
       old_generation = GenerationOf(*cur);
     else if (!IsNotFound(cur.error()))
@@ -413,6 +411,13 @@ Status KubernetesRuntime::WaitGone(const std::string& collection, const std::str
   }
 }
 
+Result<nlohmann::json> KubernetesRuntime::Lookup(ObjectCache* cache, const std::string& kns,
+                                                 const std::string& name, const std::string& path) {
+  if (cache)
+    if (auto obj = cache->Get(kns, name)) return std::move(*obj);
+  return client_->Get(path);
+}
+
 Result<KubernetesRuntime::Deletion> KubernetesRuntime::DeleteOwned(const std::string& kns,
                                                                    const std::string& name) {
   Deletion d;
@@ -422,8 +427,7 @@ Result<KubernetesRuntime::Deletion> KubernetesRuntime::DeleteOwned(const std::st
   // object is gone is always confirmed by the API server, so nothing is left behind.
   auto remove = [&](const std::string& path, const std::string& propagation,
                     ObjectCache* cache) -> Result<bool> {
-    auto cached = cache ? cache->Get(kns, name) : std::nullopt;
-    auto obj = cached ? Result<nlohmann::json>(std::move(*cached)) : client_->Get(path);
+    auto obj = Lookup(cache, kns, name, path);
     if (!obj) return IsNotFound(obj.error()) ? Result<bool>(false) : Fail(obj.error());
     if (InstallationOwner(*obj) != runtime::Owner::kThis) {
       d.foreign = true;
@@ -658,15 +662,14 @@ Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListManaged() {
   // From the watch caches when they run: a cluster-wide list of thousands of objects per kind
   // on every collection pass would cost the API server more than everything else Berth asks.
   auto caches = SyncedCaches();
-  for (const char* coll :
-       {"/apis/apps/v1/deployments", "/api/v1/replicationcontrollers", "/api/v1/services"}) {
+  const std::pair<const char*, ObjectCache*> kinds[] = {
+      {"/apis/apps/v1/deployments", caches ? caches->deployments.get() : nullptr},
+      {"/api/v1/replicationcontrollers", caches ? caches->rcs.get() : nullptr},
+      {"/api/v1/services", caches ? caches->services.get() : nullptr}};
+  for (const auto& [coll, cache] : kinds) {
     nlohmann::json items;
-    if (caches) {
-      ObjectCache* c = std::string_view(coll) == "/api/v1/services" ? caches->services.get()
-                       : std::string_view(coll) == "/api/v1/replicationcontrollers"
-                           ? caches->rcs.get()
-                           : caches->deployments.get();
-      items = c->All();
+    if (cache) {
+      items = cache->All();
     } else {
       auto list = client_->List(coll, sel);
       if (!list) return Fail(list.error());

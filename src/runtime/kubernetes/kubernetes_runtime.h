@@ -135,6 +135,10 @@ class KubernetesRuntime : public runtime::Runtime {
   };
   // The caches when every one has listed; nullptr = ask the API server.
   std::shared_ptr<Caches> SyncedCaches();
+  // The object `kns`/`name` from `cache` when it holds it, else from the API server (`path`);
+  // absence is only ever the API server's word.
+  Result<nlohmann::json> Lookup(ObjectCache* cache, const std::string& kns, const std::string& name,
+                                const std::string& path);
   // The pods cache's index of an environment's pods.
   static std::string PodIndex(const std::string& kns, const std::string& ns,
                               const std::string& name);
