@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "net/curl_connection.h"
 #include "util/strings.h"
 
 namespace berth::net {
@@ -75,6 +76,30 @@ void SetBlob(CURL* c, CURLoption opt, const std::string& pem) {
 
 }  // namespace
 
+void EnsureCurlInitialised() {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+void ApplyConnectionOptions(CURL* c, const ClientOptions& opts, const std::string& url) {
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  if (!opts.unix_socket.empty())
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, opts.unix_socket.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts.connect_timeout.count()));
+  const auto& tls = opts.tls;
+  if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
+  if (!tls.ca_pem.empty()) SetBlob(c, CURLOPT_CAINFO_BLOB, tls.ca_pem);
+  if (!tls.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  if (!tls.cert_pem.empty()) SetBlob(c, CURLOPT_SSLCERT_BLOB, tls.cert_pem);
+  if (!tls.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, tls.key_file.c_str());
+  if (!tls.key_pem.empty()) SetBlob(c, CURLOPT_SSLKEY_BLOB, tls.key_pem);
+  if (tls.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
 struct HttpClient::Impl {
   CURL* curl = nullptr;
   std::atomic<bool> cancel{false};
@@ -85,7 +110,7 @@ struct HttpClient::Impl {
 
 HttpClient::HttpClient(ClientOptions opts)
     : opts_(std::move(opts)), impl_(std::make_unique<Impl>()) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  EnsureCurlInitialised();
   impl_->curl = curl_easy_init();
 }
 
@@ -111,12 +136,7 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
   ctx.headers = &resp.headers;
 
   std::string url = opts_.base_url + req.path;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-  if (!opts_.unix_socket.empty())
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, opts_.unix_socket.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
+  ApplyConnectionOptions(c, opts_, url);
   auto timeout = req.timeout.count() >= 0 ? req.timeout : opts_.timeout;
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCb);
@@ -137,18 +157,6 @@ Result<HttpResponse> HttpClient::Stream(const HttpRequest& req, const ChunkFn& o
         auto* f = static_cast<CancelFlags*>(p);
         return f->client->load() || (f->request && f->request->load()) ? 1 : 0;
       });
-
-  const auto& tls = opts_.tls;
-  if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
-  if (!tls.ca_pem.empty()) SetBlob(c, CURLOPT_CAINFO_BLOB, tls.ca_pem);
-  if (!tls.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, tls.cert_file.c_str());
-  if (!tls.cert_pem.empty()) SetBlob(c, CURLOPT_SSLCERT_BLOB, tls.cert_pem);
-  if (!tls.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, tls.key_file.c_str());
-  if (!tls.key_pem.empty()) SetBlob(c, CURLOPT_SSLKEY_BLOB, tls.key_pem);
-  if (tls.insecure_skip_verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
 
   CurlSlist headers;
   bool has_ct = false;

@@ -228,12 +228,20 @@ std::string ReleaseManager::RollOut(const EnvironmentSpec& spec, const std::stri
 std::string ReleaseManager::Activate(const EnvironmentSpec& spec,
                                      const std::string& reload_command) {
   if (spec.sleeping) return "";  // it starts on the new code when it wakes
+  bool reloaded = false;
   if (!reload_command.empty()) {
     std::string output;
     auto code =
         runtime_.Exec(spec, {"/bin/sh", "-c", reload_command}, opts_.ready_timeout, &output);
-    if (!code) return "reload command: " + code.error().message;
-    if (*code != 0) {
+    // kUnavailable: the command did not run (a cluster that refuses exec, no pod running), so
+    // the restart below picks the code up instead, as it would without a reload command.
+    if (!code && code.error().code != ErrorCode::kUnavailable)
+      return "reload command: " + code.error().message;
+    if (!code)
+      spdlog::warn("{}: reload command not run ({}); restarting instead", spec.Key(),
+                   code.error().message);
+    reloaded = code.has_value();
+    if (code && *code != 0) {
       // Its last words say why: the tail of its output, on one line.
       while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
       if (output.size() > 300) output = "..." + output.substr(output.size() - 300);
@@ -242,10 +250,11 @@ std::string ReleaseManager::Activate(const EnvironmentSpec& spec,
       return "reload command exited with " + std::to_string(*code) +
              (output.empty() ? "" : ": " + output);
     }
-  } else if (runtime_.capabilities().restart_in_place) {
+  }
+  if (!reloaded) {
+    if (!runtime_.capabilities().restart_in_place)
+      return RollOut(spec, "");  // waits for the new generation, readiness included
     if (auto s = runtime_.Restart(spec); !s) return "restart: " + s.error().message;
-  } else {
-    return RollOut(spec, "");  // waits for the new generation, readiness included
   }
   const int port = spec.PortFor("http");
   if (!opts_.probe_http || port <= 0) return "";

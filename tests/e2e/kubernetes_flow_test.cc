@@ -11,6 +11,7 @@
 
 #include "support/berth_server.h"
 #include "support/k8s/control_plane.h"
+#include "util/fs.h"
 
 namespace berth::testing {
 namespace {
@@ -220,6 +221,73 @@ TEST(KubernetesFlow, StuckEnvironmentsDoNotHoldUpANewOne) {
   EXPECT_EQ(json::parse(v.out)["status"]["phase"], "Pending");
   for (const char* n : {"stuck-0", "stuck-1", "stuck-2", "fresh"})
     EXPECT_EQ(server.Cli({"delete", n, "--wait", "--timeout", "180"}).exit_code, 0) << n;
+}
+
+}  // namespace
+}  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+// Code releases on Kubernetes through `berth serve` and the CLI: a reload command runs in every
+// pod through pods/exec (kwok runs it on this host, in the control plane's pod-exec dir) and the
+// workload is not rolled out; a failing one fails the release and `current` goes back; without
+// a reload command the release is picked up by a rollout (a new generation).
+TEST(KubernetesFlow, CodeReleasesReloadThroughPodExecOrRollOut) {
+  if (ControlPlane::SkipRequested()) GTEST_SKIP() << "BERTH_TEST_SKIP_KUBERNETES=1";
+  auto cp = ControlPlane::Start();
+  ASSERT_TRUE(cp) << cp.error().message;
+  auto s = BerthServer::Start(KubeServer(**cp));
+  ASSERT_TRUE(s) << s.error().message;
+  auto& server = **s;
+  util::TempDir src("berth-k8s-release");
+  int trees = 0;
+  auto tree = [&](const std::string& content) {
+    std::string d = src.path() + "/" + std::to_string(++trees);
+    EXPECT_TRUE(util::MakeDirs(d));
+    EXPECT_TRUE(util::WriteFileAtomic(d + "/index.html", content));
+    return d;
+  };
+  auto generation = [&]() -> std::string {
+    auto g = (*cp)->Kubectl({"get", "deployments", "-A", "-l", "berth.dev/name=coded", "-o",
+                             "jsonpath={.items[0].metadata.labels.berth\\.dev/generation}"});
+    return g && g->exit_code == 0 ? g->out : "<" + (g ? g->err : g.error().message) + ">";
+  };
+
+  auto c = server.Cli({"create", "coded", "--release-mode", "code", "--replicas", "2", "--wait",
+                       "--timeout", "180"});
+  ASSERT_EQ(c.exit_code, 0) << c.err << server.LogTail();
+  const std::string gen0 = generation();
+
+  auto v1 = server.Cli({"deploy", "coded", "--from", tree("v1\n"), "--reload-cmd",
+                        "echo reloaded >> reloads.log", "--wait", "-o", "json"});
+  ASSERT_EQ(v1.exit_code, 0) << v1.out << v1.err << server.LogTail();
+  EXPECT_EQ(json::parse(v1.out)["phase"], "Running") << v1.out;
+  EXPECT_EQ(util::ReadFile((*cp)->pod_exec_dir() + "/reloads.log").value_or(""),
+            "reloaded\nreloaded\n")
+      << "once in each pod";
+  EXPECT_EQ(generation(), gen0) << "a reload rolls nothing out";
+
+  auto bad = server.Cli({"deploy", "coded", "--from", tree("v2\n"), "--reload-cmd",
+                         "echo broken config; exit 4", "--wait", "-o", "json"});
+  EXPECT_EQ(bad.exit_code, 8) << bad.out << bad.err;
+  auto r2 = json::parse(bad.out);
+  EXPECT_EQ(r2["phase"], "Failed");
+  EXPECT_TRUE(r2["rolled_back"].get<bool>());
+  // A kubelet reports "exited with 4"; kwok's local exec "exit status 4": either names it.
+  EXPECT_NE(r2["reason"].get<std::string>().find(" 4"), std::string::npos) << r2.dump();
+  auto rels = server.Cli({"releases", "coded", "-o", "json"});
+  ASSERT_EQ(rels.exit_code, 0) << rels.err;
+  EXPECT_EQ(json::parse(rels.out)["current"], "r1") << rels.out;
+  // Going back to r1 ran r1's reload command again, in both pods.
+  EXPECT_EQ(util::ReadFile((*cp)->pod_exec_dir() + "/reloads.log").value_or(""),
+            "reloaded\nreloaded\nreloaded\nreloaded\n");
+  EXPECT_EQ(generation(), gen0);
+
+  auto v3 = server.Cli({"deploy", "coded", "--from", tree("v3\n"), "--wait", "-o", "json"});
+  ASSERT_EQ(v3.exit_code, 0) << v3.out << v3.err << server.LogTail();
+  EXPECT_NE(generation(), gen0) << "without a reload command the release rolls out";
+  EXPECT_EQ(server.Cli({"delete", "coded", "--wait", "--timeout", "180"}).exit_code, 0);
 }
 
 }  // namespace

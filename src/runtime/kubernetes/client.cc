@@ -31,20 +31,54 @@ Result<std::unique_ptr<net::HttpClient>> KubeClient::Borrow(uint64_t* epoch) {
       idle_.pop_back();
     }
   }
-  if (!c) {
-    net::ClientOptions o;
-    o.base_url = conn_.server;
-    o.tls = conn_.tls;
-    if (!snap->cert_pem.empty()) {
-      o.tls.cert_file.clear();
-      o.tls.key_file.clear();
-      o.tls.cert_pem = snap->cert_pem;
-      o.tls.key_pem = snap->key_pem;
-    }
-    c = std::make_unique<net::HttpClient>(std::move(o));
-  }
+  if (!c) c = std::make_unique<net::HttpClient>(ConnectOptions(*snap));
   c->set_bearer_token(snap->token);
   return c;
+}
+
+net::ClientOptions KubeClient::ConnectOptions(const CredentialSnapshot& snap) const {
+  net::ClientOptions o;
+  o.base_url = conn_.server;
+  o.tls = conn_.tls;
+  if (!snap.cert_pem.empty()) {
+    o.tls.cert_file.clear();
+    o.tls.key_file.clear();
+    o.tls.cert_pem = snap.cert_pem;
+    o.tls.key_pem = snap.key_pem;
+  }
+  return o;
+}
+
+Result<std::unique_ptr<net::WebSocket>> KubeClient::OpenWebSocket(
+    const std::string& path, const std::vector<std::string>& protocols,
+    std::chrono::milliseconds timeout) {
+  net::UpgradeRequest req;
+  req.path = path;
+  req.protocols = protocols;
+  req.timeout = timeout;
+  req.headers["User-Agent"] = "berth";
+  if (!conn_.username.empty() && !conn_.exec && conn_.token.empty() && conn_.token_file.empty())
+    req.headers["Authorization"] =
+        "Basic " + util::Base64Encode(conn_.username + ":" + conn_.password);
+  for (int attempt = 0;; ++attempt) {
+    auto snap = creds_.Current();
+    if (!snap) return Fail(snap.error());
+    req.bearer_token = snap->token;
+    auto up = net::WebSocket::Connect(ConnectOptions(*snap), req);
+    if (!up) return Fail(Wrap(up.error(), "Kubernetes API " + conn_.server));
+    if (up->socket) return std::move(up->socket);
+    if (up->refused.status == 401 && attempt == 0 && creds_.Refreshable()) {
+      creds_.Invalidate();
+      continue;
+    }
+    // An upgrade the server answers 2xx is no upgrade either: name it, not "success".
+    long status = up->refused.status >= 400 ? up->refused.status : 502;
+    return Fail(MapApiError(ParseRequest("GET", path), status,
+                            up->refused.status >= 400
+                                ? up->refused.body
+                                : "answered " + std::to_string(up->refused.status) +
+                                      " without switching to a WebSocket"));
+  }
 }
 
 void KubeClient::Return(std::unique_ptr<net::HttpClient> c, uint64_t epoch) {

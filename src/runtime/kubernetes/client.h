@@ -13,6 +13,7 @@
 
 #include "berth/result.h"
 #include "net/http_client.h"
+#include "net/websocket.h"
 #include "runtime/kubernetes/api_error.h"
 #include "runtime/kubernetes/credentials.h"
 #include "runtime/kubernetes/kubeconfig.h"
@@ -70,10 +71,18 @@ class KubeClient {
                               const std::string& body, const std::string& content_type,
                               std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 
+  // Upgrades GET `path` to a WebSocket offering `protocols`, with this client's credentials
+  // (refreshed once on a 401). A server that does not switch is the mapped API error.
+  Result<std::unique_ptr<net::WebSocket>> OpenWebSocket(const std::string& path,
+                                                        const std::vector<std::string>& protocols,
+                                                        std::chrono::milliseconds timeout);
+
   const Connection& connection() const { return conn_; }
 
  private:
   struct Lease;
+  // Where and how to connect with the credentials of `snap`.
+  net::ClientOptions ConnectOptions(const CredentialSnapshot& snap) const;
   Result<std::unique_ptr<net::HttpClient>> Borrow(uint64_t* epoch);
   void Return(std::unique_ptr<net::HttpClient> c, uint64_t epoch);
   Result<net::HttpResponse> Do(net::HttpRequest req, const net::ChunkFn* stream);

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "berth/validate.h"
+#include "runtime/kubernetes/exec.h"
 #include "runtime/kubernetes/manifests.h"
 #include "runtime/kubernetes/pod_metrics.h"
 #include "util/base64.h"
@@ -571,6 +572,61 @@ Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOp
       client_->StreamBody(NamespacedPath(kCore, kns, "pods", name) + "/log" + q, sink, opts.cancel);
   if (!s) return Fail(Wrap(s.error(), "logs of " + spec.Key() + " (pod " + name + ")"));
   return {};
+}
+
+Result<int> KubernetesRuntime::Exec(const EnvironmentSpec& spec,
+                                    const std::vector<std::string>& argv,
+                                    std::chrono::milliseconds timeout, std::string* output) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string kns = KubeNamespace(spec.ns);
+  // Only into this installation's pods: the workload must be ours before its pods are.
+  auto caches = SyncedCaches();
+  auto wl = Lookup(caches ? caches->Workloads(ControllerOf(spec)) : nullptr, kns, spec.name,
+                   WorkloadCollection(kns, ControllerOf(spec)) + "/" + spec.name);
+  if (!wl) {
+    if (IsNotFound(wl.error()))
+      return Fail(ErrorCode::kUnavailable, "environment " + spec.Key() + " has no workload");
+    return Fail(wl.error());
+  }
+  if (InstallationOwner(*wl) != runtime::Owner::kThis)
+    return Fail(ErrorCode::kNotFound,
+                "environment " + spec.Key() + " has no pod here (" +
+                    ownership_.Refusal(Kind(ControllerOf(spec)) + " " + kns + "/" + spec.name,
+                                       StrField(Field(Field(*wl, "metadata"), "labels"),
+                                                runtime::kLabelInstallation)) +
+                    ")");
+  std::vector<nlohmann::json> pods;
+  if (caches) {
+    pods = caches->pods->ByIndex(PodIndex(kns, spec.ns, spec.name));
+  } else {
+    auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+    if (!list) return Fail(list.error());
+    for (auto& p : (*list)["items"]) pods.push_back(std::move(p));
+  }
+  std::vector<std::string> running;
+  for (const auto& p : pods)
+    if (!Terminating(p) && StrField(Field(p, "status"), "phase") == "Running")
+      running.push_back(StrField(Field(p, "metadata"), "name"));
+  std::sort(running.begin(), running.end());
+  if (running.empty())
+    return Fail(ErrorCode::kUnavailable,
+                "environment " + spec.Key() + " has no running pod to run the command in");
+  // Every replica serves the same code from the same volume, so each one reloads.
+  for (const auto& pod : running) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return Fail(ErrorCode::kTimeout, "exec in " + spec.Key() + ": timed out");
+    std::string out;
+    auto code = ExecInPod(*client_, kns, pod, spec.name, argv, left, output ? &out : nullptr);
+    if (output) *output += out;
+    if (!code) return Fail(code.error());
+    if (*code != 0) {
+      if (output) *output = "pod " + pod + ": " + *output;
+      return *code;
+    }
+  }
+  return 0;
 }
 
 std::optional<std::pair<std::string, std::string>> KubernetesRuntime::OwnerOf(

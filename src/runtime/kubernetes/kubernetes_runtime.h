@@ -71,6 +71,11 @@ class KubernetesRuntime : public runtime::Runtime {
   Result<bool> SubmitRemove(std::string_view ns, std::string_view name) override;
   Status Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
               const runtime::LogSink& sink) override;
+  // Runs argv in every running pod of the environment through the pods/exec subresource
+  // (exec.h), one after the other: the first non-zero exit code, else 0. kUnavailable when no
+  // pod runs or the cluster refuses exec (RBAC, a node without it): the caller rolls out instead.
+  Result<int> Exec(const EnvironmentSpec& spec, const std::vector<std::string>& argv,
+                   std::chrono::milliseconds timeout, std::string* output) override;
   Result<std::vector<runtime::OwnedWorkload>> ListManaged() override;
   Status Ping(std::chrono::milliseconds deadline) override;
   // CPU and memory from the cluster's metrics API (metrics.k8s.io, served by metrics-server),

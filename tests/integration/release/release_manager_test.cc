@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "berth/store.h"
@@ -56,12 +57,14 @@ class ScriptedRuntime : public runtime::Runtime {
   Result<int> Exec(const EnvironmentSpec&, const std::vector<std::string>& argv,
                    std::chrono::milliseconds, std::string* output) override {
     execs.push_back(argv.back());
+    if (exec_error) return Fail(*exec_error);
     if (output) *output = "line one\nwhy it failed\n";
     return exit_code;
   }
   std::atomic<int> restarts{0};
   std::vector<std::string> execs;
   int exit_code = 0;
+  std::optional<Error> exec_error;  // set: Exec fails so
   bool hold_restart = false;
 };
 
@@ -238,6 +241,27 @@ TEST_P(ReleaseManagerTest, TheSpecsReloadCommandIsTheDefaultAndASleepingOneIsNot
   EXPECT_EQ(runtime_.restarts, 0);
   EXPECT_EQ(runtime_.execs.size(), 1u);
   EXPECT_EQ(Current(), "releases/r2");
+}
+
+// A reload command that could not run at all (a cluster refusing pods/exec, no pod running:
+// kUnavailable) gives way to the restart; one that ran and failed is the release's failure.
+TEST_P(ReleaseManagerTest, AReloadThatCannotRunRestartsInsteadAndOneThatFailsIsTheFailure) {
+  PutSpec("app", ReleaseMode::kCode, false, "kill -HUP 1");
+  auto m = Manager();
+  runtime_.exec_error = Error{ErrorCode::kUnavailable, "exec in pod x was refused: forbidden"};
+  ASSERT_TRUE(Deploy(*m, "v1"));
+  EXPECT_EQ(Settled(*m, "r1").phase, "Running");
+  EXPECT_EQ(runtime_.execs.size(), 1u);
+  EXPECT_EQ(runtime_.restarts, 1) << "the code is picked up by a restart instead";
+  EXPECT_EQ(Current(), "releases/r1");
+
+  runtime_.exec_error = Error{ErrorCode::kFailed, "exec: container not found"};
+  ASSERT_TRUE(Deploy(*m, "v2"));
+  auto r2 = Settled(*m, "r2");
+  EXPECT_EQ(r2.phase, "Failed");
+  EXPECT_NE(r2.reason.find("reload command: exec: container not found"), std::string::npos)
+      << r2.reason;
+  EXPECT_EQ(Current(), "releases/r1") << "rolled back";
 }
 
 TEST_P(ReleaseManagerTest, TheDeployLockLetsOneWin) {

@@ -342,6 +342,16 @@ Status ControlPlane::StartKwok() {
                          pod_log_file() + "\n");
       !s)
     return s;
+  // Exec into any pod runs the command on this host in pod_exec_dir() (ClusterExec with a
+  // local target): the pods/exec subresource through the API server and a kubelet, for real,
+  // with a command whose effects a test can see.
+  if (auto s = util::MakeDirs(pod_exec_dir(), 0700); !s) return s;
+  if (auto s = Write(dir() + "/kwok-exec.yaml",
+                     "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterExec\nmetadata:\n  name: "
+                     "berth-test-pod-exec\nspec:\n  execs:\n  - local:\n      workDir: " +
+                         pod_exec_dir() + "\n");
+      !s)
+    return s;
   // One port for the server and the nodes' status.daemonEndpoints.kubeletEndpoint.Port (the
   // node stages set it from --node-port): where the API server sends log requests.
   std::string kubelet_port = std::to_string(FreeLoopbackPort());
@@ -351,6 +361,7 @@ Status ControlPlane::StartKwok() {
       // kwok's behaviour: the upstream default stages, put there by build.sh.
       "--config=" + bin_dir_ + "/kwok-stages.yaml",
       "--config=" + dir() + "/kwok-logs.yaml",
+      "--config=" + dir() + "/kwok-exec.yaml",
       "--kubeconfig=" + admin_kubeconfig_,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",

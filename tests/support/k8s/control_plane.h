@@ -3,7 +3,8 @@
 // kube-scheduler (so Deployments make ReplicaSets and Pods), and kwok as fake kubelets whose
 // nodes have InternalIP 127.0.0.1, so pods go Running with hostIP 127.0.0.1. kwok also serves
 // the kubelet API (HTTPS, certificate from the cluster CA) at the nodes' kubeletEndpoint, so
-// the pod log subresource works: every container's log is pod_log_file() (see AppendPodLog).
+// the pod log subresource works: every container's log is pod_log_file() (see AppendPodLog), and
+// so does pods/exec: the command runs on this host in pod_exec_dir().
 // Binaries come from tests/support/k8s/ensure.sh (built from the Go module proxy into
 // ${BERTH_CACHE:-~/.cache/berth}/k8s-<version>/bin); certificates are made with the openssl
 // CLI in the control plane's own temp dir. Everything stops in the destructor.
@@ -75,6 +76,8 @@ class ControlPlane {
   // The file kwok serves as every container's log (GET .../pods/<pod>/log, kubectl logs), in
   // the CRI log format the kubelet reads ("<RFC3339Nano> stdout F <text>").
   std::string pod_log_file() const { return dir() + "/pod-logs/containers.log"; }
+  // Where a command exec'd into any pod runs (kwok runs it on this host, in this directory).
+  std::string pod_exec_dir() const { return dir() + "/pod-exec"; }
   // Appends one CRI record per line (stream "stdout" or "stderr"), timestamped now.
   Status AppendPodLog(const std::vector<std::string>& lines, const std::string& stream = "stdout");
   // The last bytes of a component's log ("etcd", "kube-apiserver", ...).

@@ -637,6 +637,89 @@ TEST(KubernetesRuntimeTest, UserWithoutRightsGetsClear403) {
       << l.error().message;
 }
 
+// A release's reload command: pods/exec over the WebSocket, through the API server to the
+// kubelet (kwok runs it on this host, in pod_exec_dir()), in every running pod, as the user the
+// shipped RBAC binds. A user without pods/exec is refused before anything runs (kUnavailable:
+// the release manager rolls out instead).
+TEST(KubernetesRuntimeTest, ExecRunsInEveryPodThroughTheExecSubresource) {
+  REQUIRE_CONTROL_PLANE();
+  auto rt = MakeRuntime(RuntimeConfig(g_runtime_kubeconfig));
+  ASSERT_NE(rt, nullptr);
+  auto spec = Spec("reloader");
+  spec.replicas = 2;
+  ASSERT_TRUE(rt->Apply(spec, VolumeMount{}, nullptr));
+  const std::string log = g_cp->pod_exec_dir() + "/reloads.log";
+  std::string out;
+  auto ok =
+      rt->Exec(spec, {"/bin/sh", "-c", "echo reloaded >> reloads.log; echo warned >&2"}, 60s, &out);
+  ASSERT_TRUE(ok) << ok.error().message << "\n" << g_cp->LogTail("kwok");
+  EXPECT_EQ(*ok, 0);
+  auto ran = util::ReadFile(log);
+  ASSERT_TRUE(ran) << ran.error().message;
+  EXPECT_EQ(*ran, "reloaded\nreloaded\n") << "once in each of the two pods";
+  EXPECT_NE(out.find("warned"), std::string::npos) << out;
+
+  // A failing command fails the call. A kubelet reports NonZeroExitCode with the code (the
+  // unit tests read that Status); kwok's local exec reports the same end as an internal error
+  // naming the exit status, which is a failure too, never a success or a fallback.
+  out.clear();
+  auto three = rt->Exec(spec, {"/bin/sh", "-c", "echo cannot reload; exit 3"}, 60s, &out);
+  if (three) {
+    EXPECT_EQ(*three, 3);
+    EXPECT_EQ(out.rfind("pod reloader-", 0), 0u) << out;
+  } else {
+    EXPECT_EQ(three.error().code, ErrorCode::kFailed) << three.error().message;
+    EXPECT_NE(three.error().message.find("exit status 3"), std::string::npos)
+        << three.error().message;
+    EXPECT_NE(three.error().message.find("pod berth-team/reloader-"), std::string::npos)
+        << three.error().message;
+  }
+  EXPECT_NE(out.find("cannot reload"), std::string::npos) << out;
+  // Arguments travel as they are: no shell on Berth's side re-reads them.
+  auto quoted = rt->Exec(spec, {"/bin/sh", "-c", "printf '%s' \"$0\" >> args.log", "a b&c;$(x)"},
+                         60s, nullptr);
+  ASSERT_TRUE(quoted) << quoted.error().message;
+  EXPECT_EQ(util::ReadFile(g_cp->pod_exec_dir() + "/args.log").value_or(""),
+            "a b&c;$(x)a b&c;$(x)");
+
+  // No pod running (asleep): nothing to run it in.
+  auto none = Spec("reloader-none");
+  auto nothing = rt->Exec(none, {"/bin/true"}, 10s, nullptr);
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().code, ErrorCode::kUnavailable);
+
+  // RBAC that lets a user read the workload and its pods but not exec into them.
+  ASSERT_TRUE(g_cp->ApplyManifest(R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: berth-test-no-exec}
+rules:
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: berth-test-no-exec}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: berth-test-no-exec}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: no-exec}]
+)"));
+  auto kc = g_cp->UserKubeconfig("no-exec", {});
+  ASSERT_TRUE(kc) << kc.error().message;
+  auto limited = MakeRuntime(RuntimeConfig(*kc));
+  ASSERT_NE(limited, nullptr);
+  auto refused = limited->Exec(spec, {"/bin/sh", "-c", "echo never >> reloads.log"}, 30s, nullptr);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("refused"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("pods/exec"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(util::ReadFile(log).value_or(""), "reloaded\nreloaded\n") << "nothing ran";
+  ASSERT_TRUE(rt->Remove(spec.ns, spec.name));
+}
+
 // The readiness ping (/readyz, the controller's outage check): the API server's /version with
 // the shipped RBAC, and a clear kUnavailable at once where nothing listens.
 TEST(KubernetesRuntimeTest, PingAnswersAndAClosedPortIsUnavailable) {
