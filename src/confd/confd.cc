@@ -3,12 +3,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "confd/log.h"
 #include "confd/runner.h"
-#include "util/backoff.h"
+#include "store/informer.h"
 
 namespace berth::confd {
 
@@ -61,53 +63,46 @@ Status ProcessSome(const std::vector<std::unique_ptr<TemplateResource>>& rs,
   return {};
 }
 
+// Renders every resource once the informer has listed, then each resource whose keys changed.
+// The informer (store/informer.h) does the list + watch + relist after compaction or errors,
+// with its backoff; resources read the store themselves when they render, as confd's do.
 Status WatchLoop(const Options& opts, store::Store& store,
                  const std::vector<std::unique_ptr<TemplateResource>>& rs,
                  const std::atomic<bool>& stop) {
   (void)opts;
-  std::string root = WatchRoot(rs);
-  std::vector<bool> all(rs.size(), true);
-  util::Backoff backoff;
+  const std::string root = WatchRoot(rs);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<bool> pending(rs.size(), false);  // guarded by mu
+  bool any = false;
+  store::Informer informer(store, {.prefixes = {root}, .watch_root = root});
+  auto feed = informer.AddHandlers({[&](const store::Snapshot&) {
+                                      std::lock_guard<std::mutex> l(mu);
+                                      pending.assign(rs.size(), true);
+                                      any = true;
+                                      cv.notify_one();
+                                    },
+                                    [&](const store::WatchEvent& e) {
+                                      std::lock_guard<std::mutex> l(mu);
+                                      for (size_t i = 0; i < rs.size(); ++i)
+                                        if (rs[i]->Watches(e.kv.key)) pending[i] = any = true;
+                                      cv.notify_one();
+                                    }});
+  informer.Start();
   while (!stop) {
-    // List (render everything) at a known revision, then watch from it: no change is missed.
-    auto rev = store.Revision();
-    if (!rev) {
-      auto d = backoff.Next();
-      LogError("store unavailable: " + rev.error().message + "; retrying in " +
-               std::to_string(d.count()) + "ms");
-      SleepUnless(stop, d);
-      continue;
+    std::vector<bool> which(rs.size(), false);
+    {
+      std::unique_lock<std::mutex> l(mu);
+      // `stop` is set from a signal handler: looked at every half second.
+      cv.wait_for(l, std::chrono::milliseconds(500), [&] { return any; });
+      if (!any) continue;
+      which.swap(pending);
+      any = false;
     }
-    (void)ProcessSome(rs, all, store);  // errors are logged; the next change retries
-    auto watch = store.WatchPrefix(root, *rev);
-    if (!watch) {
-      LogError("watch " + root + ": " + watch.error().message);
-      SleepUnless(stop, backoff.Next());
-      continue;
-    }
-    backoff.Reset();
-    while (!stop) {
-      auto evs = (*watch)->Next(std::chrono::milliseconds(500));
-      if (!evs) {
-        if (evs.error().code == ErrorCode::kGone) {
-          LogWarn("watch revision compacted; relisting");
-        } else {
-          LogError("watch " + root + ": " + evs.error().message + "; reconnecting");
-          SleepUnless(stop, backoff.Next());
-        }
-        break;
-      }
-      if (evs->empty()) continue;
-      std::vector<bool> which(rs.size(), false);
-      bool any = false;
-      for (const auto& e : *evs) {
-        for (size_t i = 0; i < rs.size(); ++i) {
-          if (rs[i]->Watches(e.kv.key)) which[i] = any = true;
-        }
-      }
-      if (any) (void)ProcessSome(rs, which, store);
-    }
+    (void)ProcessSome(rs, which, store);  // errors are logged; the next change retries
   }
+  feed.reset();
+  informer.Stop();
   return {};
 }
 

@@ -42,17 +42,52 @@ void EtcdRoutePublisher::Start() {
   std::lock_guard<std::mutex> l(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  // Watching the prefix alone: its revisions are the route records' own (WaitMirrored).
+  informer_ = std::make_unique<store::Informer>(
+      source_, store::InformerOptions{.prefixes = {prefix_}, .watch_root = prefix_});
+  feed_ = informer_->AddHandlers({[this](const store::Snapshot& s) { Replaced(s); },
+                                  [this](const store::WatchEvent& e) { Changed(e); }});
+  informer_->Start();
   thread_ = std::thread([this] { Loop(); });
 }
 
 void EtcdRoutePublisher::Stop() {
+  // The feed first (it calls into this object), then the writer.
+  feed_.reset();
+  if (informer_) informer_->Stop();
   {
     std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;
-    if (watch_) watch_->Cancel();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  informer_.reset();
+}
+
+void EtcdRoutePublisher::Replaced(const store::Snapshot& snap) {
+  std::lock_guard<std::mutex> l(mu_);
+  want_.clear();
+  for (const auto& kv : snap.kvs) want_[kv.key] = kv.value;
+  dirty_.clear();
+  resync_ = true;
+  seen_ = std::max(seen_, snap.revision);
+  cv_.notify_all();
+}
+
+void EtcdRoutePublisher::Changed(const store::WatchEvent& e) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (e.type == store::WatchEvent::Type::kPut)
+    want_[e.kv.key] = e.kv.value;
+  else
+    want_.erase(e.kv.key);
+  dirty_.insert(e.kv.key);
+  seen_ = std::max(seen_, e.kv.mod_revision);
+  cv_.notify_all();
+}
+
+bool EtcdRoutePublisher::Sleep(milliseconds d) {
+  std::unique_lock<std::mutex> l(mu_);
+  return !cv_.wait_for(l, d, [&] { return stopping_; });
 }
 
 void EtcdRoutePublisher::Error(const std::string& e) {
@@ -80,14 +115,11 @@ bool EtcdRoutePublisher::Mine(const std::string& key, const std::string& value, 
   return false;
 }
 
-Status EtcdRoutePublisher::Resync(int64_t* revision) {
-  auto src = source_.List(prefix_);
-  if (!src) return Fail(Wrap(src.error(), "listing the source"));
+Status EtcdRoutePublisher::Resync(const std::map<std::string, std::string>& want) {
   auto dst = target_->List(prefix_);
   if (!dst) return Fail(Wrap(dst.error(), "listing etcd"));
-  std::map<std::string, std::string> want, have;
-  for (auto& kv : src->kvs) want[kv.key] = kv.value;
-  for (auto& kv : dst->kvs) have[kv.key] = kv.value;
+  std::map<std::string, std::string> have;
+  for (auto& kv : dst->kvs) have[kv.key] = std::move(kv.value);
   int64_t puts = 0, dels = 0;
   for (const auto& [k, v] : want) {
     auto it = have.find(k);
@@ -107,26 +139,27 @@ Status EtcdRoutePublisher::Resync(int64_t* revision) {
   }
   if (puts || dels)
     spdlog::info("route publisher: resync put {} and deleted {} keys in etcd", puts, dels);
-  *revision = src->revision;
   return {};
 }
 
-Status EtcdRoutePublisher::Mirror(const store::WatchEvent& e) {
+Status EtcdRoutePublisher::MirrorKey(const std::string& key,
+                                     const std::optional<std::string>& value) {
   // What etcd holds decides: a record of another installation stays as it is.
   std::optional<store::KeyValue> have;
   if (!installation_.empty()) {
-    auto g = target_->Get(e.kv.key);
+    auto g = target_->Get(key);
     if (!g) return Fail(g.error());
     have = std::move(*g);
   }
-  if (e.type == store::WatchEvent::Type::kPut) {
-    if (have && !Mine(e.kv.key, have->value, false)) return {};
-    if (auto r = target_->Put(e.kv.key, e.kv.value); !r) return Fail(r.error());
+  if (value) {
+    if (have && (have->value == *value || !Mine(key, have->value, false))) return {};
+    if (auto r = target_->Put(key, *value); !r) return Fail(r.error());
     std::lock_guard<std::mutex> l(mu_);
     stats_.puts++;
   } else {
-    if (have && !Mine(e.kv.key, have->value, true)) return {};
-    if (auto r = target_->Delete(e.kv.key); !r) return Fail(r.error());
+    if (!installation_.empty() && !have) return {};  // nothing there to delete
+    if (have && !Mine(key, have->value, true)) return {};
+    if (auto r = target_->Delete(key); !r) return Fail(r.error());
     std::lock_guard<std::mutex> l(mu_);
     stats_.deletes++;
   }
@@ -135,60 +168,48 @@ Status EtcdRoutePublisher::Mirror(const store::WatchEvent& e) {
 
 void EtcdRoutePublisher::Loop() {
   milliseconds backoff(200);
-  auto sleep = [&](milliseconds d) {
+  for (;;) {
     std::unique_lock<std::mutex> l(mu_);
-    return !cv_.wait_for(l, d, [&] { return stopping_; });
-  };
-  while (true) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return;
-    }
-    int64_t rev = 0;
-    if (auto s = Resync(&rev); !s) {
-      Error(s.error().message);
-      if (!sleep(backoff)) return;
-      backoff = std::min(backoff * 2, milliseconds(10000));
-      continue;
-    }
-    Mirrored(rev);
-    auto w = source_.WatchPrefix(prefix_, rev);
-    if (!w) {
-      Error("watching the source: " + w.error().message);
-      if (!sleep(backoff)) return;
-      continue;
-    }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return;
-      watch_ = w->get();
-    }
-    backoff = milliseconds(200);
-    bool broken = false;
-    while (!broken) {
-      auto ev = (*w)->Next(milliseconds(1000));
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        if (stopping_) {
-          watch_ = nullptr;
-          return;
-        }
+    cv_.wait(l, [&] { return stopping_ || resync_ || !dirty_.empty(); });
+    if (stopping_) return;
+    // Every change handed over up to `seen` is in what is taken now.
+    const int64_t seen = seen_;
+    Status s;
+    if (resync_) {
+      resync_ = false;
+      dirty_.clear();
+      const auto want = want_;
+      l.unlock();
+      s = Resync(want);
+      if (!s) Error("resync: " + s.error().message);
+    } else {
+      std::vector<std::pair<std::string, std::optional<std::string>>> work;
+      for (const auto& k : dirty_) {
+        auto it = want_.find(k);
+        work.emplace_back(
+            k, it == want_.end() ? std::nullopt : std::optional<std::string>(it->second));
       }
-      if (!ev) break;  // compacted or broken: resync
-      for (const auto& e : *ev) {
-        if (auto s = Mirror(e); !s) {
-          Error("mirroring " + e.kv.key + ": " + s.error().message);
-          broken = true;  // etcd trouble: a resync after the backoff puts it right
+      dirty_.clear();
+      l.unlock();
+      for (const auto& [k, v] : work) {
+        if (s = MirrorKey(k, v); !s) {
+          Error("mirroring " + k + ": " + s.error().message);
           break;
         }
-        Mirrored(e.kv.mod_revision);
       }
     }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      watch_ = nullptr;
+    if (s) {
+      backoff = milliseconds(200);
+      Mirrored(seen);
+      continue;
     }
-    if (!sleep(broken ? backoff : milliseconds(50))) return;
+    // etcd trouble: compare everything after the backoff.
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      resync_ = true;
+    }
+    if (!Sleep(backoff)) return;
+    backoff = std::min(backoff * 2, milliseconds(10000));
   }
 }
 

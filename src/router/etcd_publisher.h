@@ -1,12 +1,17 @@
 // Mirrors the embedded store's /devnginx/ records to etcd v3 under the same keys, so `berth
-// router` on other hosts and existing confd setups see them. Resyncs (put what differs, delete
-// what is gone) on start and after any break in the change feed.
+// router` on other hosts and existing confd setups see them. The source is followed by a
+// store::Informer (its list + watch + relist), which keeps the records in memory; a writer
+// thread of its own puts and deletes in etcd what changed, so etcd being slow or down never
+// holds up the feed. Resyncs (put what differs, delete what is gone) after every (re)list and
+// after any failed write, from the records held, with a backoff.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -14,6 +19,7 @@
 
 #include "berth/result.h"
 #include "berth/store.h"
+#include "store/informer.h"
 
 namespace berth::router {
 
@@ -46,23 +52,36 @@ class EtcdRoutePublisher {
   PublisherStats Stats() const;
 
  private:
-  void Loop();
-  Status Resync(int64_t* revision);
-  Status Mirror(const store::WatchEvent& e);
+  // The informer's handlers (its thread): record what changed and wake the writer.
+  void Replaced(const store::Snapshot& snap);
+  void Changed(const store::WatchEvent& e);
+  void Loop();  // the writer
+  Status Resync(const std::map<std::string, std::string>& want);
+  // Puts `value` at `key` in etcd, or deletes it (nullopt), unless another installation's.
+  Status MirrorKey(const std::string& key, const std::optional<std::string>& value);
   // Whether this publisher may overwrite (`deleting` false) or delete the etcd record `value`.
   bool Mine(const std::string& key, const std::string& value, bool deleting);
   void Mirrored(int64_t revision);
   void Error(const std::string& e);
+  // Waits `d` unless stopping: false when stopping.
+  bool Sleep(std::chrono::milliseconds d);
 
   store::Store& source_;
   std::unique_ptr<store::Store> target_;
   std::string prefix_;
   std::string installation_;
-  std::set<std::string> left_logged_;  // guarded by mu_
+  std::unique_ptr<store::Informer> informer_;
+  std::unique_ptr<store::Informer::Registration> feed_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  // Guarded by mu_: the source's records as last handed over, the keys changed since the
+  // writer last looked, whether everything must be compared, the newest revision handed over.
+  std::map<std::string, std::string> want_;
+  std::set<std::string> dirty_;
+  bool resync_ = false;
+  int64_t seen_ = 0;
+  std::set<std::string> left_logged_;
   bool stopping_ = false;
-  store::Watch* watch_ = nullptr;
   PublisherStats stats_;
   std::thread thread_;
 };
