@@ -69,14 +69,24 @@ struct EnvironmentSpec {
   // Put to sleep after this long without a request through the router; 0 = the configured
   // environments.idle_sleep, -1 = never (overrides the configuration).
   int64_t idle_sleep_seconds = 0;
+  // Set by create: if the first rollout fails for good (image missing...), the controller
+  // records the error and removes everything, so a failed create leaves nothing behind. A
+  // first rollout is one the status has never seen Running (observed_generation 0).
+  bool rollback_on_failure = false;
+
+  // Metadata (the stored record's `metadata`, docs/architecture.md "Records"). Written by the
+  // API only, like the rest of the spec; the controller writes the status record and removes
+  // both records to finish a deletion.
+  // Unique per incarnation: a re-created environment of the same name has another.
+  std::string uid;
   // Bumped by rebuild: a workload whose generation is older is replaced.
   int64_t generation = 1;
-  bool deleting = false;
-  bool purge = false;  // with deleting: remove the volume too
-  // Set by create: if the first rollout fails for good (image missing...), the controller
-  // records the error and removes everything, so a failed create leaves nothing behind.
-  bool rollback_on_failure = false;
   std::string created_at;  // RFC 3339
+  // Marked for deletion (the record's metadata.deletionTimestamp, kept in deletion_timestamp).
+  bool deleting = false;
+  std::string deletion_timestamp;
+  // With deleting: remove the volume too (the finalizer berth.dev/purge-volume).
+  bool purge = false;
 
   std::string Key() const { return ns + "/" + name; }
   int PortFor(const std::string& port_name) const;  // host port or 0
@@ -100,6 +110,9 @@ struct EnvStatus {
   bool routed = false;
   std::string last_error;
   int64_t observed_generation = 0;
+  // The first rollout failed for good and the spec asked for rollback_on_failure: the
+  // controller is removing everything, volume included, and then the records.
+  bool rolling_back = false;
   std::string workload_id;
   std::vector<Event> events;  // newest last, bounded
   std::string updated_at;
@@ -139,12 +152,29 @@ Result<EnvironmentSpec> DecodeCreateRequest(const nlohmann::json& body,
                                             bool* pull_policy_given = nullptr,
                                             bool* ttl_given = nullptr);
 
-// Parse without throwing: bad JSON or wrong types become kInvalidArgument. Tolerant on purpose
-// (records an earlier release stored must load); requests go through DecodeCreateRequest.
+// The stored spec record, in the Kubernetes shape:
+//   {"apiVersion": "berth.dev/v1", "kind": "Environment",
+//    "metadata": {"namespace", "name", "uid", "generation", "createdAt", "labels",
+//                 "deletionTimestamp"?, "finalizers"?: ["berth.dev/purge-volume"]},
+//    "spec": {what the user asked for}}
+// ParseSpec also reads the flat form releases before 0.2 stored (store::MigrateSpecRecords
+// rewrites those on start). Parse without throwing: bad JSON or wrong types become
+// kInvalidArgument. Tolerant on purpose (records an earlier release stored must load);
+// requests go through DecodeCreateRequest. to_json/from_json above are the API's flat view.
 Result<EnvironmentSpec> ParseSpec(const std::string& text);
 Result<EnvStatus> ParseStatus(const std::string& text);
 std::string SerializeSpec(const EnvironmentSpec& s);
 std::string SerializeStatus(const EnvStatus& s);
+// Whether a stored spec record is in the flat form of releases before 0.2.
+bool IsFlatSpecRecord(const std::string& text);
+// The finalizer a deletion that purges the volume carries.
+inline constexpr char kPurgeVolumeFinalizer[] = "berth.dev/purge-volume";
+// A new uid: 32 random hex digits in the 8-4-4-4-12 layout (a version 4 UUID).
+std::string NewUid();
+// What an environment the controller has not looked at yet shows: Pending, "Accepted", with
+// the Accepted event at its creation time. No record holds it: the status record is the
+// controller's alone, written first when it starts on the environment.
+EnvStatus AcceptedStatus(const EnvironmentSpec& spec);
 
 std::string NowRfc3339();
 

@@ -173,7 +173,9 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     if (auto pp = ParsePullPolicy(config_.pull_policy)) spec.pull_policy = *pp;
   ApplyDefaults(spec, config_.base_domains);
   spec.generation = 1;
+  spec.uid = NewUid();
   spec.deleting = false;
+  spec.deletion_timestamp.clear();
   spec.purge = false;
   spec.rollback_on_failure = opts.rollback_on_failure;
   if (!opts.ttl_given) spec.ttl_seconds = config_.DefaultTtlFor(spec.ns);
@@ -223,15 +225,11 @@ Result<EnvView> EnvironmentService::Create(EnvironmentSpec spec, const CreateOpt
     if (auto s = AllocatePorts(spec, txn); !s) return Fail(s.error());
     if (auto s = store::ClaimDomains(store_, spec.Key(), spec.domains, txn); !s)
       return Fail(s.error());
-    EnvStatus status;
-    status.phase = Phase::kPending;
-    status.reason = "Accepted";
-    status.AddEvent("Normal", "Accepted", "environment accepted");
-    status.updated_at = NowRfc3339();
+    // The spec only: the status record is the controller's (readers show AcceptedStatus
+    // until it writes one).
     txn.ops.push_back(Op::Put(skey, SerializeSpec(spec)));
-    txn.ops.push_back(Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(status)));
     auto r = store_.Commit(txn);
-    if (r) return EnvView{spec, status, *r};
+    if (r) return EnvView{spec, AcceptedStatus(spec), *r};
     if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
     auto existing = store_.Get(skey);
     if (existing && *existing) {
@@ -277,6 +275,7 @@ Result<EnvView> EnvironmentService::Get(const std::string& ns, const std::string
   auto st = store_.Get(store::keys::Status(ns, name));
   if (st && *st)
     if (auto p = ParseStatus((*st)->value)) v.status = *p;
+  if (!v.status) v.status = AcceptedStatus(v.spec);
   return v;
 }
 
@@ -303,6 +302,7 @@ Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
     if (!spec) continue;
     EnvView v{*spec, std::nullopt, kv.mod_revision};
     if (auto it = by_key.find(spec->Key()); it != by_key.end()) v.status = it->second;
+    if (!v.status) v.status = AcceptedStatus(v.spec);
     out.push_back(std::move(v));
   }
   return out;
@@ -370,6 +370,7 @@ Result<EnvView> EnvironmentService::Delete(const std::string& ns, const std::str
                                            bool purge) {
   return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
     if (spec.deleting && (spec.purge || !purge)) return false;  // already as asked
+    if (!spec.deleting) spec.deletion_timestamp = NowRfc3339();
     spec.deleting = true;
     spec.purge = spec.purge || purge;
     return true;
@@ -441,7 +442,8 @@ Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
     if (!v && v.error().code != ErrorCode::kNotFound) return Fail(v.error());
     if (!fn(v ? std::optional<EnvView>(*v) : std::nullopt)) return {};
     if (!v) return {};
-    auto w = store_.WatchPrefix(std::string(store::keys::kStatus) + ns + "/", *rev);
+    // Both records: a spec deleted before any status was written ends the wait too.
+    auto w = store_.WatchPrefix("/berth/", *rev);
     if (!w) return Fail(w.error());
     bool relist = false;
     while (!relist) {
@@ -457,7 +459,7 @@ Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
       }
       bool changed = false;
       for (const auto& ev : *evs)
-        if (ev.kv.key == status_key) changed = true;
+        if (ev.kv.key == status_key || ev.kv.key == spec_key) changed = true;
       if (!changed) continue;
       auto cur = Get(ns, name);
       if (!cur && cur.error().code != ErrorCode::kNotFound) return Fail(cur.error());

@@ -27,6 +27,7 @@
 #include "store/claims.h"
 #include "store/env_cache.h"
 #include "store/informer.h"
+#include "store/spec_records.h"
 #include "util/fs.h"
 
 namespace berth::cli {
@@ -49,6 +50,12 @@ int RunServe(const Config& config) {
 
   auto store = store::OpenStore(config.store_url);
   if (!store) return fail("opening store " + config.store_url, store.error());
+  // Records in the flat form of releases before 0.2 get the record form (and a uid) first.
+  auto migrated_specs = store::MigrateSpecRecords(**store);
+  if (!migrated_specs) return fail("migrating environment records", migrated_specs.error());
+  if (*migrated_specs)
+    spdlog::info("environment records: {} rewritten in the record form (metadata + spec)",
+                 *migrated_specs);
   // Environments stored by a release without domain claims get theirs before any create can
   // take one: first come first served.
   auto migrated = store::ClaimUnclaimedDomains(**store);

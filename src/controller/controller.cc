@@ -229,11 +229,14 @@ Status Controller::Reconcile(const std::string& key) {
     spdlog::error("spec {} is unreadable: {}", key, spec.error().message);
     return {};  // nothing a retry can fix; the API never writes such a spec
   }
-  EnvStatus status;
+  // No status record yet: the controller starts from what readers show until it writes one.
+  EnvStatus status = AcceptedStatus(*spec);
   if (auto st_kv = store_.Get(store::keys::Status(ns, name)); st_kv && *st_kv) {
     if (auto st = ParseStatus((*st_kv)->value)) status = *st;
   }
   if (spec->deleting) return ReconcileDelete(**spec_kv, *spec, status);
+  if (status.rolling_back && spec->rollback_on_failure && status.observed_generation == 0)
+    return RollBackFirstRollout(**spec_kv, *spec, status);
   if (!spec->expires_at.empty()) {
     if (auto at = core::ParseRfc3339Utc(spec->expires_at)) {
       const int64_t left = *at - core::NowEpochSeconds();
@@ -254,21 +257,21 @@ Status Controller::Reconcile(const std::string& key) {
 Status Controller::Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
                           EnvStatus& status) {
   const EnvStatus before = status;
-  status.reason = "Expired";
-  status.AddEvent("Normal", "Expired",
-                  "expired at " + spec.expires_at + " (ttl " +
-                      core::FormatDuration(spec.ttl_seconds) + "); deleting it" +
-                      (spec.purge_on_expiry ? " and its volume" : ", its volume kept"));
+  if (status.reason != "Expired") {
+    status.phase = Phase::kDeleting;
+    status.reason = "Expired";
+    status.routed = false;
+    status.AddEvent("Normal", "Expired",
+                    "expired at " + spec.expires_at + " (ttl " +
+                        core::FormatDuration(spec.ttl_seconds) + "); deleting it" +
+                        (spec.purge_on_expiry ? " and its volume" : ", its volume kept"));
+    spdlog::info("{}: expired at {}, deleting", spec.Key(), spec.expires_at);
+  }
   if (auto w = WriteStatus(spec, status, before); !w) return w;
-  spdlog::info("{}: expired at {}, deleting", spec.Key(), spec.expires_at);
-  // The same mark `berth delete` writes, compare-and-swapped: an extend that lands first wins.
-  EnvironmentSpec del = spec;
-  del.deleting = true;
-  del.purge = spec.purge || spec.purge_on_expiry;
-  auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
-                             {Op::Put(spec_kv.key, SerializeSpec(del))}});
-  if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
-  return {};  // the spec's watch brings the deletion (or the extended spec) back
+  Status s = RemoveEverything(spec.ns, spec.name, &spec, spec.purge || spec.purge_on_expiry,
+                              spec_kv.mod_revision);
+  if (!s) EngineUnreachable(spec, status);
+  return s;
 }
 
 Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec,
@@ -350,7 +353,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       WriteStatus(spec, status, b3);
       if (applied.error().code == ErrorCode::kFailed && spec.rollback_on_failure &&
           status.observed_generation == 0)
-        return RollBackFirstRollout(spec_kv, spec);
+        return RollBackFirstRollout(spec_kv, spec, status);
       return Fail(applied.error());
     }
     ws = runtime_.Inspect(spec);
@@ -370,7 +373,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     // cluster cannot pull) is seen: undone as a failed Apply would be.
     if (runtime_.capabilities().async_submit && spec.rollback_on_failure &&
         status.observed_generation == 0)
-      return RollBackFirstRollout(spec_kv, spec);
+      return RollBackFirstRollout(spec_kv, spec, status);
     return {};
   }
   if (ws->phase != Phase::kRunning || ws->generation != spec.generation) {
@@ -422,26 +425,25 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
   if (newly_running)
     status.AddEvent("Normal", "Running",
                     "generation " + std::to_string(spec.generation) + " running on " + ws->host_ip);
-  if (spec.rollback_on_failure) {
-    // The first rollout succeeded: later failures must not delete the environment.
-    EnvironmentSpec kept = spec;
-    kept.rollback_on_failure = false;
-    auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
-                               {Op::Put(spec_kv.key, SerializeSpec(kept))}});
-    if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
-  }
+  // From here observed_generation > 0: later failures never roll the environment back.
   return WriteStatus(spec, status, b4);
 }
 
-Status Controller::RollBackFirstRollout(const store::KeyValue& spec_kv,
-                                        const EnvironmentSpec& spec) {
-  EnvironmentSpec del = spec;
-  del.deleting = true;
-  del.purge = true;
-  auto r = store_.Commit(Txn{{Compare{spec_kv.key, spec_kv.mod_revision}},
-                             {Op::Put(spec_kv.key, SerializeSpec(del))}});
-  if (!r && r.error().code != ErrorCode::kConflict) return Fail(r.error());
-  return {};  // the spec's watch brings the deletion back
+Status Controller::RollBackFirstRollout(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                                        EnvStatus& status) {
+  const EnvStatus before = status;
+  if (!status.rolling_back) {
+    // The phase stays Failed with its reason: what `create --wait` reports until it is gone.
+    status.rolling_back = true;
+    status.routed = false;
+    status.AddEvent("Warning", "RollingBack",
+                    "the first rollout failed: removing everything, volume included");
+    spdlog::info("{}: first rollout failed; rolling the create back", spec.Key());
+  }
+  if (auto w = WriteStatus(spec, status, before); !w) return w;
+  Status s = RemoveEverything(spec.ns, spec.name, &spec, true, spec_kv.mod_revision);
+  if (!s) EngineUnreachable(spec, status);
+  return s;
 }
 
 Result<bool> Controller::PublishRoute(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
@@ -584,7 +586,8 @@ bool Controller::EngineUnreachable(const EnvironmentSpec& spec, EnvStatus& statu
 }
 
 Status Controller::RemoveEverything(const std::string& ns, const std::string& name,
-                                    const EnvironmentSpec* spec, bool purge_volume) {
+                                    const EnvironmentSpec* spec, bool purge_volume,
+                                    int64_t decided_at) {
   // Order: route first (stop traffic), then the workload, then the volume, then records.
   std::string rkey = store::keys::Route(ns, name);
   const std::string key = ns + "/" + name;
@@ -627,7 +630,11 @@ Status Controller::RemoveEverything(const std::string& ns, const std::string& na
   if (!cur) return Fail(cur.error());
   if (*cur) {
     auto cur_spec = ParseSpec((*cur)->value);
-    if (!spec || (cur_spec && !cur_spec->deleting)) return {};  // re-created meanwhile
+    if (!spec || !cur_spec) return {};
+    // Another incarnation (re-created meanwhile), or no longer to go (an extend after an
+    // expiry, a create's rollback overtaken by a change): the records stay.
+    if (!cur_spec->uid.empty() && !spec->uid.empty() && cur_spec->uid != spec->uid) return {};
+    if (!cur_spec->deleting && (decided_at == 0 || (*cur)->mod_revision != decided_at)) return {};
     txn.compares.push_back(Compare{skey, (*cur)->mod_revision});
     txn.ops.push_back(Op::Delete(skey));
   }

@@ -82,16 +82,21 @@ class Controller {
   void Worker();
   void EnqueueAll();
 
+  // The controller's part of a deletion (the API marked it; the spec is never written here):
+  // status Deleting, then everything removed, and last the records (RemoveEverything).
   Status ReconcileDelete(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status);
-  // TTL: records an Expired event, then marks the spec deleted as `berth delete` does.
+  // TTL: records an Expired event, then removes everything as a deletion does, the records
+  // last and only if the spec is still the one that expired (an extend that lands first wins).
   Status Expire(const store::KeyValue& spec_kv, const EnvironmentSpec& spec, EnvStatus& status);
   // Each reconcile starts what is needed and returns: `requeue_after` (0 = not needed) says
   // when to look again if no watch brings the key back sooner.
   Status ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
                       std::chrono::milliseconds* requeue_after);
-  // A first rollout that can never start (rollback_on_failure): marks the spec deleted, as a
-  // create that fails leaves nothing behind.
-  Status RollBackFirstRollout(const store::KeyValue& spec_kv, const EnvironmentSpec& spec);
+  // A first rollout that can never start (rollback_on_failure): records status.rolling_back
+  // and removes everything, volume included, as a create that fails leaves nothing behind.
+  // Each later pass goes on from the status (the spec is the user's and stays as it was).
+  Status RollBackFirstRollout(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
+                              EnvStatus& status);
   // Sleeping: stops the workload, keeps ports and volume, and publishes the route marked
   // sleeping (the router wakes it on a request).
   Status ReconcileSleep(const store::KeyValue& spec_kv, EnvironmentSpec& spec, EnvStatus& status,
@@ -106,8 +111,11 @@ class Controller {
   // After a failed runtime call: true when the engine itself does not answer a ping. The
   // environment then shows reason RuntimeUnavailable and a Warning event, its phase kept.
   bool EngineUnreachable(const EnvironmentSpec& spec, EnvStatus& status);
+  // Route, workload, volume (purge_volume), then the records. The spec record goes only if it
+  // is still the incarnation `spec` names (its uid) and either marked for deletion or exactly
+  // `decided_at` (the revision an expiry or a rollback was decided on; 0 = none).
   Status RemoveEverything(const std::string& ns, const std::string& name,
-                          const EnvironmentSpec* spec, bool purge_volume);
+                          const EnvironmentSpec* spec, bool purge_volume, int64_t decided_at = 0);
   // Whether the route record `value` may be deleted: this installation's, or an unlabelled one
   // (an earlier release's) of an environment this store is deleting (`ours_by_spec`).
   bool MayDeleteRoute(const std::string& key, const std::string& value, bool ours_by_spec);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -145,7 +146,9 @@ void to_json(json& j, const EnvironmentSpec& s) {
       {"deleting", s.deleting},
       {"purge", s.purge},
       {"rollback_on_failure", s.rollback_on_failure},
-      {"created_at", s.created_at}};
+      {"created_at", s.created_at},
+      {"uid", s.uid}};
+  if (!s.deletion_timestamp.empty()) j["deletion_timestamp"] = s.deletion_timestamp;
 }
 
 void from_json(const json& j, EnvironmentSpec& s) {
@@ -205,6 +208,8 @@ void from_json(const json& j, EnvironmentSpec& s) {
   s.purge = j.value("purge", false);
   s.rollback_on_failure = j.value("rollback_on_failure", false);
   s.created_at = j.value("created_at", "");
+  s.uid = j.value("uid", "");
+  s.deletion_timestamp = j.value("deletion_timestamp", "");
 }
 
 void to_json(json& j, const EnvStatus& s) {
@@ -215,6 +220,7 @@ void to_json(json& j, const EnvStatus& s) {
            {"routed", s.routed},
            {"last_error", s.last_error},
            {"observed_generation", s.observed_generation},
+           {"rolling_back", s.rolling_back},
            {"workload_id", s.workload_id},
            {"events", s.events},
            {"updated_at", s.updated_at}};
@@ -229,14 +235,48 @@ void from_json(const json& j, EnvStatus& s) {
   s.routed = j.value("routed", false);
   s.last_error = j.value("last_error", "");
   s.observed_generation = j.value("observed_generation", int64_t{0});
+  s.rolling_back = j.value("rolling_back", false);
   s.workload_id = j.value("workload_id", "");
   s.events = j.value("events", std::vector<Event>{});
   s.updated_at = j.value("updated_at", "");
 }
 
+namespace {
+
+// The spec part of the record: the flat view less what moved to metadata.
+constexpr const char* kMetadataFields[] = {"namespace",  "name",       "uid",
+                                           "generation", "created_at", "labels",
+                                           "deleting",   "purge",      "deletion_timestamp"};
+
+}  // namespace
+
+bool IsFlatSpecRecord(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_object() && !j.contains("metadata");
+}
+
 Result<EnvironmentSpec> ParseSpec(const std::string& text) {
   try {
-    return json::parse(text).get<EnvironmentSpec>();
+    json j = json::parse(text);
+    if (!j.is_object()) throw json::type_error::create(302, "a record is an object", &j);
+    auto md = j.find("metadata");
+    if (md == j.end()) return j.get<EnvironmentSpec>();  // the flat form before 0.2
+    if (!md->is_object()) throw json::type_error::create(302, "metadata is an object", &j);
+    json flat = j.value("spec", json::object());
+    if (!flat.is_object()) throw json::type_error::create(302, "spec is an object", &j);
+    for (const char* k : kMetadataFields) flat.erase(k);
+    flat["namespace"] = md->value("namespace", std::string("default"));
+    flat["name"] = md->value("name", "");
+    flat["uid"] = md->value("uid", "");
+    flat["generation"] = md->value("generation", int64_t{1});
+    flat["created_at"] = md->value("createdAt", "");
+    flat["labels"] = md->value("labels", std::map<std::string, std::string>{});
+    EnvironmentSpec s = flat.get<EnvironmentSpec>();
+    s.deletion_timestamp = md->value("deletionTimestamp", "");
+    s.deleting = !s.deletion_timestamp.empty();
+    auto fin = md->value("finalizers", std::vector<std::string>{});
+    s.purge = s.deleting && std::find(fin.begin(), fin.end(), kPurgeVolumeFinalizer) != fin.end();
+    return s;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string("invalid environment JSON: ") + e.what());
   }
@@ -251,7 +291,46 @@ Result<EnvStatus> ParseStatus(const std::string& text) {
 }
 
 std::string SerializeSpec(const EnvironmentSpec& s) {
-  return json(s).dump();
+  json spec = s;
+  for (const char* k : kMetadataFields) spec.erase(k);
+  json md{{"namespace", s.ns},
+          {"name", s.name},
+          {"uid", s.uid},
+          {"generation", s.generation},
+          {"createdAt", s.created_at},
+          {"labels", s.labels}};
+  if (s.deleting) {
+    md["deletionTimestamp"] = s.deletion_timestamp.empty() ? NowRfc3339() : s.deletion_timestamp;
+    if (s.purge) md["finalizers"] = json::array({kPurgeVolumeFinalizer});
+  }
+  return json{{"apiVersion", "berth.dev/v1"},
+              {"kind", "Environment"},
+              {"metadata", std::move(md)},
+              {"spec", std::move(spec)}}
+      .dump();
+}
+
+std::string NewUid() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> hex(0, 15);
+  std::string u;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) u += '-';
+    int v = hex(rd);
+    if (i == 12) v = 4;            // version 4
+    if (i == 16) v = 8 | (v & 3);  // the RFC 4122 variant
+    u += "0123456789abcdef"[v];
+  }
+  return u;
+}
+
+EnvStatus AcceptedStatus(const EnvironmentSpec& spec) {
+  EnvStatus st;
+  st.phase = Phase::kPending;
+  st.reason = "Accepted";
+  st.events.push_back(Event{spec.created_at, "Normal", "Accepted", "environment accepted"});
+  st.updated_at = spec.created_at;
+  return st;
 }
 std::string SerializeStatus(const EnvStatus& s) {
   return json(s).dump();

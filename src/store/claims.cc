@@ -31,7 +31,7 @@ void ReportTaken(Store& store, const KeyValue& spec_kv, const EnvironmentSpec& s
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto kv = store.Get(skey);
     if (!kv) return;
-    EnvStatus status;
+    EnvStatus status = AcceptedStatus(spec);
     int64_t rev = 0;
     if (*kv) {
       if (auto st = ParseStatus((*kv)->value)) status = *st;

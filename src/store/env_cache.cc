@@ -44,7 +44,8 @@ void EnvCache::Rebuild(Record& r) {
   }
   auto v = std::make_shared<CachedEnv>();
   v->spec = *r.spec;
-  v->status = r.status;
+  // No status record yet: what the controller starts from (the record is its alone).
+  v->status = r.status ? r.status : std::optional<EnvStatus>(AcceptedStatus(*r.spec));
   v->revision = r.spec_revision;
   v->json = EnvJson(v->spec, v->status, v->revision);
   v->summary = EnvSummaryJson(v->spec, v->status, v->revision);

@@ -67,6 +67,18 @@ class MemRuntime : public runtime::Runtime {
     workloads.erase(std::string(ns) + "/" + std::string(name));
     return {};
   }
+  // As a cluster does: the first `remove_passes` asks find the workload still going.
+  Result<bool> SubmitRemove(std::string_view ns, std::string_view name) override {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (remove_passes > 0) {
+        --remove_passes;
+        return false;
+      }
+    }
+    if (auto s = Remove(ns, name); !s) return Fail(s.error());
+    return true;
+  }
   Status Logs(const EnvironmentSpec&, const runtime::LogOptions&,
               const runtime::LogSink&) override {
     return {};
@@ -90,6 +102,7 @@ class MemRuntime : public runtime::Runtime {
   std::set<int> held;  // host ports "another process" holds
   int applies = 0;
   int sleeps = 0;
+  int remove_passes = 0;
 };
 
 class MemVolumes : public VolumeProvider {
@@ -144,7 +157,8 @@ TEST_F(ControllerTest, CreateConvergesToRunningWithOriginalRouteRecord) {
   EXPECT_EQ(got->status->phase, Phase::kRunning);
   EXPECT_EQ(got->status->host_ip, "127.0.0.1");
   EXPECT_EQ(got->status->observed_generation, 1);
-  EXPECT_FALSE(got->spec.rollback_on_failure);  // cleared after the first success
+  // Kept (the user's), but a Running status makes later failures keep the environment.
+  EXPECT_TRUE(got->spec.rollback_on_failure);
   int http = got->spec.PortFor("http");
   EXPECT_GE(http, 31000);
   auto route = st->Get("/devnginx/default/test-txcc");
@@ -205,18 +219,90 @@ TEST_F(ControllerTest, PurgeRemovesTheVolume) {
   EXPECT_TRUE(vols.volumes.empty());
 }
 
+// The status records written for `key` since revision `from` (what watchers saw).
+std::vector<EnvStatus> StatusesSince(store::Store& st, const std::string& ns,
+                                     const std::string& name, int64_t from) {
+  std::vector<EnvStatus> out;
+  auto w = st.WatchPrefix(store::keys::Status(ns, name), from);  // events after `from`
+  if (!w) return out;
+  for (;;) {
+    auto evs = (*w)->Next(std::chrono::milliseconds(100));
+    if (!evs || evs->empty()) break;
+    for (const auto& e : *evs)
+      if (e.type == store::WatchEvent::Type::kPut)
+        if (auto p = ParseStatus(e.kv.value)) out.push_back(*p);
+  }
+  return out;
+}
+
 TEST_F(ControllerTest, FailedCreateRollsBackLeavingNothing) {
   rt.missing_images.insert("localhost/nope:1");
   ASSERT_TRUE(service->Create(Spec("bad", "localhost/nope:1")));
-  ASSERT_TRUE(ctl->Reconcile("default/bad"));  // records the failure, marks for deletion
-  auto mid = service->Get("default", "bad");
-  ASSERT_TRUE(mid);
-  EXPECT_TRUE(mid->spec.deleting);
-  EXPECT_NE(mid->status->last_error.find("image not found"), std::string::npos);
+  const int64_t from = *st->Revision();
+  // Records the failure and the rollback in the status, then removes everything.
   ASSERT_TRUE(ctl->Reconcile("default/bad"));
   EXPECT_EQ(service->Get("default", "bad").error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(st->List("/berth/")->kvs.empty());
   EXPECT_TRUE(vols.volumes.empty());
+  auto seen = StatusesSince(*st, "default", "bad", from);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().phase, Phase::kFailed) << "what create --wait reports until it is gone";
+  EXPECT_TRUE(seen.back().rolling_back);
+  EXPECT_NE(seen.back().last_error.find("image not found"), std::string::npos);
+  EXPECT_EQ(seen.back().events.back().reason, "RollingBack");
+}
+
+// A rollback that cannot finish in one pass (the workload still going) goes on from the
+// status record: the spec is never written by the controller.
+TEST_F(ControllerTest, ARollbackGoesOnFromTheStatusWithoutTouchingTheSpec) {
+  rt.missing_images.insert("localhost/nope:1");
+  rt.remove_passes = 2;  // SubmitRemove says "still going" twice
+  ASSERT_TRUE(service->Create(Spec("slow", "localhost/nope:1")));
+  const int64_t spec_rev = (*st->Get(store::keys::Spec("default", "slow")))->mod_revision;
+  ASSERT_TRUE(ctl->Reconcile("default/slow"));
+  auto mid = service->Get("default", "slow");
+  ASSERT_TRUE(mid);
+  EXPECT_FALSE(mid->spec.deleting) << "the spec is the user's";
+  EXPECT_TRUE(mid->status->rolling_back);
+  EXPECT_EQ(mid->revision, spec_rev);
+  for (int i = 0; i < 3 && service->Get("default", "slow"); ++i)
+    ASSERT_TRUE(ctl->Reconcile("default/slow"));
+  EXPECT_EQ(service->Get("default", "slow").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(vols.volumes.empty());
+}
+
+// One writer per part: the API writes the spec record (never a status), the controller the
+// status record (never the spec) until it removes both to finish a deletion.
+TEST_F(ControllerTest, TheApiWritesSpecsAndTheControllerStatusesOnly) {
+  auto v = service->Create(Spec("owned"));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status->reason, "Accepted") << "shown, not stored";
+  EXPECT_FALSE(*st->Get(store::keys::Status("default", "owned"))) << "the API wrote no status";
+  auto spec_rev = [&] { return (*st->Get(store::keys::Spec("default", "owned")))->mod_revision; };
+  auto status_rev = [&] {
+    auto kv = st->Get(store::keys::Status("default", "owned"));
+    return kv && *kv ? (*kv)->mod_revision : 0;
+  };
+  int64_t spec_at = spec_rev();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ctl->Reconcile("default/owned"));
+  EXPECT_EQ(service->Get("default", "owned")->status->phase, Phase::kRunning);
+  EXPECT_EQ(spec_rev(), spec_at) << "the controller never writes the spec";
+  EXPECT_NE(status_rev(), 0);
+  // The API's writes leave the status record alone.
+  int64_t status_at = status_rev();
+  ASSERT_TRUE(service->Rebuild("default", "owned", ""));
+  ASSERT_TRUE(service->Extend("default", "owned", 600));
+  EXPECT_EQ(status_rev(), status_at) << "the API never writes the status";
+  spec_at = spec_rev();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ctl->Reconcile("default/owned"));
+  EXPECT_EQ(spec_rev(), spec_at);
+  ASSERT_TRUE(service->Delete("default", "owned", false));
+  auto marked = st->Get(store::keys::Spec("default", "owned"));
+  ASSERT_TRUE(marked && *marked);
+  EXPECT_NE((*marked)->value.find("\"deletionTimestamp\""), std::string::npos);
+  ASSERT_TRUE(ctl->Reconcile("default/owned"));
+  EXPECT_FALSE(*st->Get(store::keys::Spec("default", "owned"))) << "removed to finish";
+  EXPECT_FALSE(*st->Get(store::keys::Status("default", "owned")));
 }
 
 TEST_F(ControllerTest, FailedRebuildKeepsTheEnvironment) {
@@ -592,19 +678,37 @@ TEST_F(ControllerTest, AnExpiredEnvironmentGetsAnEventThenIsDeletedKeepingItsVol
   ASSERT_EQ(service->Get("default", "ttl")->status->phase, Phase::kRunning);
 
   SetExpiry(*st, "ttl", -1);
-  ASSERT_TRUE(ctl->Reconcile("default/ttl"));  // the event, then the deletion mark
-  auto mid = service->Get("default", "ttl");
-  ASSERT_TRUE(mid);
-  EXPECT_TRUE(mid->spec.deleting);
-  EXPECT_FALSE(mid->spec.purge);
-  ASSERT_TRUE(mid->status);
-  EXPECT_EQ(mid->status->reason, "Expired");
-  EXPECT_EQ(mid->status->events.back().reason, "Expired");
-  EXPECT_NE(mid->status->events.back().message.find("volume kept"), std::string::npos);
-  ASSERT_TRUE(ctl->Reconcile("default/ttl"));
+  const int64_t from = *st->Revision();
+  ASSERT_TRUE(ctl->Reconcile("default/ttl"));  // the event, then the deletion
   EXPECT_EQ(service->Get("default", "ttl").error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(rt.workloads.empty());
   EXPECT_EQ(vols.volumes.count("default/ttl"), 1u);
+  auto seen = StatusesSince(*st, "default", "ttl", from);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().phase, Phase::kDeleting);
+  EXPECT_EQ(seen.back().reason, "Expired");
+  EXPECT_EQ(seen.back().events.back().reason, "Expired");
+  EXPECT_NE(seen.back().events.back().message.find("volume kept"), std::string::npos);
+}
+
+// An extend that lands while an expiry is being carried out wins: the records stay and the
+// environment runs again.
+TEST_F(ControllerTest, AnExtendDuringTheExpiryKeepsTheEnvironment) {
+  auto spec = Spec("late");
+  spec.ttl_seconds = 60;
+  api::CreateOptions o;
+  o.ttl_given = true;
+  ASSERT_TRUE(service->Create(spec, o));
+  ASSERT_TRUE(ctl->Reconcile("default/late"));
+  rt.remove_passes = 1;  // the workload takes a pass to go
+  SetExpiry(*st, "late", -1);
+  ASSERT_TRUE(ctl->Reconcile("default/late"));
+  ASSERT_TRUE(service->Get("default", "late"));
+  ASSERT_TRUE(service->Extend("default", "late", 3600));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ctl->Reconcile("default/late"));
+  auto v = service->Get("default", "late");
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
 }
 
 TEST_F(ControllerTest, PurgeOnExpiryTakesTheVolumeAndAFutureExpiryChangesNothing) {
@@ -932,11 +1036,14 @@ TEST_F(ControllerTest, AnAsyncRuntimeIsSubmittedToAndNeverWaitedOn) {
   ASSERT_TRUE(service->Create(Spec("unpullable")));
   ASSERT_TRUE(c.Reconcile("default/unpullable"));
   art.Set("default/unpullable", Phase::kFailed, "ErrImagePull");
+  art.gone = false;  // the cluster takes its time to remove the pods
   ASSERT_TRUE(c.Reconcile("default/unpullable"));
   auto bad = service->Get("default", "unpullable");
   ASSERT_TRUE(bad);
-  EXPECT_TRUE(bad->spec.deleting) << "a first rollout that cannot start leaves nothing behind";
+  EXPECT_TRUE(bad->status->rolling_back) << "a first rollout that cannot start leaves nothing";
+  EXPECT_FALSE(bad->spec.deleting) << "the spec is the user's";
   EXPECT_EQ(bad->status->phase, Phase::kFailed);
+  art.gone = true;
   ASSERT_TRUE(c.Reconcile("default/unpullable"));
   EXPECT_EQ(service->Get("default", "unpullable").error().code, ErrorCode::kNotFound);
 

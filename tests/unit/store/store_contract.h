@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "berth/environment.h"
 #include "berth/store.h"
 #include "store/claims.h"
+#include "store/spec_records.h"
 
 namespace berth::store::contract {
 
@@ -507,6 +509,73 @@ TYPED_TEST_P(StoreContract, MigrationClaimsDomainsFirstComeFirstServed) {
   }
 }
 
+// Records a release before 0.2 wrote (the flat form, as it serialized them) are rewritten in
+// the record form on start, meaning what they meant; records already in it are left alone.
+TYPED_TEST_P(StoreContract, FlatSpecRecordsOfThePreviousReleaseAreMigrated) {
+  auto& s = *this->store_;
+  const std::string tag = "f" + this->root_.substr(10, this->root_.size() - 11);
+  auto flat = [&](const std::string& name, bool deleting, bool purge) {
+    return R"({"namespace":")" + tag + R"(","name":")" + name +
+           R"(","image":"localhost/app:1","release_mode":"code","replicas":2,"ports":[{"name":"ssh","container_port":22,"host_port":31001,"auto_assigned":true},{"name":"http","container_port":80,"host_port":31002,"auto_assigned":false}],"resources":{"limits":{"cpu":"500m","memory":"2000Mi"},"requests":{"cpu":"10m","memory":"100Mi"}},"env":{"A":"1"},"labels":{"team":"x"},"command":["sh","-c","httpd"],"domains":[")" +
+           name + "." + tag +
+           R"(.ctest.localhost"],"pull_policy":"IfNotPresent","volume_mount":"/apps","controller":"","branch":"","reload_command":"kill -HUP 1","ttl_seconds":3600,"expires_at":"2026-11-01T11:00:00Z","purge_on_expiry":true,"sleeping":true,"idle_sleep_seconds":600,"generation":3,"deleting":)" +
+           (deleting ? "true" : "false") + R"(,"purge":)" + (purge ? "true" : "false") +
+           R"(,"rollback_on_failure":true,"created_at":"2026-11-01T10:00:00Z"})";
+  };
+  ASSERT_TRUE(s.Put(keys::Spec(tag, "old"), flat("old", false, false)).has_value());
+  ASSERT_TRUE(s.Put(keys::Spec(tag, "going"), flat("going", true, true)).has_value());
+  EnvironmentSpec fresh;
+  fresh.ns = tag;
+  fresh.name = "fresh";
+  fresh.image = "localhost/app:1";
+  fresh.uid = NewUid();
+  auto fresh_rev = s.Put(keys::Spec(tag, "fresh"), SerializeSpec(fresh));
+  ASSERT_TRUE(fresh_rev.has_value());
+
+  auto m = MigrateSpecRecords(s);
+  ASSERT_TRUE(m) << Describe(m.error());
+  EXPECT_GE(*m, 2);
+  auto read = [&](const std::string& name) {
+    auto kv = s.Get(keys::Spec(tag, name));
+    EXPECT_TRUE(kv && *kv);
+    return **kv;
+  };
+  auto old_kv = read("old");
+  EXPECT_FALSE(IsFlatSpecRecord(old_kv.value)) << old_kv.value;
+  auto record = nlohmann::json::parse(old_kv.value);
+  EXPECT_EQ(record["kind"], "Environment");
+  EXPECT_EQ(record["metadata"]["generation"], 3);
+  EXPECT_EQ(record["metadata"]["createdAt"], "2026-11-01T10:00:00Z");
+  EXPECT_EQ(record["metadata"]["labels"]["team"], "x");
+  EXPECT_FALSE(record["spec"].contains("generation"));
+  auto old = ParseSpec(old_kv.value);
+  ASSERT_TRUE(old) << old.error().message;
+  auto before = ParseSpec(flat("old", false, false));
+  ASSERT_TRUE(before);
+  EXPECT_EQ(old->uid.size(), 36u);
+  before->uid = old->uid;
+  EXPECT_EQ(nlohmann::json(*old), nlohmann::json(*before)) << "the same environment";
+  EXPECT_EQ(old->ports[0].host_port, 31001);
+  EXPECT_TRUE(old->ports[0].auto_assigned);
+  EXPECT_FALSE(old->ports[1].auto_assigned);
+  EXPECT_TRUE(old->sleeping);
+  EXPECT_TRUE(old->rollback_on_failure);
+
+  auto going = ParseSpec(read("going").value);
+  ASSERT_TRUE(going);
+  EXPECT_TRUE(going->deleting);
+  EXPECT_TRUE(going->purge);
+  EXPECT_FALSE(going->deletion_timestamp.empty());
+  EXPECT_NE(read("going").value.find(kPurgeVolumeFinalizer), std::string::npos);
+  EXPECT_EQ(read("fresh").mod_revision, *fresh_rev) << "already in the record form";
+
+  // Idempotent: a second start rewrites none of these.
+  const int64_t old_rev = read("old").mod_revision;
+  ASSERT_TRUE(MigrateSpecRecords(s));
+  EXPECT_EQ(read("old").mod_revision, old_rev);
+  for (const char* n : {"old", "going", "fresh"}) ASSERT_TRUE(s.Delete(keys::Spec(tag, n)));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract, PutThenGetRoundTrips, UpdateKeepsCreateRevision,
                             CreateOnlyCompareSucceedsOnceThenConflicts, UpdateIfRevisionMatches,
                             FailedCompareWritesNothing, OneRevisionPerTxn,
@@ -516,6 +585,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract, PutThenGetRoundTrips, UpdateKeepsCrea
                             WatchWakesOnCommitFromAnotherThread, CancelWakesABlockedNext,
                             CompactedRevisionIsGone, ConcurrentCasIncrementsLoseNothing,
                             DomainClaimsAreFirstComeFirstServed,
-                            MigrationClaimsDomainsFirstComeFirstServed);
+                            MigrationClaimsDomainsFirstComeFirstServed,
+                            FlatSpecRecordsOfThePreviousReleaseAreMigrated);
 
 }  // namespace berth::store::contract
