@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -12,6 +13,20 @@
 #include "berth/result.h"
 
 namespace berth {
+
+// An environment's namespaced name: "<ns>/<name>" as text is the controller's queue key, the
+// owner written into claims, and the tail of its store records' keys. Parsed in one place.
+struct EnvKey {
+  std::string ns;
+  std::string name;
+  std::string String() const { return ns + "/" + name; }
+  // "<ns>/<name>" with both parts non-empty and exactly one slash; nullopt otherwise.
+  static std::optional<EnvKey> Parse(std::string_view text);
+  // The key a record under `prefix` belongs to ("/berth/envs/" + "ns/name"); nullopt for a
+  // key outside the prefix or without a namespaced name.
+  static std::optional<EnvKey> FromRecordKey(std::string_view record_key, std::string_view prefix);
+  auto operator<=>(const EnvKey&) const = default;
+};
 
 struct PortSpec {
   std::string name;        // "ssh", "http", "https" or a user name (DNS-1123 label, <= 15 chars)
@@ -89,6 +104,7 @@ struct EnvironmentSpec {
   bool purge = false;
 
   std::string Key() const { return ns + "/" + name; }
+  EnvKey Id() const { return {ns, name}; }
   int PortFor(const std::string& port_name) const;  // host port or 0
 };
 

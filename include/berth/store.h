@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "berth/environment.h"
 #include "berth/result.h"
 
 namespace berth::store {
@@ -110,6 +111,15 @@ inline std::string Status(std::string_view ns, std::string_view name) {
 }
 inline std::string Route(std::string_view ns, std::string_view name) {
   return std::string(kRoutes) + std::string(ns) + "/" + std::string(name);
+}
+inline std::string Spec(const EnvKey& k) {
+  return Spec(k.ns, k.name);
+}
+inline std::string Status(const EnvKey& k) {
+  return Status(k.ns, k.name);
+}
+inline std::string Route(const EnvKey& k) {
+  return Route(k.ns, k.name);
 }
 inline std::string Port(int port) {
   return std::string(kPorts) + std::to_string(port);

@@ -295,7 +295,8 @@ Result<std::vector<EnvView>> EnvironmentService::List(const std::string& ns) {
   if (!statuses) return Fail(statuses.error());
   std::map<std::string, EnvStatus> by_key;
   for (const auto& kv : statuses->kvs)
-    if (auto p = ParseStatus(kv.value)) by_key[kv.key.substr(store::keys::kStatus.size())] = *p;
+    if (auto id = EnvKey::FromRecordKey(kv.key, store::keys::kStatus))
+      if (auto p = ParseStatus(kv.value)) by_key[id->String()] = *p;
   std::vector<EnvView> out;
   for (const auto& kv : specs->kvs) {
     auto spec = ParseSpec(kv.value);

@@ -208,10 +208,11 @@ int RunServe(const Config& config) {
           return out;
         },
         [&service](const std::string& key, int64_t idle_seconds) {
-          auto slash = key.find('/');
+          auto id = EnvKey::Parse(key);
+          if (!id) return;
           spdlog::info("{}: no request for {}: putting it to sleep", key,
                        core::FormatDuration(idle_seconds));
-          if (auto v = service.Sleep(key.substr(0, slash), key.substr(slash + 1)); !v)
+          if (auto v = service.Sleep(id->ns, id->name); !v)
             spdlog::warn("{}: idle sleep: {}", key, v.error().message);
         },
         controller::IdleCheckInterval(default_idle > 0 ? default_idle : 120));

@@ -38,18 +38,6 @@ void RequeueAfter(std::chrono::milliseconds* at, std::chrono::milliseconds d) {
   if (at->count() == 0 || d < *at) *at = d;
 }
 
-std::string KeyFromSpecKey(std::string_view k) {
-  return std::string(k.substr(store::keys::kSpecs.size()));
-}
-
-bool SplitKey(const std::string& key, std::string& ns, std::string& name) {
-  auto slash = key.find('/');
-  if (slash == std::string::npos) return false;
-  ns = key.substr(0, slash);
-  name = key.substr(slash + 1);
-  return !ns.empty() && !name.empty() && name.find('/') == std::string::npos;
-}
-
 // The condition of an environment whose engine does not answer (docs/api.md, status.reason).
 constexpr const char* kRuntimeUnavailable = "RuntimeUnavailable";
 constexpr std::chrono::milliseconds kPingDeadline{2000};
@@ -111,8 +99,7 @@ void Controller::Start() {
   // Every spec (on each relist) and every change to one is queued; the informer lists again
   // for a handler added after its first list, so nothing stored before Start is missed.
   auto queue_spec = [this](const std::string& key) {
-    if (key.compare(0, store::keys::kSpecs.size(), store::keys::kSpecs) == 0)
-      queue_.Add(KeyFromSpecKey(key));
+    if (auto id = EnvKey::FromRecordKey(key, store::keys::kSpecs)) queue_.Add(id->String());
   };
   spec_feed_ =
       informer->AddHandlers({[queue_spec](const store::Snapshot& snap) {
@@ -148,7 +135,8 @@ void Controller::EnqueueAll() {
     spdlog::warn("controller: listing specs: {}", snap.error().message);
     return;
   }
-  for (const auto& kv : snap->kvs) queue_.Add(KeyFromSpecKey(kv.key));
+  for (const auto& kv : snap->kvs)
+    if (auto id = EnvKey::FromRecordKey(kv.key, store::keys::kSpecs)) queue_.Add(id->String());
 }
 
 bool Controller::RouteApplied(int64_t rev, const std::string& key) {
@@ -218,8 +206,10 @@ Status Controller::WriteStatus(const EnvironmentSpec& spec, EnvStatus& status,
 }
 
 Status Controller::Reconcile(const std::string& key) {
-  std::string ns, name;
-  if (!SplitKey(key, ns, name)) return {};
+  const auto id = EnvKey::Parse(key);
+  if (!id) return {};
+  const std::string& ns = id->ns;
+  const std::string& name = id->name;
   auto spec_kv = store_.Get(store::keys::Spec(ns, name));
   if (!spec_kv) return Fail(spec_kv.error());
   if (!*spec_kv) return RemoveEverything(ns, name, nullptr, false);
@@ -666,7 +656,8 @@ Status Controller::CollectGarbage() {
   auto specs = store_.List(store::keys::kSpecs);
   if (!specs) return Fail(specs.error());
   std::set<std::string> live;
-  for (const auto& kv : specs->kvs) live.insert(KeyFromSpecKey(kv.key));
+  for (const auto& kv : specs->kvs)
+    if (auto id = EnvKey::FromRecordKey(kv.key, store::keys::kSpecs)) live.insert(id->String());
 
   auto owned = runtime_.ListOwned();
   if (!owned) return Fail(owned.error());
@@ -686,16 +677,11 @@ Status Controller::CollectGarbage() {
     auto snap = store_.List(prefix);
     if (!snap) continue;
     for (const auto& kv : snap->kvs) {
-      std::string key = kv.key.substr(prefix.size());
-      if (live.count(key)) continue;
-      if (prefix == store::keys::kRoutes &&
-          (key.find('/') == std::string::npos || !MayDeleteRoute(kv.key, kv.value, false)))
-        continue;
-      store_.Commit(Txn{
-          {Compare{store::keys::Spec(key.substr(0, key.find('/')), key.substr(key.find('/') + 1)),
-                   0},
-           Compare{kv.key, kv.mod_revision}},
-          {Op::Delete(kv.key)}});
+      auto id = EnvKey::FromRecordKey(kv.key, prefix);
+      if (!id || live.count(id->String())) continue;
+      if (prefix == store::keys::kRoutes && !MayDeleteRoute(kv.key, kv.value, false)) continue;
+      store_.Commit(Txn{{Compare{store::keys::Spec(*id), 0}, Compare{kv.key, kv.mod_revision}},
+                        {Op::Delete(kv.key)}});
     }
   }
   store::CollectOrphanClaims(store_, live);

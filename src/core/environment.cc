@@ -15,6 +15,19 @@ namespace {
 constexpr size_t kMaxEvents = 20;
 }
 
+std::optional<EnvKey> EnvKey::Parse(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size() ||
+      text.find('/', slash + 1) != std::string_view::npos)
+    return std::nullopt;
+  return EnvKey{std::string(text.substr(0, slash)), std::string(text.substr(slash + 1))};
+}
+
+std::optional<EnvKey> EnvKey::FromRecordKey(std::string_view record_key, std::string_view prefix) {
+  if (record_key.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return Parse(record_key.substr(prefix.size()));
+}
+
 int EnvironmentSpec::PortFor(const std::string& port_name) const {
   for (const auto& p : ports)
     if (p.name == port_name) return p.host_port;

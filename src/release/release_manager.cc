@@ -553,10 +553,9 @@ void ReleaseManager::RecoverNow() {
   for (const auto& kv : snap->kvs) {
     auto h = store::ParseReleaseHead(kv.value);
     if (!h || !Stale(*h)) continue;
-    std::string key = kv.key.substr(store::kReleaseHeads.size());
-    auto slash = key.find('/');
-    if (slash == std::string::npos) continue;
-    RecoverOne(key.substr(0, slash), key.substr(slash + 1), *h);
+    auto id = EnvKey::FromRecordKey(kv.key, store::kReleaseHeads);
+    if (!id) continue;
+    RecoverOne(id->ns, id->name, *h);
   }
 }
 

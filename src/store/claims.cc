@@ -13,9 +13,8 @@ namespace {
 
 // "<ns>/<name>" -> the spec key, or "" for a value that is not an owner.
 std::string SpecKeyOf(const std::string& owner) {
-  auto slash = owner.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == owner.size()) return "";
-  return keys::Spec(owner.substr(0, slash), owner.substr(slash + 1));
+  auto id = EnvKey::Parse(owner);
+  return id ? keys::Spec(*id) : "";
 }
 
 std::string TakenMessage(const std::string& domain, const std::string& owner) {

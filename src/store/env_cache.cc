@@ -57,10 +57,9 @@ namespace {
 // The environment ("ns/name") a record belongs to, and whether it is its spec (else its
 // status); nullopt for any other key.
 std::optional<std::pair<std::string, bool>> RecordOf(const std::string& key) {
-  if (key.compare(0, keys::kSpecs.size(), keys::kSpecs) == 0)
-    return std::make_pair(key.substr(keys::kSpecs.size()), true);
-  if (key.compare(0, keys::kStatus.size(), keys::kStatus) == 0)
-    return std::make_pair(key.substr(keys::kStatus.size()), false);
+  if (auto id = EnvKey::FromRecordKey(key, keys::kSpecs)) return std::make_pair(id->String(), true);
+  if (auto id = EnvKey::FromRecordKey(key, keys::kStatus))
+    return std::make_pair(id->String(), false);
   return std::nullopt;
 }
 

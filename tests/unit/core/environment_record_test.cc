@@ -122,3 +122,25 @@ TEST(EnvironmentRecord, AcceptedIsWhatReadersShowBeforeTheControllerWrites) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+TEST(EnvKey, ParsesExactlyOneNamespacedName) {
+  auto k = EnvKey::Parse("team/web");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->ns, "team");
+  EXPECT_EQ(k->name, "web");
+  EXPECT_EQ(k->String(), "team/web");
+  for (const char* bad : {"", "/", "team", "team/", "/web", "a/b/c", "team//web"})
+    EXPECT_FALSE(EnvKey::Parse(bad)) << bad;
+  auto r = EnvKey::FromRecordKey("/berth/envs/team/web", "/berth/envs/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, (EnvKey{"team", "web"}));
+  EXPECT_FALSE(EnvKey::FromRecordKey("/berth/status/team/web", "/berth/envs/"));
+  EXPECT_FALSE(EnvKey::FromRecordKey("/berth/envs/team", "/berth/envs/"));
+  EXPECT_FALSE(EnvKey::FromRecordKey("/berth/envs/team/web/x", "/berth/envs/"));
+}
+
+}  // namespace
+}  // namespace berth
