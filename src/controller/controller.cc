@@ -49,31 +49,6 @@ bool SameStatus(const EnvStatus& a, const EnvStatus& b) {
          a.events.size() == b.events.size();
 }
 
-// True if host:port accepts a TCP connection within `timeout`.
-bool TcpAnswers(const std::string& host, int port, int timeout_ms) {
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &sin.sin_addr) != 1) return true;  // not probeable: assume
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = false;
-  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-  if (rc == 0) {
-    ok = true;
-  } else if (errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, timeout_ms) == 1) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      ok = err == 0;
-    }
-  }
-  ::close(fd);
-  return ok;
-}
-
 }  // namespace
 
 Controller::Controller(store::Store& store, runtime::Runtime& runtime, VolumeProvider& volumes,
@@ -82,7 +57,9 @@ Controller::Controller(store::Store& store, runtime::Runtime& runtime, VolumePro
       runtime_(runtime),
       volumes_(volumes),
       opts_(opts),
-      route_waiter_(std::move(route_waiter)) {}
+      route_waiter_(std::move(route_waiter)),
+      probes_([this](const std::string& key) { queue_.Add(key); }, 2,
+              std::chrono::milliseconds(200), opts_.readiness_probe) {}
 
 Controller::~Controller() {
   Stop();
@@ -378,10 +355,12 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
       b4.phase == Phase::kRunning && b4.observed_generation == spec.generation;
   if (opts_.probe_http && ws->ports.count("http") && !already_running) {
     const std::string key = spec.Key() + "#" + std::to_string(spec.generation);
-    bool answers = TcpAnswers(ws->host_ip, ws->ports.at("http"), 200);
+    // The last answer, never a wait: the probe thread queues the key again when it has one.
+    const auto answer = probes_.Ask(spec.Key(), ws->host_ip, ws->ports.at("http"));
     std::lock_guard<std::mutex> lk(probe_mu_);
-    if (answers) {
+    if (answer == ReadinessProbes::Answer::kAnswers) {
       not_ready_since_.erase(key);
+      probes_.Forget(spec.Key());
     } else {
       auto now = std::chrono::steady_clock::now();
       auto [it, fresh] = not_ready_since_.try_emplace(key, now);

@@ -18,6 +18,7 @@
 #include "berth/runtime.h"
 #include "berth/store.h"
 #include "berth/volume.h"
+#include "controller/readiness_probes.h"
 #include "controller/work_queue.h"
 #include "core/ports.h"
 #include "store/informer.h"
@@ -40,6 +41,8 @@ struct ControllerOptions {
   // where the published ports are reachable from this host (the docker runtime).
   bool probe_http = false;
   std::chrono::milliseconds readiness_timeout{15000};
+  // How a port is probed (on the probe threads); nullptr = a TCP connect of at most 200 ms.
+  ReadinessProbes::ProbeFn readiness_probe;
   // Follow the runtime's change feed (Runtime::WatchChanges) besides the store and the resync.
   bool watch_runtime = true;
   // This installation's id (controller/installation.h), written into every route record; route
@@ -144,6 +147,8 @@ class Controller {
   std::unique_ptr<store::Informer> own_informer_;
   std::unique_ptr<store::Informer::Registration> spec_feed_;
   std::unique_ptr<runtime::ChangeWatch> runtime_changes_;
+  // http readiness, asked without waiting (a probe thread answers and requeues the key).
+  ReadinessProbes probes_;
   // When each key's current generation was first seen running but not yet answering.
   std::mutex probe_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> not_ready_since_;

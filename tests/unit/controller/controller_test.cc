@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1012,6 +1013,42 @@ class AsyncRuntime : public MemRuntime {
   }
   int submits = 0;
 };
+
+// No worker waits on a probe: while the (only) probe of the http port is held, reconciles
+// return Pending/Starting at once (else this test hangs); its answer queues the key again.
+TEST_F(ControllerTest, TheReadinessProbeIsNeverWaitedFor) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  ControllerOptions o;
+  o.probe_http = true;
+  o.readiness_probe = [&](const std::string&, int) {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return release; });
+    return true;
+  };
+  auto c = std::make_unique<Controller>(*st, rt, vols, o);
+  ASSERT_TRUE(service->Create(Spec("probed")));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c->Reconcile("default/probed"));
+    auto v = service->Get("default", "probed");
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->status->phase, Phase::kPending);
+    EXPECT_EQ(v->status->reason, "Starting");
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  bool running = false;
+  for (int i = 0; i < 500 && !running; ++i) {
+    ASSERT_TRUE(c->Reconcile("default/probed"));
+    running = service->Get("default", "probed")->status->phase == Phase::kRunning;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(running);
+}
 
 // No worker waits on a pod: a pending rollout ends the reconcile (the pod watch or a later look
 // brings it back), and a first rollout the cluster reports Failed is undone as a failed Apply.
