@@ -13,7 +13,8 @@ constexpr int kMaxDepth = 1000;
 
 class Exec {
  public:
-  Exec(const TemplateSet& set, std::string& out) : set_(set), out_(out) {}
+  Exec(const TemplateSet& set, std::string& out, const ExecLimits& limits)
+      : set_(set), out_(out), limits_(limits), out_start_(out.size()) {}
 
   Status Run(std::string_view tree, const Value& data) {
     auto it = set_.trees.find(tree);
@@ -40,7 +41,18 @@ class Exec {
     return false;
   }
 
+  // Counts a step and the output so far against the limits: false (an error) past them.
+  bool WithinLimits(int line) {
+    if (++steps_ > limits_.max_steps)
+      return Error(line, "exceeded " + std::to_string(limits_.max_steps) +
+                             " execution steps (a range or template that does not end?)");
+    if (out_.size() - out_start_ > limits_.max_output)
+      return Error(line, "output exceeds " + std::to_string(limits_.max_output) + " bytes");
+    return true;
+  }
+
   Flow Walk(const Value& dot, const Node* n) {
+    if (!WithinLimits(n->line)) return Flow::kError;
     switch (n->type) {
       case NodeType::kList:
         for (const auto& c : static_cast<const ListNode*>(n)->nodes) {
@@ -95,6 +107,10 @@ class Exec {
 
   // One iteration; false stops the loop (break or error; *err tells which).
   bool Iterate(const BranchNode* r, const Value& key, const Value& elem, size_t mark, bool* error) {
+    if (!WithinLimits(r->line)) {
+      *error = true;
+      return false;
+    }
     const PipeNode* p = r->pipe.get();
     if (!p->decl.empty()) {
       if (p->is_assign) {
@@ -427,6 +443,9 @@ class Exec {
 
   const TemplateSet& set_;
   std::string& out_;
+  const ExecLimits limits_;
+  const size_t out_start_;  // out_ may hold what came before this execution
+  uint64_t steps_ = 0;
   std::vector<std::pair<std::string_view, Value>> vars_;
   std::vector<Value> stack_;  // function arguments, reused across calls
   const CommandNode* cmd_ = nullptr;
@@ -439,8 +458,8 @@ class Exec {
 }  // namespace
 
 Status ExecuteTree(const TemplateSet& set, std::string_view tree_name, const Value& data,
-                   std::string& out) {
-  Exec e(set, out);
+                   std::string& out, const ExecLimits& limits) {
+  Exec e(set, out, limits);
   return e.Run(tree_name, data);
 }
 

@@ -21,7 +21,7 @@ struct TemplateSet {
 Status ParseInto(TemplateSet& set, std::string_view text, const FuncMap& funcs);
 
 Status ExecuteTree(const TemplateSet& set, std::string_view tree_name, const Value& data,
-                   std::string& out);
+                   std::string& out, const ExecLimits& limits);
 
 // Go's strconv.Unquote for "..." and '...' and `...` literals.
 Result<std::string> Unquote(std::string_view quoted);

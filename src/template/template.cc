@@ -13,11 +13,11 @@ Result<Template> Template::Parse(std::string name, std::string_view text, const 
 }
 
 Status Template::Execute(const Value& data, std::string& out) const {
-  return ExecuteTree(*set_, set_->name, data, out);
+  return ExecuteTree(*set_, set_->name, data, out, limits_);
 }
 
 Status Template::ExecuteTemplate(std::string_view name, const Value& data, std::string& out) const {
-  return ExecuteTree(*set_, name, data, out);
+  return ExecuteTree(*set_, name, data, out, limits_);
 }
 
 const std::string& Template::name() const {

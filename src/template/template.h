@@ -8,6 +8,8 @@
 // Supported syntax and functions: docs/confd.md.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +27,15 @@ std::shared_ptr<const Function> MakeFunc(std::function<Result<Value>(std::span<c
                                          int min_args, int max_args);
 
 struct TemplateSet;
+
+// Bounds on one execution. Go's engine has none and loops for ever on `{{range N}}` with a
+// huge N (or a template that calls itself); the router renders operators' templates in
+// process, so a broken one ends with an error naming the bound instead of hanging or
+// exhausting memory. The defaults are far above what any nginx configuration needs.
+struct ExecLimits {
+  uint64_t max_steps = 100'000'000;  // nodes walked plus range iterations
+  size_t max_output = 256u << 20;    // bytes appended to `out`
+};
 
 class Template {
  public:
@@ -44,12 +55,17 @@ class Template {
     return out;
   }
 
+  // The bounds of every later execution of this template.
+  void set_limits(ExecLimits limits) { limits_ = limits; }
+  const ExecLimits& limits() const { return limits_; }
+
   const std::string& name() const;
   bool HasTemplate(std::string_view name) const;
 
  private:
   explicit Template(std::shared_ptr<const TemplateSet> s) : set_(std::move(s)) {}
   std::shared_ptr<const TemplateSet> set_;
+  ExecLimits limits_;
 };
 
 // The builtin functions (and, or, not, len, index, print, printf, ...).

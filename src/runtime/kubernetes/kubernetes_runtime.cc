@@ -531,17 +531,22 @@ std::string NotLoggableYet(const nlohmann::json& pod, const std::string& contain
 
 }  // namespace
 
+Error KubernetesRuntime::NotOurPods(const EnvironmentSpec& spec, const std::string& kns,
+                                    const nlohmann::json& workload) const {
+  return Error(ErrorCode::kNotFound,
+               "environment " + spec.Key() + " has no pod here (" +
+                   ownership_.Refusal(Kind(ControllerOf(spec)) + " " + kns + "/" + spec.name,
+                                      StrField(Field(Field(workload, "metadata"), "labels"),
+                                               runtime::kLabelInstallation)) +
+                   ")");
+}
+
 Status KubernetesRuntime::Logs(const EnvironmentSpec& spec, const runtime::LogOptions& opts,
                                const runtime::LogSink& sink) {
   std::string kns = KubeNamespace(spec.ns);
   if (auto wl = client_->Get(WorkloadCollection(kns, ControllerOf(spec)) + "/" + spec.name);
       wl && InstallationOwner(*wl) != runtime::Owner::kThis)
-    return Fail(ErrorCode::kNotFound,
-                "environment " + spec.Key() + " has no pod here (" +
-                    ownership_.Refusal(Kind(ControllerOf(spec)) + " " + kns + "/" + spec.name,
-                                       StrField(Field(Field(*wl, "metadata"), "labels"),
-                                                runtime::kLabelInstallation)) +
-                    ")");
+    return Fail(NotOurPods(spec, kns, *wl));
   auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
   if (!list) {
     if (IsNotFound(list.error()))
@@ -588,13 +593,7 @@ Result<int> KubernetesRuntime::Exec(const EnvironmentSpec& spec,
       return Fail(ErrorCode::kUnavailable, "environment " + spec.Key() + " has no workload");
     return Fail(wl.error());
   }
-  if (InstallationOwner(*wl) != runtime::Owner::kThis)
-    return Fail(ErrorCode::kNotFound,
-                "environment " + spec.Key() + " has no pod here (" +
-                    ownership_.Refusal(Kind(ControllerOf(spec)) + " " + kns + "/" + spec.name,
-                                       StrField(Field(Field(*wl, "metadata"), "labels"),
-                                                runtime::kLabelInstallation)) +
-                    ")");
+  if (InstallationOwner(*wl) != runtime::Owner::kThis) return Fail(NotOurPods(spec, kns, *wl));
   std::vector<nlohmann::json> pods;
   if (caches) {
     pods = caches->pods->ByIndex(PodIndex(kns, spec.ns, spec.name));

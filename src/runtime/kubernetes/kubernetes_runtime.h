@@ -147,6 +147,9 @@ class KubernetesRuntime : public runtime::Runtime {
   // The pods cache's index of an environment's pods.
   static std::string PodIndex(const std::string& kns, const std::string& ns,
                               const std::string& name);
+  // Logs and Exec refuse an environment whose workload another installation made: this says so.
+  Error NotOurPods(const EnvironmentSpec& spec, const std::string& kns,
+                   const nlohmann::json& workload) const;
   // Inspect's reading of the objects, wherever they came from.
   runtime::WorkloadStatus Summarize(const EnvironmentSpec& spec, const std::string& controller,
                                     const std::string& kns, const nlohmann::json& workload,

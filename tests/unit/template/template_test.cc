@@ -312,6 +312,39 @@ TEST(TemplateExec, ParseOnceExecuteMany) {
   }
 }
 
+// Go loops for ever here; Berth's executions are bounded (found by the template fuzz target:
+// a nested range reached INT64_MAX and ran out of memory).
+TEST(TemplateExec, EveryExecutionIsBoundedInStepsAndOutput) {
+  auto forever = Template::Parse("t", "{{range 9223372036854775807}}{{end}}");
+  ASSERT_TRUE(forever.has_value());
+  forever->set_limits({.max_steps = 10'000, .max_output = 1u << 20});
+  auto r = forever->Render(Value());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("exceeded 10000 execution steps"), std::string::npos)
+      << r.error().message;
+
+  auto growing = Template::Parse("t", "{{range 9223372036854775807}}0123456789{{end}}");
+  ASSERT_TRUE(growing.has_value());
+  growing->set_limits({.max_steps = 100'000'000, .max_output = 1000});
+  std::string out = "kept:";
+  auto st = growing->Execute(Value(), out);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("output exceeds 1000 bytes"), std::string::npos);
+  EXPECT_EQ(out.rfind("kept:", 0), 0u) << "what came before is not counted nor lost";
+  EXPECT_LE(out.size(), 5u + 1000u + 10u);
+
+  auto recursive = Template::Parse(
+      "t", R"({{define "r"}}x{{template "r" .}}{{template "r" .}}{{end}}{{template "r" .}})");
+  ASSERT_TRUE(recursive.has_value());
+  recursive->set_limits({.max_steps = 50'000, .max_output = 1u << 20});
+  EXPECT_FALSE(recursive->Render(Value()).has_value());
+
+  // The defaults leave ordinary templates alone.
+  auto fine = Template::Parse("t", "{{range 1000}}.{{end}}");
+  ASSERT_TRUE(fine.has_value());
+  EXPECT_EQ(fine->Render(Value())->size(), 1000u);
+}
+
 TEST(TemplateExec, MultiLineActionsAndLineNumbers) {
   EXPECT_EQ(Render("{{printf \"%s\"\n  .name}}"), "beta");
   EXPECT_EQ(ExecError("a\nb\n{{index .SI\n 9}}").substr(0, 8), "t.tpl:3:");
