@@ -7,7 +7,8 @@
 # one fake node (InternalIP 127.0.0.1). Logs and pids in the directory.
 # Pod logs: kwok's kubelet server (HTTPS, same port as the node's kubeletEndpoint) answers
 # every container's log request from DIR/pod-logs/containers.log (CRI format lines,
-# "2026-01-02T03:04:05.000000000Z stdout F text"), so `kubectl logs` works.
+# "2026-01-02T03:04:05.000000000Z stdout F text"), so `kubectl logs` works; and `kubectl exec`
+# (a release's reload command) runs its command on this host in DIR/pod-exec.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.sh"
@@ -110,6 +111,17 @@ spec:
   logs:
   - logsFile: $dir/pod-logs/containers.log
 LOGS
+# Exec into any pod (kubectl exec, a release's reload command) runs the command on this host
+# in $dir/pod-exec, as the test harness's control plane does (ClusterExec, a local target).
+mkdir -p "$dir/pod-exec"
+cat >"$dir/kwok-exec.yaml" <<EXEC
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: berth-test-pod-exec}
+spec:
+  execs:
+  - local: {workDir: $dir/pod-exec}
+EXEC
 # Pods whose first container's image is stuck.invalid/app:1 stay in ContainerCreating for
 # ever, as a pod does whose image pull never finishes (a huge image, a registry that hangs):
 # kwok pulls nothing, so the upstream pod-ready stage is told to leave them alone and a stage
@@ -154,7 +166,7 @@ spec:
       {{ end }}
 STAGE
 kport=$(free_port)
-launch kwok "$bin/kwok" --config="$dir/kwok-stages.yaml" --config="$dir/kwok-stuck-pull.yaml" --config="$dir/kwok-logs.yaml" --kubeconfig="$kc" \
+launch kwok "$bin/kwok" --config="$dir/kwok-stages.yaml" --config="$dir/kwok-stuck-pull.yaml" --config="$dir/kwok-logs.yaml" --config="$dir/kwok-exec.yaml" --kubeconfig="$kc" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --manage-nodes-with-label-selector= \
   --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom --disregard-status-with-label-selector= \
