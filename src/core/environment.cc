@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -13,7 +14,31 @@ using nlohmann::json;
 
 namespace {
 constexpr size_t kMaxEvents = 20;
+
+// An integer field of a stored record: absent or null gives `fallback`; a float, a string or a
+// number outside T is an error (nlohmann's value<int>() converts a float with a plain cast,
+// undefined beyond the type's range: a record an operator edited by hand must not do that).
+template <typename T>
+T IntOf(const json& v, const char* key) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+        i <= static_cast<int64_t>(std::numeric_limits<T>::max()))
+      return static_cast<T>(i);
+  }
+  throw json::type_error::create(302, std::string(key) + " is not an integer in range", &v);
 }
+
+template <typename T>
+T IntField(const json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return IntOf<T>(*it, key);
+}
+}  // namespace
 
 std::optional<EnvKey> EnvKey::Parse(std::string_view text) {
   const auto slash = text.find('/');
@@ -121,7 +146,7 @@ void from_json(const json& j, Event& e) {
   e.type = j.value("type", "");
   e.reason = j.value("reason", "");
   e.message = j.value("message", "");
-  e.count = std::max(1, j.value("count", 1));
+  e.count = std::max(1, IntField(j, "count", 1));
 }
 
 void to_json(json& j, const EnvironmentSpec& s) {
@@ -173,14 +198,14 @@ void from_json(const json& j, EnvironmentSpec& s) {
     if (!m) throw json::type_error::create(302, m.error().message, &j);
     s.release_mode = *m;
   }
-  s.replicas = j.value("replicas", 1);
+  s.replicas = IntField(j, "replicas", 1);
   s.ports.clear();
   if (j.contains("ports")) {
     for (const auto& p : j.at("ports")) {
       PortSpec ps;
       ps.name = p.value("name", "");
-      ps.container_port = p.value("container_port", 0);
-      ps.host_port = p.value("host_port", 0);
+      ps.container_port = IntField(p, "container_port", 0);
+      ps.host_port = IntField(p, "host_port", 0);
       ps.auto_assigned = p.value("auto_assigned", false);
       s.ports.push_back(ps);
     }
@@ -209,14 +234,14 @@ void from_json(const json& j, EnvironmentSpec& s) {
   s.controller = j.value("controller", "");
   s.branch = j.value("branch", "");
   s.reload_command = j.value("reload_command", "");
-  s.ttl_seconds = j.value("ttl_seconds", int64_t{0});
+  s.ttl_seconds = IntField(j, "ttl_seconds", int64_t{0});
   // Records written before TTLs were enforced carry no expires_at: they do not start expiring
   // on an upgrade (docs/operations.md, Upgrade); `berth extend` gives them one.
   s.expires_at = j.value("expires_at", "");
   s.purge_on_expiry = j.value("purge_on_expiry", false);
   s.sleeping = j.value("sleeping", false);
-  s.idle_sleep_seconds = j.value("idle_sleep_seconds", int64_t{0});
-  s.generation = j.value("generation", int64_t{1});
+  s.idle_sleep_seconds = IntField(j, "idle_sleep_seconds", int64_t{0});
+  s.generation = IntField(j, "generation", int64_t{1});
   s.deleting = j.value("deleting", false);
   s.purge = j.value("purge", false);
   s.rollback_on_failure = j.value("rollback_on_failure", false);
@@ -244,10 +269,14 @@ void from_json(const json& j, EnvStatus& s) {
   s.phase = p ? *p : Phase::kPending;
   s.reason = j.value("reason", "");
   s.host_ip = j.value("host_ip", "");
-  s.ports = j.value("ports", std::map<std::string, int>{});
+  s.ports.clear();
+  if (auto it = j.find("ports"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw json::type_error::create(302, "ports is not an object", &j);
+    for (const auto& [name, port] : it->items()) s.ports[name] = IntOf<int>(port, "ports");
+  }
   s.routed = j.value("routed", false);
   s.last_error = j.value("last_error", "");
-  s.observed_generation = j.value("observed_generation", int64_t{0});
+  s.observed_generation = IntField(j, "observed_generation", int64_t{0});
   s.rolling_back = j.value("rolling_back", false);
   s.workload_id = j.value("workload_id", "");
   s.events = j.value("events", std::vector<Event>{});
@@ -281,7 +310,7 @@ Result<EnvironmentSpec> ParseSpec(const std::string& text) {
     flat["namespace"] = md->value("namespace", std::string("default"));
     flat["name"] = md->value("name", "");
     flat["uid"] = md->value("uid", "");
-    flat["generation"] = md->value("generation", int64_t{1});
+    flat["generation"] = IntField(*md, "generation", int64_t{1});
     flat["created_at"] = md->value("createdAt", "");
     flat["labels"] = md->value("labels", std::map<std::string, std::string>{});
     EnvironmentSpec s = flat.get<EnvironmentSpec>();

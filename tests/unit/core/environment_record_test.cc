@@ -144,3 +144,30 @@ TEST(EnvKey, ParsesExactlyOneNamespacedName) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+// Found by the store_record fuzz target: a number beyond int64 (read as a double) was cast to
+// an integer, undefined behaviour. Records with non-integers where integers belong are errors.
+TEST(EnvironmentRecord, IntegersOutOfRangeOrNotIntegersAreErrors) {
+  for (const char* bad :
+       {R"({"observed_generation": 19223372036854775808})", R"({"observed_generation": 2.5})",
+        R"({"observed_generation": "3"})", R"({"ports": {"http": 4294967376}})",
+        R"({"ports": {"http": 80.5}})", R"({"ports": [1]})", R"({"events": [{"count": 1e300}]})"})
+    EXPECT_FALSE(ParseStatus(bad)) << bad;
+  for (const char* bad :
+       {R"({"name": "a", "replicas": 4294967297})", R"({"name": "a", "generation": 1e19})",
+        R"({"name": "a", "ports": [{"name": "http", "container_port": 80.5}]})",
+        R"({"name": "a", "ttl_seconds": -9223372036854775809})",
+        R"({"metadata": {"name": "a", "generation": 18446744073709551615}, "spec": {}})"})
+    EXPECT_FALSE(ParseSpec(bad)) << bad;
+  auto ok = ParseStatus(R"({"observed_generation": 9223372036854775807, "ports": {"http": 80}})");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->observed_generation, INT64_MAX);
+  EXPECT_EQ(ok->ports.at("http"), 80);
+  EXPECT_TRUE(ParseSpec(R"({"name": "a", "generation": null})"));
+}
+
+}  // namespace
+}  // namespace berth
