@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 
+#include "unit/net/loopback_listener.h"
 #include "util/fs.h"
 
 namespace berth::controller {
@@ -38,16 +39,7 @@ class Done {
 };
 
 util::UniqueFd Listen(int* port) {
-  util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::listen(fd.get(), 8), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
+  return testing::ListenOnLoopback(port);
 }
 
 TEST(ReadinessProbes, AnswersComeFromTheProbeThreadsAndRequeueTheKey) {

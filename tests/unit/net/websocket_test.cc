@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "net/websocket_frame.h"
+#include "unit/net/loopback_listener.h"
 #include "util/fs.h"
 
 namespace berth::net {
@@ -148,15 +149,7 @@ class Peer {
  public:
   Peer(std::function<std::string(const std::string&)> respond,
        std::function<void(int)> after = nullptr) {
-    fd_ = util::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_.get(), 1), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::ListenOnLoopback(&port_, 1);
     thread_ = std::thread([this, respond, after] {
       util::UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!c) return;
