@@ -334,11 +334,16 @@ Result<std::string> EnvironmentService::ListJson(const std::string& ns, bool sum
 
 Result<EnvView> EnvironmentService::Update(
     const std::string& ns, const std::string& name,
-    const std::function<Result<bool>(EnvironmentSpec&)>& mutate) {
+    const std::function<Result<bool>(EnvironmentSpec&)>& mutate, bool even_while_rolling_back) {
   // Read, change, compare-and-swap; a concurrent writer makes us read again.
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto v = Get(ns, name);
     if (!v) return v;
+    // A create whose first rollout failed is going away (the controller is undoing it): only
+    // a delete still applies, as to an environment being deleted.
+    if (!even_while_rolling_back && v->status && v->status->rolling_back)
+      return Fail(ErrorCode::kConflict,
+                  "environment " + ns + "/" + name + " is being removed: its first rollout failed");
     auto changed = mutate(v->spec);
     if (!changed) return Fail(changed.error());
     if (!*changed) return v;
@@ -369,13 +374,16 @@ Result<EnvView> EnvironmentService::Rebuild(const std::string& ns, const std::st
 
 Result<EnvView> EnvironmentService::Delete(const std::string& ns, const std::string& name,
                                            bool purge) {
-  return Update(ns, name, [&](EnvironmentSpec& spec) -> Result<bool> {
-    if (spec.deleting && (spec.purge || !purge)) return false;  // already as asked
-    if (!spec.deleting) spec.deletion_timestamp = NowRfc3339();
-    spec.deleting = true;
-    spec.purge = spec.purge || purge;
-    return true;
-  });
+  return Update(
+      ns, name,
+      [&](EnvironmentSpec& spec) -> Result<bool> {
+        if (spec.deleting && (spec.purge || !purge)) return false;  // already as asked
+        if (!spec.deleting) spec.deletion_timestamp = NowRfc3339();
+        spec.deleting = true;
+        spec.purge = spec.purge || purge;
+        return true;
+      },
+      true);
 }
 
 Result<EnvView> EnvironmentService::Extend(const std::string& ns, const std::string& name,

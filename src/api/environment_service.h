@@ -82,7 +82,8 @@ class EnvironmentService {
   Status CheckDomains(EnvironmentSpec& spec) const;
   // Applies `mutate` (true = changed, write it) to the stored spec with compare-and-swap.
   Result<EnvView> Update(const std::string& ns, const std::string& name,
-                         const std::function<Result<bool>(EnvironmentSpec&)>& mutate);
+                         const std::function<Result<bool>(EnvironmentSpec&)>& mutate,
+                         bool even_while_rolling_back = false);
 
   // True when reads may come from the cache now.
   bool CacheFresh();

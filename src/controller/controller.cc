@@ -534,7 +534,8 @@ Status Controller::ReconcileDelete(const store::KeyValue&, EnvironmentSpec& spec
     status.AddEvent("Normal", "Deleting", spec.purge ? "deleting with volume" : "deleting");
     if (auto w = WriteStatus(spec, status, before); !w) return w;
   }
-  Status s = RemoveEverything(spec.ns, spec.name, &spec, spec.purge);
+  // A create being rolled back takes its volume with it, whatever the delete asked.
+  Status s = RemoveEverything(spec.ns, spec.name, &spec, spec.purge || status.rolling_back);
   if (!s) EngineUnreachable(spec, status);
   return s;
 }

@@ -266,6 +266,12 @@ TEST_F(ControllerTest, ARollbackGoesOnFromTheStatusWithoutTouchingTheSpec) {
   EXPECT_FALSE(mid->spec.deleting) << "the spec is the user's";
   EXPECT_TRUE(mid->status->rolling_back);
   EXPECT_EQ(mid->revision, spec_rev);
+  // It is going away: a rebuild is refused as for a deleting one; a delete is taken.
+  auto rebuild = service->Rebuild("default", "slow", "localhost/app:1");
+  ASSERT_FALSE(rebuild);
+  EXPECT_EQ(rebuild.error().code, ErrorCode::kConflict);
+  EXPECT_NE(rebuild.error().message.find("first rollout failed"), std::string::npos);
+  ASSERT_TRUE(service->Delete("default", "slow", false));
   for (int i = 0; i < 3 && service->Get("default", "slow"); ++i)
     ASSERT_TRUE(ctl->Reconcile("default/slow"));
   EXPECT_EQ(service->Get("default", "slow").error().code, ErrorCode::kNotFound);
