@@ -20,19 +20,19 @@ TEST(ExecStatus, OtherFailuresAndNonsenseAreErrorsNotExitCodes) {
   auto missing = ExitCodeFromStatus(
       R"x({"status":"Failure","message":"container not found (\"web\")","reason":"InternalError"})x");
   ASSERT_FALSE(missing);
-EXPECT_EQ(missing.error().code, ErrorCode::kFailed);
-EXPECT_NE(missing.error().message.find("container not found"), std::string::npos);
-for (
-    const char* bad :
-    {"", "not json", "[]", R"({"status":"Maybe"})",
-     R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"-1"}]}})",
-     R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"0"}]}})",
-     R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"99999999999"}]}})",
-     R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":"x"}})",
-     R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
-  auto r = ExitCodeFromStatus(bad);
-  EXPECT_FALSE(r) << bad;
-}
+  EXPECT_EQ(missing.error().code, ErrorCode::kFailed);
+  EXPECT_NE(missing.error().message.find("container not found"), std::string::npos);
+  for (
+      const char* bad :
+      {"", "not json", "[]", R"({"status":"Maybe"})",
+       R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"-1"}]}})",
+       R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"0"}]}})",
+       R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"99999999999"}]}})",
+       R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":"x"}})",
+       R"({"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
+    auto r = ExitCodeFromStatus(bad);
+    EXPECT_FALSE(r) << bad;
+  }
 }
 
 TEST(ExecPath, EveryArgumentIsItsOwnEncodedCommandParameter) {
