@@ -177,7 +177,8 @@ Result<EnvironmentSpec> DecodeCreateRequest(const nlohmann::json& body,
 // rewrites those on start). Parse without throwing: bad JSON or wrong types become
 // kInvalidArgument. Tolerant on purpose (records an earlier release stored must load);
 // requests go through DecodeCreateRequest. to_json/from_json above are the API's flat view.
-Result<EnvironmentSpec> ParseSpec(const std::string& text);
+// `flat_form`, when given, says whether the record read was in the flat form.
+Result<EnvironmentSpec> ParseSpec(const std::string& text, bool* flat_form = nullptr);
 Result<EnvStatus> ParseStatus(const std::string& text);
 std::string SerializeSpec(const EnvironmentSpec& s);
 std::string SerializeStatus(const EnvStatus& s);

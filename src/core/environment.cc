@@ -297,12 +297,17 @@ bool IsFlatSpecRecord(const std::string& text) {
   return j.is_object() && !j.contains("metadata");
 }
 
-Result<EnvironmentSpec> ParseSpec(const std::string& text) {
+Result<EnvironmentSpec> ParseSpec(const std::string& text, bool* flat_form) {
+  if (flat_form) *flat_form = false;
   try {
     json j = json::parse(text);
     if (!j.is_object()) throw json::type_error::create(302, "a record is an object", &j);
     auto md = j.find("metadata");
-    if (md == j.end()) return j.get<EnvironmentSpec>();  // the flat form before 0.2
+    if (md == j.end()) {  // the flat form before 0.2
+      auto s = j.get<EnvironmentSpec>();
+      if (flat_form) *flat_form = true;
+      return s;
+    }
     if (!md->is_object()) throw json::type_error::create(302, "metadata is an object", &j);
     json flat = j.value("spec", json::object());
     if (!flat.is_object()) throw json::type_error::create(302, "spec is an object", &j);

@@ -21,9 +21,9 @@ Result<int> MigrateSpecRecords(Store& store) {
   int rewritten = 0;
   for (const auto& kv : snap->kvs) {
     for (KeyValue cur = kv;;) {
-      if (!IsFlatSpecRecord(cur.value)) break;
-      auto spec = ParseSpec(cur.value);
-      if (!spec) break;
+      bool flat = false;
+      auto spec = ParseSpec(cur.value, &flat);  // one parse tells the form and the content
+      if (!spec || !flat) break;
       if (spec->uid.empty()) spec->uid = NewUid();
       if (spec->deleting && spec->deletion_timestamp.empty())
         spec->deletion_timestamp = NowRfc3339();

@@ -56,10 +56,7 @@ Result<std::unique_ptr<net::WebSocket>> KubeClient::OpenWebSocket(
   req.path = path;
   req.protocols = protocols;
   req.timeout = timeout;
-  req.headers["User-Agent"] = "berth";
-  if (!conn_.username.empty() && !conn_.exec && conn_.token.empty() && conn_.token_file.empty())
-    req.headers["Authorization"] =
-        "Basic " + util::Base64Encode(conn_.username + ":" + conn_.password);
+  AddFixedHeaders(req.headers);
   for (int attempt = 0;; ++attempt) {
     auto snap = creds_.Current();
     if (!snap) return Fail(snap.error());
@@ -86,12 +83,16 @@ void KubeClient::Return(std::unique_ptr<net::HttpClient> c, uint64_t epoch) {
   if (epoch == idle_epoch_ && idle_.size() < 32) idle_.push_back(std::move(c));
 }
 
-Result<net::HttpResponse> KubeClient::Do(net::HttpRequest req, const net::ChunkFn* stream) {
+void KubeClient::AddFixedHeaders(std::map<std::string, std::string>& headers) const {
+  // Basic auth only where the kubeconfig gives nothing better (a token or a plugin wins).
   if (!conn_.username.empty() && !conn_.exec && conn_.token.empty() && conn_.token_file.empty())
-    req.headers["Authorization"] =
-        "Basic " + util::Base64Encode(conn_.username + ":" + conn_.password);
+    headers["Authorization"] = "Basic " + util::Base64Encode(conn_.username + ":" + conn_.password);
+  headers["User-Agent"] = "berth";
+}
+
+Result<net::HttpResponse> KubeClient::Do(net::HttpRequest req, const net::ChunkFn* stream) {
+  AddFixedHeaders(req.headers);
   req.headers["Accept"] = "application/json";
-  req.headers["User-Agent"] = "berth";
   for (int attempt = 0;; ++attempt) {
     uint64_t epoch = 0;
     auto c = Borrow(&epoch);

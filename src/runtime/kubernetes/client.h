@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,6 +82,9 @@ class KubeClient {
 
  private:
   struct Lease;
+  // The headers every request carries: User-Agent, and Basic auth where the kubeconfig has
+  // a user name and password and nothing better.
+  void AddFixedHeaders(std::map<std::string, std::string>& headers) const;
   // Where and how to connect with the credentials of `snap`.
   net::ClientOptions ConnectOptions(const CredentialSnapshot& snap) const;
   Result<std::unique_ptr<net::HttpClient>> Borrow(uint64_t* epoch);

@@ -367,8 +367,9 @@ Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec
     // From the watch caches: no request. Our own writes reach them at once (Observe).
     auto wl = c->Workloads(controller)->Get(kns, spec.name);
     if (!wl || InstallationOwner(*wl) != runtime::Owner::kThis) return runtime::WorkloadStatus{};
+    auto cached = PodsOf(c.get(), kns, spec);  // from the cache: never an error
     std::map<std::string, nlohmann::json> pods;
-    for (auto& p : c->pods->ByIndex(PodIndex(kns, spec.ns, spec.name))) {
+    for (auto& p : *cached) {
       std::string uid = Uid(p);
       pods[uid] = std::move(p);
     }
@@ -381,13 +382,27 @@ Result<runtime::WorkloadStatus> KubernetesRuntime::Inspect(const EnvironmentSpec
     return Fail(wl.error());
   }
   if (InstallationOwner(*wl) != runtime::Owner::kThis) return runtime::WorkloadStatus{};
-  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
-  if (!list) return Fail(list.error());
+  auto listed = PodsOf(nullptr, kns, spec);
+  if (!listed) return Fail(listed.error());
   std::map<std::string, nlohmann::json> pods;
-  for (const auto& p : (*list)["items"]) pods[Uid(p)] = p;
+  for (auto& p : *listed) {
+    std::string uid = Uid(p);
+    pods[uid] = std::move(p);
+  }
   auto svc = client_->Get(NamespacedPath(kCore, kns, "services", spec.name));
   if (!svc && !IsNotFound(svc.error())) return Fail(svc.error());
   return Summarize(spec, controller, kns, *wl, pods, svc ? &*svc : nullptr);
+}
+
+Result<std::vector<nlohmann::json>> KubernetesRuntime::PodsOf(const Caches* caches,
+                                                              const std::string& kns,
+                                                              const EnvironmentSpec& spec) {
+  if (caches) return caches->pods->ByIndex(PodIndex(kns, spec.ns, spec.name));
+  auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
+  if (!list) return Fail(list.error());
+  std::vector<nlohmann::json> pods;
+  for (auto& p : (*list)["items"]) pods.push_back(std::move(p));
+  return pods;
 }
 
 Status KubernetesRuntime::WaitGone(const std::string& collection, const std::string& name,
@@ -594,16 +609,10 @@ Result<int> KubernetesRuntime::Exec(const EnvironmentSpec& spec,
     return Fail(wl.error());
   }
   if (InstallationOwner(*wl) != runtime::Owner::kThis) return Fail(NotOurPods(spec, kns, *wl));
-  std::vector<nlohmann::json> pods;
-  if (caches) {
-    pods = caches->pods->ByIndex(PodIndex(kns, spec.ns, spec.name));
-  } else {
-    auto list = client_->List(NamespacedPath(kCore, kns, "pods"), SelectorString(spec));
-    if (!list) return Fail(list.error());
-    for (auto& p : (*list)["items"]) pods.push_back(std::move(p));
-  }
+  auto pods = PodsOf(caches.get(), kns, spec);
+  if (!pods) return Fail(pods.error());
   std::vector<std::string> running;
-  for (const auto& p : pods)
+  for (const auto& p : *pods)
     if (!Terminating(p) && StrField(Field(p, "status"), "phase") == "Running")
       running.push_back(StrField(Field(p, "metadata"), "name"));
   std::sort(running.begin(), running.end());

@@ -144,6 +144,10 @@ class KubernetesRuntime : public runtime::Runtime {
   // absence is only ever the API server's word.
   Result<nlohmann::json> Lookup(ObjectCache* cache, const std::string& kns, const std::string& name,
                                 const std::string& path);
+  // An environment's pods: from the pods cache when `caches` is set (no request), else listed
+  // by its label selector.
+  Result<std::vector<nlohmann::json>> PodsOf(const Caches* caches, const std::string& kns,
+                                             const EnvironmentSpec& spec);
   // The pods cache's index of an environment's pods.
   static std::string PodIndex(const std::string& kns, const std::string& ns,
                               const std::string& name);
