@@ -63,6 +63,8 @@ struct Config {
   int workers = 8;                // controller reconcile workers
   int resync_seconds = 10;        // level-triggered full resync period
   int usage_sample_seconds = 15;  // how often serve samples each environment's usage
+  // Usage samples kept across all environments (64 bytes each): bounds the history's memory.
+  int usage_history_points = 131072;
   // Several replicas on one etcd store elect one controller. "auto" = on for etcd stores.
   std::string leader_election = "auto";  // "auto" | "on" | "off"
   int leader_lease_seconds = 15;

@@ -537,14 +537,13 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     if (m == "GET") {
       std::string ns;
       if (auto it = req.query.find("namespace"); it != req.query.end()) ns = it->second;
-      bool summary = false;
-      if (auto it = req.query.find("view"); it != req.query.end()) {
-        if (it->second != "summary" && it->second != "full")
-          return ErrorResponse(ErrorCode::kInvalidArgument,
-                               "view must be \"full\" (the default) or \"summary\"");
-        summary = it->second == "summary";
-      }
-      auto list = service_.ListJson(ns, summary);
+      std::string view = "full";
+      if (auto it = req.query.find("view"); it != req.query.end()) view = it->second;
+      if (view != "summary" && view != "full" && view != "table")
+        return ErrorResponse(ErrorCode::kInvalidArgument,
+                             "view must be \"full\" (the default), \"summary\" or \"table\"");
+      auto list =
+          view == "table" ? service_.ListTableJson(ns) : service_.ListJson(ns, view == "summary");
       if (!list) return ErrorResponse(list.error());
       return ServerResponse::Json(200, std::move(*list));
     }

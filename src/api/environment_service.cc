@@ -28,7 +28,7 @@ std::string SerializeView(const EnvView& v) {
 
 namespace {
 EnvView ViewOf(const store::CachedEnv& c) {
-  return EnvView{c.spec, c.status, c.revision};
+  return EnvView{c.Spec(), c.Status(), c.revision};
 }
 }  // namespace
 
@@ -318,7 +318,10 @@ Result<std::string> EnvironmentService::ListJson(const std::string& ns, bool sum
     for (const auto& c : cache_->List(ns)) {
       if (!first) out += ',';
       first = false;
-      out += summary ? c->summary : c->json;
+      if (summary)
+        out += store::EnvSummaryJson(c->Spec(), c->Status(), c->revision);
+      else
+        c->AppendJson(out);
     }
   } else {
     auto list = List(ns);
@@ -328,6 +331,32 @@ Result<std::string> EnvironmentService::ListJson(const std::string& ns, bool sum
       const auto& v = (*list)[i];
       out += summary ? store::EnvSummaryJson(v.spec, v.status, v.revision) : SerializeView(v);
     }
+  }
+  return out + "]}";
+}
+
+Result<std::string> EnvironmentService::ListTableJson(const std::string& ns) {
+  if (!ns.empty())
+    if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());
+  std::string out = "{\"columns\":[";
+  for (size_t i = 0; i < std::size(store::kEnvTableColumns); ++i)
+    out += std::string(i ? "," : "") + "\"" + store::kEnvTableColumns[i] + "\"";
+  out += "],\"rows\":[";
+  const int64_t now = core::NowEpochSeconds();
+  bool first = true;
+  auto append = [&](const store::CachedEnv& c) {
+    if (!first) out += ',';
+    first = false;
+    store::AppendEnvTableRow(out, c, now);
+  };
+  if (CacheFresh()) {
+    auto list = cache_->List(ns);
+    out.reserve(out.size() + list.size() * 192);
+    for (const auto& c : list) append(*c);
+  } else {
+    auto list = List(ns);
+    if (!list) return Fail(list.error());
+    for (auto& v : *list) append(store::CachedEnvOf(std::move(v.spec), v.status, v.revision));
   }
   return out + "]}";
 }

@@ -54,6 +54,8 @@ class EnvironmentService {
   // The same as {"items": [view...]}, made from each environment's JSON kept in the cache;
   // `summary`: each item is store::EnvSummaryJson's (what a list table shows).
   Result<std::string> ListJson(const std::string& ns, bool summary = false);
+  // `berth list`'s table, printed here (?view=table): {"columns":[…],"rows":[[…],…]}.
+  Result<std::string> ListTableJson(const std::string& ns);
   // Bumps the generation: the controller replaces the workload, keeping ports and volume.
   Result<EnvView> Rebuild(const std::string& ns, const std::string& name,
                           const std::string& new_image);

@@ -58,16 +58,6 @@ std::string ExpiresIn(const std::string& rfc3339) {
   return left <= 0 ? "now" : core::FormatDuration(left);
 }
 
-std::string Age(const std::string& rfc3339) {
-  auto then = core::ParseRfc3339Utc(rfc3339);
-  if (!then) return "-";
-  int64_t secs = std::max<int64_t>(core::NowEpochSeconds() - *then, 0);
-  if (secs < 120) return std::to_string(secs) + "s";
-  if (secs < 7200) return std::to_string(secs / 60) + "m";
-  if (secs < 172800) return std::to_string(secs / 3600) + "h";
-  return std::to_string(secs / 86400) + "d";
-}
-
 Status ParseKv(const std::vector<std::string>& in, std::map<std::string, std::string>& out,
                const char* what) {
   for (const auto& s : in) {
@@ -507,34 +497,19 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
       if (auto s = ValidateNamespace(ns); !s) return void(rc = ReportError(s.error()));
     Format f = Format::kTable;
     ParseFormat(g.output, f);
-    // A table needs only the summary: with thousands of environments, a fraction to parse.
-    const bool table = f != Format::kJson && f != Format::kYaml;
-    auto r =
-        t->client.Call("GET", "/v1/environments?view=" + std::string(table ? "summary" : "full") +
-                                  (ns.empty() ? "" : "&namespace=" + ns));
-    if (!r) return void(rc = ReportError(r.error()));
-    if (f == Format::kJson) return PrintJson(std::cout, (*r)["items"]);
-    if (f == Format::kYaml) return PrintYaml(std::cout, (*r)["items"]);
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& v : (*r)["items"]) {
-      const auto& st = v["status"];
-      std::string phase = Phase(v);
-      if (st.is_object() && st.value("routed", false)) phase += "+routed";
-      // A condition that does not change the phase (the engine does not answer) still shows.
-      if (st.is_object() && Str(st, "reason") == "RuntimeUnavailable")
-        phase += "(RuntimeUnavailable)";
-      std::string url =
-          v["spec"]["domains"].empty() ? "-" : v["spec"]["domains"][0].get<std::string>();
-      rows.push_back({Str(v["spec"], "namespace"), Str(v["spec"], "name"), phase,
-                      st.is_object() && !Str(st, "host_ip").empty() ? Str(st, "host_ip") : "-",
-                      PortCell(v, "ssh"), PortCell(v, "http"), PortCell(v, "https"), url,
-                      Str(v["spec"], "image"), Age(Str(v["spec"], "created_at")),
-                      ExpiresIn(Str(v["spec"], "expires_at"))});
+    if (f == Format::kJson || f == Format::kYaml) {
+      auto r = t->client.Call(
+          "GET", "/v1/environments" + (ns.empty() ? std::string() : "?namespace=" + ns));
+      if (!r) return void(rc = ReportError(r.error()));
+      if (f == Format::kJson) return PrintJson(std::cout, (*r)["items"]);
+      return PrintYaml(std::cout, (*r)["items"]);
     }
-    PrintTable(std::cout,
-               {"NAMESPACE", "NAME", "PHASE", "HOST", "SSH", "HTTP", "HTTPS", "DOMAIN", "IMAGE",
-                "AGE", "EXPIRES"},
-               rows);
+    // The server prints the table (?view=table): with thousands of environments the client
+    // has only short strings to lay out.
+    auto r = t->client.Call(
+        "GET", "/v1/environments?view=table" + (ns.empty() ? std::string() : "&namespace=" + ns));
+    if (!r) return void(rc = ReportError(r.error()));
+    if (auto s = PrintServerTable(std::cout, *r); !s) rc = ReportError(s.error());
   });
 
   // ---- view

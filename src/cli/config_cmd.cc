@@ -115,6 +115,7 @@ std::vector<std::pair<std::string, std::string>> ConfigFields(const Config& c) {
       {"server.workers", std::to_string(c.workers)},
       {"server.resync_seconds", std::to_string(c.resync_seconds)},
       {"server.usage_sample_seconds", std::to_string(c.usage_sample_seconds)},
+      {"server.usage_history_points", std::to_string(c.usage_history_points)},
       {"server.leader_election", Quote(c.leader_election)},
       {"server.leader_lease_seconds", std::to_string(c.leader_lease_seconds)},
       {"server.identity", Quote(c.identity)},

@@ -23,20 +23,57 @@ void PrintTable(std::ostream& os, const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size(), 0);
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  size_t total = 0;
   for (const auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i)
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
       width[i] = std::max(width[i], r[i].size());
+      total += r[i].size() + 3;
+    }
+  // One buffer, one write: thousands of rows are a copy, not thousands of stream calls.
+  std::string out;
+  out.reserve(total + 256);
   auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
+    const size_t start = out.size();
     for (size_t i = 0; i < cells.size(); ++i) {
       out += cells[i];
-      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 3, ' ');
+      if (i + 1 < cells.size() && i < width.size())
+        out.append(width[i] - std::min(width[i], cells[i].size()) + 3, ' ');
     }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    os << out << "\n";
+    while (out.size() > start && out.back() == ' ') out.pop_back();
+    out += '\n';
   };
   line(header);
   for (const auto& r : rows) line(r);
+  os.write(out.data(), static_cast<std::streamsize>(out.size()));
+}
+
+Status PrintServerTable(std::ostream& os, nlohmann::json& table) {
+  auto bad = [] {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the server's table is not {columns, rows} of strings");
+  };
+  if (!table.is_object() || !table.contains("columns") || !table.contains("rows")) return bad();
+  auto& cols = table["columns"];
+  auto& rows = table["rows"];
+  if (!cols.is_array() || !rows.is_array()) return bad();
+  std::vector<std::string> header;
+  for (auto& c : cols) {
+    if (!c.is_string()) return bad();
+    header.push_back(std::move(c.get_ref<std::string&>()));
+  }
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size());
+  for (auto& r : rows) {
+    if (!r.is_array() || r.size() != header.size()) return bad();
+    auto& row = cells.emplace_back();
+    row.reserve(r.size());
+    for (auto& c : r) {
+      if (!c.is_string()) return bad();
+      row.push_back(std::move(c.get_ref<std::string&>()));
+    }
+  }
+  PrintTable(os, header, cells);
+  return {};
 }
 
 int PublishedPort(const nlohmann::json& view, const std::string& port_name) {

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "berth/result.h"
+
 namespace berth::cli {
 
 enum class Format { kTable, kJson, kYaml };
@@ -16,6 +18,9 @@ bool ParseFormat(const std::string& s, Format& out);
 
 void PrintTable(std::ostream& os, const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
+// A table the server printed ({"columns": [string...], "rows": [[string...]...]}, as
+// GET /v1/environments?view=table answers); kInvalidArgument for any other shape.
+Status PrintServerTable(std::ostream& os, nlohmann::json& table);
 void PrintJson(std::ostream& os, const nlohmann::json& j);
 void PrintYaml(std::ostream& os, const nlohmann::json& j);
 

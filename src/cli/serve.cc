@@ -29,6 +29,7 @@
 #include "store/informer.h"
 #include "store/spec_records.h"
 #include "util/fs.h"
+#include "util/memory.h"
 
 namespace berth::cli {
 
@@ -38,6 +39,9 @@ int RunServe(const Config& config) {
     return ExitCodeFor(e.code);
   };
   if (auto s = api::CheckTcpAuth(config); !s) return fail("API", s.error());
+  // Caches of thousands of small records: a few shared arenas instead of one per thread keep
+  // freed memory reusable (docs/operations.md, "Memory").
+  util::LimitMallocArenas(2);
   if (auto s = util::MakeDirs(config.state_dir, 0755); !s) return fail("state dir", s.error());
 
   // Block the stop signals in every thread; the main thread waits for them below.
@@ -286,6 +290,7 @@ int RunServe(const Config& config) {
   // engine; the API takes a fresh sample for an environment with none recent.
   runtime::UsageSamplerOptions uopts;
   uopts.interval = std::chrono::seconds(config.usage_sample_seconds);
+  uopts.max_points = static_cast<size_t>(config.usage_history_points);
   runtime::UsageSampler sampler(
       **rt,
       [&service]() -> Result<std::vector<EnvironmentSpec>> {
@@ -334,8 +339,11 @@ int RunServe(const Config& config) {
                config.listen_http.empty() ? "" : ", http " + config.listen_http,
                runtime_ptr->Name(), config.router_mode, config.http_listen);
 
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  // Between signals, every 10 s: the allocator gives back the pages that bursts of work (a
+  // list of thousands, a converging controller) freed, so the RSS follows what is held.
+  int sig = -1;
+  const timespec every{10, 0};
+  while ((sig = sigtimedwait(&sigs, nullptr, &every)) < 0) util::ReleaseFreeMemory();
   spdlog::info("signal {}: shutting down", sig);
   server.Stop();
   releases.Stop();

@@ -387,6 +387,7 @@ Result<Config> LoadConfig(const std::string& path) {
     ReadInt(t, "server", "workers", c.workers);
     ReadInt(t, "server", "resync_seconds", c.resync_seconds);
     ReadInt(t, "server", "usage_sample_seconds", c.usage_sample_seconds);
+    ReadInt(t, "server", "usage_history_points", c.usage_history_points);
     Read(t, "server", "leader_election", c.leader_election);
     ReadInt(t, "server", "leader_lease_seconds", c.leader_lease_seconds);
     Read(t, "server", "identity", c.identity);
@@ -471,6 +472,7 @@ Result<Config> LoadConfig(const std::string& path) {
   FromEnvInt("BERTH_WORKERS", c.workers, env_errors);
   FromEnvInt("BERTH_RESYNC_SECONDS", c.resync_seconds, env_errors);
   FromEnvInt("BERTH_USAGE_SAMPLE_SECONDS", c.usage_sample_seconds, env_errors);
+  FromEnvInt("BERTH_USAGE_HISTORY_POINTS", c.usage_history_points, env_errors);
   FromEnv("BERTH_LEADER_ELECTION", c.leader_election);
   FromEnvInt("BERTH_LEADER_LEASE_SECONDS", c.leader_lease_seconds, env_errors);
   FromEnv("BERTH_IDENTITY", c.identity);
@@ -580,6 +582,8 @@ Status ValidateConfig(const Config& c) {
     return bad("server.resync_seconds must be 1-86400");
   if (c.usage_sample_seconds < 1 || c.usage_sample_seconds > 3600)
     return bad("server.usage_sample_seconds must be 1-3600");
+  if (c.usage_history_points < 1000 || c.usage_history_points > 10000000)
+    return bad("server.usage_history_points must be 1000-10000000");
   if (c.leader_election != "auto" && c.leader_election != "on" && c.leader_election != "off")
     return bad("server.leader_election must be auto, on or off");
   if (c.leader_lease_seconds < 2 || c.leader_lease_seconds > 300)

@@ -3,9 +3,50 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 namespace berth::runtime {
+
+namespace {
+constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+int64_t PackInt(std::optional<int64_t> v) {
+  return v ? *v : kNone;
+}
+std::optional<int64_t> UnpackInt(int64_t v) {
+  return v == kNone ? std::nullopt : std::optional<int64_t>(v);
+}
+}  // namespace
+
+PackedUsagePoint Pack(const UsagePoint& p) {
+  PackedUsagePoint q;
+  q.at_ms = p.at_ms;
+  q.cpu_seconds = p.usage.cpu_seconds ? *p.usage.cpu_seconds : std::nan("");
+  q.cpu_cores = p.usage.cpu_cores ? static_cast<float>(*p.usage.cpu_cores) : std::nanf("");
+  q.restarts = static_cast<int32_t>(
+      std::clamp<int64_t>(p.usage.restarts, 0, std::numeric_limits<int32_t>::max()));
+  q.memory_bytes = PackInt(p.usage.memory_bytes);
+  q.memory_limit_bytes = PackInt(p.usage.memory_limit_bytes);
+  q.network_rx_bytes = PackInt(p.usage.network_rx_bytes);
+  q.network_tx_bytes = PackInt(p.usage.network_tx_bytes);
+  q.requests = PackInt(p.requests);
+  return q;
+}
+
+UsagePoint Unpack(const PackedUsagePoint& q) {
+  UsagePoint p;
+  p.at_ms = q.at_ms;
+  if (!std::isnan(q.cpu_seconds)) p.usage.cpu_seconds = q.cpu_seconds;
+  if (!std::isnan(q.cpu_cores)) p.usage.cpu_cores = static_cast<double>(q.cpu_cores);
+  p.usage.restarts = q.restarts;
+  p.usage.memory_bytes = UnpackInt(q.memory_bytes);
+  p.usage.memory_limit_bytes = UnpackInt(q.memory_limit_bytes);
+  p.usage.network_rx_bytes = UnpackInt(q.network_rx_bytes);
+  p.usage.network_tx_bytes = UnpackInt(q.network_tx_bytes);
+  p.requests = UnpackInt(q.requests);
+  return p;
+}
 
 std::optional<double> CpuCores(const UsagePoint& older, const UsagePoint& newer) {
   if (!older.usage.cpu_seconds || !newer.usage.cpu_seconds) return newer.usage.cpu_cores;
@@ -58,6 +99,21 @@ UsageSampler::UsageSampler(Runtime& runtime, ListFn list, UsageSamplerOptions op
     };
   const auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.history);
   capacity_ = std::clamp<size_t>(static_cast<size_t>(keep / opts_.interval) + 1, 2, 3601);
+  series_capacity_ = capacity_;
+}
+
+size_t UsageSampler::capacity() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return series_capacity_;
+}
+
+void UsageSampler::FitLocked(size_t series) {
+  const size_t n = std::max<size_t>(series, 1);
+  const size_t fit =
+      std::clamp<size_t>(opts_.max_points / n, std::min<size_t>(8, capacity_), capacity_);
+  if (fit == series_capacity_) return;
+  series_capacity_ = fit;
+  for (auto& [key, s] : series_) s.points.SetCapacity(fit);
 }
 
 UsageSampler::~UsageSampler() {
@@ -104,7 +160,8 @@ void UsageSampler::SampleOne(const EnvironmentSpec& spec,
   const int64_t now = now_();
   const std::string key = spec.Key();
   std::lock_guard<std::mutex> l(mu_);
-  auto it = series_.try_emplace(key, capacity_).first;
+  // A new series takes the current share; SampleAll refits them all after each round.
+  auto it = series_.try_emplace(key, series_capacity_).first;
   if (u) {
     UsagePoint p{now, *u, std::nullopt};
     if (requests) {
@@ -112,7 +169,7 @@ void UsageSampler::SampleOne(const EnvironmentSpec& spec,
       auto h = requests->find(key);
       p.requests = h == requests->end() ? 0 : h->second;
     }
-    it->second.points.Push(std::move(p));
+    it->second.points.Push(Pack(p));
   } else {
     it->second.error = u.error().message;
     it->second.error_at_ms = now;
@@ -127,24 +184,32 @@ void UsageSampler::SampleAll() {
   }
   const auto requests = ReadRequests();
   std::set<std::string> keys;
-  size_t n = 0;
+  std::vector<const EnvironmentSpec*> to_sample;
   for (const auto& spec : *list) {
     if (spec.deleting) continue;
     if (spec.sleeping) {  // nothing to sample; what it used before it slept is kept
       keys.insert(spec.Key());
       continue;
     }
-    if (n++ >= opts_.max_environments) break;
+    if (to_sample.size() >= opts_.max_environments) break;
+    keys.insert(spec.Key());
+    to_sample.push_back(&spec);
+  }
+  {
+    // The forgotten go first and the rest are refitted before this round's samples, so a
+    // shrinking number of environments lets each keep more at once.
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = series_.begin(); it != series_.end();)
+      it = keys.count(it->first) ? std::next(it) : series_.erase(it);
+    FitLocked(keys.size());
+  }
+  for (const auto* spec : to_sample) {
     {
       std::lock_guard<std::mutex> l(mu_);
       if (stopping_) return;
     }
-    keys.insert(spec.Key());
-    SampleOne(spec, requests ? &*requests : nullptr);
+    SampleOne(*spec, requests ? &*requests : nullptr);
   }
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto it = series_.begin(); it != series_.end();)
-    it = keys.count(it->first) ? std::next(it) : series_.erase(it);
 }
 
 UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_stale) {
@@ -176,10 +241,10 @@ UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_sta
   }
   const auto& s = it->second;
   if (!s.points.empty()) {
-    const auto& last = s.points.back();
+    const UsagePoint last = Unpack(s.points.back());
     r.usage = last.usage;
     r.sampled_at_ms = last.at_ms;
-    r.cpu_cores = s.points.size() >= 2 ? CpuCores(s.points.at(s.points.size() - 2), last)
+    r.cpu_cores = s.points.size() >= 2 ? CpuCores(Unpack(s.points.at(s.points.size() - 2)), last)
                                        : last.usage.cpu_cores;
   }
   if (!s.error.empty() && (s.points.empty() || s.error_at_ms > s.points.back().at_ms))
@@ -190,7 +255,12 @@ UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_sta
 std::vector<UsagePoint> UsageSampler::History(const std::string& key) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = series_.find(key);
-  return it == series_.end() ? std::vector<UsagePoint>{} : it->second.points.ToVector();
+  std::vector<UsagePoint> out;
+  if (it == series_.end()) return out;
+  out.reserve(it->second.points.size());
+  for (size_t i = 0; i < it->second.points.size(); ++i)
+    out.push_back(Unpack(it->second.points.at(i)));
+  return out;
 }
 
 std::vector<UsageRates> UsageSampler::HistoryRates(const std::string& key) const {

@@ -5,6 +5,7 @@
 // environment with no recent sample takes one now.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -23,35 +24,54 @@
 
 namespace berth::runtime {
 
-// A fixed-capacity ring: pushing onto a full one drops the oldest element.
+// A ring of at most `capacity` elements: pushing onto a full one drops the oldest. Memory is
+// taken as elements arrive (not the whole capacity up front), and the capacity can shrink.
 template <typename T>
 class Ring {
  public:
-  explicit Ring(size_t capacity) : buf_(capacity > 0 ? capacity : 1) {}
+  explicit Ring(size_t capacity) : cap_(capacity > 0 ? capacity : 1) {}
   void Push(T v) {
-    buf_[(start_ + size_) % buf_.size()] = std::move(v);
-    if (size_ < buf_.size())
-      ++size_;
-    else
-      start_ = (start_ + 1) % buf_.size();
+    if (buf_.size() < cap_) {
+      buf_.push_back(std::move(v));  // not yet full: start_ is 0, buf_ is oldest first
+      return;
+    }
+    buf_[start_] = std::move(v);
+    start_ = (start_ + 1) % buf_.size();
   }
-  size_t size() const { return size_; }
-  size_t capacity() const { return buf_.size(); }
-  bool empty() const { return size_ == 0; }
+  size_t size() const { return buf_.size(); }
+  size_t capacity() const { return cap_; }
+  bool empty() const { return buf_.empty(); }
   // i = 0 is the oldest.
   const T& at(size_t i) const { return buf_[(start_ + i) % buf_.size()]; }
-  const T& back() const { return at(size_ - 1); }
+  const T& back() const { return at(buf_.size() - 1); }
   std::vector<T> ToVector() const {
     std::vector<T> out;
-    out.reserve(size_);
-    for (size_t i = 0; i < size_; ++i) out.push_back(at(i));
+    out.reserve(buf_.size());
+    for (size_t i = 0; i < buf_.size(); ++i) out.push_back(at(i));
     return out;
+  }
+  // Keeps the newest `capacity` elements and gives back the memory of the others.
+  void SetCapacity(size_t capacity) {
+    capacity = capacity > 0 ? capacity : 1;
+    if (buf_.size() <= capacity) {  // nothing to drop: oldest first again, keep the memory
+      std::rotate(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(start_), buf_.end());
+      start_ = 0;
+      cap_ = capacity;
+      return;
+    }
+    std::vector<T> keep = ToVector();
+    if (keep.size() > capacity)
+      keep.erase(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(keep.size() - capacity));
+    keep.shrink_to_fit();
+    buf_ = std::move(keep);
+    start_ = 0;
+    cap_ = capacity;
   }
 
  private:
   std::vector<T> buf_;
   size_t start_ = 0;
-  size_t size_ = 0;
+  size_t cap_;
 };
 
 struct UsagePoint {
@@ -73,11 +93,27 @@ std::optional<double> PerSecond(std::optional<int64_t> older, std::optional<int6
 // Each point with its counters as rates since the point before it (see UsageRates).
 std::vector<UsageRates> ToRates(const std::vector<UsagePoint>& points);
 
+// A UsagePoint as kept in the history: 64 bytes instead of 128 (absent values are NaN or
+// INT64_MIN), so thousands of environments' histories stay small.
+struct PackedUsagePoint {
+  int64_t at_ms = 0;
+  double cpu_seconds = 0;
+  float cpu_cores = 0;
+  int32_t restarts = 0;
+  int64_t memory_bytes = 0, memory_limit_bytes = 0, network_rx_bytes = 0, network_tx_bytes = 0;
+  int64_t requests = 0;
+};
+PackedUsagePoint Pack(const UsagePoint& p);
+UsagePoint Unpack(const PackedUsagePoint& p);
+
 struct UsageSamplerOptions {
   std::chrono::milliseconds interval{15000};
   std::chrono::milliseconds deadline{5000};  // per Runtime::Usage call
-  std::chrono::seconds history{3600};        // kept per environment
+  std::chrono::seconds history{3600};        // kept per environment, at most
   size_t max_environments = 2000;            // sampled per round, at most
+  // Samples kept across all environments (64 bytes each): with many environments each keeps
+  // less than `history` (never fewer than 8), so memory stays bounded whatever their number.
+  size_t max_points = 131072;
 };
 
 class UsageSampler {
@@ -107,13 +143,14 @@ class UsageSampler {
   std::vector<UsagePoint> History(const std::string& key) const;
   // The same as rates, for the dashboard's charts.
   std::vector<UsageRates> HistoryRates(const std::string& key) const;
-  size_t capacity() const { return capacity_; }
+  // Samples kept per environment: `history` / `interval`, less when max_points requires.
+  size_t capacity() const;
   std::chrono::milliseconds interval() const { return opts_.interval; }
 
  private:
   struct Series {
     explicit Series(size_t cap) : points(cap) {}
-    Ring<UsagePoint> points;
+    Ring<PackedUsagePoint> points;
     std::string error;
     int64_t error_at_ms = 0;
   };
@@ -121,6 +158,8 @@ class UsageSampler {
   void SampleOne(const EnvironmentSpec& spec, const std::map<std::string, int64_t>* requests);
   // The router's counters now, or nullopt (no counter set, or it failed: logged).
   std::optional<std::map<std::string, int64_t>> ReadRequests();
+  // Shares max_points out over `series` series. Called with mu_ held.
+  void FitLocked(size_t series);
   void Loop();
 
   Runtime& runtime_;
@@ -128,7 +167,8 @@ class UsageSampler {
   RequestsFn requests_;
   UsageSamplerOptions opts_;
   NowFn now_;
-  size_t capacity_;
+  size_t capacity_;         // from history / interval
+  size_t series_capacity_;  // what each series keeps now (max_points shared out)
   mutable std::mutex mu_;
   std::map<std::string, Series> series_;
   std::condition_variable cv_;

@@ -1,8 +1,11 @@
 #include "store/env_cache.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "berth/store.h"
+#include "core/duration.h"
 
 namespace berth::store {
 
@@ -33,23 +36,149 @@ std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvS
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+const char* const kEnvTableColumns[11] = {"NAMESPACE", "NAME",   "PHASE", "HOST", "SSH",    "HTTP",
+                                          "HTTPS",     "DOMAIN", "IMAGE", "AGE",  "EXPIRES"};
+
+namespace {
+
+void AppendCell(std::string& out, const std::string& text) {
+  if (!out.empty() && out.back() != '[') out += ',';
+  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The published port, else the one the spec pins, else "-".
+std::string PortCell(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
+                     const char* name) {
+  if (status)
+    if (auto it = status->ports.find(name); it != status->ports.end() && it->second > 0)
+      return std::to_string(it->second);
+  for (const auto& p : spec.ports)
+    if (p.name == name && p.host_port > 0) return std::to_string(p.host_port);
+  return "-";
+}
+
+std::string Age(int64_t secs) {
+  secs = std::max<int64_t>(secs, 0);
+  if (secs < 120) return std::to_string(secs) + "s";
+  if (secs < 7200) return std::to_string(secs / 60) + "m";
+  if (secs < 172800) return std::to_string(secs / 3600) + "h";
+  return std::to_string(secs / 86400) + "d";
+}
+
+int64_t EpochOr0(const std::string& rfc3339) {
+  if (rfc3339.empty()) return 0;
+  auto t = core::ParseRfc3339Utc(rfc3339);
+  return t ? *t : 0;
+}
+
+}  // namespace
+
+std::string EnvTableCells(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status) {
+  std::string phase = status ? PhaseName(status->phase) : "Pending";
+  if (status && status->routed) phase += "+routed";
+  // A condition that does not change the phase (the engine does not answer) still shows.
+  if (status && status->reason == "RuntimeUnavailable") phase += "(RuntimeUnavailable)";
+  std::string out;
+  AppendCell(out, spec.ns);
+  AppendCell(out, spec.name);
+  AppendCell(out, phase);
+  AppendCell(out, status && !status->host_ip.empty() ? status->host_ip : "-");
+  for (const char* port : {"ssh", "http", "https"}) AppendCell(out, PortCell(spec, status, port));
+  AppendCell(out, spec.domains.empty() ? "-" : spec.domains.front());
+  AppendCell(out, spec.image);
+  return out;
+}
+
+void AppendEnvTableRow(std::string& out, const CachedEnv& env, int64_t now) {
+  out += '[';
+  out += env.row;
+  out += ",\"";
+  out += env.created ? Age(now - env.created) : "-";
+  out += "\",\"";
+  // "3h12m" until the time, "now" once passed, "-" for none.
+  out += env.expires == 0     ? "-"
+         : env.expires <= now ? "now"
+                              : core::FormatDuration(env.expires - now);
+  out += "\"]";
+}
+
+namespace {
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The view made of its parts: the texts (shared with the record) and the decoded spec and
+// status the row is made from.
+std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const EnvStatus& status,
+                                          int64_t revision,
+                                          std::shared_ptr<const std::string> spec_json,
+                                          std::shared_ptr<const std::string> status_json) {
+  auto v = std::make_shared<CachedEnv>();
+  v->revision = revision;
+  v->spec_json = std::move(spec_json);
+  v->status_json = std::move(status_json);
+  v->row = EnvTableCells(spec, status);
+  v->created = EpochOr0(spec.created_at);
+  v->expires = EpochOr0(spec.expires_at);
+  return v;
+}
+
+}  // namespace
+
+EnvironmentSpec CachedEnv::Spec() const {
+  // Our own serialization of a spec that decoded before: it decodes again.
+  EnvironmentSpec s;
+  if (spec_json) nlohmann::json::parse(*spec_json).get_to(s);
+  return s;
+}
+
+EnvStatus CachedEnv::Status() const {
+  EnvStatus s;
+  if (status_json) nlohmann::json::parse(*status_json).get_to(s);
+  return s;
+}
+
+void CachedEnv::AppendJson(std::string& out) const {
+  // The keys in nlohmann's (sorted) order, so the text is EnvJson's.
+  out += "{\"revision\":";
+  out += std::to_string(revision);
+  out += ",\"spec\":";
+  out += spec_json ? *spec_json : "null";
+  out += ",\"status\":";
+  out += status_json ? *status_json : "null";
+  out += '}';
+}
+
+CachedEnv CachedEnvOf(EnvironmentSpec spec, std::optional<EnvStatus> status, int64_t revision) {
+  EnvStatus st = status ? std::move(*status) : AcceptedStatus(spec);
+  auto spec_json = std::make_shared<const std::string>(Dump(spec));
+  auto status_json = std::make_shared<const std::string>(Dump(st));
+  return *MakeView(spec, st, revision, std::move(spec_json), std::move(status_json));
+}
+
 InformerHandlers EnvCache::Handlers() {
   return {[this](const Snapshot& s) { Replace(s); }, [this](const WatchEvent& e) { Change(e); }};
 }
 
-void EnvCache::Rebuild(Record& r) {
-  if (!r.spec) {
+void EnvCache::Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status) {
+  if (!r.spec_json) {
     r.view.reset();
     return;
   }
-  auto v = std::make_shared<CachedEnv>();
-  v->spec = *r.spec;
-  // No status record yet: what the controller starts from (the record is its alone).
-  v->status = r.status ? r.status : std::optional<EnvStatus>(AcceptedStatus(*r.spec));
-  v->revision = r.spec_revision;
-  v->json = EnvJson(v->spec, v->status, v->revision);
-  v->summary = EnvSummaryJson(v->spec, v->status, v->revision);
-  r.view = std::move(v);
+  std::optional<EnvironmentSpec> decoded_spec;
+  if (!spec)
+    spec = &decoded_spec.emplace(nlohmann::json::parse(*r.spec_json).get<EnvironmentSpec>());
+  std::optional<EnvStatus> decoded_status;
+  std::shared_ptr<const std::string> status_json = r.status_json;
+  if (!r.status_json) {
+    // No status record yet: what the controller starts from (the record is its alone).
+    status = &decoded_status.emplace(AcceptedStatus(*spec));
+    status_json = std::make_shared<const std::string>(Dump(*status));
+  } else if (!status) {
+    status = &decoded_status.emplace(nlohmann::json::parse(*r.status_json).get<EnvStatus>());
+  }
+  r.view = MakeView(*spec, *status, r.spec_revision, r.spec_json, std::move(status_json));
 }
 
 namespace {
@@ -65,26 +194,6 @@ std::optional<std::pair<std::string, bool>> RecordOf(const std::string& key) {
 
 }  // namespace
 
-bool EnvCache::Decode(Record& r, const KeyValue& kv, bool is_spec, bool deleted) {
-  if (is_spec) {
-    if (deleted) {
-      r.spec.reset();
-    } else if (auto s = ParseSpec(kv.value)) {
-      r.spec = std::move(*s);
-      r.spec_revision = kv.mod_revision;
-    } else {
-      return false;  // the API never writes an unreadable spec; keep what we had
-    }
-  } else if (deleted) {
-    r.status.reset();
-  } else if (auto s = ParseStatus(kv.value)) {
-    r.status = std::move(*s);
-  } else {
-    r.status.reset();  // unreadable: shown as none
-  }
-  return true;
-}
-
 bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
   auto of = RecordOf(kv.key);
   if (!of) return false;
@@ -94,22 +203,78 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
     it = records_.emplace(of->first, Record{}).first;
   }
   Record& r = it->second;
-  if (!Decode(r, kv, of->second, deleted)) return false;
-  if (!r.spec && !r.status) {
+  std::optional<EnvironmentSpec> spec;
+  std::optional<EnvStatus> status;
+  if (of->second) {
+    if (deleted) {
+      r.spec_json.reset();
+    } else if (auto s = ParseSpec(kv.value)) {
+      spec = std::move(*s);
+      r.spec_json = std::make_shared<const std::string>(Dump(*spec));
+      r.spec_revision = kv.mod_revision;
+    } else {
+      return false;  // the API never writes an unreadable spec; keep what we had
+    }
+  } else if (!deleted) {
+    if (auto s = ParseStatus(kv.value)) {
+      status = std::move(*s);
+      r.status_json = std::make_shared<const std::string>(Dump(*status));
+    } else {
+      r.status_json.reset();  // unreadable: shown as none
+    }
+  } else {
+    r.status_json.reset();
+  }
+  if (!r.spec_json && !r.status_json) {
     records_.erase(it);
     return true;
   }
-  Rebuild(r);
+  try {
+    Rebuild(r, spec ? &*spec : nullptr, status ? &*status : nullptr);
+  } catch (const std::exception& e) {  // our own text: only a bug gets here
+    spdlog::error("env cache: {}: {}", of->first, e.what());
+    r.view.reset();
+  }
   return true;
 }
 
 void EnvCache::Replace(const Snapshot& snap) {
-  std::lock_guard<std::mutex> l(mu_);
-  records_.clear();
   // Decoded first, views built after: a spec and its status arrive as separate records.
-  for (const auto& kv : snap.kvs)
-    if (auto of = RecordOf(kv.key)) Decode(records_[of->first], kv, of->second, false);
-  for (auto& [id, r] : records_) Rebuild(r);
+  struct Decoded {
+    std::optional<EnvironmentSpec> spec;
+    int64_t revision = 0;
+    std::optional<EnvStatus> status;
+  };
+  std::map<std::string, Decoded, std::less<>> decoded;
+  for (const auto& kv : snap.kvs) {
+    auto of = RecordOf(kv.key);
+    if (!of) continue;
+    if (of->second) {
+      if (auto s = ParseSpec(kv.value)) {
+        auto& d = decoded[of->first];
+        d.spec = std::move(*s);
+        d.revision = kv.mod_revision;
+      }
+    } else if (auto s = ParseStatus(kv.value)) {
+      decoded[of->first].status = std::move(*s);
+    }
+  }
+  std::map<std::string, Record, std::less<>> fresh;
+  for (auto& [id, d] : decoded) {
+    Record& r = fresh[id];
+    if (d.status) r.status_json = std::make_shared<const std::string>(Dump(*d.status));
+    if (d.spec) {
+      r.spec_json = std::make_shared<const std::string>(Dump(*d.spec));
+      r.spec_revision = d.revision;
+    }
+    try {
+      Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr);
+    } catch (const std::exception& e) {  // our own text: only a bug gets here
+      spdlog::error("env cache: {}: {}", id, e.what());
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  records_ = std::move(fresh);
   cv_.notify_all();
 }
 

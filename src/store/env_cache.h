@@ -1,6 +1,8 @@
 // EnvCache: every environment as the API reads it (list, view, wait), fed by the Informer.
-// Each spec and status record is decoded once per change, not once per read, and each
-// environment's JSON is made then too, so listing thousands of environments is a copy.
+// Each spec and status record is decoded once per change, not once per read, and kept as the
+// JSON the API answers with plus its `berth list` row: listing thousands of environments is a
+// copy, and text is a fraction of the memory of decoded records (a view or an update decodes
+// the one environment it needs).
 #pragma once
 
 #include <condition_variable>
@@ -19,11 +21,20 @@
 namespace berth::store {
 
 struct CachedEnv {
-  EnvironmentSpec spec;
-  std::optional<EnvStatus> status;
   int64_t revision = 0;  // the spec record's mod_revision
-  std::string json;      // {"revision":…,"spec":…,"status":…}, as the API answers
-  std::string summary;   // EnvSummaryJson: what a list table shows
+  // The spec as the API shows it (its flat form), and the status (AcceptedStatus's while the
+  // controller has written none). Shared with the cache's record of them.
+  std::shared_ptr<const std::string> spec_json;
+  std::shared_ptr<const std::string> status_json;
+  std::string row;      // EnvTableCells: the cells of its `berth list` row that do not age
+  int64_t created = 0;  // epoch seconds, for the AGE cell (0 = unknown)
+  int64_t expires = 0;  // epoch seconds, for the EXPIRES cell (0 = never)
+
+  // Decoded on demand.
+  EnvironmentSpec Spec() const;
+  EnvStatus Status() const;
+  // Appends {"revision":…,"spec":…,"status":…}: EnvJson's text, without decoding.
+  void AppendJson(std::string& out) const;
 };
 
 // The JSON of one environment, as the API answers for it (and CachedEnv::json holds).
@@ -35,6 +46,18 @@ std::string EnvJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>&
 // list of thousands stays small to send and to parse.
 std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
                            int64_t revision);
+
+// Everything a CachedEnv holds, made from its records (no status record yet: AcceptedStatus).
+CachedEnv CachedEnvOf(EnvironmentSpec spec, std::optional<EnvStatus> status, int64_t revision);
+
+// `berth list` as the server prints it (GET /v1/environments?view=table, like Kubernetes'
+// server-side Table): the CLI writes the cells out as they come, so listing thousands needs
+// neither a large document to parse nor any logic in the client.
+extern const char* const kEnvTableColumns[11];
+// The row's first nine cells (NAMESPACE … IMAGE) as comma-separated JSON strings.
+std::string EnvTableCells(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status);
+// Appends one whole row (a JSON array) for `env` at time `now` (epoch seconds).
+void AppendEnvTableRow(std::string& out, const CachedEnv& env, int64_t now);
 
 class EnvCache {
  public:
@@ -53,20 +76,20 @@ class EnvCache {
   size_t size() const;
 
  private:
+  // An environment's records as text (nullptr = none), and the view made from them.
   struct Record {
-    std::optional<EnvironmentSpec> spec;
+    std::shared_ptr<const std::string> spec_json;  // flat form, as CachedEnv::spec_json
     int64_t spec_revision = 0;
-    std::optional<EnvStatus> status;
-    std::shared_ptr<const CachedEnv> view;  // set while the spec exists
+    std::shared_ptr<const std::string> status_json;  // the status record's, re-serialized
+    std::shared_ptr<const CachedEnv> view;           // set while the spec exists
   };
   void Replace(const Snapshot& snap);
   void Change(const WatchEvent& ev);
-  // One spec or status record (or its deletion) into `r`; false when nothing changed (an
-  // unreadable spec keeps what `r` had).
-  static bool Decode(Record& r, const KeyValue& kv, bool is_spec, bool deleted);
   // Applies one record to `records_`; true if a view changed. Called with mu_ held.
   bool ApplyLocked(const KeyValue& kv, bool deleted);
-  static void Rebuild(Record& r);
+  // The view from the record's texts and whichever of the two was just decoded (the other is
+  // decoded from its text).
+  static void Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status);
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -6,6 +6,8 @@
 #include <optional>
 #include <utility>
 
+#include "util/memory.h"
+
 namespace berth::store {
 
 using std::chrono::milliseconds;
@@ -169,8 +171,13 @@ void Informer::Loop() {
     }
     ++lists_;
     const int64_t listed = snap->revision;
-    const Snapshot filtered = Filter(std::move(*snap));
-    Deliver(&filtered, nullptr);
+    {
+      // Not kept while watching: the handlers hold what they need of it.
+      const Snapshot filtered = Filter(std::move(*snap));
+      Deliver(&filtered, nullptr);
+    }
+    snap = Snapshot{};
+    util::ReleaseFreeMemory();  // the listing's text is freed: give its pages back
     Advance(listed);
     auto w = store_.WatchPrefix(opts_.watch_root, listed);
     if (!w) {

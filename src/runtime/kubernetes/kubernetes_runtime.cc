@@ -730,32 +730,31 @@ Result<std::vector<runtime::OwnedWorkload>> KubernetesRuntime::ListManaged() {
       {"/apis/apps/v1/deployments", caches ? caches->deployments.get() : nullptr},
       {"/api/v1/replicationcontrollers", caches ? caches->rcs.get() : nullptr},
       {"/api/v1/services", caches ? caches->services.get() : nullptr}};
+  auto note = [this, &found](const nlohmann::json& item) {
+    auto owner = OwnerOf(item);
+    if (!owner) return;
+    const auto& [ns, name] = *owner;
+    const auto& md = Field(item, "metadata");
+    auto& w = found[ns + "/" + name];
+    w.ns = ns;
+    w.name = name;
+    int64_t g = GenerationOf(item);
+    if (g > w.generation) w.generation = g;
+    // The same id as InstallationOwner's, so adoption recognises it.
+    w.id = StrField(md, "namespace") + "/" + name;
+    // An environment whose objects disagree (one labelled by another installation) must
+    // not look like this one's: the first non-empty label seen wins.
+    if (w.installation.empty())
+      w.installation = StrField(Field(md, "labels"), runtime::kLabelInstallation);
+  };
   for (const auto& [coll, cache] : kinds) {
-    nlohmann::json items;
     if (cache) {
-      items = cache->All();
-    } else {
-      auto list = client_->List(coll, sel);
-      if (!list) return Fail(list.error());
-      items = std::move((*list)["items"]);
+      cache->ForEach(note);
+      continue;
     }
-    for (const auto& item : items) {
-      auto owner = OwnerOf(item);
-      if (!owner) continue;
-      const auto& [ns, name] = *owner;
-      const auto& md = item["metadata"];
-      auto& w = found[ns + "/" + name];
-      w.ns = ns;
-      w.name = name;
-      int64_t g = GenerationOf(item);
-      if (g > w.generation) w.generation = g;
-      // The same id as InstallationOwner's, so adoption recognises it.
-      w.id = md.value("namespace", "") + "/" + name;
-      // An environment whose objects disagree (one labelled by another installation) must
-      // not look like this one's: the first non-empty label seen wins.
-      if (w.installation.empty())
-        w.installation = StrField(Field(md, "labels"), runtime::kLabelInstallation);
-    }
+    auto list = client_->List(coll, sel);
+    if (!list) return Fail(list.error());
+    for (const auto& item : (*list)["items"]) note(item);
   }
   std::vector<runtime::OwnedWorkload> out;
   for (auto& [k, v] : found) out.push_back(std::move(v));

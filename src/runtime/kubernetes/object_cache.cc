@@ -2,12 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
 #include <charconv>
 
 #include "runtime/kubernetes/pod_status.h"
 #include "util/backoff.h"
+#include "util/memory.h"
 #include "util/strings.h"
 
 namespace berth::kube {
@@ -32,25 +31,79 @@ std::string KeyOf(const json& obj) {
 
 }  // namespace
 
+namespace {
+
+// obj[key] when it is an object, else nullptr.
+json* Member(json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? &*it : nullptr;
+}
+
+// Keeps only `keys` of obj[key] (an object).
+void KeepOnly(json& obj, const char* key, std::initializer_list<const char*> keys) {
+  json* m = Member(obj, key);
+  if (!m) return;
+  json keep = json::object();
+  for (const char* k : keys)
+    if (auto it = m->find(k); it != m->end()) keep[k] = std::move(*it);
+  *m = std::move(keep);
+}
+
+// Conditions without their times (two timestamps each, read by nothing here).
+void TrimConditions(json* status) {
+  if (!status) return;
+  if (auto c = status->find("conditions"); c != status->end() && c->is_array())
+    for (auto& cond : *c)
+      if (cond.is_object()) {
+        cond.erase("lastProbeTime");
+        cond.erase("lastTransitionTime");
+        cond.erase("lastUpdateTime");
+      }
+}
+
+}  // namespace
+
 void TrimMetadata(json& obj) {
-  if (auto md = obj.find("metadata"); md != obj.end() && md->is_object()) {
+  if (json* md = Member(obj, "metadata")) {
     md->erase("managedFields");
     md->erase("annotations");
+    md->erase("creationTimestamp");
+    md->erase("generateName");
+    md->erase("ownerReferences");
   }
 }
 
 void TrimPod(json& pod) {
   TrimMetadata(pod);
-  if (auto sp = pod.find("spec"); sp != pod.end() && sp->is_object()) {
-    json keep = json::object();
-    if (auto n = sp->find("nodeName"); n != sp->end()) keep["nodeName"] = *n;
-    *sp = std::move(keep);
-  }
+  KeepOnly(pod, "spec", {"nodeName"});
+  KeepOnly(pod, "status",
+           {"phase", "reason", "message", "hostIP", "conditions", "containerStatuses",
+            "initContainerStatuses"});
+  json* st = Member(pod, "status");
+  TrimConditions(st);
+  if (!st) return;
+  for (const char* list : {"containerStatuses", "initContainerStatuses"})
+    if (auto cs = st->find(list); cs != st->end() && cs->is_array())
+      for (auto& c : *cs)
+        if (c.is_object()) {
+          json keep = json::object();
+          for (const char* k : {"name", "ready", "restartCount", "state", "lastState"})
+            if (auto it = c.find(k); it != c.end()) keep[k] = std::move(*it);
+          c = std::move(keep);
+        }
 }
 
 void TrimWorkload(json& obj) {
   TrimMetadata(obj);
-  if (auto sp = obj.find("spec"); sp != obj.end() && sp->is_object()) sp->erase("template");
+  KeepOnly(obj, "spec", {"replicas"});
+  TrimConditions(Member(obj, "status"));
+}
+
+void TrimService(json& svc) {
+  TrimMetadata(svc);
+  KeepOnly(svc, "spec", {"type", "ports"});
+  if (auto it = svc.find("status"); svc.is_object() && it != svc.end()) svc.erase(it);
 }
 
 ObjectCache::ObjectCache(std::shared_ptr<KubeClient> client, ObjectCacheOptions opts)
@@ -86,31 +139,30 @@ bool ObjectCache::Sleep(std::chrono::milliseconds d) {
 }
 
 std::optional<json> ObjectCache::Get(const std::string& ns, const std::string& name) const {
-  std::string text;
+  Text text;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = contents_.objects.find(ns + "/" + name);
     if (it == contents_.objects.end()) return std::nullopt;
     text = it->second.text;
   }
-  return json::parse(text, nullptr, false);
+  return json::parse(*text, nullptr, false);
 }
 
-std::vector<json> ObjectCache::All() const {
-  std::vector<std::string> texts;
+void ObjectCache::ForEach(const std::function<void(const json&)>& fn) const {
+  // The texts are shared, not copied: taking them is a pointer each, and the parsing (one
+  // object at a time) happens without the lock.
+  std::vector<Text> texts;
   {
     std::lock_guard<std::mutex> l(mu_);
     texts.reserve(contents_.objects.size());
     for (const auto& [k, e] : contents_.objects) texts.push_back(e.text);
   }
-  std::vector<json> out;
-  out.reserve(texts.size());
-  for (const auto& t : texts) out.push_back(json::parse(t, nullptr, false));
-  return out;
+  for (const auto& t : texts) fn(json::parse(*t, nullptr, false));
 }
 
 std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
-  std::vector<std::string> texts;
+  std::vector<Text> texts;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = contents_.index.find(key);
@@ -121,7 +173,7 @@ std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
   }
   std::vector<json> out;
   out.reserve(texts.size());
-  for (const auto& t : texts) out.push_back(json::parse(t, nullptr, false));
+  for (const auto& t : texts) out.push_back(json::parse(*t, nullptr, false));
   return out;
 }
 
@@ -142,8 +194,9 @@ void ObjectCache::Observe(const json& obj) {
 
 ObjectCache::Entry ObjectCache::MakeEntry(json& obj) const {
   if (opts_.trim) opts_.trim(obj);
-  return Entry{obj.dump(-1, ' ', false, json::error_handler_t::replace), VersionOf(obj),
-               opts_.index ? opts_.index(obj) : std::string()};
+  return Entry{
+      std::make_shared<const std::string>(obj.dump(-1, ' ', false, json::error_handler_t::replace)),
+      VersionOf(obj), opts_.index ? opts_.index(obj) : std::string()};
 }
 
 void ObjectCache::Insert(Contents& c, const std::string& key, Entry e) {
@@ -151,14 +204,14 @@ void ObjectCache::Insert(Contents& c, const std::string& key, Entry e) {
   if (it != c.objects.end()) {
     // Never step back: a write-through may race the watch's newer copy.
     if (e.resource_version != 0 && it->second.resource_version > e.resource_version) return;
-    c.bytes -= it->second.text.size();
+    c.bytes -= it->second.text->size();
     if (!it->second.index.empty() && it->second.index != e.index) {
       auto& set = c.index[it->second.index];
       set.erase(key);
       if (set.empty()) c.index.erase(it->second.index);
     }
   }
-  c.bytes += e.text.size();
+  c.bytes += e.text->size();
   if (!e.index.empty()) c.index[e.index].insert(key);
   c.objects[key] = std::move(e);
 }
@@ -180,7 +233,7 @@ void ObjectCache::Erase(const json& obj) {
     set.erase(key);
     if (set.empty()) contents_.index.erase(it->second.index);
   }
-  contents_.bytes -= it->second.text.size();
+  contents_.bytes -= it->second.text->size();
   contents_.objects.erase(it);
 }
 
@@ -192,7 +245,7 @@ void ObjectCache::Replace(Contents fresh) {
   synced_ = true;
   cv_.notify_all();
   // The listing's parsed pages are freed by now: hand the heap they grew back to the system.
-  malloc_trim(0);
+  util::ReleaseFreeMemory();
 }
 
 // One page of a paged list at a time (limit + continue), each trimmed into `out` as it comes,

@@ -54,8 +54,9 @@ class ObjectCache {
 
   // The object "namespace/name", parsed; nullopt when the cache has none.
   std::optional<nlohmann::json> Get(const std::string& ns, const std::string& name) const;
-  // Every object, parsed.
-  std::vector<nlohmann::json> All() const;
+  // Calls fn with every object, parsed one at a time (never all of them at once: thousands of
+  // parsed objects would be a large transient peak).
+  void ForEach(const std::function<void(const nlohmann::json&)>& fn) const;
   // Every object whose index (ObjectCacheOptions::index) is `key`, parsed.
   std::vector<nlohmann::json> ByIndex(const std::string& key) const;
   // An object this process just wrote (the response of an apply): kept unless the cache
@@ -66,8 +67,9 @@ class ObjectCache {
   size_t bytes() const;
 
  private:
+  using Text = std::shared_ptr<const std::string>;
   struct Entry {
-    std::string text;
+    Text text;  // shared with readers that copied it out
     uint64_t resource_version = 0;
     std::string index;
   };
@@ -98,11 +100,17 @@ class ObjectCache {
   std::thread thread_;
 };
 
-// Trims shared by every kind: metadata.managedFields (often the largest part of an object).
+// What no cached reader (Inspect's summaries, ownership, Exec, garbage collection) looks at
+// goes: with thousands of environments the three caches are most of berth serve's memory.
+// Shared by every kind: metadata's managedFields (often the largest part of an object),
+// annotations, creationTimestamp, generateName and ownerReferences.
 void TrimMetadata(nlohmann::json& obj);
-// A pod as SummarizePods and OwnerOf read it: metadata, status, spec.nodeName.
+// A pod: metadata; spec.nodeName; status phase, reason, message, hostIP, conditions (without
+// their times) and container statuses (name, ready, restartCount, state, lastState).
 void TrimPod(nlohmann::json& pod);
-// A Deployment or ReplicationController: no pod template (spec.replicas and status stay).
+// A Deployment or ReplicationController: spec.replicas and status (conditions without times).
 void TrimWorkload(nlohmann::json& obj);
+// A Service: spec.type and spec.ports.
+void TrimService(nlohmann::json& svc);
 
 }  // namespace berth::kube

@@ -53,7 +53,7 @@ std::unique_ptr<runtime::ChangeWatch> KubernetesRuntime::WatchChanges(runtime::C
   });
   caches->deployments = make("/apis/apps/v1/deployments", TrimWorkload, nullptr);
   caches->rcs = make("/api/v1/replicationcontrollers", TrimWorkload, nullptr);
-  caches->services = make("/api/v1/services", TrimMetadata, nullptr);
+  caches->services = make("/api/v1/services", TrimService, nullptr);
   for (auto* c : {&caches->pods, &caches->deployments, &caches->rcs, &caches->services})
     (*c)->Start();
   {

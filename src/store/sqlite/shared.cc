@@ -34,6 +34,9 @@ Result<ReaderLease> ReaderLease::Acquire(SqliteStore::Shared& s) {
   if (!db) return Fail(db.error());
   // A reader never writes; make that a guarantee rather than a convention.
   if (auto st = db->Exec("PRAGMA query_only = 1"); !st) return Fail(st.error());
+  // A small page cache per reader (SQLite's default is 2 MiB each, and a pool of readers
+  // would hold a copy of the hot pages each): the kernel's page cache is shared by all of them.
+  if (auto st = db->Exec("PRAGMA cache_size = -256"); !st) return Fail(st.error());
   return ReaderLease(&s, std::move(*db));
 }
 

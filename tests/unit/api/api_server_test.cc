@@ -74,6 +74,20 @@ TEST_F(ApiServerTest, CreateGetListDelete) {
   EXPECT_FALSE(item["spec"].contains("env"));
   EXPECT_FALSE(item["status"].contains("events"));
   EXPECT_LT(sum.body.size(), l.body.size());
+  // The table `berth list` prints, made here: columns, then one row of strings per item.
+  auto tab = Do("GET", "/v1/environments?namespace=default&view=table");
+  ASSERT_EQ(tab.status, 200) << tab.body;
+  auto t = json::parse(tab.body);
+  EXPECT_EQ(t["columns"], json::parse(R"(["NAMESPACE","NAME","PHASE","HOST","SSH","HTTP","HTTPS",)"
+                                      R"("DOMAIN","IMAGE","AGE","EXPIRES"])"));
+  ASSERT_EQ(t["rows"].size(), 1u);
+  EXPECT_EQ(t["rows"][0][1], "web");
+  EXPECT_EQ(t["rows"][0][2], "Pending");
+  EXPECT_EQ(t["rows"][0][8], "localhost/app:1");
+  EXPECT_EQ(t["rows"][0][10], "-");  // no ttl
+  EXPECT_EQ(
+      Do("GET", "/v1/environments?namespace=nope&view=table").body,
+      R"({"columns":["NAMESPACE","NAME","PHASE","HOST","SSH","HTTP","HTTPS","DOMAIN","IMAGE","AGE","EXPIRES"],"rows":[]})");
   EXPECT_EQ(Do("GET", "/v1/environments?view=tiny").status, 400);
   auto d = Do("DELETE", "/v1/environments/default/web?purge=true");
   ASSERT_EQ(d.status, 202);

@@ -52,6 +52,69 @@ TEST(RingTest, KeepsTheNewest) {
   EXPECT_EQ(r.at(0), 3);
 }
 
+TEST(RingTest, TakesMemoryAsElementsArriveAndShrinksToTheNewest) {
+  Ring<int> r(1000);
+  r.Push(1);
+  EXPECT_EQ(r.size(), 1u);
+  EXPECT_EQ(r.capacity(), 1000u);
+  Ring<int> w(4);
+  for (int i = 1; i <= 6; ++i) w.Push(i);  // wrapped: 3 4 5 6
+  w.SetCapacity(8);                        // nothing dropped, order kept, room to grow
+  EXPECT_EQ(w.ToVector(), (std::vector<int>{3, 4, 5, 6}));
+  w.Push(7);
+  EXPECT_EQ(w.ToVector(), (std::vector<int>{3, 4, 5, 6, 7}));
+  w.SetCapacity(2);  // the newest two
+  EXPECT_EQ(w.ToVector(), (std::vector<int>{6, 7}));
+  w.Push(8);
+  EXPECT_EQ(w.ToVector(), (std::vector<int>{7, 8}));
+}
+
+TEST(UsageSamplerTest, PackedPointsKeepEveryValueAndEveryAbsence) {
+  UsagePoint p{1'700'000'000'123, {}, 42};
+  p.usage.cpu_seconds = 12.5;
+  p.usage.memory_bytes = int64_t{5} << 40;
+  p.usage.network_tx_bytes = 0;
+  p.usage.restarts = 3;
+  UsagePoint q = Unpack(Pack(p));
+  EXPECT_EQ(q.at_ms, p.at_ms);
+  EXPECT_EQ(q.usage.cpu_seconds, 12.5);
+  EXPECT_FALSE(q.usage.cpu_cores);
+  EXPECT_EQ(q.usage.memory_bytes, p.usage.memory_bytes);
+  EXPECT_FALSE(q.usage.memory_limit_bytes);
+  EXPECT_FALSE(q.usage.network_rx_bytes);
+  EXPECT_EQ(q.usage.network_tx_bytes, 0);
+  EXPECT_EQ(q.usage.restarts, 3);
+  EXPECT_EQ(q.requests, 42);
+  EXPECT_EQ(sizeof(PackedUsagePoint), 64u);
+}
+
+TEST(UsageSamplerTest, ManyEnvironmentsShareABoundedNumberOfSamples) {
+  ScriptedRuntime rt;
+  int64_t now = 1'000'000;
+  std::vector<EnvironmentSpec> specs;
+  for (int i = 0; i < 100; ++i) specs.push_back(Spec("e" + std::to_string(i)));
+  UsageSamplerOptions o;
+  o.interval = std::chrono::seconds(10);
+  o.history = std::chrono::seconds(3600);  // 361 per environment alone
+  o.max_points = 2000;                     // 20 each for 100
+  UsageSampler s(
+      rt, [&]() -> Result<std::vector<EnvironmentSpec>> { return specs; }, o, [&] { return now; });
+  EXPECT_EQ(s.capacity(), 361u);
+  for (int round = 0; round < 30; ++round, now += 10000) s.SampleAll();
+  EXPECT_EQ(s.capacity(), 20u);
+  EXPECT_EQ(s.History("dev/e0").size(), 20u);
+  EXPECT_EQ(s.History("dev/e99").back().at_ms, now - 10000);  // the newest kept
+  // Fewer environments: each keeps more again (from what it has, growing as samples come).
+  specs.resize(4);
+  s.SampleAll();
+  EXPECT_EQ(s.capacity(), 361u);
+  EXPECT_EQ(s.History("dev/e1").size(), 21u);
+  // Never fewer than 8 each, however many there are.
+  for (int i = 4; i < 1000; ++i) specs.push_back(Spec("m" + std::to_string(i)));
+  s.SampleAll();
+  EXPECT_EQ(s.capacity(), 8u);
+}
+
 TEST(UsageSamplerTest, CpuRateFromTwoSamples) {
   UsagePoint a{1000, {}, std::nullopt}, b{3000, {}, std::nullopt};
   a.usage.cpu_seconds = 1.0;

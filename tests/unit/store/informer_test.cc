@@ -189,8 +189,9 @@ TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
   ASSERT_TRUE(in.WaitForSync(5s));
   ASSERT_NE(cache.Get("default", "b"), nullptr);
   // No status record yet: the view shows what the controller starts from.
-  ASSERT_TRUE(cache.Get("default", "b")->status.has_value());
-  EXPECT_EQ(cache.Get("default", "b")->status->reason, "Accepted");
+  EXPECT_EQ(cache.Get("default", "b")->Status().reason, "Accepted");
+  EXPECT_EQ(*cache.Get("default", "b")->status_json,
+            SerializeStatus(AcceptedStatus(Spec("b", "img:1"))));
 
   auto rev = store_->Put(keys::Spec("default", "a"), SerializeSpec(Spec("a", "img:2")));
   ASSERT_TRUE(rev);
@@ -203,19 +204,36 @@ TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
 
   auto list = cache.List("default");
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0]->spec.name, "a");  // sorted by name
-  EXPECT_EQ(list[1]->spec.name, "b");
+  EXPECT_EQ(list[0]->Spec().name, "a");  // sorted by name
+  EXPECT_EQ(list[1]->Spec().name, "b");
   EXPECT_EQ(cache.List("").size(), 3u);
   auto a = cache.Get("default", "a");
-  ASSERT_TRUE(a && a->status);
-  EXPECT_EQ(a->status->phase, Phase::kRunning);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->Status().phase, Phase::kRunning);
+  EXPECT_EQ(a->Spec().image, "img:2");
   EXPECT_EQ(a->revision, *rev);
-  // The JSON is the view's: what the API answers for it.
-  auto j = nlohmann::json::parse(a->json);
+  // The JSON is the view's: what the API answers for it, byte for byte.
+  std::string text;
+  a->AppendJson(text);
+  auto j = nlohmann::json::parse(text);
   EXPECT_EQ(j["spec"]["image"], "img:2");
   EXPECT_EQ(j["status"]["phase"], "Running");
   EXPECT_EQ(j["revision"], *rev);
-  EXPECT_EQ(a->json, EnvJson(a->spec, a->status, a->revision));
+  EXPECT_EQ(text, EnvJson(a->Spec(), a->Status(), a->revision));
+  // Its `berth list` row: the cells that do not age, then AGE and EXPIRES at a given time.
+  EXPECT_EQ(a->row, R"("default","a","Running","-","-","-","-","-","img:2")");
+
+  // A status change keeps the spec's text (shared, not copied) and remakes the row.
+  st.routed = true;
+  st.host_ip = "127.0.0.1";
+  st.ports = {{"http", 30080}};
+  ASSERT_TRUE(store_->Put(keys::Status("default", "a"), SerializeStatus(st)));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  auto a2 = cache.Get("default", "a");
+  ASSERT_TRUE(a2);
+  EXPECT_EQ(a2->spec_json, a->spec_json);
+  EXPECT_EQ(a2->row, R"("default","a","Running+routed","127.0.0.1","-","30080","-","-","img:2")");
+  a = a2;
 
   // A waiter wakes on the change; deleting the spec removes the environment.
   std::thread t([&] {
