@@ -163,6 +163,9 @@ struct Capabilities {
   // Restart() restarts the workload in place (Docker); else a code release is picked up by a
   // new rollout of the same spec (Kubernetes).
   bool restart_in_place = false;
+  // UsageOfMany answers for many environments with one request (Kubernetes' metrics API),
+  // so the sampler asks for a whole round at once; else it asks one environment at a time.
+  bool batch_usage = false;
 };
 
 class Runtime {
@@ -249,6 +252,17 @@ class Runtime {
     (void)spec;
     (void)deadline;
     return Fail(ErrorCode::kUnavailable, "the " + Name() + " runtime reports no usage");
+  }
+  // Usage of many environments at once (the sampler's round), one result per spec in order.
+  // By default one Usage call each (within `deadline` each); a runtime that can answer for
+  // all of them with one request overrides it (Kubernetes: one cluster-wide list of the
+  // metrics API, not one per environment every round).
+  virtual std::vector<Result<WorkloadUsage>> UsageOfMany(
+      const std::vector<const EnvironmentSpec*>& specs, std::chrono::milliseconds deadline) {
+    std::vector<Result<WorkloadUsage>> out;
+    out.reserve(specs.size());
+    for (const auto* spec : specs) out.push_back(Usage(*spec, deadline));
+    return out;
   }
   // Starts following changes to owned workloads, calling `fn` from its own thread; reconnects
   // by itself. nullptr where the runtime has no feed (the resync alone then notices changes).

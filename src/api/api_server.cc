@@ -473,7 +473,7 @@ ServerResponse ApiServer::Route(const ServerRequest& req) {
     return ServerResponse::Json(200, j.dump());
   }
   if (req.path == "/metrics" && m == "GET") {
-    auto all = service_.List("");
+    auto all = service_.ListBrief("");  // phase, routed and what a usage report reads
     if (!all) return ErrorResponse(all.error());
     std::map<std::string, int> by_phase{
         {"Pending", 0}, {"Running", 0}, {"Failed", 0}, {"Deleting", 0}, {"Sleeping", 0}};

@@ -335,6 +335,28 @@ Result<std::string> EnvironmentService::ListJson(const std::string& ns, bool sum
   return out + "]}";
 }
 
+Result<std::vector<EnvView>> EnvironmentService::ListBrief(const std::string& ns) {
+  if (!CacheFresh()) return List(ns);  // the whole views: a superset
+  std::vector<EnvView> out;
+  for (const auto& c : cache_->List(ns)) {
+    EnvView v;
+    v.spec.ns = c->ns;
+    v.spec.name = c->name;
+    v.spec.replicas = c->replicas;
+    v.spec.resources.memory_limit = c->memory_limit;
+    v.spec.idle_sleep_seconds = c->idle_sleep_seconds;
+    v.spec.sleeping = c->sleeping;
+    v.spec.deleting = c->deleting;
+    EnvStatus st;
+    st.phase = c->phase;
+    st.routed = c->routed;
+    v.status = std::move(st);
+    v.revision = c->revision;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Result<std::string> EnvironmentService::ListTableJson(const std::string& ns) {
   if (!ns.empty())
     if (auto s = ValidateNamespace(ns); !s) return Fail(s.error());

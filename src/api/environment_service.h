@@ -54,6 +54,11 @@ class EnvironmentService {
   // The same as {"items": [view...]}, made from each environment's JSON kept in the cache;
   // `summary`: each item is store::EnvSummaryJson's (what a list table shows).
   Result<std::string> ListJson(const std::string& ns, bool summary = false);
+  // Every environment as the periodic readers of all of them use it (the usage sampler, idle
+  // sleep, /metrics), made without decoding thousands of records: the spec has only its
+  // namespace, name, replicas, memory limit, idle_sleep_seconds, sleeping and deleting set,
+  // the status only its phase and routed. ns "" = every namespace.
+  Result<std::vector<EnvView>> ListBrief(const std::string& ns);
   // `berth list`'s table, printed here (?view=table): {"columns":[…],"rows":[[…],…]}.
   Result<std::string> ListTableJson(const std::string& ns);
   // Bumps the generation: the controller replaces the workload, keeping ports and volume.

@@ -198,7 +198,7 @@ int RunServe(const Config& config) {
     idle = std::make_unique<controller::IdleSleeper>(
         [control] { return router::ReadHits(control); },
         [&service, default_idle]() -> Result<std::vector<controller::IdleCandidate>> {
-          auto list = service.List("");
+          auto list = service.ListBrief("");
           if (!list) return Fail(list.error());
           std::vector<controller::IdleCandidate> out;
           for (const auto& v : *list) {
@@ -294,7 +294,7 @@ int RunServe(const Config& config) {
   runtime::UsageSampler sampler(
       **rt,
       [&service]() -> Result<std::vector<EnvironmentSpec>> {
-        auto list = service.List("");
+        auto list = service.ListBrief("");
         if (!list) return Fail(list.error());
         std::vector<EnvironmentSpec> out;
         for (auto& v : *list) out.push_back(std::move(v.spec));

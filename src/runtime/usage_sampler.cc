@@ -158,9 +158,14 @@ void UsageSampler::SampleOne(const EnvironmentSpec& spec,
                              const std::map<std::string, int64_t>* requests) {
   auto u = runtime_.Usage(spec, opts_.deadline);
   const int64_t now = now_();
-  const std::string key = spec.Key();
   std::lock_guard<std::mutex> l(mu_);
-  // A new series takes the current share; SampleAll refits them all after each round.
+  RecordLocked(spec, u, now, requests);
+}
+
+void UsageSampler::RecordLocked(const EnvironmentSpec& spec, const Result<WorkloadUsage>& u,
+                                int64_t now, const std::map<std::string, int64_t>* requests) {
+  const std::string key = spec.Key();
+  // A new series takes the current share; SampleAll refits them all each round.
   auto it = series_.try_emplace(key, series_capacity_).first;
   if (u) {
     UsagePoint p{now, *u, std::nullopt};
@@ -203,13 +208,24 @@ void UsageSampler::SampleAll() {
       it = keys.count(it->first) ? std::next(it) : series_.erase(it);
     FitLocked(keys.size());
   }
-  for (const auto* spec : to_sample) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return;
+  if (!runtime_.capabilities().batch_usage) {
+    for (const auto* spec : to_sample) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stopping_) return;
+      }
+      SampleOne(*spec, requests ? &*requests : nullptr);
     }
-    SampleOne(*spec, requests ? &*requests : nullptr);
+    return;
   }
+  // One call for the round: the runtime answers for every environment with one request
+  // (Kubernetes' metrics API) instead of one request per environment.
+  auto results = runtime_.UsageOfMany(to_sample, opts_.deadline);
+  const int64_t now = now_();
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return;
+  for (size_t i = 0; i < to_sample.size() && i < results.size(); ++i)
+    RecordLocked(*to_sample[i], results[i], now, requests ? &*requests : nullptr);
 }
 
 UsageReport UsageSampler::Report(const EnvironmentSpec& spec, bool sample_if_stale) {

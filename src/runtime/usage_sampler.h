@@ -118,7 +118,9 @@ struct UsageSamplerOptions {
 
 class UsageSampler {
  public:
-  // The environments to sample: the stored specs (deleting and sleeping ones are skipped).
+  // The environments to sample (deleting and sleeping ones are skipped). Only a spec's
+  // namespace, name, replicas, memory limit, sleeping and deleting are read (berth serve gives
+  // no more: EnvironmentService::ListBrief).
   using ListFn = std::function<Result<std::vector<EnvironmentSpec>>()>;
   using NowFn = std::function<int64_t()>;  // unix ms; replaceable in tests
   // The router's request counters by "ns/name" (berth serve: nginx's shared dict).
@@ -156,6 +158,9 @@ class UsageSampler {
   };
   // `requests`: the router's counters read for this round (nullptr: none to record).
   void SampleOne(const EnvironmentSpec& spec, const std::map<std::string, int64_t>* requests);
+  // Keeps one sample (or its error). Called with mu_ held.
+  void RecordLocked(const EnvironmentSpec& spec, const Result<WorkloadUsage>& u, int64_t now,
+                    const std::map<std::string, int64_t>* requests);
   // The router's counters now, or nullopt (no counter set, or it failed: logged).
   std::optional<std::map<std::string, int64_t>> ReadRequests();
   // Shares max_points out over `series` series. Called with mu_ held.

@@ -115,12 +115,21 @@ std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const Env
                                           std::shared_ptr<const std::string> spec_json,
                                           std::shared_ptr<const std::string> status_json) {
   auto v = std::make_shared<CachedEnv>();
+  v->ns = spec.ns;
+  v->name = spec.name;
   v->revision = revision;
   v->spec_json = std::move(spec_json);
   v->status_json = std::move(status_json);
   v->row = EnvTableCells(spec, status);
   v->created = EpochOr0(spec.created_at);
   v->expires = EpochOr0(spec.expires_at);
+  v->sleeping = spec.sleeping;
+  v->deleting = spec.deleting;
+  v->replicas = spec.replicas;
+  v->memory_limit = spec.resources.memory_limit;
+  v->idle_sleep_seconds = spec.idle_sleep_seconds;
+  v->phase = status.phase;
+  v->routed = status.routed;
   return v;
 }
 

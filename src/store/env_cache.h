@@ -21,6 +21,7 @@
 namespace berth::store {
 
 struct CachedEnv {
+  std::string ns, name;
   int64_t revision = 0;  // the spec record's mod_revision
   // The spec as the API shows it (its flat form), and the status (AcceptedStatus's while the
   // controller has written none). Shared with the cache's record of them.
@@ -29,6 +30,15 @@ struct CachedEnv {
   std::string row;      // EnvTableCells: the cells of its `berth list` row that do not age
   int64_t created = 0;  // epoch seconds, for the AGE cell (0 = unknown)
   int64_t expires = 0;  // epoch seconds, for the EXPIRES cell (0 = never)
+  // What the periodic readers of every environment use (the usage sampler and
+  // Runtime::Usage, idle sleep, /metrics), kept decoded so that they decode nothing.
+  bool sleeping = false;
+  bool deleting = false;
+  int replicas = 1;
+  std::string memory_limit;
+  int64_t idle_sleep_seconds = 0;
+  Phase phase = Phase::kPending;
+  bool routed = false;
 
   // Decoded on demand.
   EnvironmentSpec Spec() const;

@@ -37,7 +37,12 @@ Status CreateDbFile(const std::string& path) {
 }
 
 Result<int64_t> ReadRevision(Db& db) {
-  return db.QueryInt("SELECT revision FROM meta WHERE id = 1");
+  auto st = db.Cached("SELECT revision FROM meta WHERE id = 1");
+  if (!st) return Fail(st.error());
+  auto row = (*st)->Step();
+  if (!row) return Fail(row.error());
+  if (!*row) return Fail(ErrorCode::kInternal, "no revision in the store's meta table");
+  return (*st)->ColumnInt(0);
 }
 
 // Deletes the change history up to `upto` inside the caller's write transaction.
@@ -89,14 +94,14 @@ Result<std::optional<KeyValue>> SqliteStore::Get(std::string_view key) {
   auto lease = ReaderLease::Acquire(*shared_);
   if (!lease) return Fail(lease.error());
   auto st =
-      lease->db().Prepare("SELECT value, create_revision, mod_revision FROM kv WHERE key = ?1");
+      lease->db().Cached("SELECT value, create_revision, mod_revision FROM kv WHERE key = ?1");
   if (!st) return Fail(st.error());
-  st->BindText(1, key);
-  auto row = st->Step();
+  (*st)->BindText(1, key);
+  auto row = (*st)->Step();
   if (!row) return Fail(row.error());
   if (!*row) return std::optional<KeyValue>{};
   return std::optional<KeyValue>(
-      KeyValue{std::string(key), st->ColumnText(0), st->ColumnInt(1), st->ColumnInt(2)});
+      KeyValue{std::string(key), (*st)->ColumnText(0), (*st)->ColumnInt(1), (*st)->ColumnInt(2)});
 }
 
 Result<Snapshot> SqliteStore::List(std::string_view prefix) {

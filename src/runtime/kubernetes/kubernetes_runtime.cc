@@ -665,37 +665,114 @@ Result<runtime::WorkloadUsage> KubernetesRuntime::Usage(const EnvironmentSpec& s
   const std::string selector = SelectorString(spec);
   auto metrics =
       client_->List(std::string(kPodMetricsApi) + "/namespaces/" + kns + "/pods", selector, left());
-  if (!metrics) {
-    // No such API (404), or one registered whose server is down (503).
-    if (IsNotFound(metrics.error()) || metrics.error().code == ErrorCode::kUnavailable)
-      return Fail(ErrorCode::kUnavailable,
-                  "metrics unavailable: the cluster does not serve metrics.k8s.io (install "
-                  "metrics-server for CPU and memory figures): " +
-                      metrics.error().message);
-    return Fail(metrics.error());
-  }
+  if (!metrics) return Fail(MetricsError(metrics.error()));
   auto sum = SumPodMetrics(*metrics);
   if (!sum) return Fail(sum.error());
   auto pods = client_->List(NamespacedPath(kCore, kns, "pods"), selector, left());
   if (!pods) return Fail(pods.error());
-  int live = 0;
-  runtime::WorkloadUsage u;
-  for (const auto& p : Field(*pods, "items")) {
-    if (Terminating(p)) continue;
-    ++live;
-    for (const auto& cs : Field(Field(p, "status"), "containerStatuses"))
-      if (const auto& n = Field(cs, "restartCount"); n.is_number_integer())
-        u.restarts += n.get<int64_t>();
+  PodCounts counts;
+  for (const auto& p : Field(*pods, "items")) counts.Add(p);
+  return UsageFrom(spec, *sum, counts);
+}
+
+namespace {
+
+// The environment ("ns/name" in Berth's terms) an object of ours belongs to, by its labels.
+std::string EnvOfLabels(const nlohmann::json& obj) {
+  const auto& labels = Field(Field(obj, "metadata"), "labels");
+  return StrField(labels, runtime::kLabelNamespace) + "/" + StrField(labels, runtime::kLabelName);
+}
+
+}  // namespace
+
+Error KubernetesRuntime::MetricsError(const Error& e) {
+  // No such API (404), or one registered whose server is down (503).
+  if (IsNotFound(e) || e.code == ErrorCode::kUnavailable)
+    return Error(ErrorCode::kUnavailable,
+                 "metrics unavailable: the cluster does not serve metrics.k8s.io (install "
+                 "metrics-server for CPU and memory figures): " +
+                     e.message);
+  return e;
+}
+
+void KubernetesRuntime::PodCounts::Add(const nlohmann::json& pod) {
+  if (Terminating(pod)) return;
+  ++live;
+  for (const auto& cs : Field(Field(pod, "status"), "containerStatuses"))
+    if (const auto& n = Field(cs, "restartCount"); n.is_number_integer())
+      restarts += n.get<int64_t>();
+}
+
+std::vector<Result<runtime::WorkloadUsage>> KubernetesRuntime::UsageOfMany(
+    const std::vector<const EnvironmentSpec*>& specs, std::chrono::milliseconds deadline) {
+  std::vector<Result<runtime::WorkloadUsage>> out;
+  out.reserve(specs.size());
+  auto fail_all = [&](const Error& e) {
+    for (size_t i = 0; i < specs.size(); ++i) out.push_back(Fail(e));
+    return out;
+  };
+  if (specs.empty()) return out;
+  // One cluster-wide list of our pods' metrics for the whole round (metrics-server labels each
+  // PodMetrics as its pod), grouped by environment.
+  const std::string ours = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
+  auto metrics = client_->List(std::string(kPodMetricsApi) + "/pods", ours, deadline);
+  if (!metrics) return fail_all(MetricsError(metrics.error()));
+  std::map<std::string, nlohmann::json> by_env;  // "ns/name" -> {"items": [...]}
+  for (auto& m : Field(*metrics, "items")) {
+    auto& list = by_env[EnvOfLabels(m)];
+    if (list.is_null()) list = {{"items", nlohmann::json::array()}};
+    list["items"].push_back(std::move(m));
   }
-  if (sum->pods == 0)
+  // Restarts and live pods: from the pod cache when it runs, else one list of our pods.
+  std::map<std::string, PodCounts> counts;
+  auto caches = SyncedCaches();
+  if (!caches) {
+    auto pods = client_->List("/api/v1/pods", ours, deadline);
+    if (!pods) return fail_all(pods.error());
+    for (const auto& p : Field(*pods, "items")) counts[EnvOfLabels(p)].Add(p);
+  }
+  for (const auto* spec : specs) {
+    const std::string key = spec->ns + "/" + spec->name;
+    PodCounts c;
+    if (caches) {
+      for (const auto& p :
+           caches->pods->ByIndex(PodIndex(KubeNamespace(spec->ns), spec->ns, spec->name)))
+        c.Add(p);
+    } else if (auto it = counts.find(key); it != counts.end()) {
+      c = it->second;
+    }
+    auto it = by_env.find(key);
+    // Only the pods in the environment's own Kubernetes namespace count, as in Usage.
+    nlohmann::json mine = {{"items", nlohmann::json::array()}};
+    if (it != by_env.end())
+      for (const auto& m : it->second["items"])
+        if (StrField(Field(m, "metadata"), "namespace") == KubeNamespace(spec->ns))
+          mine["items"].push_back(m);
+    auto sum = SumPodMetrics(mine);
+    if (!sum) {
+      out.push_back(Fail(sum.error()));
+      continue;
+    }
+    out.push_back(UsageFrom(*spec, *sum, c));
+  }
+  return out;
+}
+
+Result<runtime::WorkloadUsage> KubernetesRuntime::UsageFrom(const EnvironmentSpec& spec,
+                                                            const PodMetricsSum& sum,
+                                                            const PodCounts& pods) {
+  const int live = pods.live;
+  runtime::WorkloadUsage u;
+  u.restarts = pods.restarts;
+  if (sum.pods == 0)
     return Fail(ErrorCode::kUnavailable,
                 live > 0 ? "metrics unavailable: the metrics API has no figures for " +
                                std::to_string(live) +
                                " pod(s) yet (metrics-server reports a pod about a minute after "
                                "it starts)"
                          : "metrics unavailable: no pods run");
-  u.cpu_cores = sum->cpu_cores;
-  u.memory_bytes = sum->memory_bytes;
+  u.cpu_cores = sum.cpu_cores;
+  u.memory_bytes = sum.memory_bytes;
   // The figures are the sum over the environment's pods, so the limit is too.
   if (auto lim = MemoryToBytes(spec.resources.memory_limit))
     u.memory_limit_bytes = *lim * std::max<int64_t>(1, spec.replicas);

@@ -16,6 +16,7 @@
 #include "berth/runtime.h"
 #include "runtime/kubernetes/client.h"
 #include "runtime/kubernetes/object_cache.h"
+#include "runtime/kubernetes/pod_metrics.h"
 #include "runtime/kubernetes/pod_status.h"
 #include "runtime/registry_auth.h"
 
@@ -52,7 +53,8 @@ class KubernetesRuntime : public runtime::Runtime {
             .allocates_host_ports = false,
             .local_host_ports = false,
             .probe_http = false,
-            .async_submit = true};
+            .async_submit = true,
+            .batch_usage = true};
   }
   Status Apply(const EnvironmentSpec& spec, const VolumeMount& volume,
                const runtime::ProgressFn& progress) override;
@@ -81,6 +83,9 @@ class KubernetesRuntime : public runtime::Runtime {
   // CPU and memory from the cluster's metrics API (metrics.k8s.io, served by metrics-server),
   // restarts from the pods; kUnavailable "metrics unavailable: ..." where the cluster does not
   // serve that API. Network counters are not part of it: they stay unknown.
+  std::vector<Result<runtime::WorkloadUsage>> UsageOfMany(
+      const std::vector<const EnvironmentSpec*>& specs,
+      std::chrono::milliseconds deadline) override;
   Result<runtime::WorkloadUsage> Usage(const EnvironmentSpec& spec,
                                        std::chrono::milliseconds deadline) override;
   // One cluster-wide list + watch per kind Berth makes (pod_changes.cc): a pod that crashes,
@@ -109,6 +114,17 @@ class KubernetesRuntime : public runtime::Runtime {
                                  std::chrono::seconds timeout);
 
  private:
+  // An environment's live pods and their containers' restarts.
+  struct PodCounts {
+    int live = 0;
+    int64_t restarts = 0;
+    void Add(const nlohmann::json& pod);  // a terminating pod does not count
+  };
+  // "metrics unavailable: …" where the cluster serves no metrics.k8s.io, else `e`.
+  static Error MetricsError(const Error& e);
+  // The usage from the environment's summed PodMetrics and its pods.
+  static Result<runtime::WorkloadUsage> UsageFrom(const EnvironmentSpec& spec,
+                                                  const PodMetricsSum& sum, const PodCounts& pods);
   std::string ControllerOf(const EnvironmentSpec& spec) const;
   Status EnsureNamespace(const std::string& kns);
   Result<VolumeMount> ResolveVolume(const EnvironmentSpec& spec, const VolumeMount& given,

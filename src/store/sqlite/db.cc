@@ -1,5 +1,7 @@
 #include "store/sqlite/db.h"
 
+#include <mutex>
+
 namespace berth::store::sqlite {
 
 ErrorCode CodeFor(int rc) {
@@ -17,20 +19,27 @@ ErrorCode CodeFor(int rc) {
 }
 
 Db::~Db() {
+  cache_.reset();  // its statements are finalised before the connection closes
   // close_v2 defers the close until stray statements are finalised instead of failing.
   if (db_) sqlite3_close_v2(db_);
 }
 
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
+    cache_.reset();
     if (db_) sqlite3_close_v2(db_);
     db_ = o.db_;
     o.db_ = nullptr;
+    cache_ = std::move(o.cache_);
   }
   return *this;
 }
 
 Result<Db> Db::Open(const std::string& path, bool create) {
+  // Before SQLite initialises: no memory statistics, which take a process-wide mutex on every
+  // allocation (the reader pool's connections would contend on it).
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -64,6 +73,21 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &st, nullptr);
   if (rc != SQLITE_OK) return Fail(LastError("preparing `" + std::string(sql) + "`"));
   return Stmt(db_, st);
+}
+
+CachedStmt::~CachedStmt() {
+  if (st_) st_->Reset();
+}
+
+Result<CachedStmt> Db::Cached(std::string_view sql) {
+  if (!cache_) cache_ = std::make_unique<std::map<std::string, Stmt, std::less<>>>();
+  if (auto it = cache_->find(sql); it != cache_->end()) return CachedStmt(&it->second);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+  if (rc != SQLITE_OK) return Fail(LastError("preparing `" + std::string(sql) + "`"));
+  auto [it, added] = cache_->emplace(std::string(sql), Stmt(db_, st));
+  return CachedStmt(&it->second);
 }
 
 Result<int64_t> Db::QueryInt(std::string_view sql) {

@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,12 +15,13 @@
 namespace berth::store::sqlite {
 
 class Stmt;
+class CachedStmt;
 
 class Db {
  public:
   Db() = default;
   ~Db();
-  Db(Db&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Db(Db&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
   Db& operator=(Db&& o) noexcept;
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -30,6 +33,9 @@ class Db {
   // Runs one or more statements that return no rows we need.
   Status Exec(const std::string& sql);
   Result<Stmt> Prepare(std::string_view sql);
+  // The statement for `sql` prepared once for this connection and kept, so the hot queries
+  // are not parsed again on every call. One user at a time, as the connection itself.
+  Result<CachedStmt> Cached(std::string_view sql);
   // A single integer from a one-row query ("PRAGMA user_version").
   Result<int64_t> QueryInt(std::string_view sql);
 
@@ -39,6 +45,7 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  std::unique_ptr<std::map<std::string, Stmt, std::less<>>> cache_;
 };
 
 class Stmt {
@@ -73,6 +80,22 @@ class Stmt {
   Stmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
   sqlite3* db_ = nullptr;
   sqlite3_stmt* st_ = nullptr;
+};
+
+// A statement of Db::Cached, lent for one use: rewound with its bindings cleared when the
+// use ends, so it holds no read snapshot while the connection waits in a pool.
+class CachedStmt {
+ public:
+  explicit CachedStmt(Stmt* st) : st_(st) {}
+  ~CachedStmt();
+  CachedStmt(CachedStmt&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
+  CachedStmt& operator=(CachedStmt&&) = delete;
+  CachedStmt(const CachedStmt&) = delete;
+  CachedStmt& operator=(const CachedStmt&) = delete;
+  Stmt* operator->() const { return st_; }
+
+ private:
+  Stmt* st_;
 };
 
 // Maps sqlite result codes onto Berth's: busy/locked are kUnavailable (the caller may retry),

@@ -49,6 +49,7 @@ leader_election = "on"
 leader_lease_seconds = 20
 identity = "r1"
 usage_sample_seconds = 30
+usage_history_points = 50000
 [environments]
 default_namespace = "team"
 default_image = "registry.local/app:1"

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "net/http_client.h"
+#include "store/env_cache.h"
+#include "store/informer.h"
 #include "util/fs.h"
 
 namespace berth::api {
@@ -148,6 +150,55 @@ TEST_F(ApiServerTest, MetricsAndDashboard) {
   auto d = Do("GET", "/");
   EXPECT_EQ(d.status, 200);
   EXPECT_NE(d.body.find("<title>Berth</title>"), std::string::npos);
+}
+
+// Served from the informer's cache (as berth serve does): the list table, the brief views
+// that /metrics, idle sleep and the usage sampler read, and the full views all agree with what
+// the store holds.
+TEST_F(ApiServerTest, ReadsFromTheCacheAgreeWithTheStore) {
+  ASSERT_EQ(Do("POST", "/v1/environments", R"({"name":"c1","ttl_seconds":7200})").status, 201);
+  ASSERT_EQ(Do("POST", "/v1/environments", R"({"name":"c2","replicas":2})").status, 201);
+  ASSERT_EQ(Do("POST", "/v1/environments/default/c2/sleep", "").status, 202);
+  EnvStatus running;
+  running.phase = Phase::kRunning;
+  running.routed = true;
+  ASSERT_TRUE(st->Put(store::keys::Status("default", "c1"), SerializeStatus(running)));
+  const auto uncached_list = Do("GET", "/v1/environments").body;
+  const auto uncached_table = Do("GET", "/v1/environments?view=table").body;
+  const auto uncached_metrics = Do("GET", "/metrics").body;
+  auto direct = service->List("");
+  ASSERT_TRUE(direct);
+
+  store::Informer informer(*st,
+                           {{std::string(store::keys::kSpecs), std::string(store::keys::kStatus)}});
+  store::EnvCache cache;
+  auto reg = informer.AddHandlers(cache.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(5)));
+  service->ReadFrom(&informer, &cache);
+  EXPECT_EQ(Do("GET", "/v1/environments").body, uncached_list);
+  EXPECT_EQ(Do("GET", "/v1/environments?view=table").body, uncached_table);
+  EXPECT_EQ(Do("GET", "/metrics").body, uncached_metrics);
+  auto brief = service->ListBrief("");
+  ASSERT_TRUE(brief);
+  ASSERT_EQ(brief->size(), direct->size());
+  for (size_t i = 0; i < brief->size(); ++i) {
+    const auto& b = (*brief)[i];
+    const auto& d = (*direct)[i];
+    EXPECT_EQ(b.spec.Key(), d.spec.Key());
+    EXPECT_EQ(b.spec.replicas, d.spec.replicas);
+    EXPECT_EQ(b.spec.resources.memory_limit, d.spec.resources.memory_limit);
+    EXPECT_EQ(b.spec.idle_sleep_seconds, d.spec.idle_sleep_seconds);
+    EXPECT_EQ(b.spec.sleeping, d.spec.sleeping);
+    EXPECT_EQ(b.spec.deleting, d.spec.deleting);
+    ASSERT_TRUE(b.status && d.status);
+    EXPECT_EQ(b.status->phase, d.status->phase);
+    EXPECT_EQ(b.status->routed, d.status->routed);
+    EXPECT_EQ(b.revision, d.revision);
+  }
+  EXPECT_TRUE((*brief)[1].spec.sleeping);
+  EXPECT_EQ((*brief)[0].status->phase, Phase::kRunning);
+  service->ReadFrom(nullptr, nullptr);
 }
 
 TEST_F(ApiServerTest, RealSocketRoundTrip) {

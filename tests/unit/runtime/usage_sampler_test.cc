@@ -115,6 +115,57 @@ TEST(UsageSamplerTest, ManyEnvironmentsShareABoundedNumberOfSamples) {
   EXPECT_EQ(s.capacity(), 8u);
 }
 
+// A runtime that answers a whole round with one request (as Kubernetes' metrics API does).
+class BatchRuntime : public ScriptedRuntime {
+ public:
+  Capabilities capabilities() const override { return {.batch_usage = true}; }
+  std::vector<Result<WorkloadUsage>> UsageOfMany(const std::vector<const EnvironmentSpec*>& specs,
+                                                 std::chrono::milliseconds) override {
+    ++rounds;
+    asked = specs.size();
+    std::vector<Result<WorkloadUsage>> out;
+    for (const auto* s : specs) {
+      if (s->name == "gone") {
+        out.push_back(Fail(ErrorCode::kUnavailable, "metrics unavailable: no pods run"));
+        continue;
+      }
+      WorkloadUsage u;
+      u.cpu_cores = 0.25;
+      u.memory_bytes = static_cast<int64_t>(s->name.size());
+      out.push_back(u);
+    }
+    return out;
+  }
+  int rounds = 0;
+  size_t asked = 0;
+};
+
+TEST(UsageSamplerTest, ABatchRuntimeIsAskedOncePerRound) {
+  BatchRuntime rt;
+  int64_t now = 1'000'000;
+  std::vector<EnvironmentSpec> specs = {Spec("web"), Spec("gone"), Spec("db")};
+  specs.push_back(Spec("asleep"));
+  specs.back().sleeping = true;
+  UsageSampler s(
+      rt, [&]() -> Result<std::vector<EnvironmentSpec>> { return specs; }, {}, [&] { return now; });
+  s.SampleAll();
+  EXPECT_EQ(rt.rounds, 1);
+  EXPECT_EQ(rt.asked, 3u);  // not the sleeping one
+  EXPECT_EQ(rt.calls, 0);   // never one environment at a time
+  auto web = s.Report(specs[0], false);
+  ASSERT_TRUE(web.usage);
+  EXPECT_EQ(web.usage->memory_bytes, 3);
+  EXPECT_EQ(web.cpu_cores, 0.25);
+  auto gone = s.Report(specs[1], false);
+  EXPECT_FALSE(gone.usage);
+  EXPECT_EQ(gone.error, "metrics unavailable: no pods run");
+  EXPECT_EQ(s.Report(specs[2], false).usage->memory_bytes, 2);
+  now += 15000;
+  s.SampleAll();
+  EXPECT_EQ(rt.rounds, 2);
+  EXPECT_EQ(s.History("dev/db").size(), 2u);
+}
+
 TEST(UsageSamplerTest, CpuRateFromTwoSamples) {
   UsagePoint a{1000, {}, std::nullopt}, b{3000, {}, std::nullopt};
   a.usage.cpu_seconds = 1.0;

@@ -56,6 +56,15 @@ TEST(EnvCacheView, DecodesBackToWhatWasCachedAndItsJsonIsTheApis) {
   std::string text;
   v.AppendJson(text);
   EXPECT_EQ(text, EnvJson(spec, st, 42));
+  // What a usage round reads, without decoding.
+  EXPECT_EQ(v.ns, "team");
+  EXPECT_EQ(v.name, "web");
+  EXPECT_EQ(v.replicas, 2);
+  EXPECT_EQ(v.memory_limit, spec.resources.memory_limit);
+  EXPECT_FALSE(v.sleeping);
+  EXPECT_FALSE(v.deleting);
+  EXPECT_EQ(v.phase, Phase::kRunning);
+  EXPECT_TRUE(v.routed);
 
   // The row: the phase with what it does not say alone, the published port before the pinned
   // one, the first domain.

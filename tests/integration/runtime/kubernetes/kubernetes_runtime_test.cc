@@ -1281,6 +1281,14 @@ TEST(KubernetesRuntimeTest, UsageComesFromTheMetricsApiOrSaysItIsUnavailable) {
   EXPECT_NE(none.error().message.find("metrics unavailable"), std::string::npos)
       << none.error().message;
   EXPECT_NE(none.error().message.find("metrics.k8s.io"), std::string::npos);
+  // The sampler's round asks once for every environment; the same answer for each.
+  auto idle = Spec("idle");  // never applied: no pods
+  auto none_many = rt->UsageOfMany({&spec, &idle}, 5s);
+  ASSERT_EQ(none_many.size(), 2u);
+  for (const auto& r : none_many) {
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("metrics unavailable"), std::string::npos);
+  }
 
   const std::string crd_path =
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pods.metrics.k8s.io";
@@ -1343,6 +1351,19 @@ TEST(KubernetesRuntimeTest, UsageComesFromTheMetricsApiOrSaysItIsUnavailable) {
   EXPECT_EQ(u->memory_limit_bytes, 2 * 256 * 1024 * 1024);
   EXPECT_FALSE(u->network_rx_bytes);
   EXPECT_EQ(u->restarts, 0);
+  // The same figures from the round's one cluster-wide list (as the RBAC user), grouped by
+  // environment: the other pod's metrics are not counted, and an environment without pods
+  // says so.
+  auto many = rt->UsageOfMany({&idle, &spec}, 5s);
+  ASSERT_EQ(many.size(), 2u);
+  ASSERT_FALSE(many[0]);
+  EXPECT_NE(many[0].error().message.find("no pods run"), std::string::npos)
+      << many[0].error().message;
+  ASSERT_TRUE(many[1]) << many[1].error().message;
+  EXPECT_EQ(many[1]->cpu_cores, u->cpu_cores);
+  EXPECT_EQ(many[1]->memory_bytes, u->memory_bytes);
+  EXPECT_EQ(many[1]->memory_limit_bytes, u->memory_limit_bytes);
+  EXPECT_EQ(many[1]->restarts, u->restarts);
 
   ASSERT_TRUE(admin.Delete(crd_path, "Background"));
   ASSERT_TRUE(rt->Remove("team", "metered"));
