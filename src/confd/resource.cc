@@ -130,7 +130,12 @@ Result<ResourceConfig> ParseResource(std::string_view text, const std::string& t
   c.src = JoinPath(templates, src);
   if (c.src.rfind(templates + "/", 0) != 0)
     return Invalid(toml_path, "src must stay inside templates/");
-  c.prefix = JoinPath(JoinPath("/", opts.prefix), prefix);
+  // The same for the key prefix: confd joins it under the global prefix (-prefix), and ".."
+  // must not reach keys outside it (in an etcd shared with Berth's own records, for one).
+  const std::string global = JoinPath("/", opts.prefix);
+  c.prefix = JoinPath(global, prefix);
+  if (global != "/" && c.prefix != global && c.prefix.rfind(global + "/", 0) != 0)
+    return Invalid(toml_path, "prefix must stay inside the global prefix " + global);
   return c;
 }
 

@@ -231,6 +231,41 @@ TEST(ConfdResourceConfig, SrcCannotClimbOutOfTemplates) {
   EXPECT_EQ(ok->src, "/etc/confd/templates/x.tmpl");
 }
 
+// Found by a long run of tests/fuzz/confd_resource_fuzz.cc (docs/fuzzing.md, finding 12): a
+// resource's prefix with ".." was joined to a key prefix outside the global one, so its
+// template could read keys the global prefix was meant to keep from it.
+TEST(ConfdResourceConfig, PrefixCannotClimbOutOfTheGlobalPrefix) {
+  Options opts;
+  opts.confdir = "/etc/confd";
+  opts.prefix = "/devnginx";
+  for (const char* prefix : {"..", "/../registry", "a/../../b", "/../devnginxx", "../../.."}) {
+    auto c =
+        ParseResource(std::string("[template]\nsrc = \"x.tmpl\"\ndest = \"/tmp/x\"\nprefix = \"") +
+                          prefix + "\"\n",
+                      "/etc/confd/conf.d/r.toml", opts);
+    ASSERT_FALSE(c.has_value()) << prefix << " -> " << c->prefix;
+    EXPECT_EQ(c.error().message,
+              "/etc/confd/conf.d/r.toml: prefix must stay inside the global prefix /devnginx");
+  }
+  for (auto [prefix, joined] : {std::pair{"", "/devnginx"},
+                                {"/", "/devnginx"},
+                                {"sub/../other", "/devnginx/other"},
+                                {"/a/b", "/devnginx/a/b"}}) {
+    auto ok =
+        ParseResource(std::string("[template]\nsrc = \"x.tmpl\"\ndest = \"/tmp/x\"\nprefix = \"") +
+                          prefix + "\"\n",
+                      "/etc/confd/conf.d/r.toml", opts);
+    ASSERT_TRUE(ok.has_value()) << prefix << ": " << ok.error().message;
+    EXPECT_EQ(ok->prefix, joined);
+  }
+  // Without a global prefix every key is in reach anyway.
+  opts.prefix = "";
+  auto any = ParseResource("[template]\nsrc = \"x.tmpl\"\ndest = \"/tmp/x\"\nprefix = \"/../a\"\n",
+                           "/etc/confd/conf.d/r.toml", opts);
+  ASSERT_TRUE(any.has_value()) << any.error().message;
+  EXPECT_EQ(any->prefix, "/a");
+}
+
 // uid, gid and mode are integers as written: a float is refused, never converted (one out of
 // int64's range was undefined behaviour in the conversion).
 TEST(ConfdResourceConfig, FloatsAreNotIntegers) {
