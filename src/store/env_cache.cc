@@ -9,13 +9,28 @@
 
 namespace berth::store {
 
+namespace {
+
+// The API's JSON text: UTF-8 always (a bad byte is replaced, never thrown on).
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Our own text of a spec or status that decoded before: it decodes again.
+template <typename T>
+T Decode(const std::string& text) {
+  return nlohmann::json::parse(text).get<T>();
+}
+
+}  // namespace
+
 std::string EnvJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
                     int64_t revision) {
   nlohmann::json j;
   j["spec"] = spec;
   j["status"] = status ? nlohmann::json(*status) : nlohmann::json(nullptr);
   j["revision"] = revision;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return Dump(j);
 }
 
 std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvStatus>& status,
@@ -32,8 +47,7 @@ std::string EnvSummaryJson(const EnvironmentSpec& spec, const std::optional<EnvS
     for (const char* k : {"phase", "reason", "routed", "host_ip", "ports", "observed_generation"})
       if (auto it = full_status.find(k); it != full_status.end()) st[k] = *it;
   }
-  nlohmann::json j{{"spec", std::move(sp)}, {"status", std::move(st)}, {"revision", revision}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return Dump({{"spec", std::move(sp)}, {"status", std::move(st)}, {"revision", revision}});
 }
 
 const char* const kEnvTableColumns[11] = {"NAMESPACE", "NAME",   "PHASE", "HOST", "SSH",    "HTTP",
@@ -42,8 +56,8 @@ const char* const kEnvTableColumns[11] = {"NAMESPACE", "NAME",   "PHASE", "HOST"
 namespace {
 
 void AppendCell(std::string& out, const std::string& text) {
-  if (!out.empty() && out.back() != '[') out += ',';
-  out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!out.empty()) out += ',';
+  out += Dump(text);
 }
 
 // The published port, else the one the spec pins, else "-".
@@ -104,10 +118,6 @@ void AppendEnvTableRow(std::string& out, const CachedEnv& env, int64_t now) {
 
 namespace {
 
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // The view made of its parts: the texts (shared with the record) and the decoded spec and
 // status the row is made from.
 std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const EnvStatus& status,
@@ -136,16 +146,11 @@ std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const Env
 }  // namespace
 
 EnvironmentSpec CachedEnv::Spec() const {
-  // Our own serialization of a spec that decoded before: it decodes again.
-  EnvironmentSpec s;
-  if (spec_json) nlohmann::json::parse(*spec_json).get_to(s);
-  return s;
+  return spec_json ? Decode<EnvironmentSpec>(*spec_json) : EnvironmentSpec{};
 }
 
 EnvStatus CachedEnv::Status() const {
-  EnvStatus s;
-  if (status_json) nlohmann::json::parse(*status_json).get_to(s);
-  return s;
+  return status_json ? Decode<EnvStatus>(*status_json) : EnvStatus{};
 }
 
 void CachedEnv::AppendJson(std::string& out) const {
@@ -160,34 +165,38 @@ void CachedEnv::AppendJson(std::string& out) const {
 }
 
 CachedEnv CachedEnvOf(EnvironmentSpec spec, std::optional<EnvStatus> status, int64_t revision) {
-  EnvStatus st = status ? std::move(*status) : AcceptedStatus(spec);
-  auto spec_json = std::make_shared<const std::string>(Dump(spec));
-  auto status_json = std::make_shared<const std::string>(Dump(st));
-  return *MakeView(spec, st, revision, std::move(spec_json), std::move(status_json));
+  EnvCache::Record r;
+  r.spec_json = std::make_shared<const std::string>(Dump(spec));
+  r.spec_revision = revision;
+  if (status) r.status_json = std::make_shared<const std::string>(Dump(*status));
+  EnvCache::Rebuild(r, &spec, status ? &*status : nullptr, spec.Key());
+  return r.view ? *r.view : CachedEnv{};
 }
 
 InformerHandlers EnvCache::Handlers() {
   return {[this](const Snapshot& s) { Replace(s); }, [this](const WatchEvent& e) { Change(e); }};
 }
 
-void EnvCache::Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status) {
-  if (!r.spec_json) {
-    r.view.reset();
-    return;
+void EnvCache::Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status,
+                       std::string_view id) {
+  r.view.reset();
+  if (!r.spec_json) return;
+  try {
+    std::optional<EnvironmentSpec> decoded_spec;
+    if (!spec) spec = &decoded_spec.emplace(Decode<EnvironmentSpec>(*r.spec_json));
+    std::optional<EnvStatus> decoded_status;
+    std::shared_ptr<const std::string> status_json = r.status_json;
+    if (!r.status_json) {
+      // No status record yet: what the controller starts from (the record is its alone).
+      status = &decoded_status.emplace(AcceptedStatus(*spec));
+      status_json = std::make_shared<const std::string>(Dump(*status));
+    } else if (!status) {
+      status = &decoded_status.emplace(Decode<EnvStatus>(*r.status_json));
+    }
+    r.view = MakeView(*spec, *status, r.spec_revision, r.spec_json, std::move(status_json));
+  } catch (const std::exception& e) {  // our own text: only a bug gets here
+    spdlog::error("env cache: {}: {}", id, e.what());
   }
-  std::optional<EnvironmentSpec> decoded_spec;
-  if (!spec)
-    spec = &decoded_spec.emplace(nlohmann::json::parse(*r.spec_json).get<EnvironmentSpec>());
-  std::optional<EnvStatus> decoded_status;
-  std::shared_ptr<const std::string> status_json = r.status_json;
-  if (!r.status_json) {
-    // No status record yet: what the controller starts from (the record is its alone).
-    status = &decoded_status.emplace(AcceptedStatus(*spec));
-    status_json = std::make_shared<const std::string>(Dump(*status));
-  } else if (!status) {
-    status = &decoded_status.emplace(nlohmann::json::parse(*r.status_json).get<EnvStatus>());
-  }
-  r.view = MakeView(*spec, *status, r.spec_revision, r.spec_json, std::move(status_json));
 }
 
 namespace {
@@ -238,12 +247,7 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
     records_.erase(it);
     return true;
   }
-  try {
-    Rebuild(r, spec ? &*spec : nullptr, status ? &*status : nullptr);
-  } catch (const std::exception& e) {  // our own text: only a bug gets here
-    spdlog::error("env cache: {}: {}", of->first, e.what());
-    r.view.reset();
-  }
+  Rebuild(r, spec ? &*spec : nullptr, status ? &*status : nullptr, of->first);
   return true;
 }
 
@@ -276,11 +280,7 @@ void EnvCache::Replace(const Snapshot& snap) {
       r.spec_json = std::make_shared<const std::string>(Dump(*d.spec));
       r.spec_revision = d.revision;
     }
-    try {
-      Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr);
-    } catch (const std::exception& e) {  // our own text: only a bug gets here
-      spdlog::error("env cache: {}: {}", id, e.what());
-    }
+    Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr, id);
   }
   std::lock_guard<std::mutex> l(mu_);
   records_ = std::move(fresh);

@@ -86,6 +86,8 @@ class EnvCache {
   size_t size() const;
 
  private:
+  friend CachedEnv CachedEnvOf(EnvironmentSpec spec, std::optional<EnvStatus> status,
+                               int64_t revision);  // the same path as the cache's records
   // An environment's records as text (nullptr = none), and the view made from them.
   struct Record {
     std::shared_ptr<const std::string> spec_json;  // flat form, as CachedEnv::spec_json
@@ -98,8 +100,9 @@ class EnvCache {
   // Applies one record to `records_`; true if a view changed. Called with mu_ held.
   bool ApplyLocked(const KeyValue& kv, bool deleted);
   // The view from the record's texts and whichever of the two was just decoded (the other is
-  // decoded from its text).
-  static void Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status);
+  // decoded from its text); none (logged, naming `id`) if a text does not decode.
+  static void Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status,
+                      std::string_view id);
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -37,12 +37,7 @@ Status CreateDbFile(const std::string& path) {
 }
 
 Result<int64_t> ReadRevision(Db& db) {
-  auto st = db.Cached("SELECT revision FROM meta WHERE id = 1");
-  if (!st) return Fail(st.error());
-  auto row = (*st)->Step();
-  if (!row) return Fail(row.error());
-  if (!*row) return Fail(ErrorCode::kInternal, "no revision in the store's meta table");
-  return (*st)->ColumnInt(0);
+  return db.QueryInt("SELECT revision FROM meta WHERE id = 1");
 }
 
 // Deletes the change history up to `upto` inside the caller's write transaction.

@@ -677,10 +677,17 @@ Result<runtime::WorkloadUsage> KubernetesRuntime::Usage(const EnvironmentSpec& s
 
 namespace {
 
-// The environment ("ns/name" in Berth's terms) an object of ours belongs to, by its labels.
-std::string EnvOfLabels(const nlohmann::json& obj) {
-  const auto& labels = Field(Field(obj, "metadata"), "labels");
-  return StrField(labels, runtime::kLabelNamespace) + "/" + StrField(labels, runtime::kLabelName);
+// The environment an object of ours belongs to: its Kubernetes namespace and the labels naming
+// the environment, so only objects that the environment's own namespaced label selector
+// (Usage) would list are counted. EnvIn gives the same key from the environment.
+std::string EnvOfObject(const nlohmann::json& obj) {
+  const auto& md = Field(obj, "metadata");
+  const auto& labels = Field(md, "labels");
+  return StrField(md, "namespace") + "/" + StrField(labels, runtime::kLabelNamespace) + "/" +
+         StrField(labels, runtime::kLabelName);
+}
+std::string EnvIn(const std::string& kns, const EnvironmentSpec& spec) {
+  return kns + "/" + spec.ns + "/" + spec.name;
 }
 
 }  // namespace
@@ -717,38 +724,33 @@ std::vector<Result<runtime::WorkloadUsage>> KubernetesRuntime::UsageOfMany(
   const std::string ours = std::string(runtime::kLabelManagedBy) + "=" + kManagedByValue;
   auto metrics = client_->List(std::string(kPodMetricsApi) + "/pods", ours, deadline);
   if (!metrics) return fail_all(MetricsError(metrics.error()));
-  std::map<std::string, nlohmann::json> by_env;  // "ns/name" -> {"items": [...]}
-  for (auto& m : Field(*metrics, "items")) {
-    auto& list = by_env[EnvOfLabels(m)];
-    if (list.is_null()) list = {{"items", nlohmann::json::array()}};
-    list["items"].push_back(std::move(m));
-  }
+  std::map<std::string, nlohmann::json> by_env;  // EnvOfObject -> {"items": [...]}
+  if (auto items = metrics->find("items"); items != metrics->end() && items->is_array())
+    for (auto& m : *items) {
+      auto& list = by_env[EnvOfObject(m)];
+      if (list.is_null()) list = {{"items", nlohmann::json::array()}};
+      list["items"].push_back(std::move(m));
+    }
   // Restarts and live pods: from the pod cache when it runs, else one list of our pods.
   std::map<std::string, PodCounts> counts;
   auto caches = SyncedCaches();
   if (!caches) {
     auto pods = client_->List("/api/v1/pods", ours, deadline);
     if (!pods) return fail_all(pods.error());
-    for (const auto& p : Field(*pods, "items")) counts[EnvOfLabels(p)].Add(p);
+    for (const auto& p : Field(*pods, "items")) counts[EnvOfObject(p)].Add(p);
   }
+  const nlohmann::json none = {{"items", nlohmann::json::array()}};
   for (const auto* spec : specs) {
-    const std::string key = spec->ns + "/" + spec->name;
+    const std::string kns = KubeNamespace(spec->ns);
+    const std::string key = EnvIn(kns, *spec);
     PodCounts c;
     if (caches) {
-      for (const auto& p :
-           caches->pods->ByIndex(PodIndex(KubeNamespace(spec->ns), spec->ns, spec->name)))
-        c.Add(p);
+      for (const auto& p : caches->pods->ByIndex(PodIndex(kns, spec->ns, spec->name))) c.Add(p);
     } else if (auto it = counts.find(key); it != counts.end()) {
       c = it->second;
     }
     auto it = by_env.find(key);
-    // Only the pods in the environment's own Kubernetes namespace count, as in Usage.
-    nlohmann::json mine = {{"items", nlohmann::json::array()}};
-    if (it != by_env.end())
-      for (const auto& m : it->second["items"])
-        if (StrField(Field(m, "metadata"), "namespace") == KubeNamespace(spec->ns))
-          mine["items"].push_back(m);
-    auto sum = SumPodMetrics(mine);
+    auto sum = SumPodMetrics(it != by_env.end() ? it->second : none);
     if (!sum) {
       out.push_back(Fail(sum.error()));
       continue;

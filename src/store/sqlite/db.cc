@@ -91,12 +91,12 @@ Result<CachedStmt> Db::Cached(std::string_view sql) {
 }
 
 Result<int64_t> Db::QueryInt(std::string_view sql) {
-  auto st = Prepare(sql);
+  auto st = Cached(sql);  // the same few queries again and again (the store's revision)
   if (!st) return Fail(st.error());
-  auto row = st->Step();
+  auto row = (*st)->Step();
   if (!row) return Fail(row.error());
   if (!*row) return Fail(ErrorCode::kInternal, "no row from `" + std::string(sql) + "`");
-  return st->ColumnInt(0);
+  return (*st)->ColumnInt(0);
 }
 
 Stmt::~Stmt() {

@@ -36,7 +36,7 @@ class Db {
   // The statement for `sql` prepared once for this connection and kept, so the hot queries
   // are not parsed again on every call. One user at a time, as the connection itself.
   Result<CachedStmt> Cached(std::string_view sql);
-  // A single integer from a one-row query ("PRAGMA user_version").
+  // A single integer from a one-row query ("PRAGMA user_version"), through Cached().
   Result<int64_t> QueryInt(std::string_view sql);
 
   Error LastError(std::string_view context) const;
