@@ -14,7 +14,17 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
 # Optimized (-O1, libFuzzer's advice) in a build dir of its own: the test command's is -O0.
 export BERTH_FUZZ_BUILD_DIR="${BERTH_FUZZ_BUILD_DIR:-$here/build-fuzz-O1}"
 export BERTH_FUZZ_OPT="${BERTH_FUZZ_OPT:--O1 -gline-tables-only}"
-BERTH_FUZZ_BUILD_ONLY=1 BERTH_FUZZ_NICE="${BERTH_FUZZ_NICE:-10}" "$here/scripts/fuzz.sh"
+# BERTH_FUZZ_SKIP_BUILD=1 runs the binaries already in BERTH_FUZZ_BUILD_DIR/tests/fuzz: a copy
+# frozen at one commit, so that editing the sources during a campaign of several hours does not
+# change the code under test between targets.
+if [[ "${BERTH_FUZZ_SKIP_BUILD:-0}" != 1 ]]; then
+  BERTH_FUZZ_BUILD_ONLY=1 BERTH_FUZZ_NICE="${BERTH_FUZZ_NICE:-10}" "$here/scripts/fuzz.sh"
+fi
+# Stack-use-after-return detection (on by default since clang 15) spent a third of the time of
+# the targets that throw (fake-stack GC), and allocation stacks are recorded 5 deep instead of 30:
+# kube_api_error ran 2.3 times as fast (938 -> 2,190 per second); a finding is replayed with the
+# test command's options.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0:malloc_context_size=5}"
 
 export FUZZ_RUNS="${BERTH_FUZZ_RUNS:-10000000}"
 export FUZZ_MAX="${BERTH_FUZZ_MAX_SECONDS:-14400}"

@@ -3,7 +3,7 @@
 // of value. Parse and execution errors are fine; crashes, sanitizer reports and hangs are not.
 //
 // Templates are written by the operator, and Go's own engine lets them loop for ever; Berth's
-// bounds every execution (tmpl::ExecLimits), which this target sets low (200,000 steps, 1 MiB
+// bounds every execution (tmpl::ExecLimits), which this target sets low (10,000 steps, 64 KiB
 // of output) so that every input ends fast: a range over INT64_MAX or a template calling
 // itself now ends with the bound's error (it once ran out of memory). `seq` yields at most 10
 // numbers and DNS lookups are stubbed out.
@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto t = tmpl::Template::Parse("fuzz.tmpl", text, f->funcs);
   if (!t) return 0;
-  t->set_limits({.max_steps = 200'000, .max_output = 1u << 20});
+  t->set_limits({.max_steps = 10'000, .max_output = 64u << 10});
   std::string out;
   (void)t->Execute(f->dot, out);
   return 0;
