@@ -38,8 +38,8 @@ Error FromResponse(const net::HttpResponse& r) {
 }
 }  // namespace
 
-Result<json> ApiClient::Call(const std::string& method, const std::string& path,
-                             const std::string& body, const std::string& content_type) {
+Result<std::string> ApiClient::Send(const std::string& method, const std::string& path,
+                                    const std::string& body, const std::string& content_type) {
   net::HttpRequest req;
   req.method = method;
   req.path = path;
@@ -51,12 +51,23 @@ Result<json> ApiClient::Call(const std::string& method, const std::string& path,
   auto r = http_->Send(req);
   if (!r) return Fail(Unreachable(r.error()));
   if (r->status < 200 || r->status >= 300) return Fail(FromResponse(*r));
-  if (r->body.empty()) return json::object();
+  return std::move(r->body);
+}
+
+Result<json> ApiClient::Call(const std::string& method, const std::string& path,
+                             const std::string& body, const std::string& content_type) {
+  auto r = Send(method, path, body, content_type);
+  if (!r) return Fail(r.error());
+  if (r->empty()) return json::object();
   try {
-    return json::parse(r->body);
+    return json::parse(*r);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, std::string("bad JSON from server: ") + e.what());
   }
+}
+
+Result<std::string> ApiClient::CallRaw(const std::string& method, const std::string& path) {
+  return Send(method, path, "", "");
 }
 
 Status ApiClient::StreamLines(const std::string& path, const std::function<bool(const json&)>& fn) {

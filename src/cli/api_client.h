@@ -29,12 +29,16 @@ class ApiClient {
   // `content_type` "" = application/json (when there is a body).
   Result<nlohmann::json> Call(const std::string& method, const std::string& path,
                               const std::string& body = "", const std::string& content_type = "");
+  // The same, answering the body's text unparsed (a reader made for its shape parses it).
+  Result<std::string> CallRaw(const std::string& method, const std::string& path);
   // Streams newline-delimited JSON; fn returns false to stop.
   Status StreamLines(const std::string& path, const std::function<bool(const nlohmann::json&)>& fn);
   // Streams raw text (logs).
   Status StreamText(const std::string& path, const std::function<bool(std::string_view)>& fn);
 
  private:
+  Result<std::string> Send(const std::string& method, const std::string& path,
+                           const std::string& body, const std::string& content_type);
   Error Unreachable(const Error& e) const;
   Endpoint ep_;
   std::unique_ptr<net::HttpClient> http_;

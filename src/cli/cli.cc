@@ -17,10 +17,12 @@
 #include "cli/completion_cmd.h"
 #include "cli/confd_args.h"
 #include "cli/config_cmd.h"
+#include "cli/output.h"
 #include "cli/release_cmd.h"
 #include "cli/serve.h"
 #include "cli/status_cmd.h"
 #include "cli/top_cmd.h"
+#include "util/memory.h"
 
 #if __has_include("cli/router_cmd.h")
 #include "cli/router_cmd.h"
@@ -106,7 +108,17 @@ std::unique_ptr<CLI::App> BuildApp(CliState& st) {
   });
 
   auto* version = app.add_subcommand("version", "Print the version");
-  version->callback([&] { std::cout << "berth " << BERTH_VERSION_STRING << "\n"; });
+  version->callback([&] {
+    // The allocator says whether this build is the tuned one (jemalloc: src/main.cc).
+    const std::string allocator = util::AllocatorName();
+    const nlohmann::json j = {{"version", BERTH_VERSION_STRING}, {"allocator", allocator}};
+    if (g.output == "json")
+      PrintJson(std::cout, j);
+    else if (g.output == "yaml")
+      PrintYaml(std::cout, j);
+    else
+      std::cout << "berth " << BERTH_VERSION_STRING << "\nallocator: " << allocator << "\n";
+  });
 
 #ifdef BERTH_HAVE_ROUTER_CMD
   AddRouterCommand(app);

@@ -506,7 +506,7 @@ void AddEnvironmentCommands(CLI::App& app, GlobalOptions& g, int& rc) {
     }
     // The server prints the table (?view=table): with thousands of environments the client
     // has only short strings to lay out.
-    auto r = t->client.Call(
+    auto r = t->client.CallRaw(
         "GET", "/v1/environments?view=table" + (ns.empty() ? std::string() : "&namespace=" + ns));
     if (!r) return void(rc = ReportError(r.error()));
     if (auto s = PrintServerTable(std::cout, *r); !s) rc = ReportError(s.error());

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include "cli/string_table.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -47,32 +49,10 @@ void PrintTable(std::ostream& os, const std::vector<std::string>& header,
   os.write(out.data(), static_cast<std::streamsize>(out.size()));
 }
 
-Status PrintServerTable(std::ostream& os, nlohmann::json& table) {
-  auto bad = [] {
-    return Fail(ErrorCode::kInvalidArgument,
-                "the server's table is not {columns, rows} of strings");
-  };
-  if (!table.is_object() || !table.contains("columns") || !table.contains("rows")) return bad();
-  auto& cols = table["columns"];
-  auto& rows = table["rows"];
-  if (!cols.is_array() || !rows.is_array()) return bad();
-  std::vector<std::string> header;
-  for (auto& c : cols) {
-    if (!c.is_string()) return bad();
-    header.push_back(std::move(c.get_ref<std::string&>()));
-  }
-  std::vector<std::vector<std::string>> cells;
-  cells.reserve(rows.size());
-  for (auto& r : rows) {
-    if (!r.is_array() || r.size() != header.size()) return bad();
-    auto& row = cells.emplace_back();
-    row.reserve(r.size());
-    for (auto& c : r) {
-      if (!c.is_string()) return bad();
-      row.push_back(std::move(c.get_ref<std::string&>()));
-    }
-  }
-  PrintTable(os, header, cells);
+Status PrintServerTable(std::ostream& os, std::string_view table_json) {
+  auto t = ParseStringTable(table_json);
+  if (!t) return Fail(t.error());
+  PrintTable(os, t->columns, t->rows);
   return {};
 }
 

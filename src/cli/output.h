@@ -3,6 +3,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,8 +20,9 @@ bool ParseFormat(const std::string& s, Format& out);
 void PrintTable(std::ostream& os, const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 // A table the server printed ({"columns": [string...], "rows": [[string...]...]}, as
-// GET /v1/environments?view=table answers); kInvalidArgument for any other shape.
-Status PrintServerTable(std::ostream& os, nlohmann::json& table);
+// GET /v1/environments?view=table answers: cli/string_table.h); kInvalidArgument for any
+// other shape, and nothing printed.
+Status PrintServerTable(std::ostream& os, std::string_view table_json);
 void PrintJson(std::ostream& os, const nlohmann::json& j);
 void PrintYaml(std::ostream& os, const nlohmann::json& j);
 

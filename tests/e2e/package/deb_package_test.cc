@@ -281,6 +281,8 @@ TEST_F(DebPackage, AptInstallsItAndPurgeKeepsTheData) {
   auto version = Exec({"/usr/bin/berth", "version"});
   EXPECT_EQ(version.exit_code, 0) << version.err;
   EXPECT_TRUE(Contains(version.out, "berth ")) << version.out;
+  // Built with jemalloc (BERTH_JEMALLOC), whose library the package depends on (shlibdeps).
+  EXPECT_TRUE(Contains(version.out, "allocator: jemalloc")) << version.out;
   EXPECT_TRUE(fs::exists("/usr/share/man/man1/berth-create.1"));
   util::WriteFileAtomic("/var/lib/berth/keep-me", "data");
 
