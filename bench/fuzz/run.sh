@@ -47,6 +47,10 @@ run_one() {
   local args=(-runs="$FUZZ_RUNS" -max_total_time="$FUZZ_MAX" -timeout=10 -rss_limit_mb=2048
               -print_final_stats=1 -artifact_prefix="$d/artifacts/")
   [[ -f "$FUZZ_HERE/tests/fuzz/dict/$t.dict" ]] && args+=(-dict="$FUZZ_HERE/tests/fuzz/dict/$t.dict")
+  # template finds new inputs so often that LeakSanitizer's whole-heap scan after each of them
+  # took over half its time (1,229 executions per second with it, 3,958 without). Its leaks are
+  # still looked for: the test command replays the corpus with LeakSanitizer on.
+  [[ "$t" == template ]] && args+=(-detect_leaks=0)
   local start rc=0
   start=$(date +%s)
   nice -n "${BERTH_FUZZ_NICE:-10}" "$bin" "${args[@]}" "$d/corpus" "$FUZZ_HERE/tests/fuzz/corpus/$t" \
