@@ -303,6 +303,19 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
     if (!applied) {
       // The engine went away mid-apply: not the environment's failure; retried as it is.
       if (EngineUnreachable(spec, status)) return Fail(applied.error());
+      if (applied.error().code == ErrorCode::kTimeout) {
+        // The engine answers but did not finish in time (a loaded host starting many
+        // containers at once): nothing says the environment cannot start. It stays as it was
+        // (Pending for a new one) with a warning, and is retried with the queue's backoff;
+        // a first rollout is not rolled back for it.
+        const EnvStatus before = status;
+        status.reason = "ApplyTimeout";
+        status.last_error = applied.error().message;
+        status.AddEvent("Warning", "ApplyTimeout", applied.error().message + "; retrying");
+        if (auto w = WriteStatus(spec, status, before); !w)
+          spdlog::warn("{}: recording the time-out: {}", spec.Key(), w.error().message);
+        return Fail(applied.error());
+      }
       status.phase = Phase::kFailed;
       status.reason = applied.error().code == ErrorCode::kFailed ? "ApplyFailed" : "ApplyError";
       status.last_error = applied.error().message;

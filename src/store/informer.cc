@@ -12,7 +12,24 @@ namespace berth::store {
 
 using std::chrono::milliseconds;
 
-Informer::Informer(Store& store, InformerOptions opts) : store_(store), opts_(std::move(opts)) {}
+namespace {
+
+// A relist reads only this: with a shared etcd, "/" would be every other user's keys too.
+std::string CommonPrefix(const std::vector<std::string>& prefixes) {
+  if (prefixes.empty()) return "";
+  std::string_view common = prefixes.front();
+  for (const auto& p : prefixes) {
+    size_t n = 0;
+    while (n < common.size() && n < p.size() && common[n] == p[n]) ++n;
+    common = common.substr(0, n);
+  }
+  return std::string(common);
+}
+
+}  // namespace
+
+Informer::Informer(Store& store, InformerOptions opts)
+    : store_(store), opts_(std::move(opts)), list_root_(CommonPrefix(opts_.prefixes)) {}
 
 Informer::~Informer() {
   Stop();
@@ -76,6 +93,10 @@ Status Informer::WaitFresh(milliseconds timeout) {
   return {};
 }
 
+std::string Informer::WatchedName() const {
+  return opts_.watch_root.empty() ? "the whole keyspace" : opts_.watch_root;
+}
+
 int64_t Informer::revision() const {
   std::lock_guard<std::mutex> l(mu_);
   return revision_;
@@ -123,7 +144,7 @@ void Informer::Deliver(const Snapshot* snap, const std::vector<WatchEvent>* evs)
   std::optional<Snapshot> own;
   int64_t own_rev = 0;
   if (!fresh.empty()) {
-    auto s = store_.List(opts_.watch_root);
+    auto s = store_.List(list_root_);
     if (s) {
       own = Filter(std::move(*s));
       own_rev = own->revision;
@@ -164,9 +185,9 @@ void Informer::Loop() {
       std::lock_guard<std::mutex> l(mu_);
       if (stopping_) return;
     }
-    auto snap = store_.List(opts_.watch_root);
+    auto snap = store_.List(list_root_);
     if (!snap) {
-      if (!fail("listing " + opts_.watch_root, snap.error())) return;
+      if (!fail("listing " + list_root_, snap.error())) return;
       continue;
     }
     ++lists_;
@@ -181,7 +202,7 @@ void Informer::Loop() {
     Advance(listed);
     auto w = store_.WatchPrefix(opts_.watch_root, listed);
     if (!w) {
-      if (!fail("watching " + opts_.watch_root, w.error())) return;
+      if (!fail("watching " + WatchedName(), w.error())) return;
       continue;
     }
     {
@@ -217,7 +238,7 @@ void Informer::Loop() {
           continue;
         }
         if (evs.error().code != ErrorCode::kGone)
-          spdlog::warn("informer: watch on {} ended: {}; relisting", opts_.watch_root,
+          spdlog::warn("informer: watch on {} ended: {}; relisting", WatchedName(),
                        evs.error().message);
         break;
       }

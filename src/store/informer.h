@@ -3,11 +3,12 @@
 // when the watch is compacted away or breaks (one backoff policy), and hand every change to
 // the handlers (caches and work queues) on one thread, in revision order.
 //
-// It watches the whole of Berth's keyspace ("/"), not only the prefixes it reports: then the
-// revision it has seen follows the store's own, and WaitFresh() can promise that a read from a
-// cache fed by it includes every commit made before the call, by this process or another
-// replica (what Kubernetes' consistent reads from the watch cache do with etcd's progress
-// notifications, which Debian's etcd 3.4 lacks).
+// It lists only what lies under its prefixes (their longest common prefix) but watches the
+// whole keyspace by default, foreign keys of a shared etcd included: then the revision it has
+// seen follows the store's own, and WaitFresh() can promise that a read from a cache fed by it
+// includes every commit made before the call, by this process or another replica (what
+// Kubernetes' consistent reads from the watch cache do with etcd's progress notifications,
+// which Debian's etcd 3.4 lacks). Events outside the prefixes only advance the revision.
 #pragma once
 
 #include <atomic>
@@ -29,8 +30,9 @@ namespace berth::store {
 struct InformerOptions {
   // Only records under these prefixes reach the handlers (a relist hands over all of them).
   std::vector<std::string> prefixes;
-  // Watched whole, so that the seen revision follows the store's (see above).
-  std::string watch_root = "/";
+  // Watched from the list's revision on; "" = the whole keyspace, so that the seen revision
+  // follows the store's (see above). A follower that needs no WaitFresh watches its prefix.
+  std::string watch_root;
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
 };
@@ -89,6 +91,7 @@ class Informer {
   };
   void Loop();
   bool Relevant(const std::string& key) const;
+  std::string WatchedName() const;  // for messages
   Snapshot Filter(Snapshot snap) const;
   void Deliver(const Snapshot* snap, const std::vector<WatchEvent>* evs);
   void Remove(uint64_t id);
@@ -97,6 +100,7 @@ class Informer {
 
   Store& store_;
   const InformerOptions opts_;
+  const std::string list_root_;  // the longest common prefix of opts_.prefixes
 
   // Handlers: added under hmu_; calls happen under call_mu_ so removal can wait them out.
   std::mutex hmu_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/etcd_store.h"
+#include "store/informer.h"
 #include "support/etcd.h"
 #include "unit/store/store_contract.h"
 
@@ -131,6 +132,39 @@ TEST_F(EtcdOnly, ListPagesAtOneRevision) {
   auto rev = (*s)->Revision();
   ASSERT_TRUE(rev.has_value());
   EXPECT_EQ(list->revision, *rev);
+}
+
+// A shared etcd (berth.toml's store = "etcd://..." beside other users): the serve's informer
+// lists Berth's keys only and still sees the revision move with everyone else's commits, those
+// without a leading '/' too, so cached reads do not wait in vain for a revision it never sees.
+TEST_F(EtcdOnly, AnInformerStaysFreshAcrossAnotherUsersKeys) {
+  auto s = OpenStore(etcd_->url());
+  ASSERT_TRUE(s.has_value()) << Describe(s.error());
+  ASSERT_TRUE((*s)->Put("/berth/envs/default/a", "spec").has_value());
+  ASSERT_TRUE((*s)->Put("registry/pods/x", "foreign").has_value());
+  Informer in(**s, {{std::string(keys::kSpecs), std::string(keys::kStatus)}});
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto reg = in.AddHandlers({[&](const Snapshot& snap) {
+                               std::lock_guard<std::mutex> l(mu);
+                               for (const auto& kv : snap.kvs) seen.push_back(kv.key);
+                             },
+                             [&](const WatchEvent& ev) {
+                               std::lock_guard<std::mutex> l(mu);
+                               seen.push_back(ev.kv.key);
+                             }});
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(10s));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE((*s)->Put("registry/pods/y" + std::to_string(i), "foreign").has_value());
+    ASSERT_TRUE((*s)->Put("\x01" + std::to_string(i), "foreign, below '/'").has_value());
+  }
+  ASSERT_TRUE((*s)->Put("/berth/status/default/a", "status").has_value());
+  ASSERT_TRUE((*s)->Put("registry/pods/z", "foreign, last").has_value());
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_EQ(in.revision(), *(*s)->Revision());
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"/berth/envs/default/a", "/berth/status/default/a"}));
 }
 
 }  // namespace

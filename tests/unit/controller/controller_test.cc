@@ -27,6 +27,10 @@ class MemRuntime : public runtime::Runtime {
     std::lock_guard<std::mutex> lk(mu);
     if (missing_images.count(spec.image))
       return Fail(ErrorCode::kFailed, "image not found: " + spec.image);
+    if (timeouts > 0) {  // what the engine client says when a call passes its deadline
+      --timeouts;
+      return Fail(ErrorCode::kTimeout, "POST http://docker/containers/x/start: timed out");
+    }
     for (const auto& p : spec.ports)  // what the docker runtime says after its short wait
       if (held.count(p.host_port))
         return Fail(ErrorCode::kUnavailable, "host port " + std::to_string(p.host_port) + " (" +
@@ -101,6 +105,7 @@ class MemRuntime : public runtime::Runtime {
   std::map<std::string, runtime::WorkloadStatus> workloads;
   std::set<std::string> missing_images;
   std::set<int> held;  // host ports "another process" holds
+  int timeouts = 0;    // the next Apply calls that time out
   int applies = 0;
   int sleeps = 0;
   int remove_passes = 0;
@@ -310,6 +315,28 @@ TEST_F(ControllerTest, TheApiWritesSpecsAndTheControllerStatusesOnly) {
   ASSERT_TRUE(ctl->Reconcile("default/owned"));
   EXPECT_FALSE(*st->Get(store::keys::Spec("default", "owned"))) << "removed to finish";
   EXPECT_FALSE(*st->Get(store::keys::Status("default", "owned")));
+}
+
+// An engine call that passes its deadline (a loaded host) is not the environment's failure: no
+// Failed phase for `create --wait` to give up on, no rollback of the first rollout; the next
+// pass (the queue's backoff) starts it.
+TEST_F(ControllerTest, AnEngineTimeOutIsRetriedNotAFailure) {
+  rt.timeouts = 2;
+  ASSERT_TRUE(service->Create(Spec("slow")));
+  EXPECT_FALSE(ctl->Reconcile("default/slow"));
+  auto v = service->Get("default", "slow");
+  ASSERT_TRUE(v) << "a time-out rolled the first rollout back";
+  ASSERT_TRUE(v->status);
+  EXPECT_EQ(v->status->phase, Phase::kPending);
+  EXPECT_EQ(v->status->reason, "ApplyTimeout");
+  EXPECT_FALSE(v->status->rolling_back);
+  EXPECT_EQ(v->status->events.back().reason, "ApplyTimeout");
+  EXPECT_FALSE(ctl->Reconcile("default/slow"));
+  ASSERT_TRUE(ctl->Reconcile("default/slow"));
+  v = service->Get("default", "slow");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status->phase, Phase::kRunning);
+  EXPECT_TRUE(v->status->last_error.empty()) << v->status->last_error;
 }
 
 TEST_F(ControllerTest, FailedRebuildKeepsTheEnvironment) {

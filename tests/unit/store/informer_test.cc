@@ -97,6 +97,56 @@ TEST_F(InformerTest, WaitFreshCoversCommitsOutsideThePrefixes) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->Put("/b/" + std::to_string(i), "x"));
   ASSERT_TRUE(in.WaitFresh(5s));
   EXPECT_EQ(in.revision(), *store_->Revision());
+  // A shared etcd's foreign keys need not start with '/': they advance the store's revision
+  // all the same, and a read must not wait for them in vain.
+  ASSERT_TRUE(store_->Put("registry/foreign", "x"));
+  ASSERT_TRUE(store_->Put(std::string("\x01low"), "x"));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  EXPECT_EQ(in.revision(), *store_->Revision());
+  EXPECT_TRUE(m.Copy().empty());
+}
+
+// The store, counting what is listed: a relist reads what lies under the prefixes, not every
+// key of a shared etcd.
+class ListRecordingStore : public Store {
+ public:
+  explicit ListRecordingStore(Store& s) : s_(s) {}
+  Result<std::optional<KeyValue>> Get(std::string_view key) override { return s_.Get(key); }
+  Result<Snapshot> List(std::string_view prefix) override {
+    std::lock_guard<std::mutex> l(mu_);
+    listed_.emplace_back(prefix);
+    return s_.List(prefix);
+  }
+  Result<int64_t> Commit(const Txn& txn) override { return s_.Commit(txn); }
+  Result<int64_t> Revision() override { return s_.Revision(); }
+  Result<std::unique_ptr<Watch>> WatchPrefix(std::string_view prefix, int64_t from) override {
+    return s_.WatchPrefix(prefix, from);
+  }
+  std::vector<std::string> listed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return listed_;
+  }
+
+ private:
+  Store& s_;
+  std::mutex mu_;
+  std::vector<std::string> listed_;
+};
+
+TEST_F(InformerTest, ListsOnlyUnderTheLongestCommonPrefixOfItsPrefixes) {
+  ListRecordingStore rec(*store_);
+  ASSERT_TRUE(rec.Put("/berth/envs/default/a", "spec"));
+  ASSERT_TRUE(rec.Put("/registry/pods/x", "a foreign key"));
+  Informer in(rec, {{"/berth/envs/", "/berth/status/"}});
+  Mirror m;
+  auto reg = in.AddHandlers(m.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  EXPECT_EQ(rec.listed(), std::vector<std::string>{"/berth/"});
+  EXPECT_EQ(m.Copy(), (std::map<std::string, std::string>{{"/berth/envs/default/a", "spec"}}));
+  // Its watch still covers the rest, so WaitFresh holds across foreign commits.
+  ASSERT_TRUE(rec.Put("/registry/pods/y", "another"));
+  ASSERT_TRUE(in.WaitFresh(5s));
 }
 
 TEST_F(InformerTest, RelistsWhenItsWatchIsCompactedAway) {
