@@ -1,5 +1,7 @@
 #include "cli/string_table.h"
 
+#include "util/utf8.h"
+
 #include <cctype>
 #include <cstdint>
 
@@ -81,24 +83,6 @@ class Scanner {
     return v;
   }
 
-  static void Utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
   // A JSON string; control characters (raw ones are invalid JSON anyway) come out as '?'.
   bool String(std::string& out) {
     if (!Eat('"')) return false;
@@ -146,7 +130,7 @@ class Scanner {
           if (cp < 0x20 || cp == 0x7F) {
             out += '?';
           } else {
-            Utf8(out, cp);
+            util::AppendUtf8(out, cp);
           }
           break;
         }

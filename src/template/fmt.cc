@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "template/template.h"
-#include "template/utf8.h"
+#include "util/utf8.h"
 
 namespace berth::tmpl {
 
@@ -214,7 +214,7 @@ void FormatOne(std::string& out, const Value& v, char verb, const Spec& sp) {
       }
       if (v.is_int()) {
         std::string r;
-        AppendUtf8(r, static_cast<uint32_t>(v.as_int()));
+        util::AppendUtf8(r, static_cast<uint32_t>(v.as_int()));
         return Pad(out, GoQuote(r, '\''), sp);
       }
       return BadVerb(out, verb, v);
@@ -240,7 +240,7 @@ void FormatOne(std::string& out, const Value& v, char verb, const Spec& sp) {
     case 'c':
       if (v.is_int()) {
         std::string r;
-        AppendUtf8(r, static_cast<uint32_t>(v.as_int()));
+        util::AppendUtf8(r, static_cast<uint32_t>(v.as_int()));
         return Pad(out, r, sp);
       }
       return BadVerb(out, verb, v);

@@ -5,7 +5,7 @@
 
 #include "template/internal.h"
 #include "template/lexer.h"
-#include "template/utf8.h"
+#include "util/utf8.h"
 
 namespace berth::tmpl {
 
@@ -98,7 +98,7 @@ Result<std::string> Unquote(std::string_view q) {
           out += static_cast<char>(v);
         } else {
           if (v > 0x10FFFF) return Fail(ErrorCode::kInvalidArgument, "invalid syntax");
-          AppendUtf8(out, v);
+          util::AppendUtf8(out, v);
         }
         break;
       }

@@ -1,10 +1,11 @@
-// UTF-8 encoding of one code point, as Go's utf8.AppendRune (escapes in literals, %c, %q).
+// UTF-8 encoding of one valid code point (callers check the range), as Go's utf8.AppendRune:
+// the template engine's escapes in literals, %c and %q, and JSON's \u escapes in the CLI.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-namespace berth::tmpl {
+namespace berth::util {
 
 inline void AppendUtf8(std::string& out, uint32_t r) {
   if (r < 0x80) {
@@ -24,4 +25,4 @@ inline void AppendUtf8(std::string& out, uint32_t r) {
   }
 }
 
-}  // namespace berth::tmpl
+}  // namespace berth::util
