@@ -4,7 +4,19 @@
 #   podman_service_start DIR SOCKET LOGFILE PIDFILE   then: podman_cmd ARGS...
 podman_service_start() {
   local dir="$1" sock="$2" log="$3" pidfile="$4"
+  # Podman's run state (runroot, tmp_dir) must not outlive a reboot: it finds out that the
+  # machine restarted, and that none of its database's containers runs any more, by the absence
+  # of a file there. Kept under DIR, which persists, it believed yesterday's containers still
+  # ran, and so did Berth. Its database pins those paths, so they stay; what a tmpfs would do
+  # at boot is done here when the boot id changes.
+  local boot
+  boot="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)"
+  if [[ -n "$boot" && -f "$dir/boot_id" && "$(cat "$dir/boot_id")" != "$boot" ]] &&
+    ! curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+    rm -rf "$dir/tmp" "$dir/runroot"
+  fi
   mkdir -p "$dir/cni" "$dir/tmp"
+  [[ -n "$boot" ]] && printf '%s\n' "$boot" > "$dir/boot_id"
   # A container may not get more than the caller's soft limits without CAP_SYS_RESOURCE.
   local nofile nproc
   nofile=$(ulimit -Sn); nproc=$(ulimit -Su)
