@@ -120,8 +120,22 @@ fi
 port=$("$berth" view demo -o json | jq -r '.status.ports.http')
 echo
 step "demo answers"
+# Through nginx, as a user would; a few seconds for nginx to load the route. An answer other
+# than 200 is this script's failure, not a URL to print.
+answer="" code=""
+for _ in $(seq 50); do
+  code=$(curl -s -o "$run/answer" -w '%{http_code}' -H 'Host: demo.ctest.localhost' \
+    http://127.0.0.1:8880/ || true)
+  [[ "$code" == 200 ]] && break
+  sleep 0.2
+done
+answer="$(cat "$run/answer" 2>/dev/null || true)"
 echo "  through nginx:  curl -H 'Host: demo.ctest.localhost' http://127.0.0.1:8880/"
-echo "                  $(curl -s -H 'Host: demo.ctest.localhost' http://127.0.0.1:8880/)"
+echo "                  $answer"
+if [[ "$code" != 200 ]]; then
+  echo "demo.sh: the demo did not answer through nginx (HTTP $code); see $berth view demo" >&2
+  exit 1
+fi
 echo "  directly:       http://127.0.0.1:$port/"
 echo "  dashboard:      curl --unix-socket $run/berth.sock http://berth/   (or: BERTH_API_TOKEN=... berth serve --listen-http 127.0.0.1:8080)"
 echo "  CLI:            export BERTH_CONFIG=$BERTH_CONFIG; $berth list"
