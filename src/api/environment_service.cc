@@ -471,6 +471,59 @@ Result<EnvView> EnvironmentService::Wake(const std::string& ns, const std::strin
   });
 }
 
+Result<std::vector<core::PortMove>> EnvironmentService::MoveHeldPorts(const std::string& ns,
+                                                                      const std::string& name,
+                                                                      const std::string& uid) {
+  std::vector<core::PortMove> none;
+  if (!port_busy_ || !runtime_.allocates_host_ports) return none;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    // From the store, not the cache: the move compares this revision.
+    auto kv = store_.Get(store::keys::Spec(ns, name));
+    if (!kv) return Fail(kv.error());
+    if (!*kv) return none;
+    auto spec = ParseSpec((*kv)->value);
+    if (!spec) return Fail(spec.error());
+    if (spec->uid != uid || spec->deleting) return none;
+    std::vector<size_t> held;
+    for (size_t i = 0; i < spec->ports.size(); ++i) {
+      const PortSpec& p = spec->ports[i];
+      if (p.auto_assigned && p.host_port != 0 && port_busy_(p.host_port)) held.push_back(i);
+    }
+    if (held.empty()) return none;
+    auto reserved = store::ReservedPorts(store_);
+    if (!reserved) return Fail(reserved.error());
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    auto picked = core::PickPorts({config_.port_min, config_.port_max}, *reserved, held.size(),
+                                  rng(), port_busy_);
+    if (!picked) return Fail(picked.error());
+
+    Txn txn;
+    txn.compares.push_back(Compare{(*kv)->key, (*kv)->mod_revision});
+    std::vector<core::PortMove> moves;
+    for (size_t k = 0; k < held.size(); ++k) {
+      PortSpec& p = spec->ports[held[k]];
+      const int to = (*picked)[k];
+      txn.compares.push_back(Compare{store::keys::Port(to), 0});
+      txn.ops.push_back(Op::Put(store::keys::Port(to), spec->Key()));
+      // Release the old reservation only if it is still this environment's.
+      auto old = store_.Get(store::keys::Port(p.host_port));
+      if (!old) return Fail(old.error());
+      if (*old && (*old)->value == spec->Key()) {
+        txn.compares.push_back(Compare{(*old)->key, (*old)->mod_revision});
+        txn.ops.push_back(Op::Delete((*old)->key));
+      }
+      moves.push_back(core::PortMove{p.name, p.host_port, to});
+      p.host_port = to;
+    }
+    txn.ops.push_back(Op::Put((*kv)->key, SerializeSpec(*spec)));
+    auto r = store_.Commit(txn);
+    if (r) return moves;
+    // The spec or a port changed under us: read and pick again.
+    if (r.error().code != ErrorCode::kConflict) return Fail(r.error());
+  }
+  return Fail(ErrorCode::kConflict, "environment kept changing; try again");
+}
+
 Status EnvironmentService::Watch(const std::string& ns, const std::string& name,
                                  const std::function<bool(const std::optional<EnvView>&)>& fn,
                                  std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {

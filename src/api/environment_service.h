@@ -73,6 +73,14 @@ class EnvironmentService {
   Result<EnvView> Sleep(const std::string& ns, const std::string& name);
   Result<EnvView> Wake(const std::string& ns, const std::string& name);
 
+  // The spec's half of moving a held port (the controller asks, and writes the status): each
+  // auto-assigned host port of incarnation `uid` that another process holds now moves to a
+  // free one of the range, in one transaction with the spec (new reservation taken, the old
+  // one released if still ours). Pinned ports never move. Empty when nothing moved (no port
+  // held, another incarnation, being deleted, no allocation here).
+  Result<std::vector<core::PortMove>> MoveHeldPorts(const std::string& ns, const std::string& name,
+                                                    const std::string& uid);
+
   // Calls fn with the current view, then on every change, until fn returns false, the
   // environment is gone (fn gets nullopt), `timeout` passes (kTimeout) or `stop` is set.
   Status Watch(const std::string& ns, const std::string& name,

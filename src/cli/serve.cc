@@ -112,6 +112,9 @@ int RunServe(const Config& config) {
     publisher->Start();
   }
 
+  // The API's service: every spec write, the controller's requests for one included.
+  api::EnvironmentService service(**store, config, port_busy, caps);
+  service.ReadFrom(&informer, &envs);
   controller::ControllerOptions copts;
   copts.workers = config.workers;
   copts.informer = &informer;
@@ -119,7 +122,10 @@ int RunServe(const Config& config) {
   copts.probe_http = caps.probe_http;
   copts.installation = installation->id;
   copts.host_port_busy = port_busy;
-  copts.port_range = {config.port_min, config.port_max};
+  copts.move_held_ports = [&service](const std::string& ns, const std::string& name,
+                                     const std::string& uid) {
+    return service.MoveHeldPorts(ns, name, uid);
+  };
   controller::RouteWaiter waiter;
   if (router) {
     waiter = [&router](int64_t rev) { return router->AppliedRevision() >= rev; };
@@ -176,8 +182,6 @@ int RunServe(const Config& config) {
     start_controller();
   }
 
-  api::EnvironmentService service(**store, config, port_busy, caps);
-  service.ReadFrom(&informer, &envs);
   // Wake on request: a request through the Lua router for a sleeping environment's host.
   std::unique_ptr<router::WakePoller> wakes;
   if (router && config.router_mode == "lua") {

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <map>
-#include <random>
 #include <set>
 
 #include "berth/route.h"
@@ -325,7 +324,7 @@ Status Controller::ReconcileRun(const store::KeyValue& spec_kv, EnvironmentSpec&
         // left, whatever holds it is foreign, so an auto-assigned port moves.
         auto now = runtime_.Inspect(spec);
         if (now && !now->exists) {
-          auto moved = MoveHeldPorts(spec_kv, spec, status);
+          auto moved = MoveHeldPorts(spec, status);
           if (!moved) spdlog::warn("{}: moving held ports: {}", spec.Key(), moved.error().message);
           if (moved && *moved) return {};  // the spec changed: its watch reconciles again
         }
@@ -681,70 +680,38 @@ Status Controller::CollectGarbage() {
   return {};
 }
 
-Result<bool> Controller::MoveHeldPorts(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
-                                       EnvStatus& status) {
+Result<bool> Controller::MoveHeldPorts(const EnvironmentSpec& spec, EnvStatus& status) {
   if (!opts_.host_port_busy) return false;
-  std::vector<size_t> moving;
-  std::string pinned;
-  for (size_t i = 0; i < spec.ports.size(); ++i) {
-    const PortSpec& p = spec.ports[i];
-    if (p.host_port == 0 || !opts_.host_port_busy(p.host_port)) continue;
-    if (p.auto_assigned)
-      moving.push_back(i);
-    else if (pinned.empty())
-      pinned = "host port " + std::to_string(p.host_port) + " (" + p.name + ")";
-  }
-  if (!pinned.empty()) {
+  for (const PortSpec& p : spec.ports) {
+    if (p.host_port == 0 || p.auto_assigned || !opts_.host_port_busy(p.host_port)) continue;
     // The user chose this port: it is not ours to move. Say why nothing starts.
     status.reason = "HostPortInUse";
-    status.last_error = pinned +
-                        " was pinned at create and is held by another process; free it, or "
+    status.last_error = "host port " + std::to_string(p.host_port) + " (" + p.name +
+                        ") was pinned at create and is held by another process; free it, or "
                         "re-create the environment without pinning the port";
     status.AddEvent("Warning", status.reason, status.last_error);
+    break;
   }
-  if (moving.empty()) return false;
-  auto reserved = store::ReservedPorts(store_);
-  if (!reserved) return Fail(reserved.error());
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto picked =
-      core::PickPorts(opts_.port_range, *reserved, moving.size(), rng(), opts_.host_port_busy);
-  if (!picked) return Fail(picked.error());
-
-  EnvironmentSpec moved = spec;
-  EnvStatus next = status;
-  Txn txn;
-  txn.compares.push_back(Compare{spec_kv.key, spec_kv.mod_revision});
+  if (!opts_.move_held_ports) return false;
+  auto moves = opts_.move_held_ports(spec.ns, spec.name, spec.uid);
+  if (!moves) return Fail(moves.error());
+  if (moves->empty()) return false;
+  // The spec moved (the API's transaction); this status says so until the next pass, which
+  // the spec's watch brings, starts the workload on the new ports.
+  const EnvStatus before = status;
   std::vector<std::string> what;
-  for (size_t k = 0; k < moving.size(); ++k) {
-    PortSpec& p = moved.ports[moving[k]];
-    const int old_port = p.host_port, new_port = (*picked)[k];
-    txn.compares.push_back(Compare{store::keys::Port(new_port), 0});
-    txn.ops.push_back(Op::Put(store::keys::Port(new_port), spec.Key()));
-    // Release the old reservation only if it is still ours.
-    auto old_kv = store_.Get(store::keys::Port(old_port));
-    if (!old_kv) return Fail(old_kv.error());
-    if (*old_kv && (*old_kv)->value == spec.Key()) {
-      txn.compares.push_back(Compare{(*old_kv)->key, (*old_kv)->mod_revision});
-      txn.ops.push_back(Op::Delete((*old_kv)->key));
-    }
-    p.host_port = new_port;
-    if (next.ports.count(p.name)) next.ports[p.name] = new_port;
-    what.push_back(std::to_string(old_port) + " (" + p.name + ") -> " + std::to_string(new_port));
+  for (const core::PortMove& m : *moves) {
+    if (status.ports.count(m.name)) status.ports[m.name] = m.to;
+    what.push_back(m.Describe());
   }
-  next.phase = Phase::kPending;
-  next.reason = "PortReallocated";
-  next.routed = false;
-  next.AddEvent("Warning", "PortReallocated",
-                "host port held by another process; moved " + util::Join(what, ", "));
-  next.updated_at = NowRfc3339();
-  txn.ops.push_back(Op::Put(spec_kv.key, SerializeSpec(moved)));
-  txn.ops.push_back(Op::Put(store::keys::Status(spec.ns, spec.name), SerializeStatus(next)));
-  auto r = store_.Commit(txn);
-  if (!r && r.error().code == ErrorCode::kConflict) return false;  // next pass tries again
-  if (!r) return Fail(r.error());
+  status.phase = Phase::kPending;
+  status.reason = "PortReallocated";
+  status.routed = false;
+  status.AddEvent("Warning", "PortReallocated",
+                  "host port held by another process; moved " + util::Join(what, ", "));
   spdlog::info("{}: host port held by another process; moved {}", spec.Key(),
                util::Join(what, ", "));
-  status = next;
+  if (auto w = WriteStatus(spec, status, before); !w) return Fail(w.error());
   return true;
 }
 

@@ -49,10 +49,15 @@ struct ControllerOptions {
   // records of another id are never deleted. "" = none (records carry none, all are ours).
   std::string installation;
   // Host ports another process holds (a bind probe; set only for a local engine, where the
-  // published ports are this host's). Set, an auto-assigned port found held after a failed
-  // start moves to a free one of port_range instead of being waited on for ever.
+  // published ports are this host's). Set, a start that failed on a held port is looked into
+  // instead of being retried on that port for ever.
   core::PortBusyFn host_port_busy;
-  core::PortRange port_range;
+  // Moves them: the spec's writer (api::EnvironmentService::MoveHeldPorts) moves the
+  // auto-assigned ports of incarnation `uid` that are held now, and says what moved. Unset:
+  // a held port is only reported.
+  std::function<Result<std::vector<core::PortMove>>(const std::string& ns, const std::string& name,
+                                                    const std::string& uid)>
+      move_held_ports;
   // The domains the router actually serves for route key "ns/name"; set, `routed` is true only
   // when the router gives the environment every domain it holds.
   std::function<std::vector<std::string>(const std::string& ns, const std::string& name)>
@@ -122,11 +127,10 @@ class Controller {
   // Whether the route record `value` may be deleted: this installation's, or an unlabelled one
   // (an earlier release's) of an environment this store is deleting (`ours_by_spec`).
   bool MayDeleteRoute(const std::string& key, const std::string& value, bool ours_by_spec);
-  // After a start failed on a held host port: moves the spec's held auto-assigned ports to
-  // free ones in one transaction (new reservations, old ones released, spec and status
-  // updated); a held pinned port is reported on `status`. True when the spec moved.
-  Result<bool> MoveHeldPorts(const store::KeyValue& spec_kv, const EnvironmentSpec& spec,
-                             EnvStatus& status);
+  // After a start failed on a held host port: a held pinned port is reported on `status`;
+  // held auto-assigned ones are moved by the spec's writer (opts_.move_held_ports) and the
+  // move recorded in the status. True when the spec moved (its watch reconciles again).
+  Result<bool> MoveHeldPorts(const EnvironmentSpec& spec, EnvStatus& status);
 
   store::Store& store_;
   runtime::Runtime& runtime_;

@@ -23,6 +23,16 @@ using PortBusyFn = std::function<bool(int port)>;
 
 // Picks `count` distinct free ports, scanning from `start` (wrapping), skipping `used` and the
 // ports `busy` reports. Callers pass a random start so concurrent allocators rarely collide.
+// One host port moved off a port another process took: "31935 (http) -> 31877".
+struct PortMove {
+  std::string name;
+  int from = 0;
+  int to = 0;
+  std::string Describe() const {
+    return std::to_string(from) + " (" + name + ") -> " + std::to_string(to);
+  }
+};
+
 Result<std::vector<int>> PickPorts(const PortRange& range, const std::set<int>& used, size_t count,
                                    uint64_t start, const PortBusyFn& busy = {});
 

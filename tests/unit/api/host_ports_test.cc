@@ -65,5 +65,76 @@ TEST_F(HostPortsTest, OnlyPinnedPortsAreReservedWhenTheClusterAssignsThem) {
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
 }
 
+// The spec's half of moving a port another process took after allocation (the controller asks
+// for it after a failed start): only held auto-assigned ports of the named incarnation move,
+// each in one transaction with its new reservation and the old one's release.
+TEST_F(HostPortsTest, HeldAutoAssignedPortsMoveAndPinnedOnesStay) {
+  std::set<int> held;
+  EnvironmentService service(*st, cfg, [&](int port) { return held.count(port) > 0; });
+  auto v = service.Create(Spec("web", 31150));
+  ASSERT_TRUE(v) << v.error().message;
+  const int ssh = v->spec.PortFor("ssh"), https = v->spec.PortFor("https");
+
+  // Nothing held: nothing moves, nothing is written.
+  auto none = service.MoveHeldPorts("default", "web", v->spec.uid);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  held = {ssh, 31150};  // an auto-assigned port and the pinned one
+  // Another incarnation's request (a stale controller pass) changes nothing.
+  auto stale = service.MoveHeldPorts("default", "web", "not-" + v->spec.uid);
+  ASSERT_TRUE(stale) << stale.error().message;
+  EXPECT_TRUE(stale->empty());
+
+  auto moved = service.MoveHeldPorts("default", "web", v->spec.uid);
+  ASSERT_TRUE(moved) << moved.error().message;
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_EQ((*moved)[0].name, "ssh");
+  EXPECT_EQ((*moved)[0].from, ssh);
+  const int to = (*moved)[0].to;
+  EXPECT_NE(to, ssh);
+  EXPECT_GE(to, cfg.port_min);
+  EXPECT_LE(to, cfg.port_max);
+  EXPECT_FALSE(held.count(to));
+  EXPECT_EQ((*moved)[0].Describe(), std::to_string(ssh) + " (ssh) -> " + std::to_string(to));
+
+  auto after = service.Get("default", "web");
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->spec.PortFor("ssh"), to);
+  EXPECT_EQ(after->spec.PortFor("http"), 31150);  // pinned: the user's to free
+  EXPECT_EQ(after->spec.PortFor("https"), https);
+  EXPECT_EQ(after->spec.generation, v->spec.generation);
+  auto old_claim = st->Get(store::keys::Port(ssh));
+  ASSERT_TRUE(old_claim);
+  EXPECT_FALSE(*old_claim);
+  auto new_claim = st->Get(store::keys::Port(to));
+  ASSERT_TRUE(new_claim && *new_claim);
+  EXPECT_EQ((*new_claim)->value, "default/web");
+
+  // Being deleted: the API moves nothing any more.
+  held.insert(to);
+  ASSERT_TRUE(service.Delete("default", "web", false));
+  auto deleting = service.MoveHeldPorts("default", "web", v->spec.uid);
+  ASSERT_TRUE(deleting) << deleting.error().message;
+  EXPECT_TRUE(deleting->empty());
+}
+
+// A reservation the environment no longer owns (another writer's) is not released by a move.
+TEST_F(HostPortsTest, AMoveReleasesOnlyItsOwnReservation) {
+  std::set<int> held;
+  EnvironmentService service(*st, cfg, [&](int port) { return held.count(port) > 0; });
+  auto v = service.Create(Spec("web", 31150));
+  ASSERT_TRUE(v) << v.error().message;
+  const int ssh = v->spec.PortFor("ssh");
+  ASSERT_TRUE(st->Put(store::keys::Port(ssh), "default/other"));
+  held = {ssh};
+  auto moved = service.MoveHeldPorts("default", "web", v->spec.uid);
+  ASSERT_TRUE(moved) << moved.error().message;
+  ASSERT_EQ(moved->size(), 1u);
+  auto claim = st->Get(store::keys::Port(ssh));
+  ASSERT_TRUE(claim && *claim);
+  EXPECT_EQ((*claim)->value, "default/other");
+}
+
 }  // namespace
 }  // namespace berth::api

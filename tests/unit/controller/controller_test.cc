@@ -461,12 +461,17 @@ TEST_F(ControllerTest, RunningLoopConvergesFromTheWatch) {
   EXPECT_EQ(v->status->phase, Phase::kRunning);
 }
 
-// A port another process took after allocation: an auto-assigned one moves in one transaction
-// (new reservation, old one released, spec and status updated) and the route follows.
+// A port another process took after allocation: the API moves an auto-assigned one in one
+// transaction (new reservation, old one released, the spec), the controller records it in the
+// status (it never writes the spec), and the route follows.
 TEST_F(ControllerTest, AHeldAutoAssignedPortMovesAndTheRouteFollows) {
   ControllerOptions o;
-  o.port_range = {cfg.port_min, cfg.port_max};
   o.host_port_busy = [this](int port) { return rt.held.count(port) > 0; };
+  service = std::make_unique<api::EnvironmentService>(*st, cfg, o.host_port_busy);
+  o.move_held_ports = [this](const std::string& ns, const std::string& name,
+                             const std::string& uid) {
+    return service->MoveHeldPorts(ns, name, uid);
+  };
   ctl = std::make_unique<Controller>(*st, rt, vols, o);
   auto v = service->Create(Spec("mover"));
   ASSERT_TRUE(v) << v.error().message;
@@ -501,8 +506,12 @@ TEST_F(ControllerTest, AHeldAutoAssignedPortMovesAndTheRouteFollows) {
 
 TEST_F(ControllerTest, AHeldPinnedPortIsNotMovedButNamed) {
   ControllerOptions o;
-  o.port_range = {cfg.port_min, cfg.port_max};
   o.host_port_busy = [this](int port) { return rt.held.count(port) > 0; };
+  service = std::make_unique<api::EnvironmentService>(*st, cfg, o.host_port_busy);
+  o.move_held_ports = [this](const std::string& ns, const std::string& name,
+                             const std::string& uid) {
+    return service->MoveHeldPorts(ns, name, uid);
+  };
   ctl = std::make_unique<Controller>(*st, rt, vols, o);
   EnvironmentSpec s = Spec("pinned");
   s.ports = {PortSpec{"http", 80, 31500, false}};
