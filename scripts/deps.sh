@@ -8,7 +8,7 @@ what="${1:-test}"
 build=(build-essential cmake ninja-build pkg-config clang-format
   libboost1.81-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libexpected-dev
-  libmicrohttpd-dev libglusterfs-dev libarchive-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libmicrohttpd-dev libglusterfs-dev libarchive-dev libjemalloc-dev libzstd-dev libgtest-dev libgmock-dev libbenchmark-dev)
 run=(podman runc conmon containernetworking-plugins iptables uidmap slirp4netns fuse-overlayfs
   nginx libnginx-mod-http-lua busybox-static curl ca-certificates openssl)
 test=(etcd-server etcd-client docker-registry glusterfs-server glusterfs-client python3 jq git zsh

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <utility>
+
 #include "berth/store.h"
 #include "core/duration.h"
 
@@ -122,8 +124,8 @@ namespace {
 // status the row is made from.
 std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const EnvStatus& status,
                                           int64_t revision,
-                                          std::shared_ptr<const std::string> spec_json,
-                                          std::shared_ptr<const std::string> status_json) {
+                                          std::shared_ptr<const util::PackedText> spec_json,
+                                          std::shared_ptr<const util::PackedText> status_json) {
   auto v = std::make_shared<CachedEnv>();
   v->ns = spec.ns;
   v->name = spec.name;
@@ -146,11 +148,11 @@ std::shared_ptr<const CachedEnv> MakeView(const EnvironmentSpec& spec, const Env
 }  // namespace
 
 EnvironmentSpec CachedEnv::Spec() const {
-  return spec_json ? Decode<EnvironmentSpec>(*spec_json) : EnvironmentSpec{};
+  return spec_json ? Decode<EnvironmentSpec>(spec_json->str()) : EnvironmentSpec{};
 }
 
 EnvStatus CachedEnv::Status() const {
-  return status_json ? Decode<EnvStatus>(*status_json) : EnvStatus{};
+  return status_json ? Decode<EnvStatus>(status_json->str()) : EnvStatus{};
 }
 
 void CachedEnv::AppendJson(std::string& out) const {
@@ -158,18 +160,18 @@ void CachedEnv::AppendJson(std::string& out) const {
   out += "{\"revision\":";
   out += std::to_string(revision);
   out += ",\"spec\":";
-  out += spec_json ? *spec_json : "null";
+  out += spec_json ? spec_json->str() : "null";
   out += ",\"status\":";
-  out += status_json ? *status_json : "null";
+  out += status_json ? status_json->str() : "null";
   out += '}';
 }
 
 CachedEnv CachedEnvOf(EnvironmentSpec spec, std::optional<EnvStatus> status, int64_t revision) {
   EnvCache::Record r;
-  r.spec_json = std::make_shared<const std::string>(Dump(spec));
+  r.spec_json = std::make_shared<const util::PackedText>(Dump(spec), nullptr);
   r.spec_revision = revision;
-  if (status) r.status_json = std::make_shared<const std::string>(Dump(*status));
-  EnvCache::Rebuild(r, &spec, status ? &*status : nullptr, spec.Key());
+  if (status) r.status_json = std::make_shared<const util::PackedText>(Dump(*status), nullptr);
+  EnvCache::Rebuild(r, &spec, status ? &*status : nullptr, spec.Key(), {});
   return r.view ? *r.view : CachedEnv{};
 }
 
@@ -178,20 +180,20 @@ InformerHandlers EnvCache::Handlers() {
 }
 
 void EnvCache::Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status,
-                       std::string_view id) {
+                       std::string_view id, const Dictionaries& dicts) {
   r.view.reset();
   if (!r.spec_json) return;
   try {
     std::optional<EnvironmentSpec> decoded_spec;
-    if (!spec) spec = &decoded_spec.emplace(Decode<EnvironmentSpec>(*r.spec_json));
+    if (!spec) spec = &decoded_spec.emplace(Decode<EnvironmentSpec>(r.spec_json->str()));
     std::optional<EnvStatus> decoded_status;
-    std::shared_ptr<const std::string> status_json = r.status_json;
+    std::shared_ptr<const util::PackedText> status_json = r.status_json;
     if (!r.status_json) {
       // No status record yet: what the controller starts from (the record is its alone).
       status = &decoded_status.emplace(AcceptedStatus(*spec));
-      status_json = std::make_shared<const std::string>(Dump(*status));
+      status_json = std::make_shared<const util::PackedText>(Dump(*status), dicts.status);
     } else if (!status) {
-      status = &decoded_status.emplace(Decode<EnvStatus>(*r.status_json));
+      status = &decoded_status.emplace(Decode<EnvStatus>(r.status_json->str()));
     }
     r.view = MakeView(*spec, *status, r.spec_revision, r.spec_json, std::move(status_json));
   } catch (const std::exception& e) {  // our own text: only a bug gets here
@@ -228,7 +230,7 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
       r.spec_json.reset();
     } else if (auto s = ParseSpec(kv.value)) {
       spec = std::move(*s);
-      r.spec_json = std::make_shared<const std::string>(Dump(*spec));
+      r.spec_json = std::make_shared<const util::PackedText>(Dump(*spec), dicts_.spec);
       r.spec_revision = kv.mod_revision;
     } else {
       return false;  // the API never writes an unreadable spec; keep what we had
@@ -236,7 +238,7 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
   } else if (!deleted) {
     if (auto s = ParseStatus(kv.value)) {
       status = std::move(*s);
-      r.status_json = std::make_shared<const std::string>(Dump(*status));
+      r.status_json = std::make_shared<const util::PackedText>(Dump(*status), dicts_.status);
     } else {
       r.status_json.reset();  // unreadable: shown as none
     }
@@ -247,7 +249,7 @@ bool EnvCache::ApplyLocked(const KeyValue& kv, bool deleted) {
     records_.erase(it);
     return true;
   }
-  Rebuild(r, spec ? &*spec : nullptr, status ? &*status : nullptr, of->first);
+  Rebuild(r, spec ? &*spec : nullptr, status ? &*status : nullptr, of->first, dicts_);
   return true;
 }
 
@@ -272,18 +274,40 @@ void EnvCache::Replace(const Snapshot& snap) {
       decoded[of->first].status = std::move(*s);
     }
   }
+  // The texts, then dictionaries trained on them (records of one installation differ in
+  // little but names, times and events), then the records packed with those.
+  std::vector<std::string> spec_texts(decoded.size()), status_texts(decoded.size());
+  std::vector<std::string_view> spec_samples, status_samples;
+  size_t i = 0;
+  for (auto& [id, d] : decoded) {
+    if (d.spec) spec_samples.push_back(spec_texts[i] = Dump(*d.spec));
+    if (d.status) status_samples.push_back(status_texts[i] = Dump(*d.status));
+    ++i;
+  }
+  Dictionaries dicts{util::TextDictionary::Train(spec_samples),
+                     util::TextDictionary::Train(status_samples)};
+  spec_samples.clear();
+  status_samples.clear();
   std::map<std::string, Record, std::less<>> fresh;
+  i = 0;
   for (auto& [id, d] : decoded) {
     Record& r = fresh[id];
-    if (d.status) r.status_json = std::make_shared<const std::string>(Dump(*d.status));
+    if (d.status)
+      r.status_json = std::make_shared<const util::PackedText>(std::exchange(status_texts[i], {}),
+                                                               dicts.status);
     if (d.spec) {
-      r.spec_json = std::make_shared<const std::string>(Dump(*d.spec));
+      r.spec_json =
+          std::make_shared<const util::PackedText>(std::exchange(spec_texts[i], {}), dicts.spec);
       r.spec_revision = d.revision;
     }
-    Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr, id);
+    Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr, id, dicts);
+    ++i;
   }
   std::lock_guard<std::mutex> l(mu_);
   records_ = std::move(fresh);
+  // Texts packed with an earlier list's dictionaries keep them until they are replaced.
+  if (dicts.spec) dicts_.spec = std::move(dicts.spec);
+  if (dicts.status) dicts_.status = std::move(dicts.status);
   cv_.notify_all();
 }
 

@@ -2,7 +2,8 @@
 // Each spec and status record is decoded once per change, not once per read, and kept as the
 // JSON the API answers with plus its `berth list` row: listing thousands of environments is a
 // copy, and text is a fraction of the memory of decoded records (a view or an update decodes
-// the one environment it needs).
+// the one environment it needs). The texts are packed with dictionaries trained on the first
+// list (util/text_packer.h): records of one installation are mostly alike.
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +18,7 @@
 
 #include "berth/environment.h"
 #include "store/informer.h"
+#include "util/text_packer.h"
 
 namespace berth::store {
 
@@ -24,9 +26,9 @@ struct CachedEnv {
   std::string ns, name;
   int64_t revision = 0;  // the spec record's mod_revision
   // The spec as the API shows it (its flat form), and the status (AcceptedStatus's while the
-  // controller has written none). Shared with the cache's record of them.
-  std::shared_ptr<const std::string> spec_json;
-  std::shared_ptr<const std::string> status_json;
+  // controller has written none), packed. Shared with the cache's record of them.
+  std::shared_ptr<const util::PackedText> spec_json;
+  std::shared_ptr<const util::PackedText> status_json;
   std::string row;      // EnvTableCells: the cells of its `berth list` row that do not age
   int64_t created = 0;  // epoch seconds, for the AGE cell (0 = unknown)
   int64_t expires = 0;  // epoch seconds, for the EXPIRES cell (0 = never)
@@ -90,10 +92,14 @@ class EnvCache {
                                int64_t revision);  // the same path as the cache's records
   // An environment's records as text (nullptr = none), and the view made from them.
   struct Record {
-    std::shared_ptr<const std::string> spec_json;  // flat form, as CachedEnv::spec_json
+    std::shared_ptr<const util::PackedText> spec_json;  // flat form, as CachedEnv::spec_json
     int64_t spec_revision = 0;
-    std::shared_ptr<const std::string> status_json;  // the status record's, re-serialized
-    std::shared_ptr<const CachedEnv> view;           // set while the spec exists
+    std::shared_ptr<const util::PackedText> status_json;  // the status record's, re-serialized
+    std::shared_ptr<const CachedEnv> view;                // set while the spec exists
+  };
+  // What new texts are packed with: trained on the last full list (null = kept plain).
+  struct Dictionaries {
+    std::shared_ptr<const util::TextDictionary> spec, status;
   };
   void Replace(const Snapshot& snap);
   void Change(const WatchEvent& ev);
@@ -102,11 +108,12 @@ class EnvCache {
   // The view from the record's texts and whichever of the two was just decoded (the other is
   // decoded from its text); none (logged, naming `id`) if a text does not decode.
   static void Rebuild(Record& r, const EnvironmentSpec* spec, const EnvStatus* status,
-                      std::string_view id);
+                      std::string_view id, const Dictionaries& dicts);
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<std::string, Record, std::less<>> records_;  // "ns/name"
+  Dictionaries dicts_;
 };
 
 }  // namespace berth::store

@@ -146,7 +146,7 @@ std::optional<json> ObjectCache::Get(const std::string& ns, const std::string& n
     if (it == contents_.objects.end()) return std::nullopt;
     text = it->second.text;
   }
-  return json::parse(*text, nullptr, false);
+  return json::parse(text->str(), nullptr, false);
 }
 
 void ObjectCache::ForEach(const std::function<void(const json&)>& fn) const {
@@ -158,7 +158,7 @@ void ObjectCache::ForEach(const std::function<void(const json&)>& fn) const {
     texts.reserve(contents_.objects.size());
     for (const auto& [k, e] : contents_.objects) texts.push_back(e.text);
   }
-  for (const auto& t : texts) fn(json::parse(*t, nullptr, false));
+  for (const auto& t : texts) fn(json::parse(t->str(), nullptr, false));
 }
 
 std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
@@ -173,7 +173,7 @@ std::vector<json> ObjectCache::ByIndex(const std::string& key) const {
   }
   std::vector<json> out;
   out.reserve(texts.size());
-  for (const auto& t : texts) out.push_back(json::parse(*t, nullptr, false));
+  for (const auto& t : texts) out.push_back(json::parse(t->str(), nullptr, false));
   return out;
 }
 
@@ -184,7 +184,7 @@ size_t ObjectCache::size() const {
 
 size_t ObjectCache::bytes() const {
   std::lock_guard<std::mutex> l(mu_);
-  return contents_.bytes;
+  return contents_.bytes + (dict_ ? dict_->bytes() : 0);
 }
 
 void ObjectCache::Observe(const json& obj) {
@@ -192,11 +192,15 @@ void ObjectCache::Observe(const json& obj) {
   Put(obj);
 }
 
-ObjectCache::Entry ObjectCache::MakeEntry(json& obj) const {
+std::string ObjectCache::TrimmedText(json& obj) const {
   if (opts_.trim) opts_.trim(obj);
-  return Entry{
-      std::make_shared<const std::string>(obj.dump(-1, ' ', false, json::error_handler_t::replace)),
-      VersionOf(obj), opts_.index ? opts_.index(obj) : std::string()};
+  return obj.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ObjectCache::Entry ObjectCache::MakeEntry(const json& trimmed, const std::string& text,
+                                          const Dictionary& dict) const {
+  return Entry{std::make_shared<const util::PackedText>(text, dict), VersionOf(trimmed),
+               opts_.index ? opts_.index(trimmed) : std::string()};
 }
 
 void ObjectCache::Insert(Contents& c, const std::string& key, Entry e) {
@@ -218,7 +222,13 @@ void ObjectCache::Insert(Contents& c, const std::string& key, Entry e) {
 
 void ObjectCache::Put(json obj) {
   const std::string key = KeyOf(obj);
-  Entry e = MakeEntry(obj);
+  Dictionary dict;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dict = dict_;
+  }
+  const std::string text = TrimmedText(obj);
+  Entry e = MakeEntry(obj, text, dict);  // packed without the lock
   std::lock_guard<std::mutex> l(mu_);
   Insert(contents_, key, std::move(e));
 }
@@ -237,10 +247,12 @@ void ObjectCache::Erase(const json& obj) {
   contents_.objects.erase(it);
 }
 
-void ObjectCache::Replace(Contents fresh) {
+void ObjectCache::Replace(Contents fresh, Dictionary dict) {
   {
     std::lock_guard<std::mutex> l(mu_);
     contents_ = std::move(fresh);
+    // Objects packed with the previous dictionary keep it until they are replaced.
+    if (dict) dict_ = std::move(dict);
   }
   synced_ = true;
   cv_.notify_all();
@@ -249,8 +261,10 @@ void ObjectCache::Replace(Contents fresh) {
 }
 
 // One page of a paged list at a time (limit + continue), each trimmed into `out` as it comes,
-// so memory never holds more than a page of parsed objects however many there are.
-Result<std::string> ObjectCache::ListInto(Contents& out) {
+// so memory never holds more than a page of parsed objects however many there are. The first
+// page is what the dictionary learns from: objects of one kind differ in little but names,
+// uids and versions.
+Result<std::string> ObjectCache::ListInto(Contents& out, Dictionary& dict) {
   std::string token, rv;
   do {
     std::string path = opts_.collection + "?limit=" + std::to_string(kPageSize);
@@ -260,12 +274,20 @@ Result<std::string> ObjectCache::ListInto(Contents& out) {
     const auto& md = Field(*page, "metadata");
     rv = StrField(md, "resourceVersion");
     token = StrField(md, "continue");
-    if (auto items = page->find("items"); items != page->end() && items->is_array())
-      for (auto& item : *items) {
-        if (opts_.changed) opts_.changed(item);  // looked at again: it may have changed unseen
-        std::string key = KeyOf(item);
-        Insert(out, key, MakeEntry(item));
-      }
+    auto items = page->find("items");
+    if (items == page->end() || !items->is_array()) continue;
+    std::vector<std::string> texts;
+    texts.reserve(items->size());
+    for (auto& item : *items) {
+      if (opts_.changed) opts_.changed(item);  // looked at again: it may have changed unseen
+      texts.push_back(TrimmedText(item));
+    }
+    if (!dict) {
+      std::vector<std::string_view> samples(texts.begin(), texts.end());
+      dict = util::TextDictionary::Train(samples);
+    }
+    for (size_t i = 0; i < texts.size(); ++i)
+      Insert(out, KeyOf((*items)[i]), MakeEntry((*items)[i], texts[i], dict));
   } while (!token.empty() && !stopping_);
   return rv;
 }
@@ -276,7 +298,8 @@ void ObjectCache::Loop() {
   while (!stopping_) {
     if (rv.empty()) {
       Contents fresh;
-      auto listed = ListInto(fresh);
+      Dictionary dict;
+      auto listed = ListInto(fresh, dict);
       if (!listed) {
         spdlog::warn("{} cache: listing: {}", opts_.collection, listed.error().message);
         if (!Sleep(backoff.Next())) return;
@@ -284,7 +307,7 @@ void ObjectCache::Loop() {
       }
       if (stopping_) return;
       rv = *listed;
-      Replace(std::move(fresh));
+      Replace(std::move(fresh), std::move(dict));
     }
     auto s = client_->Watch(
         opts_.collection, opts_.selector, rv, 300,

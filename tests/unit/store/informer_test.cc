@@ -240,7 +240,7 @@ TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
   ASSERT_NE(cache.Get("default", "b"), nullptr);
   // No status record yet: the view shows what the controller starts from.
   EXPECT_EQ(cache.Get("default", "b")->Status().reason, "Accepted");
-  EXPECT_EQ(*cache.Get("default", "b")->status_json,
+  EXPECT_EQ(cache.Get("default", "b")->status_json->str(),
             SerializeStatus(AcceptedStatus(Spec("b", "img:1"))));
 
   auto rev = store_->Put(keys::Spec("default", "a"), SerializeSpec(Spec("a", "img:2")));
@@ -298,4 +298,53 @@ TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
 }
 
 }  // namespace
+// The texts are packed with dictionaries trained on the first list: every environment of a
+// large listing, and one changed after it, still reads back exactly as its records say.
+TEST_F(InformerTest, EnvCachePackedTextsReadBackExactly) {
+  std::map<std::string, std::pair<EnvironmentSpec, EnvStatus>> want;
+  for (int i = 0; i < 300; ++i) {
+    EnvironmentSpec spec = Spec("env" + std::to_string(i), "localhost/app:" + std::to_string(i));
+    spec.uid = NewUid();
+    spec.labels = {{"branch", "feature-" + std::to_string(i * 7)}};
+    EnvStatus st;
+    st.phase = i % 3 ? Phase::kRunning : Phase::kPending;
+    st.reason = i % 3 ? "Started" : "Accepted";
+    st.ports = {{"http", 30000 + i}, {"ssh", 31000 + i}};
+    st.AddEvent("Normal", "Created", "workload " + std::to_string(i) + " created");
+    ASSERT_TRUE(store_->Put(keys::Spec("default", spec.name), SerializeSpec(spec)));
+    ASSERT_TRUE(store_->Put(keys::Status("default", spec.name), SerializeStatus(st)));
+    want[spec.name] = {spec, st};
+  }
+  Informer in(*store_, {{std::string(keys::kSpecs), std::string(keys::kStatus)}});
+  EnvCache cache;
+  auto reg = in.AddHandlers(cache.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  // One more after the list: packed with the list's dictionaries.
+  EnvironmentSpec late = Spec("late", "localhost/late:1");
+  late.uid = NewUid();
+  ASSERT_TRUE(store_->Put(keys::Spec("default", "late"), SerializeSpec(late)));
+  ASSERT_TRUE(in.WaitFresh(5s));
+
+  auto list = cache.List("default");
+  ASSERT_EQ(list.size(), want.size() + 1);
+  for (const auto& v : list) {
+    if (v->name == "late") {
+      EXPECT_EQ(v->Spec().image, "localhost/late:1");
+      EXPECT_EQ(v->Spec().uid, late.uid);
+      EXPECT_EQ(v->Status().reason, "Accepted");
+      continue;
+    }
+    const auto& [spec, st] = want.at(v->name);
+    EXPECT_EQ(v->Spec().uid, spec.uid) << v->name;
+    EXPECT_EQ(v->Spec().labels, spec.labels) << v->name;
+    EXPECT_EQ(v->Status().ports, st.ports) << v->name;
+    ASSERT_FALSE(v->Status().events.empty()) << v->name;
+    EXPECT_EQ(v->Status().events.back().message, st.events.back().message) << v->name;
+    std::string text;
+    v->AppendJson(text);
+    EXPECT_EQ(text, EnvJson(v->Spec(), v->Status(), v->revision)) << v->name;
+  }
+}
+
 }  // namespace berth::store
