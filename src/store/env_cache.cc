@@ -284,8 +284,12 @@ void EnvCache::Replace(const Snapshot& snap) {
     if (d.status) status_samples.push_back(status_texts[i] = Dump(*d.status));
     ++i;
   }
-  Dictionaries dicts{util::TextDictionary::Train(spec_samples),
-                     util::TextDictionary::Train(status_samples)};
+  // Too few to learn from: kept plain until the cache has grown (TrainIfDueLocked).
+  Dictionaries dicts;
+  if (spec_samples.size() >= util::TextDictionary::kTrainAt) {
+    dicts.spec = util::TextDictionary::Train(spec_samples);
+    dicts.status = util::TextDictionary::Train(status_samples);
+  }
   spec_samples.clear();
   status_samples.clear();
   std::map<std::string, Record, std::less<>> fresh;
@@ -314,6 +318,42 @@ void EnvCache::Replace(const Snapshot& snap) {
 void EnvCache::Change(const WatchEvent& ev) {
   std::lock_guard<std::mutex> l(mu_);
   if (ApplyLocked(ev.kv, ev.type == WatchEvent::Type::kDelete)) cv_.notify_all();
+  TrainIfDueLocked();
+}
+
+void EnvCache::TrainIfDueLocked() {
+  if (dicts_.spec || records_.size() < util::TextDictionary::kTrainAt) return;
+  std::vector<std::string> specs, statuses;
+  for (const auto& [id, r] : records_) {
+    if (r.spec_json) specs.push_back(r.spec_json->str());
+    if (r.status_json) statuses.push_back(r.status_json->str());
+  }
+  dicts_.spec =
+      util::TextDictionary::Train(std::vector<std::string_view>(specs.begin(), specs.end()));
+  // A new installation's records may have no status yet: the views' Accepted texts then teach
+  // the status dictionary.
+  if (statuses.empty())
+    for (const auto& [id, r] : records_)
+      if (r.view && r.view->status_json) statuses.push_back(r.view->status_json->str());
+  dicts_.status =
+      util::TextDictionary::Train(std::vector<std::string_view>(statuses.begin(), statuses.end()));
+  auto repack = [](std::shared_ptr<const util::PackedText>& t,
+                   const std::shared_ptr<const util::TextDictionary>& dict) {
+    if (t && !t->packed() && dict) t = std::make_shared<const util::PackedText>(t->str(), dict);
+  };
+  for (auto& [id, r] : records_) {
+    repack(r.spec_json, dicts_.spec);
+    repack(r.status_json, dicts_.status);
+    if (!r.view) continue;
+    // The same view with the packed texts (a copy: views are immutable once handed out).
+    auto v = std::make_shared<CachedEnv>(*r.view);
+    v->spec_json = r.spec_json;
+    if (r.status_json)
+      v->status_json = r.status_json;
+    else
+      repack(v->status_json, dicts_.status);
+    r.view = std::move(v);
+  }
 }
 
 std::vector<std::shared_ptr<const CachedEnv>> EnvCache::List(std::string_view ns) const {

@@ -102,6 +102,9 @@ class EnvCache {
     std::shared_ptr<const util::TextDictionary> spec, status;
   };
   void Replace(const Snapshot& snap);
+  // No dictionaries yet (the first list was empty or small) and enough records now: trains
+  // them and packs every text again, the views' included. Called with mu_ held.
+  void TrainIfDueLocked();
   void Change(const WatchEvent& ev);
   // Applies one record to `records_`; true if a view changed. Called with mu_ held.
   bool ApplyLocked(const KeyValue& kv, bool deleted);

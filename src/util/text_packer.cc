@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <mutex>
 
 namespace berth::util {
 
@@ -22,22 +23,47 @@ constexpr size_t kMaxSamples = 512;
 // more).
 constexpr unsigned long long kMaxText = 64ull << 20;
 
-struct CCtxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DCtxFree {
-  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+// A few contexts shared by every thread: a context is not shareable while in use, allocating
+// one per call would cost more than the packing, and one per thread would hold ~130 KB in each
+// of serve's many threads (a decompression context is 96 KB).
+template <typename Ctx, Ctx* (*Create)(), size_t (*Free)(Ctx*)>
+class ContextPool {
+ public:
+  struct Deleter {
+    void operator()(Ctx* c) const { Free(c); }
+  };
+  using Handle = std::unique_ptr<Ctx, Deleter>;
+  // A context of the pool's, or a new one.
+  Handle Take() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!free_.empty()) {
+        Handle h = std::move(free_.back());
+        free_.pop_back();
+        return h;
+      }
+    }
+    return Handle(Create());
+  }
+  void Give(Handle h) {
+    if (!h) return;
+    std::lock_guard<std::mutex> l(mu_);
+    if (free_.size() < kKeep) free_.push_back(std::move(h));
+  }
+
+ private:
+  static constexpr size_t kKeep = 4;
+  std::mutex mu_;
+  std::vector<Handle> free_;
 };
 
-// One context per thread: contexts are not shareable, and allocating one per call would cost
-// more than the packing.
-ZSTD_CCtx* ThreadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
-  return ctx.get();
+ContextPool<ZSTD_CCtx, ZSTD_createCCtx, ZSTD_freeCCtx>& CompressionContexts() {
+  static auto* pool = new ContextPool<ZSTD_CCtx, ZSTD_createCCtx, ZSTD_freeCCtx>;
+  return *pool;
 }
-ZSTD_DCtx* ThreadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
-  return ctx.get();
+ContextPool<ZSTD_DCtx, ZSTD_createDCtx, ZSTD_freeDCtx>& DecompressionContexts() {
+  static auto* pool = new ContextPool<ZSTD_DCtx, ZSTD_createDCtx, ZSTD_freeDCtx>;
+  return *pool;
 }
 
 }  // namespace
@@ -87,8 +113,11 @@ std::shared_ptr<const TextDictionary> TextDictionary::Train(
 
 std::string TextDictionary::Pack(std::string_view text) const {
   std::string out(ZSTD_compressBound(text.size()), '\0');
-  const size_t n = ZSTD_compress_usingCDict(ThreadCCtx(), out.data(), out.size(), text.data(),
+  auto ctx = CompressionContexts().Take();
+  if (!ctx) return {};
+  const size_t n = ZSTD_compress_usingCDict(ctx.get(), out.data(), out.size(), text.data(),
                                             text.size(), t_->cdict);
+  CompressionContexts().Give(std::move(ctx));
   // Cannot fail with a bound-sized buffer and a valid dictionary; kept whole if it ever did.
   if (ZSTD_isError(n)) {
     spdlog::error("packing a text: {}", ZSTD_getErrorName(n));
@@ -104,8 +133,11 @@ Result<std::string> TextDictionary::Unpack(std::string_view packed) const {
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxText)
     return Fail(ErrorCode::kInternal, "not a packed text");
   std::string out(static_cast<size_t>(size), '\0');
-  const size_t n = ZSTD_decompress_usingDDict(ThreadDCtx(), out.data(), out.size(), packed.data(),
+  auto ctx = DecompressionContexts().Take();
+  if (!ctx) return Fail(ErrorCode::kInternal, "unpacking a text: out of memory");
+  const size_t n = ZSTD_decompress_usingDDict(ctx.get(), out.data(), out.size(), packed.data(),
                                               packed.size(), t_->ddict);
+  DecompressionContexts().Give(std::move(ctx));
   if (ZSTD_isError(n) || n != out.size())
     return Fail(ErrorCode::kInternal,
                 std::string("unpacking a text: ") +

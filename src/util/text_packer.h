@@ -16,6 +16,10 @@ namespace berth::util {
 
 class TextDictionary {
  public:
+  // A cache that started empty (a new installation, a new cluster) has no list to train on:
+  // it trains once it holds this many texts, and packs those again.
+  static constexpr size_t kTrainAt = 256;
+
   // Trains a dictionary on `samples` (texts like the ones it will pack); when they are too few
   // or too small to train on, their concatenation serves as one (still packing what repeats
   // them). nullptr when there is nothing to learn from.
@@ -46,6 +50,8 @@ class PackedText {
   std::string str() const;
   // Bytes kept (not counting the shared dictionary).
   size_t size() const { return bytes_.size(); }
+  // Whether it is packed (false: kept as it came, no dictionary).
+  bool packed() const { return dict_ != nullptr; }
 
  private:
   std::string bytes_;

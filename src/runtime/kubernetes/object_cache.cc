@@ -231,6 +231,22 @@ void ObjectCache::Put(json obj) {
   Entry e = MakeEntry(obj, text, dict);  // packed without the lock
   std::lock_guard<std::mutex> l(mu_);
   Insert(contents_, key, std::move(e));
+  TrainIfDueLocked();
+}
+
+void ObjectCache::TrainIfDueLocked() {
+  if (dict_ || contents_.objects.size() < util::TextDictionary::kTrainAt) return;
+  std::vector<std::string> texts;
+  texts.reserve(contents_.objects.size());
+  for (const auto& [k, e] : contents_.objects) texts.push_back(e.text->str());
+  dict_ = util::TextDictionary::Train(std::vector<std::string_view>(texts.begin(), texts.end()));
+  if (!dict_) return;
+  size_t i = 0;
+  for (auto& [k, e] : contents_.objects) {
+    auto packed = std::make_shared<const util::PackedText>(texts[i++], dict_);
+    contents_.bytes = contents_.bytes - e.text->size() + packed->size();
+    e.text = std::move(packed);
+  }
 }
 
 void ObjectCache::Erase(const json& obj) {
@@ -282,7 +298,7 @@ Result<std::string> ObjectCache::ListInto(Contents& out, Dictionary& dict) {
       if (opts_.changed) opts_.changed(item);  // looked at again: it may have changed unseen
       texts.push_back(TrimmedText(item));
     }
-    if (!dict) {
+    if (!dict && texts.size() >= util::TextDictionary::kTrainAt) {
       std::vector<std::string_view> samples(texts.begin(), texts.end());
       dict = util::TextDictionary::Train(samples);
     }

@@ -88,6 +88,9 @@ class ObjectCache {
   static void Insert(Contents& c, const std::string& key, Entry e);  // newer version wins
   void Loop();
   void Put(nlohmann::json obj);
+  // No dictionary yet (the first list found nothing to learn from) and enough objects now:
+  // trains one on them and packs them with it. Called with mu_ held.
+  void TrainIfDueLocked();
   void Erase(const nlohmann::json& obj);
   void Replace(Contents fresh, Dictionary dict);
   // Lists every object, a page at a time, into `out`, packed with a dictionary trained on the

@@ -347,4 +347,45 @@ TEST_F(InformerTest, EnvCachePackedTextsReadBackExactly) {
   }
 }
 
+// A new installation's cache starts empty: it packs nothing until it holds enough records to
+// train on, then packs every text (the views' too) and still reads back exactly.
+TEST_F(InformerTest, EnvCacheThatStartedEmptyPacksOnceItHasGrown) {
+  Informer in(*store_, {{std::string(keys::kSpecs), std::string(keys::kStatus)}});
+  EnvCache cache;
+  auto reg = in.AddHandlers(cache.Handlers());
+  in.Start();
+  ASSERT_TRUE(in.WaitForSync(5s));
+  const int n = static_cast<int>(util::TextDictionary::kTrainAt) + 20;
+  std::map<std::string, EnvironmentSpec> want;
+  for (int i = 0; i < n; ++i) {
+    EnvironmentSpec spec = Spec("grow" + std::to_string(i), "localhost/app:" + std::to_string(i));
+    spec.uid = NewUid();
+    ASSERT_TRUE(store_->Put(keys::Spec("default", spec.name), SerializeSpec(spec)));
+    want[spec.name] = spec;
+    if (i == 10) {
+      ASSERT_TRUE(in.WaitFresh(5s));
+      auto early = cache.Get("default", "grow10");
+      ASSERT_TRUE(early);
+      EXPECT_FALSE(early->spec_json->packed()) << "too few to train on yet";
+    }
+  }
+  EnvStatus st;
+  st.phase = Phase::kRunning;
+  st.reason = "Started";
+  ASSERT_TRUE(store_->Put(keys::Status("default", "grow3"), SerializeStatus(st)));
+  ASSERT_TRUE(in.WaitFresh(5s));
+  auto list = cache.List("default");
+  ASSERT_EQ(list.size(), want.size());
+  for (const auto& v : list) {
+    EXPECT_TRUE(v->spec_json->packed()) << v->name;
+    EXPECT_TRUE(v->status_json->packed()) << v->name;
+    EXPECT_EQ(v->Spec().uid, want.at(v->name).uid) << v->name;
+    EXPECT_EQ(v->Spec().image, want.at(v->name).image) << v->name;
+    EXPECT_EQ(v->Status().reason, v->name == "grow3" ? "Started" : "Accepted") << v->name;
+    std::string text;
+    v->AppendJson(text);
+    EXPECT_EQ(text, EnvJson(v->Spec(), v->Status(), v->revision)) << v->name;
+  }
+}
+
 }  // namespace berth::store
