@@ -230,6 +230,14 @@ EnvironmentSpec Spec(const std::string& name, const std::string& image) {
   return s;
 }
 
+// The status record the controller writes once a workload started.
+EnvStatus Started() {
+  EnvStatus st;
+  st.phase = Phase::kRunning;
+  st.reason = "Started";
+  return st;
+}
+
 TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
   Informer in(*store_, {{std::string(keys::kSpecs), std::string(keys::kStatus)}});
   EnvCache cache;
@@ -246,9 +254,7 @@ TEST_F(InformerTest, EnvCacheHoldsEachEnvironmentsViewAndJson) {
   auto rev = store_->Put(keys::Spec("default", "a"), SerializeSpec(Spec("a", "img:2")));
   ASSERT_TRUE(rev);
   ASSERT_TRUE(store_->Put(keys::Spec("other", "a"), SerializeSpec(Spec("a", "img:3"))));
-  EnvStatus st;
-  st.phase = Phase::kRunning;
-  st.reason = "Started";
+  EnvStatus st = Started();
   ASSERT_TRUE(store_->Put(keys::Status("default", "a"), SerializeStatus(st)));
   ASSERT_TRUE(in.WaitFresh(5s));
 
@@ -369,10 +375,7 @@ TEST_F(InformerTest, EnvCacheThatStartedEmptyPacksOnceItHasGrown) {
       EXPECT_FALSE(early->spec_json->packed()) << "too few to train on yet";
     }
   }
-  EnvStatus st;
-  st.phase = Phase::kRunning;
-  st.reason = "Started";
-  ASSERT_TRUE(store_->Put(keys::Status("default", "grow3"), SerializeStatus(st)));
+  ASSERT_TRUE(store_->Put(keys::Status("default", "grow3"), SerializeStatus(Started())));
   ASSERT_TRUE(in.WaitFresh(5s));
   auto list = cache.List("default");
   ASSERT_EQ(list.size(), want.size());
