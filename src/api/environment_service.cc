@@ -49,6 +49,12 @@ Status EnvironmentService::CheckDomains(EnvironmentSpec& spec) const {
   return {};
 }
 
+Result<std::vector<int>> EnvironmentService::PickFreePorts(const std::set<int>& used,
+                                                           size_t count) const {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return core::PickPorts({config_.port_min, config_.port_max}, used, count, rng(), port_busy_);
+}
+
 Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
   // A cluster assigns NodePorts itself; only explicitly requested ports are reserved there.
   const bool allocate = runtime_.allocates_host_ports;
@@ -66,9 +72,7 @@ Status EnvironmentService::AllocatePorts(EnvironmentSpec& spec, Txn& txn) {
       ++need;
     }
   }
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto picked =
-      core::PickPorts({config_.port_min, config_.port_max}, used, need, rng(), port_busy_);
+  auto picked = PickFreePorts(used, need);
   if (!picked) return Fail(picked.error());
   size_t i = 0;
   for (auto& p : spec.ports)
@@ -492,9 +496,7 @@ Result<std::vector<core::PortMove>> EnvironmentService::MoveHeldPorts(const std:
     if (held.empty()) return none;
     auto reserved = store::ReservedPorts(store_);
     if (!reserved) return Fail(reserved.error());
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    auto picked = core::PickPorts({config_.port_min, config_.port_max}, *reserved, held.size(),
-                                  rng(), port_busy_);
+    auto picked = PickFreePorts(*reserved, held.size());
     if (!picked) return Fail(picked.error());
 
     Txn txn;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,9 @@ class EnvironmentService {
 
  private:
   Status AllocatePorts(EnvironmentSpec& spec, store::Txn& txn);
+  // `count` free ports of the configured range, none of `used` nor held on the host, from a
+  // random start (concurrent allocators rarely collide; the transaction settles it if they do).
+  Result<std::vector<int>> PickFreePorts(const std::set<int>& used, size_t count) const;
   // Refuses a create that would take the namespace past its quota (kPermissionDenied naming
   // the quota and the use), and adds the namespace's quota lock to `txn`.
   Status CheckQuota(const EnvironmentSpec& spec, store::Txn& txn);

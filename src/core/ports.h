@@ -21,8 +21,6 @@ struct PortRange {
 // engine). Empty = nothing is checked.
 using PortBusyFn = std::function<bool(int port)>;
 
-// Picks `count` distinct free ports, scanning from `start` (wrapping), skipping `used` and the
-// ports `busy` reports. Callers pass a random start so concurrent allocators rarely collide.
 // One host port moved off a port another process took: "31935 (http) -> 31877".
 struct PortMove {
   std::string name;
@@ -33,6 +31,8 @@ struct PortMove {
   }
 };
 
+// Picks `count` distinct free ports, scanning from `start` (wrapping), skipping `used` and the
+// ports `busy` reports. Callers pass a random start so concurrent allocators rarely collide.
 Result<std::vector<int>> PickPorts(const PortRange& range, const std::set<int>& used, size_t count,
                                    uint64_t start, const PortBusyFn& busy = {});
 

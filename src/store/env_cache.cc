@@ -4,8 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <utility>
-
 #include "berth/store.h"
 #include "core/duration.h"
 
@@ -274,39 +272,20 @@ void EnvCache::Replace(const Snapshot& snap) {
       decoded[of->first].status = std::move(*s);
     }
   }
-  // The texts, then dictionaries trained on them (records of one installation differ in
-  // little but names, times and events), then the records packed with those.
-  std::vector<std::string> spec_texts(decoded.size()), status_texts(decoded.size());
-  std::vector<std::string_view> spec_samples, status_samples;
-  size_t i = 0;
-  for (auto& [id, d] : decoded) {
-    if (d.spec) spec_samples.push_back(spec_texts[i] = Dump(*d.spec));
-    if (d.status) status_samples.push_back(status_texts[i] = Dump(*d.status));
-    ++i;
-  }
-  // Too few to learn from: kept plain until the cache has grown (TrainIfDueLocked).
-  Dictionaries dicts;
-  if (spec_samples.size() >= util::TextDictionary::kTrainAt) {
-    dicts.spec = util::TextDictionary::Train(spec_samples);
-    dicts.status = util::TextDictionary::Train(status_samples);
-  }
-  spec_samples.clear();
-  status_samples.clear();
   std::map<std::string, Record, std::less<>> fresh;
-  i = 0;
   for (auto& [id, d] : decoded) {
     Record& r = fresh[id];
     if (d.status)
-      r.status_json = std::make_shared<const util::PackedText>(std::exchange(status_texts[i], {}),
-                                                               dicts.status);
+      r.status_json = std::make_shared<const util::PackedText>(Dump(*d.status), nullptr);
     if (d.spec) {
-      r.spec_json =
-          std::make_shared<const util::PackedText>(std::exchange(spec_texts[i], {}), dicts.spec);
+      r.spec_json = std::make_shared<const util::PackedText>(Dump(*d.spec), nullptr);
       r.spec_revision = d.revision;
     }
-    Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr, id, dicts);
-    ++i;
+    Rebuild(r, d.spec ? &*d.spec : nullptr, d.status ? &*d.status : nullptr, id, {});
   }
+  // Too few to learn from: kept plain until the cache has grown (TrainIfDueLocked).
+  Dictionaries dicts;
+  if (fresh.size() >= util::TextDictionary::kTrainAt) dicts = PackAll(fresh);
   std::lock_guard<std::mutex> l(mu_);
   records_ = std::move(fresh);
   // Texts packed with an earlier list's dictionaries keep them until they are replaced.
@@ -323,27 +302,28 @@ void EnvCache::Change(const WatchEvent& ev) {
 
 void EnvCache::TrainIfDueLocked() {
   if (dicts_.spec || records_.size() < util::TextDictionary::kTrainAt) return;
+  dicts_ = PackAll(records_);
+}
+
+EnvCache::Dictionaries EnvCache::PackAll(std::map<std::string, Record, std::less<>>& records) {
   std::vector<std::string> specs, statuses;
-  for (const auto& [id, r] : records_) {
+  for (const auto& [id, r] : records) {
     if (r.spec_json) specs.push_back(r.spec_json->str());
     if (r.status_json) statuses.push_back(r.status_json->str());
   }
-  dicts_.spec =
-      util::TextDictionary::Train(std::vector<std::string_view>(specs.begin(), specs.end()));
   // A new installation's records may have no status yet: the views' Accepted texts then teach
   // the status dictionary.
   if (statuses.empty())
-    for (const auto& [id, r] : records_)
+    for (const auto& [id, r] : records)
       if (r.view && r.view->status_json) statuses.push_back(r.view->status_json->str());
-  dicts_.status =
-      util::TextDictionary::Train(std::vector<std::string_view>(statuses.begin(), statuses.end()));
+  Dictionaries dicts{util::TextDictionary::Train(specs), util::TextDictionary::Train(statuses)};
   auto repack = [](std::shared_ptr<const util::PackedText>& t,
                    const std::shared_ptr<const util::TextDictionary>& dict) {
     if (t && !t->packed() && dict) t = std::make_shared<const util::PackedText>(t->str(), dict);
   };
-  for (auto& [id, r] : records_) {
-    repack(r.spec_json, dicts_.spec);
-    repack(r.status_json, dicts_.status);
+  for (auto& [id, r] : records) {
+    repack(r.spec_json, dicts.spec);
+    repack(r.status_json, dicts.status);
     if (!r.view) continue;
     // The same view with the packed texts (a copy: views are immutable once handed out).
     auto v = std::make_shared<CachedEnv>(*r.view);
@@ -351,9 +331,10 @@ void EnvCache::TrainIfDueLocked() {
     if (r.status_json)
       v->status_json = r.status_json;
     else
-      repack(v->status_json, dicts_.status);
+      repack(v->status_json, dicts.status);
     r.view = std::move(v);
   }
+  return dicts;
 }
 
 std::vector<std::shared_ptr<const CachedEnv>> EnvCache::List(std::string_view ns) const {

@@ -102,9 +102,12 @@ class EnvCache {
     std::shared_ptr<const util::TextDictionary> spec, status;
   };
   void Replace(const Snapshot& snap);
-  // No dictionaries yet (the first list was empty or small) and enough records now: trains
-  // them and packs every text again, the views' included. Called with mu_ held.
+  // No dictionaries yet (the first list was empty or small) and enough records now: packs
+  // them all (PackAll). Called with mu_ held.
   void TrainIfDueLocked();
+  // Trains dictionaries on the records' texts and packs every text with them, the views'
+  // included; the dictionaries, for what comes next.
+  static Dictionaries PackAll(std::map<std::string, Record, std::less<>>& records);
   void Change(const WatchEvent& ev);
   // Applies one record to `records_`; true if a view changed. Called with mu_ held.
   bool ApplyLocked(const KeyValue& kv, bool deleted);

@@ -69,7 +69,6 @@ ContextPool<ZSTD_DCtx, ZSTD_createDCtx, ZSTD_freeDCtx>& DecompressionContexts() 
 }  // namespace
 
 struct TextDictionary::Tables {
-  std::string dict;
   ZSTD_CDict* cdict = nullptr;
   ZSTD_DDict* ddict = nullptr;
   ~Tables() {
@@ -94,21 +93,27 @@ std::shared_ptr<const TextDictionary> TextDictionary::Train(
   }
   if (joined.empty()) return nullptr;
 
-  auto t = std::make_unique<Tables>();
-  t->dict.resize(kDictCapacity);
-  const size_t trained = ZDICT_trainFromBuffer(t->dict.data(), t->dict.size(), joined.data(),
+  std::string dict(kDictCapacity, '\0');
+  const size_t trained = ZDICT_trainFromBuffer(dict.data(), dict.size(), joined.data(),
                                                sizes.data(), static_cast<unsigned>(sizes.size()));
   if (ZDICT_isError(trained)) {
     // Too few samples to train on: what they say, as raw content, is still the best guess of
     // what the next texts repeat (the most recent part of it, as zstd matches backwards).
-    t->dict = joined.size() > kDictCapacity ? joined.substr(joined.size() - kDictCapacity) : joined;
+    dict = joined.size() > kDictCapacity ? joined.substr(joined.size() - kDictCapacity) : joined;
   } else {
-    t->dict.resize(trained);
+    dict.resize(trained);
   }
-  t->cdict = ZSTD_createCDict(t->dict.data(), t->dict.size(), kLevel);
-  t->ddict = ZSTD_createDDict(t->dict.data(), t->dict.size());
+  // Both tables copy the dictionary: it need not be kept here.
+  auto t = std::make_unique<Tables>();
+  t->cdict = ZSTD_createCDict(dict.data(), dict.size(), kLevel);
+  t->ddict = ZSTD_createDDict(dict.data(), dict.size());
   if (!t->cdict || !t->ddict) return nullptr;
   return std::shared_ptr<const TextDictionary>(new TextDictionary(std::move(t)));
+}
+
+std::shared_ptr<const TextDictionary> TextDictionary::Train(
+    const std::vector<std::string>& samples) {
+  return Train(std::vector<std::string_view>(samples.begin(), samples.end()));
 }
 
 std::string TextDictionary::Pack(std::string_view text) const {
@@ -146,7 +151,7 @@ Result<std::string> TextDictionary::Unpack(std::string_view packed) const {
 }
 
 size_t TextDictionary::bytes() const {
-  return t_->dict.size() + ZSTD_sizeof_CDict(t_->cdict) + ZSTD_sizeof_DDict(t_->ddict);
+  return ZSTD_sizeof_CDict(t_->cdict) + ZSTD_sizeof_DDict(t_->ddict);
 }
 
 PackedText::PackedText(std::string_view text, std::shared_ptr<const TextDictionary> dict) {

@@ -24,6 +24,7 @@ class TextDictionary {
   // or too small to train on, their concatenation serves as one (still packing what repeats
   // them). nullptr when there is nothing to learn from.
   static std::shared_ptr<const TextDictionary> Train(const std::vector<std::string_view>& samples);
+  static std::shared_ptr<const TextDictionary> Train(const std::vector<std::string>& samples);
   ~TextDictionary();
   TextDictionary(const TextDictionary&) = delete;
   TextDictionary& operator=(const TextDictionary&) = delete;
@@ -31,7 +32,8 @@ class TextDictionary {
   std::string Pack(std::string_view text) const;
   // kInternal when `packed` is not what Pack made with this dictionary.
   Result<std::string> Unpack(std::string_view packed) const;
-  // The dictionary's memory: its bytes and the compression and decompression tables.
+  // The dictionary's memory: its compression and decompression tables (each holds its copy of
+  // the dictionary).
   size_t bytes() const;
 
  private:

@@ -239,7 +239,7 @@ void ObjectCache::TrainIfDueLocked() {
   std::vector<std::string> texts;
   texts.reserve(contents_.objects.size());
   for (const auto& [k, e] : contents_.objects) texts.push_back(e.text->str());
-  dict_ = util::TextDictionary::Train(std::vector<std::string_view>(texts.begin(), texts.end()));
+  dict_ = util::TextDictionary::Train(texts);
   if (!dict_) return;
   size_t i = 0;
   for (auto& [k, e] : contents_.objects) {
@@ -298,10 +298,8 @@ Result<std::string> ObjectCache::ListInto(Contents& out, Dictionary& dict) {
       if (opts_.changed) opts_.changed(item);  // looked at again: it may have changed unseen
       texts.push_back(TrimmedText(item));
     }
-    if (!dict && texts.size() >= util::TextDictionary::kTrainAt) {
-      std::vector<std::string_view> samples(texts.begin(), texts.end());
-      dict = util::TextDictionary::Train(samples);
-    }
+    if (!dict && texts.size() >= util::TextDictionary::kTrainAt)
+      dict = util::TextDictionary::Train(texts);
     for (size_t i = 0; i < texts.size(); ++i)
       Insert(out, KeyOf((*items)[i]), MakeEntry((*items)[i], texts[i], dict));
   } while (!token.empty() && !stopping_);

@@ -51,7 +51,7 @@ TEST(TextPacker, AFewSamplesStillMakeADictionary) {
   PackedText p(next, dict);
   EXPECT_EQ(p.str(), next);
   EXPECT_LT(p.size() * 2, next.size());
-  EXPECT_FALSE(TextDictionary::Train({}));
+  EXPECT_FALSE(TextDictionary::Train(std::vector<std::string_view>{}));
   EXPECT_FALSE(TextDictionary::Train({std::string_view()}));
 }
 
